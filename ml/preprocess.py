@@ -1,0 +1,63 @@
+"""The single preprocessing function shared by training and serving.
+
+Pillow decode -> EXIF orientation -> RGB -> bilinear resize to a square -> scale to [-1, 1].
+Training, evaluation, prediction and (part 2) export parity all call
+``preprocess_image`` so the network always sees the same pixels.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from ml.errors import IMAGE_UNREADABLE, DataError
+
+# The spec recorded in the model card; inference rebuilds preprocessing from it.
+SCALE = "x / 127.5 - 1"
+RESAMPLE = "bilinear"
+
+
+def preprocessing_spec(image_size: int) -> dict:
+    """Describe the preprocessing for the model card."""
+    return {
+        "decoder": "Pillow",
+        "exif_transpose": True,
+        "color": "RGB",
+        "resize": RESAMPLE,
+        "size": [image_size, image_size],
+        "scale": SCALE,
+        "range": [-1.0, 1.0],
+        "layout": "NHWC float32",
+    }
+
+
+def decode_resize(source: str | Path | bytes, image_size: int) -> np.ndarray:
+    """Decode one image into an RGB uint8 array of shape (size, size, 3); raise DataError if unreadable."""
+    name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
+    try:
+        stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb")
+        with stream, Image.open(stream) as image:
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            image = image.convert("RGB").resize((image_size, image_size), Image.BILINEAR)
+            return np.asarray(image, dtype=np.uint8)
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise DataError(IMAGE_UNREADABLE.format(path=name, reason=str(exc) or type(exc).__name__)) from exc
+
+
+def scale(pixels: np.ndarray) -> np.ndarray:
+    """Map uint8 RGB pixels to float32 in [-1, 1] (what MobileNet expects; scratch uses the same)."""
+    return pixels.astype(np.float32) / 127.5 - 1.0
+
+
+def unscale(values: np.ndarray) -> np.ndarray:
+    """Map [-1, 1] floats back to uint8 pixels (for rendering)."""
+    return np.clip((np.asarray(values) + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+
+
+def preprocess_image(source: str | Path | bytes, image_size: int) -> np.ndarray:
+    """Return one image as the float32 (size, size, 3) array the network consumes."""
+    return scale(decode_resize(source, image_size))
