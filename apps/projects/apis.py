@@ -1,0 +1,68 @@
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.permissions import IsAuthenticatedReadOrContributor
+from apps.projects.access import can_manage, project_role
+from apps.projects.selectors import project_get, project_list
+from apps.projects.services import project_create
+
+
+class ProjectOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    description = serializers.CharField()
+    classes = serializers.ListField(child=serializers.CharField())
+    tag_vocabulary = serializers.ListField(child=serializers.CharField())
+    holdout_fraction = serializers.FloatField()
+    owner = serializers.CharField(source="owner.username")
+    role = serializers.SerializerMethodField()
+    join_code = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_role(self, obj) -> str | None:
+        return project_role(user=self.context["request"].user, project=obj)
+
+    def get_join_code(self, obj) -> str | None:
+        # Only the teacher hands the code out.
+        return obj.join_code if can_manage(user=self.context["request"].user, project=obj) else None
+
+
+class ProjectListCreateApi(APIView):
+    """List the projects you belong to; teachers create new ones."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=120)
+        slug = serializers.SlugField(max_length=60, required=False, allow_blank=True)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        classes = serializers.ListField(child=serializers.CharField(max_length=40), min_length=2, max_length=50)
+        tag_vocabulary = serializers.ListField(
+            child=serializers.CharField(max_length=40), required=False, default=list, max_length=200
+        )
+        holdout_fraction = serializers.FloatField(required=False, min_value=0.05, max_value=0.5)
+
+    def get(self, request):
+
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(project_list(user=request.user), request, view=self)
+        data = ProjectOutputSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project = project_create(owner=request.user, **serializer.validated_data)
+        data = ProjectOutputSerializer(project, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(APIView):
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    def get(self, request, slug):
+        project = project_get(user=request.user, slug=slug)
+        return Response(ProjectOutputSerializer(project, context={"request": request}).data)

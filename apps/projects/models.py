@@ -1,0 +1,64 @@
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.common.models import TimeStampedModel
+
+JOIN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read aloud in class
+
+
+def join_code_generate():
+    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(8))
+
+
+class Project(TimeStampedModel):
+    """A classification project owned by a teacher: its classes, tags and members."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    classes = models.JSONField(_("classes"), default=list, help_text=_("For example: cat, dog"))
+    tag_vocabulary = models.JSONField(_("tag vocabulary"), default=list, blank=True)
+    join_code = models.CharField(_("join code"), max_length=12, unique=True, default=join_code_generate)
+    # Fraction of images kept out of training so every model version is scored on the same photos.
+    holdout_fraction = models.FloatField(
+        _("holdout fraction"), default=0.18, validators=[MinValueValidator(0.05), MaxValueValidator(0.5)]
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects", verbose_name=_("teacher")
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="projects", verbose_name=_("members")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(TimeStampedModel):
+    """A user's role inside one project."""
+
+    class Role(models.TextChoices):
+        STUDENT = "student", _("Student")
+        TEACHER = "teacher", _("Teacher")
+        GRADER = "grader", _("Grader")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="unique_project_member")]
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+
+    def __str__(self):
+        return f"{self.user} @ {self.project} ({self.role})"

@@ -1,0 +1,23 @@
+from django.db.models import Q, QuerySet
+
+from apps.common.exceptions import NotFoundError
+from apps.projects.models import Project
+from django.utils.translation import gettext_lazy as _
+
+PROJECT_NOT_FOUND = _("The project does not exist or you are not a member of it.")
+
+
+def project_list(*, user) -> QuerySet[Project]:
+    """Return the projects the user may see (all of them for staff)."""
+    qs = Project.objects.select_related("owner")
+    if user.is_staff or user.is_superuser:
+        return qs
+    return qs.filter(Q(owner=user) | Q(memberships__user=user)).distinct()
+
+
+def project_get(*, user, slug) -> Project:
+    """Return one visible project by slug, or raise NotFoundError (never reveal others' projects)."""
+    project = project_list(user=user).filter(slug=slug).first()
+    if project is None:
+        raise NotFoundError(PROJECT_NOT_FOUND)
+    return project

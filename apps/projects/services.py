@@ -1,0 +1,135 @@
+"""Writes on projects and their members."""
+import csv
+import io
+import re
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts import roles
+from apps.common.exceptions import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
+from apps.projects.access import can_manage
+from apps.projects.models import Membership, Project
+
+ONLY_TEACHERS_CREATE = _("Only teachers can create projects.")
+ONLY_PROJECT_TEACHER = _("Only the project's teacher can do this.")
+TOO_FEW_CLASSES = _("A project needs at least two different classes.")
+BAD_CLASS_NAME = _("Class names must be short words of letters, digits, '-' or '_'.")
+SLUG_TAKEN = _("That identifier is already used by another project.")
+JOIN_CODE_INVALID = _("That join code does not match any project.")
+USER_NOT_FOUND = _("There is no user with that name.")
+CSV_BAD_HEADER = _("The CSV needs a 'username' column (optional: first_name, last_name, email, password).")
+# Letters (accents included), digits, "-" and "_": names become folder names in exports.
+CLASS_NAME_RE = re.compile(r"[\w-]{1,40}")
+CSV_TOO_LARGE = _("The CSV file is too large (at most 1,000 students at once).")
+
+
+def _clean_names(values, *, message, minimum=0):
+    names = []
+    for value in values or []:
+        name = str(value).strip().lower()
+        if not name:
+            continue
+        if not CLASS_NAME_RE.fullmatch(name):
+            raise ApplicationError(message)
+        if name not in names:
+            names.append(name)
+    if len(names) < minimum:
+        raise ApplicationError(TOO_FEW_CLASSES)
+    return names
+
+
+@transaction.atomic
+def project_create(*, owner, name, slug="", classes, description="", tag_vocabulary=None, holdout_fraction=None):
+    """Create a project owned by a teacher, who becomes its first member."""
+    if not (owner.is_teacher or owner.is_staff):
+        raise PermissionDeniedError(ONLY_TEACHERS_CREATE)
+    slug = slugify(slug or name)[:60]
+    if not slug:
+        raise ApplicationError(_("The project needs a name."))
+    project = Project(
+        owner=owner,
+        name=name.strip(),
+        slug=slug,
+        description=description,
+        classes=_clean_names(classes, message=BAD_CLASS_NAME, minimum=2),
+        tag_vocabulary=_clean_names(tag_vocabulary, message=BAD_CLASS_NAME),
+    )
+    if holdout_fraction is not None:
+        project.holdout_fraction = holdout_fraction
+    project.full_clean(exclude=["join_code", "slug"])
+    try:
+        with transaction.atomic():
+            project.save()
+    except IntegrityError as exc:
+        raise ConflictError(SLUG_TAKEN) from exc
+    Membership.objects.create(project=project, user=owner, role=Membership.Role.TEACHER)
+    return project
+
+
+def project_join(*, user, join_code):
+    """Add a user as a student of the project whose join code they typed."""
+    project = Project.objects.filter(join_code=join_code.strip().upper()).first()
+    if project is None:
+        raise NotFoundError(JOIN_CODE_INVALID)
+    role = Membership.Role.TEACHER if project.owner_id == user.pk else Membership.Role.STUDENT
+    Membership.objects.get_or_create(project=project, user=user, defaults={"role": role})
+    return project
+
+
+def project_member_add(*, project, actor, username, role):
+    """Add an existing user to the project with a role (teachers add graders this way)."""
+    if not can_manage(user=actor, project=project):
+        raise PermissionDeniedError(ONLY_PROJECT_TEACHER)
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise NotFoundError(USER_NOT_FOUND)
+    membership, _created = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    if role == Membership.Role.GRADER and user.role is None:
+        roles.role_assign(user, roles.GRADER)
+    return membership
+
+
+@transaction.atomic
+def students_bulk_create(*, project, actor, csv_file):
+    """Create student accounts from a CSV and add them to the project.
+
+    Return {"created": [(username, password)], "added": [username], "errors": [(line, message)]}.
+    Passwords are generated when the CSV has none and shown to the teacher once.
+    """
+    if not can_manage(user=actor, project=project):
+        raise PermissionDeniedError(ONLY_PROJECT_TEACHER)
+    raw = csv_file.read()
+    if len(raw) > 200_000:
+        raise ApplicationError(CSV_TOO_LARGE)
+    text = raw.decode("utf-8-sig", errors="replace") if isinstance(raw, bytes) else raw
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "username" not in [f.strip() for f in reader.fieldnames]:
+        raise ApplicationError(CSV_BAD_HEADER)
+    User = get_user_model()
+    report = {"created": [], "added": [], "errors": []}
+    for line, row in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+        username = row.get("username", "")
+        if not username or len(username) > 150:
+            report["errors"].append((line, str(_("missing or too long username"))))
+            continue
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            password = row.get("password") or secrets.token_urlsafe(8)
+            user = User.objects.create_user(
+                username=username,
+                password=password,
+                first_name=row.get("first_name", ""),
+                last_name=row.get("last_name", ""),
+                email=row.get("email", ""),
+            )
+            roles.role_assign(user, roles.STUDENT)
+            report["created"].append((username, password))
+        else:
+            report["added"].append(username)
+        Membership.objects.get_or_create(project=project, user=user, defaults={"role": Membership.Role.STUDENT})
+    return report

@@ -1,0 +1,34 @@
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from apps.common.exceptions import NotFoundError
+from apps.projects.selectors import project_list
+from apps.uploads.models import Image
+
+IMAGE_NOT_FOUND = _("The image does not exist or you cannot see it.")
+
+
+def image_list(*, user, filters=None) -> QuerySet[Image]:
+    """Return the images of the projects the user may see, optionally filtered."""
+    filters = filters or {}
+    qs = Image.objects.filter(project__in=project_list(user=user)).select_related("project", "uploader")
+    if filters.get("project"):
+        qs = qs.filter(project__slug=filters["project"])
+    if filters.get("split"):
+        qs = qs.filter(split=filters["split"])
+    if filters.get("label") is not None and filters.get("label") != "":
+        qs = qs.filter(label=filters["label"])
+    if filters.get("labeled") in ("true", "1", True):
+        qs = qs.exclude(label="")
+    if filters.get("labeled") in ("false", "0", False):
+        qs = qs.filter(label="")
+    if filters.get("uploader"):
+        qs = qs.filter(uploader__username=filters["uploader"])
+    return qs
+
+
+def image_get(*, user, image_id) -> Image:
+    image = image_list(user=user).filter(pk=image_id).first()
+    if image is None:
+        raise NotFoundError(IMAGE_NOT_FOUND)
+    return image

@@ -1,0 +1,63 @@
+"""Store uploaded images: validate, deduplicate, assign the fixed split, process after commit."""
+import posixpath
+import uuid
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
+from apps.projects.access import can_contribute
+from apps.uploads.models import Image
+from apps.uploads.validators import ImageRejected, image_clean
+
+CANNOT_UPLOAD = _("You cannot upload images to this project.")
+DUPLICATE_IMAGE = _("This image is already in the project (uploaded as “%(name)s”).")
+
+
+def image_split_for(*, sha256: str, holdout_fraction: float) -> str:
+    """Return the fixed split for an image: a deterministic function of its hash."""
+    position = int(sha256[:8], 16) / 0x1_0000_0000
+    return Image.Split.HOLDOUT if position < holdout_fraction else Image.Split.TRAIN
+
+
+def image_upload_create(*, project, uploader, raw: bytes, name: str) -> Image:
+    """Validate and store one image; raise ApplicationError (4xx) and store nothing when refused."""
+    if not can_contribute(user=uploader, project=project):
+        raise PermissionDeniedError(CANNOT_UPLOAD)
+    try:
+        clean = image_clean(raw, name)
+    except ImageRejected as exc:
+        raise ApplicationError(exc.message) from exc
+    existing = Image.objects.filter(project=project, sha256=clean.sha256).first()
+    if existing is not None:
+        raise ConflictError(DUPLICATE_IMAGE % {"name": existing.original_name}, extra={"duplicate_of": existing.pk})
+    path = posixpath.join("images", project.slug, clean.sha256[:2], f"{uuid.uuid4().hex}{clean.extension}")
+    stored_name = default_storage.save(path, ContentFile(clean.content))
+    try:
+        with transaction.atomic():
+            image = Image.objects.create(
+                project=project,
+                uploader=uploader,
+                original_name=clean.original_name,
+                file=stored_name,
+                sha256=clean.sha256,
+                width=clean.width,
+                height=clean.height,
+                format=clean.format,
+                size_bytes=len(clean.content),
+                split=image_split_for(sha256=clean.sha256, holdout_fraction=project.holdout_fraction),
+            )
+            transaction.on_commit(lambda: _image_process_enqueue(image.pk))
+    except Exception:
+        # Nothing half-stored: a failed row write removes the file it would have pointed to.
+        default_storage.delete(stored_name)
+        raise
+    return image
+
+
+def _image_process_enqueue(image_id):
+    from apps.uploads.tasks import image_process_task
+
+    image_process_task.delay(image_id)

@@ -1,0 +1,5 @@
+"""Local development: the embedded defaults (SQLite, filesystem broker), debug on."""
+from riim_site.env import env
+from riim_site.settings.base import *  # noqa: F401,F403
+
+DEBUG = env.bool("DEBUG", default=True)
