@@ -2,7 +2,7 @@
 from django.urls import path
 
 from apps.accounts.apis import TokenObtainApi
-from apps.labeling.apis import LabelCreateApi
+from apps.labeling.apis import LabelCreateApi, LabelUndoApi
 from apps.projects.apis import ProjectDetailApi, ProjectListCreateApi
 from apps.uploads.apis import ImageDetailApi, ImageFileApi, ImageListCreateApi
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("images/<int:image_id>/file/", ImageFileApi.as_view(), name="api-image-file"),
     path("images/<int:image_id>/thumbnail/", ImageFileApi.as_view(), {"variant": "thumbnail"}, name="api-image-thumbnail"),
     path("images/<int:image_id>/labels/", LabelCreateApi.as_view(), name="api-image-labels"),
+    path("images/<int:image_id>/labels/undo/", LabelUndoApi.as_view(), name="api-image-labels-undo"),
 ]

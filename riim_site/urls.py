@@ -10,5 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("history/", include("apps.history.urls")),
+    path("upload/", include("apps.uploads.urls")),
+    path("label/", include("apps.labeling.urls")),
     path("", include("apps.projects.urls")),
 ]

@@ -24,9 +24,10 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
-        if create and extracted:
-            roles.role_assign(self, extracted)
-            self.save()
+        if create:
+            if extracted:
+                roles.role_assign(self, extracted)
+            self.save()  # persists the password set above
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):

@@ -4,7 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.permissions import IsAuthenticatedReadOrContributor
-from apps.labeling.services import label_assign
+from apps.labeling.services import label_assign, label_undo
 from apps.uploads.selectors import image_get
 
 
@@ -34,4 +34,18 @@ class LabelCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = label_assign(image=image, author=request.user, **serializer.validated_data)
+        return Response(LabelOutputSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class LabelUndoApi(APIView):
+    """Undo your latest labeling act on an image (a new history row restores your previous label)."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    @extend_schema(request=None, responses={201: LabelOutputSerializer, 204: None})
+    def post(self, request, image_id):
+        image = image_get(user=request.user, image_id=image_id)
+        row = label_undo(image=image, author=request.user)
+        if row is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(LabelOutputSerializer(row).data, status=status.HTTP_201_CREATED)

@@ -6,7 +6,7 @@ def project_role(*, user, project: Project):
     """Return the user's role in the project ("teacher", "student", "grader"), "staff", or None."""
     if not user.is_authenticated:
         return None
-    if user.is_staff or user.is_superuser:
+    if user.is_superuser:  # platform administrators; teachers may be is_staff to use the admin
         return "staff"
     if project.owner_id == user.pk:
         return Membership.Role.TEACHER

@@ -10,7 +10,7 @@ PROJECT_NOT_FOUND = _("The project does not exist or you are not a member of it.
 def project_list(*, user) -> QuerySet[Project]:
     """Return the projects the user may see (all of them for staff)."""
     qs = Project.objects.select_related("owner")
-    if user.is_staff or user.is_superuser:
+    if user.is_superuser:  # platform administrators; teachers may be is_staff to use the admin
         return qs
     return qs.filter(Q(owner=user) | Q(memberships__user=user)).distinct()
 

@@ -45,7 +45,7 @@ def _clean_names(values, *, message, minimum=0):
 @transaction.atomic
 def project_create(*, owner, name, slug="", classes, description="", tag_vocabulary=None, holdout_fraction=None):
     """Create a project owned by a teacher, who becomes its first member."""
-    if not (owner.is_teacher or owner.is_staff):
+    if not owner.is_teacher:
         raise PermissionDeniedError(ONLY_TEACHERS_CREATE)
     slug = slugify(slug or name)[:60]
     if not slug:

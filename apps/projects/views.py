@@ -1,9 +1,95 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
-from apps.projects.selectors import project_list
+from apps.common.exceptions import ApplicationError
+from apps.projects.access import can_manage, project_role
+from apps.projects.forms import JoinForm, MemberAddForm, ProjectCreateForm, StudentsCsvForm
+from apps.projects.selectors import project_get, project_list
+from apps.projects.services import project_create, project_join, project_member_add, students_bulk_create
+
+
+def _project_or_404(user, slug):
+    try:
+        return project_get(user=user, slug=slug)
+    except ApplicationError as exc:
+        raise Http404(str(exc.message)) from exc
 
 
 @login_required
 def home(request):
-    return render(request, "projects/home.html", {"projects": project_list(user=request.user)})
+    projects = project_list(user=request.user).annotate(n_images=Count("images"))
+    rows = [(project, project_role(user=request.user, project=project)) for project in projects]
+    return render(request, "projects/home.html", {"rows": rows})
+
+
+@login_required
+def project_create_view(request):
+    form = ProjectCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = project_create(owner=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Project created. Share the join code %(code)s with your students.") % {"code": project.join_code})
+            return redirect("project_detail", slug=project.slug)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "projects/project_form.html", {"form": form}, status=status)
+
+
+@login_required
+def project_join_view(request):
+    form = JoinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = project_join(user=request.user, join_code=form.cleaned_data["join_code"])
+        except ApplicationError as exc:
+            form.add_error("join_code", exc.message)
+        else:
+            messages.success(request, _("You joined %(name)s.") % {"name": project.name})
+            return redirect("project_detail", slug=project.slug)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "projects/join.html", {"form": form}, status=status)
+
+
+@login_required
+def project_detail(request, slug):
+    project = _project_or_404(request.user, slug)
+    manage = can_manage(user=request.user, project=project)
+    member_form, csv_form, csv_report = MemberAddForm(), StudentsCsvForm(), None
+    if request.method == "POST":
+        if not manage:
+            raise Http404
+        try:
+            if "csv_file" in request.FILES:
+                csv_form = StudentsCsvForm(request.POST, request.FILES)
+                if csv_form.is_valid():
+                    csv_report = students_bulk_create(project=project, actor=request.user, csv_file=csv_form.cleaned_data["csv_file"])
+                    messages.success(request, _("%(n)d student accounts created.") % {"n": len(csv_report["created"])})
+            else:
+                member_form = MemberAddForm(request.POST)
+                if member_form.is_valid():
+                    project_member_add(project=project, actor=request.user, **member_form.cleaned_data)
+                    messages.success(request, _("Member added."))
+                    return redirect("project_detail", slug=slug)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    images = project.images.all()
+    context = {
+        "project": project,
+        "role": project_role(user=request.user, project=project),
+        "can_manage": manage,
+        "split_counts": dict(images.values_list("split").annotate(n=Count("id"))),
+        "label_counts": list(images.exclude(label="").values("label", "split").annotate(n=Count("id")).order_by("label", "split")),
+        "unlabeled": images.filter(label="").count(),
+        "total": images.count(),
+        "memberships": project.memberships.select_related("user").order_by("role", "user__username"),
+        "member_form": member_form,
+        "csv_form": csv_form,
+        "csv_report": csv_report,
+    }
+    return render(request, "projects/detail.html", context)

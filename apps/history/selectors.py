@@ -1,0 +1,32 @@
+"""Read-only views of what happened in projects: uploads and labeling acts."""
+from django.db.models import QuerySet
+
+from apps.labeling.models import Label
+from apps.projects.access import project_role
+from apps.projects.selectors import project_list
+from apps.uploads.models import Image
+
+REVIEW_ROLES = ("staff", "teacher", "grader")
+
+
+def reviewable_projects(*, user):
+    """Return the projects whose whole activity the user may review (teachers, graders, staff)."""
+    return [p for p in project_list(user=user) if project_role(user=user, project=p) in REVIEW_ROLES]
+
+
+def label_activity(*, user) -> QuerySet[Label]:
+    return Label.objects.filter(image__project__in=reviewable_projects(user=user)).select_related(
+        "author", "image", "image__project"
+    )
+
+
+def upload_activity(*, user) -> QuerySet[Image]:
+    return Image.objects.filter(project__in=reviewable_projects(user=user)).select_related("uploader", "project")
+
+
+def my_uploads(*, user) -> QuerySet[Image]:
+    return Image.objects.filter(uploader=user).select_related("project").order_by("-created_at", "-id")
+
+
+def my_labels(*, user) -> QuerySet[Label]:
+    return Label.objects.filter(author=user).select_related("image", "image__project").order_by("-created_at", "-id")

@@ -1,0 +1,50 @@
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from apps.common.exceptions import ApplicationError
+from apps.labeling.selectors import label_history, label_latest_by, labeling_queue
+from apps.projects.access import can_contribute
+from apps.projects.selectors import project_get
+
+
+@login_required
+def labeling(request, slug):
+    """One image at a time, with keyboard shortcuts; labels are posted to the API."""
+    try:
+        project = project_get(user=request.user, slug=slug)
+    except ApplicationError as exc:
+        raise Http404(str(exc.message)) from exc
+    if not can_contribute(user=request.user, project=project):
+        raise Http404
+    queue = labeling_queue(project=project, user=request.user)
+    requested = request.GET.get("image")
+    image = None
+    if requested and requested.isdigit():
+        image = queue.filter(pk=int(requested)).first()
+    if image is None:
+        image = queue.filter(labeled_by_me=False).first() or queue.first()
+    context = {
+        "project": project,
+        "image": image,
+        "total": queue.count(),
+        "labeled_by_me": queue.filter(labeled_by_me=True).count(),
+        "labeled_counted": project.images.exclude(label="").count(),
+        "texts": {
+            "saved": _("Saved"),
+            "error": _("Could not save the label"),
+            "undone": _("Undone"),
+        },
+    }
+    if image is not None:
+        context.update(
+            {
+                "mine": label_latest_by(image=image, user=request.user),
+                "history": label_history(image=image)[:10],
+                "previous_id": queue.filter(pk__lt=image.pk).order_by("-pk").values_list("pk", flat=True).first(),
+                "next_id": queue.filter(pk__gt=image.pk).values_list("pk", flat=True).first(),
+                "next_unlabeled_id": queue.filter(pk__gt=image.pk, labeled_by_me=False).values_list("pk", flat=True).first(),
+            }
+        )
+    return render(request, "labeling/label.html", context)

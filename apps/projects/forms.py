@@ -1,0 +1,53 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.common.forms import BootstrapFormMixin
+
+
+def _split_words(value):
+    return [part.strip() for part in value.replace(";", ",").replace("\n", ",").split(",") if part.strip()]
+
+
+class ProjectCreateForm(BootstrapFormMixin, forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    slug = forms.SlugField(
+        label=_("Identifier"), max_length=60, required=False, help_text=_("Used in links. Leave empty to derive it.")
+    )
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    classes = forms.CharField(label=_("Classes"), help_text=_("Comma-separated, for example: gato, perro"))
+    tag_vocabulary = forms.CharField(
+        label=_("Tag vocabulary"), required=False, help_text=_("Optional, comma-separated, for example: interior, exterior")
+    )
+    holdout_fraction = forms.FloatField(
+        label=_("Holdout fraction"),
+        initial=0.18,
+        min_value=0.05,
+        max_value=0.5,
+        help_text=_("Share of images never used for training, to compare every model version fairly."),
+    )
+
+    def clean_classes(self):
+        classes = _split_words(self.cleaned_data["classes"])
+        if len(set(classes)) < 2:
+            raise forms.ValidationError(_("Write at least two different classes."))
+        return classes
+
+    def clean_tag_vocabulary(self):
+        return _split_words(self.cleaned_data["tag_vocabulary"])
+
+
+class JoinForm(BootstrapFormMixin, forms.Form):
+    join_code = forms.CharField(label=_("Join code"), max_length=12)
+
+
+class MemberAddForm(BootstrapFormMixin, forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=[("grader", _("Grader")), ("student", _("Student"))], initial="grader"
+    )
+
+
+class StudentsCsvForm(BootstrapFormMixin, forms.Form):
+    csv_file = forms.FileField(
+        label=_("CSV file"), help_text=_("Columns: username, first_name, last_name, email, password (optional)")
+    )

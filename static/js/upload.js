@@ -1,0 +1,76 @@
+// Multi-file upload with drag and drop: files go one at a time to POST /api/v1/images/,
+// the bar shows the bytes sent over all files, and each file gets its own result line.
+(function () {
+  const form = document.getElementById("upload-form");
+  if (!form) return;
+  const texts = JSON.parse(document.getElementById("upload-texts").textContent);
+  const dropzone = document.getElementById("dropzone");
+  const input = document.getElementById("file-input");
+  const bar = document.getElementById("progress-bar");
+  const results = document.getElementById("results");
+  const project = document.getElementById("project");
+
+  function setProgress(fraction) {
+    const pct = Math.round(fraction * 100);
+    bar.style.width = pct + "%";
+    bar.textContent = pct + "%";
+    bar.parentElement.setAttribute("aria-valuenow", String(pct));
+  }
+
+  function addResult(name, ok, message) {
+    const li = document.createElement("li");
+    li.className = "list-group-item list-group-item-" + (ok ? "success" : "danger");
+    li.textContent = name + " — " + message;
+    results.appendChild(li);
+  }
+
+  function sendOne(file, onProgress) {
+    return new Promise((resolve) => {
+      const data = new FormData();
+      data.append("project", project.value);
+      data.append("file", file);
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", "/api/v1/images/");
+      xhr.setRequestHeader("X-CSRFToken", window.riimCsrfToken());
+      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+      xhr.onload = () => {
+        let body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+        if (xhr.status === 201) {
+          let msg = texts.stored + " (" + texts.split + ": " + body.split + ")";
+          if (body.analysis) msg += " · " + texts.analysis + " " + body.analysis.label;
+          addResult(file.name, true, msg);
+        } else {
+          const detail = body.detail || Object.values(body).flat().join(" ") || xhr.statusText;
+          addResult(file.name, false, texts.rejected + ": " + detail);
+        }
+        resolve();
+      };
+      xhr.onerror = () => { addResult(file.name, false, texts.network); resolve(); };
+      xhr.send(data);
+    });
+  }
+
+  async function uploadAll(files) {
+    const list = Array.from(files);
+    const total = list.reduce((sum, f) => sum + f.size, 0) || 1;
+    let done = 0;
+    setProgress(0);
+    for (const file of list) {
+      await sendOne(file, (fraction) => setProgress((done + fraction * file.size) / total));
+      done += file.size;
+      setProgress(done / total);
+    }
+  }
+
+  dropzone.addEventListener("click", () => input.click());
+  dropzone.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
+  dropzone.addEventListener("dragover", (e) => { e.preventDefault(); dropzone.classList.add("border-primary"); });
+  dropzone.addEventListener("dragleave", () => dropzone.classList.remove("border-primary"));
+  dropzone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    dropzone.classList.remove("border-primary");
+    uploadAll(e.dataTransfer.files);
+  });
+  input.addEventListener("change", () => { uploadAll(input.files); input.value = ""; });
+})();

@@ -1,0 +1,90 @@
+"""Every API endpoint × every role: who may read and who may write."""
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.uploads.services import image_upload_create
+from tests.factories import image_bytes
+
+ROLES = ["anonymous", "student", "teacher", "grader", "outsider", "staff"]
+
+
+@pytest.fixture
+def stored_image(world):
+    return image_upload_create(project=world.project, uploader=world.student, raw=image_bytes(), name="x.jpg")
+
+
+def _user(world, role):
+    return None if role == "anonymous" else getattr(world, role)
+
+
+def _requests(world, image):
+    slug = world.project.slug
+    return {
+        "list projects": ("get", "/api/v1/projects/", None),
+        "create project": ("post", "/api/v1/projects/", {"name": "Nuevo", "classes": ["a", "b"]}),
+        "project detail": ("get", f"/api/v1/projects/{slug}/", None),
+        "list images": ("get", f"/api/v1/images/?project={slug}", None),
+        "upload image": ("post", "/api/v1/images/", "upload"),
+        "image detail": ("get", f"/api/v1/images/{image.pk}/", None),
+        "image file": ("get", f"/api/v1/images/{image.pk}/file/", None),
+        "label image": ("post", f"/api/v1/images/{image.pk}/labels/", {"label": "gato"}),
+        "undo label": ("post", f"/api/v1/images/{image.pk}/labels/undo/", None),
+    }
+
+
+# Expected status per endpoint and role (anonymous, student, teacher, grader, outsider, staff).
+EXPECTED = {
+    "list projects": (403, 200, 200, 200, 200, 200),
+    "create project": (403, 403, 201, 403, 403, 201),
+    "project detail": (403, 200, 200, 200, 404, 200),
+    "list images": (403, 200, 200, 200, 200, 200),
+    "upload image": (403, 201, 201, 403, 404, 201),
+    "image detail": (403, 200, 200, 200, 404, 200),
+    "image file": (403, 200, 200, 200, 404, 200),
+    "label image": (403, 201, 201, 403, 404, 201),
+    "undo label": (403, 204, 204, 403, 404, 204),
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(EXPECTED))
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix(world, stored_image, api_as, endpoint, role):
+    """The status code matches the role's rights on the endpoint."""
+    method, url, body = _requests(world, stored_image)[endpoint]
+    client = api_as(_user(world, role))
+    if body == "upload":
+        body = {"project": world.project.slug, "file": SimpleUploadedFile(f"{role}.png", image_bytes(fmt="PNG", color=(ROLES.index(role), 9, 9)))}
+        response = client.post(url, body, format="multipart")
+    elif method == "post":
+        response = client.post(url, body or {}, format="json")
+    else:
+        response = client.get(url)
+    expected = EXPECTED[endpoint][ROLES.index(role)]
+    assert response.status_code == expected, (endpoint, role, response.status_code, getattr(response, "content", b"")[:200])
+
+
+def test_outsider_lists_no_foreign_images(world, stored_image, api_as):
+    """A student of another project sees an empty image list, not this project's images."""
+    body = api_as(world.outsider).get(f"/api/v1/images/?project={world.project.slug}").json()
+    assert body["count"] == 0
+
+
+def test_join_code_only_shown_to_teacher(world, api_as):
+    """Students and graders do not see the join code."""
+    url = f"/api/v1/projects/{world.project.slug}/"
+    assert api_as(world.teacher).get(url).json()["join_code"] == world.project.join_code
+    assert api_as(world.student).get(url).json()["join_code"] is None
+    assert api_as(world.grader).get(url).json()["join_code"] is None
+
+
+def test_token_auth(world, client):
+    """POST username/password to the token endpoint and use the token."""
+    from rest_framework.test import APIClient
+
+    response = client.post("/api/v1/auth/token/", {"username": "alumna", "password": "pass-12345"})
+    assert response.status_code == 200
+    token = response.json()["token"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/projects/").json()["count"] == 1
+    assert client.post("/api/v1/auth/token/", {"username": "alumna", "password": "nope"}).status_code == 400
