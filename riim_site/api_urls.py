@@ -2,8 +2,16 @@
 from django.urls import path
 
 from apps.accounts.apis import TokenObtainApi
+from apps.inference.apis import AnalyzeApi, BrowserPredictionApi, ImageAnalysisApi, ImageErrorMapApi, ImageHeatmapApi
 from apps.labeling.apis import LabelCreateApi, LabelUndoApi
 from apps.projects.apis import ProjectDetailApi, ProjectListCreateApi
+from apps.training.apis import (
+    ModelVersionActivateApi,
+    ProjectModelVersionsApi,
+    ProjectTrainingRunsApi,
+    TrainingRunCancelApi,
+    TrainingRunDetailApi,
+)
 from apps.uploads.apis import ImageDetailApi, ImageFileApi, ImageListCreateApi
 
 urlpatterns = [
@@ -16,4 +24,14 @@ urlpatterns = [
     path("images/<int:image_id>/thumbnail/", ImageFileApi.as_view(), {"variant": "thumbnail"}, name="api-image-thumbnail"),
     path("images/<int:image_id>/labels/", LabelCreateApi.as_view(), name="api-image-labels"),
     path("images/<int:image_id>/labels/undo/", LabelUndoApi.as_view(), name="api-image-labels-undo"),
+    path("projects/<slug:slug>/training-runs/", ProjectTrainingRunsApi.as_view(), name="api-project-training-runs"),
+    path("training-runs/<int:run_id>/", TrainingRunDetailApi.as_view(), name="api-training-run"),
+    path("training-runs/<int:run_id>/cancel/", TrainingRunCancelApi.as_view(), name="api-training-run-cancel"),
+    path("projects/<slug:slug>/model-versions/", ProjectModelVersionsApi.as_view(), name="api-project-model-versions"),
+    path("model-versions/<int:version_id>/activate/", ModelVersionActivateApi.as_view(), name="api-model-version-activate"),
+    path("analyze/", AnalyzeApi.as_view(), name="api-analyze"),
+    path("images/<int:image_id>/analysis/", ImageAnalysisApi.as_view(), name="api-image-analysis"),
+    path("images/<int:image_id>/analysis/heatmap.png", ImageHeatmapApi.as_view(), name="api-image-heatmap"),
+    path("images/<int:image_id>/analysis/error-map.png", ImageErrorMapApi.as_view(), name="api-image-error-map"),
+    path("images/<int:image_id>/browser-predictions/", BrowserPredictionApi.as_view(), name="api-image-browser-predictions"),
 ]

@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
+from apps.common.exceptions import ApplicationError
 from apps.projects.models import Membership, Project
+from apps.projects.selectors import project_list
 
 
 class MembershipInline(admin.TabularInline):
@@ -15,6 +18,25 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+    actions = ["retrain_model"]
+
+    def get_queryset(self, request):
+        # Teachers with admin access manage only their own projects.
+        return super().get_queryset(request).filter(pk__in=project_list(user=request.user).values("pk"))
+
+    @admin.action(description=_("Retrain model"), permissions=["view"])
+    def retrain_model(self, request, queryset):
+        from apps.training.services import training_run_start
+
+        for project in queryset:
+            try:
+                run = training_run_start(project=project, user=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"{project.slug}: {exc.message}", level=messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("%(project)s: training run %(run)d queued.") % {"project": project.slug, "run": run.pk}
+                )
 
 
 @admin.register(Membership)

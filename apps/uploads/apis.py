@@ -80,7 +80,19 @@ class ImageListCreateApi(APIView):
         return Response(self.created_payload(request, image), status=status.HTTP_201_CREATED)
 
     def created_payload(self, request, image):
-        return ImageOutputSerializer(image).data
+        """The stored image plus its analysis by the active model (null when there is none yet)."""
+        from apps.inference.services import analysis_to_json, image_analysis_create
+
+        analyses, analysis_error = {}, None
+        if image.project.model_versions.filter(status="active").exists():
+            try:
+                analyses[image.pk] = analysis_to_json(image_analysis_create(image=image))
+            except ApplicationError as exc:  # the upload is kept even when the model cannot answer
+                analysis_error = str(exc.message)
+        data = ImageOutputSerializer(image, context={"analyses": analyses}).data
+        if analysis_error:
+            data["analysis_error"] = analysis_error
+        return data
 
 
 class ImageDetailApi(APIView):

@@ -1,4 +1,5 @@
 """Settings shared by every environment; differences come from environment variables."""
+import mimetypes
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +29,8 @@ INSTALLED_APPS = [
     "apps.uploads",
     "apps.labeling",
     "apps.history",
+    "apps.training",
+    "apps.inference",
 ]
 
 MIDDLEWARE = [
@@ -104,7 +107,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end packages come from npm (package.json) and are served offline under static/vendor/.
+_NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", _NODE_MODULES / "bootstrap" / "dist"),
+    ("vendor/bootstrap-icons", _NODE_MODULES / "bootstrap-icons" / "font"),
+    ("vendor/chart.js", _NODE_MODULES / "chart.js" / "dist"),
+    ("vendor/onnxruntime-web", _NODE_MODULES / "onnxruntime-web" / "dist"),
+]
+# The development server guesses types with mimetypes; browsers only stream-compile
+# WebAssembly served as application/wasm, and ES modules need a JavaScript type.
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("text/javascript", ".mjs")
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
@@ -170,12 +185,28 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = (Queue("default"), Queue("training"), Queue("lab"))
 CELERY_TASK_ROUTES = {
+    # Exact names win over patterns: the sweeper must run even while a training occupies its queue.
+    "apps.training.tasks.training_runs_sweep_stale_task": {"queue": "default"},
     "apps.training.tasks.*": {"queue": "training"},
     "apps.lab.tasks.*": {"queue": "lab"},
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "training-runs-sweep-stale": {"task": "apps.training.tasks.training_runs_sweep_stale_task", "schedule": 30.0},
+}
+
+# Training and the model registry.
+RIIM_MODELS_PREFIX = "models"  # storage folder of published model versions
+# Local copies of published models for ONNX Runtime (object storage is downloaded once per version).
+RIIM_MODEL_CACHE_DIR = Path(env("RIIM_MODEL_CACHE_DIR", default=str(VAR_DIR / "model-cache")))
+# Served model file: fp32 (model.onnx) or int8 (model.int8.onnx); threads per ONNX session so
+# several web workers on one machine do not oversubscribe its cores.
+RIIM_INFERENCE_VARIANT = env("RIIM_INFERENCE_VARIANT", default="fp32")
+RIIM_INFERENCE_THREADS = env.int("RIIM_INFERENCE_THREADS", default=1)
+RIIM_TRAINING_MIN_IMAGES_PER_CLASS = env.int("RIIM_TRAINING_MIN_IMAGES_PER_CLASS", default=5)
+# A running run whose worker has not reported for this long is marked failed by the sweeper.
+RIIM_TRAINING_HEARTBEAT_TIMEOUT = env.int("RIIM_TRAINING_HEARTBEAT_TIMEOUT", default=180)
 
 LOGGING = {
     "version": 1,

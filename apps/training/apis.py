@@ -1,0 +1,77 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.permissions import IsAuthenticatedReadOrContributor
+from apps.projects.selectors import project_get
+from apps.training.selectors import model_version_get, model_version_list, training_run_get, training_run_list
+from apps.training.serializers import ModelVersionOutputSerializer, TrainingRunOutputSerializer
+from apps.training.services import model_version_activate, training_run_cancel, training_run_start
+
+
+def _paginated(request, view, queryset, serializer_class):
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class ProjectTrainingRunsApi(APIView):
+    """List a project's runs; POST {config} starts a retrain (202)."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    class InputSerializer(serializers.Serializer):
+        config = serializers.JSONField(required=False, default=dict)
+
+    @extend_schema(responses=TrainingRunOutputSerializer(many=True))
+    def get(self, request, slug):
+        project = project_get(user=request.user, slug=slug)
+        return _paginated(request, self, training_run_list(user=request.user, project=project), TrainingRunOutputSerializer)
+
+    @extend_schema(request=InputSerializer, responses={202: TrainingRunOutputSerializer})
+    def post(self, request, slug):
+        project = project_get(user=request.user, slug=slug)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run = training_run_start(project=project, user=request.user, config=serializer.validated_data["config"])
+        return Response(TrainingRunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingRunDetailApi(APIView):
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    @extend_schema(responses=TrainingRunOutputSerializer)
+    def get(self, request, run_id):
+        return Response(TrainingRunOutputSerializer(training_run_get(user=request.user, run_id=run_id)).data)
+
+
+class TrainingRunCancelApi(APIView):
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    @extend_schema(request=None, responses=TrainingRunOutputSerializer)
+    def post(self, request, run_id):
+        run = training_run_cancel(run=training_run_get(user=request.user, run_id=run_id), user=request.user)
+        return Response(TrainingRunOutputSerializer(run).data)
+
+
+class ProjectModelVersionsApi(APIView):
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    @extend_schema(responses=ModelVersionOutputSerializer(many=True))
+    def get(self, request, slug):
+        project = project_get(user=request.user, slug=slug)
+        return _paginated(request, self, model_version_list(user=request.user, project=project), ModelVersionOutputSerializer)
+
+
+class ModelVersionActivateApi(APIView):
+    """Activate a version (or roll back to an older one)."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    @extend_schema(request=None, responses=ModelVersionOutputSerializer)
+    def post(self, request, version_id):
+        version = model_version_get(user=request.user, version_id=version_id)
+        version = model_version_activate(version=version, user=request.user)
+        return Response(ModelVersionOutputSerializer(version).data)

@@ -1,0 +1,25 @@
+"""Score model versions on the project's fixed holdout, the yardstick every version shares."""
+import numpy as np
+
+from apps.training.artifacts import artifacts_local_dir
+
+
+def holdout_images(project):
+    """Return the project's holdout images that have a label that counts."""
+    return list(project.images.filter(split="holdout").exclude(label="").order_by("pk"))
+
+
+def version_holdout_score(version, images) -> tuple[float | None, int]:
+    """Return (accuracy, n) of a version on the given labeled images, through ONNX Runtime."""
+    from ml.inference import Predictor
+
+    if not images:
+        return None, 0
+    predictor = Predictor(artifacts_local_dir(version))
+    batch = np.stack([predictor.load(image.file.open("rb").read()) for image in images])
+    for image in images:
+        image.file.close()
+    probabilities = predictor.run(batch, outputs=("probabilities",))["probabilities"]
+    predicted = [predictor.classes[i] for i in probabilities.argmax(axis=1)]
+    correct = sum(p == image.label for p, image in zip(predicted, images))
+    return correct / len(images), len(images)

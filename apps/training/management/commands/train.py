@@ -1,0 +1,61 @@
+import json
+import time
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from rest_framework.exceptions import ValidationError
+
+from apps.common.exceptions import ApplicationError
+from apps.projects.models import Project
+from apps.training.models import TrainingRun
+from apps.training.serializers import TrainingRunOutputSerializer
+from apps.training.services import training_run_start
+
+
+class Command(BaseCommand):
+    help = "Start a retraining run for a project (optionally wait for it and print its summary)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("--wait", action="store_true", help="block until the run ends; exit 1 unless it succeeded")
+        parser.add_argument("--config", default="{}", help='JSON overrides, e.g. \'{"epochs": 3}\'')
+        parser.add_argument("--user", help="teacher who requests it (default: the project's teacher)")
+        parser.add_argument("--timeout", type=float, default=6 * 3600, help="seconds to wait at most with --wait")
+
+    def handle(self, slug, wait, config, user, timeout, **options):
+        project = Project.objects.filter(slug=slug).first()
+        if project is None:
+            raise CommandError(f"project {slug!r} does not exist")
+        try:
+            overrides = json.loads(config)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--config is not valid JSON: {exc}") from exc
+        requester = get_user_model().objects.filter(username=user).first() if user else project.owner
+        if requester is None:
+            raise CommandError(f"user {user!r} does not exist")
+        try:
+            run = training_run_start(project=project, user=requester, config=overrides)
+        except ValidationError as exc:
+            raise CommandError(json.dumps(exc.detail, ensure_ascii=False, default=str)) from exc
+        except ApplicationError as exc:
+            raise CommandError(str(exc.message)) from exc
+        self.stderr.write(f"training run {run.pk} queued for {project.slug}")
+        if not wait:
+            self.stdout.write(json.dumps({"id": run.pk, "status": run.status}))
+            return
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            run.refresh_from_db()
+            line = f"{run.status} {run.stage} {run.percent:.0f}%"
+            if line != last:
+                self.stderr.write(line)
+                last = line
+            if not run.is_active or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        summary = TrainingRunOutputSerializer(run).data
+        summary.pop("curves", None)
+        self.stdout.write(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
+        if run.status != TrainingRun.Status.SUCCEEDED:
+            raise CommandError(f"run {run.pk} ended {run.status}: {run.error_message}")

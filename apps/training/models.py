@@ -1,0 +1,105 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.common.models import TimeStampedModel
+
+
+class TrainingRun(TimeStampedModel):
+    """One retraining of a project's model, with everything needed to follow and reproduce it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="training_runs")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="training_runs")
+    config = models.JSONField(_("configuration"), default=dict)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    # Live progress written by the worker's callback.
+    stage = models.CharField(_("stage"), max_length=40, blank=True)
+    epoch = models.PositiveIntegerField(null=True, blank=True)
+    percent = models.FloatField(default=0.0)
+    metrics = models.JSONField(_("latest metrics"), default=dict, blank=True)
+    curves = models.JSONField(_("curves so far"), default=list, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    log = models.JSONField(default=list, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    error_message = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    worker_host = models.CharField(max_length=255, blank=True)
+    worker_pid = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # What was trained on: [[image_id, label that counted, split], ...] and its hash.
+    dataset_snapshot = models.JSONField(default=list, blank=True)
+    dataset_hash = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Two clicks at once start one run: the database refuses a second active run.
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(status__in=["queued", "running"]), name="one_active_run_per_project"
+            )
+        ]
+        verbose_name = _("training run")
+        verbose_name_plural = _("training runs")
+
+    def __str__(self):
+        return f"run {self.pk} · {self.project.slug} · {self.status}"
+
+    @property
+    def is_active(self):
+        return self.status in self.ACTIVE_STATUSES
+
+
+class ModelVersion(TimeStampedModel):
+    """A published model of a project: an immutable artifact folder plus its card and metrics."""
+
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate", _("Candidate")
+        ACTIVE = "active", _("Active")
+        ARCHIVED = "archived", _("Archived")
+        FAILED = "failed", _("Failed")
+
+    class Source(models.TextChoices):
+        TRAINED = "trained", _("Trained here")
+        IMPORTED = "imported", _("Imported")
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="model_versions")
+    number = models.PositiveIntegerField(_("version"))
+    run = models.OneToOneField(TrainingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_version")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.TRAINED)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CANDIDATE, db_index=True)
+    # Storage prefix of a folder written once and never overwritten.
+    artifact_dir = models.CharField(max_length=255)
+    files = models.JSONField(default=dict, blank=True)  # file name -> size in bytes
+    metadata = models.JSONField(_("model card"), default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    holdout_accuracy = models.FloatField(null=True, blank=True)
+    holdout_n = models.PositiveIntegerField(default=0)
+    explainable = models.BooleanField(default=True, help_text=_("False for imported classification-only models"))
+    problem = models.TextField(blank=True, help_text=_("Why the version cannot be served, if it cannot"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="unique_version_number"),
+            models.UniqueConstraint(fields=["project"], condition=Q(status="active"), name="one_active_version_per_project"),
+        ]
+        verbose_name = _("model version")
+        verbose_name_plural = _("model versions")
+
+    def __str__(self):
+        return f"{self.project.slug} v{self.number} ({self.status})"

@@ -1,0 +1,61 @@
+from rest_framework import serializers
+
+LOG_TAIL = 30
+
+
+class TrainingRunOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.CharField(source="project.slug")
+    requested_by = serializers.CharField(source="requested_by.username")
+    status = serializers.CharField()
+    config = serializers.DictField()
+    progress = serializers.SerializerMethodField()
+    metrics = serializers.DictField()
+    curves = serializers.ListField()
+    log_tail = serializers.SerializerMethodField()
+    error_message = serializers.CharField()
+    timings = serializers.DictField()
+    dataset = serializers.SerializerMethodField()
+    worker = serializers.SerializerMethodField()
+    model_version = serializers.SerializerMethodField()
+    heartbeat_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+
+    def get_progress(self, run) -> dict:
+        return {"stage": run.stage, "epoch": run.epoch, "percent": run.percent, "cancel_requested": run.cancel_requested}
+
+    def get_log_tail(self, run) -> list:
+        return run.log[-LOG_TAIL:]
+
+    def get_dataset(self, run) -> dict:
+        counts = {}
+        for _, label, split in run.dataset_snapshot:
+            counts.setdefault(split, {}).setdefault(label, 0)
+            counts[split][label] += 1
+        return {"hash": run.dataset_hash, "n": len(run.dataset_snapshot), "counts": counts}
+
+    def get_worker(self, run) -> dict:
+        return {"host": run.worker_host, "pid": run.worker_pid, "task_id": run.celery_task_id, "attempts": run.attempts}
+
+    def get_model_version(self, run) -> int | None:
+        version = getattr(run, "model_version", None)
+        return version.number if version else None
+
+
+class ModelVersionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.CharField(source="project.slug")
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    source = serializers.CharField()
+    run = serializers.IntegerField(source="run_id", allow_null=True)
+    holdout_accuracy = serializers.FloatField(allow_null=True)
+    holdout_n = serializers.IntegerField()
+    metrics = serializers.DictField()
+    explainable = serializers.BooleanField()
+    problem = serializers.CharField()
+    files = serializers.DictField()
+    created_at = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField()

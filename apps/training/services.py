@@ -1,0 +1,352 @@
+"""Retraining workflow: start a run, execute it on a worker, publish and activate versions."""
+import csv
+import hashlib
+import json
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
+from apps.projects.access import can_manage
+from apps.projects.models import Project
+from apps.training.artifacts import artifact_prefix_new, artifacts_delete, artifacts_upload, image_local_path
+from apps.training.configs import training_config_clean
+from apps.training.evaluation import holdout_images, version_holdout_score
+from apps.training.models import ModelVersion, TrainingRun
+
+logger = logging.getLogger(__name__)
+
+ONLY_TEACHER_RETRAINS = _("Only the project's teacher can retrain its model.")
+RUN_ALREADY_ACTIVE = _("A training run is already queued or running for this project.")
+TOO_FEW_LABELS = _("Not enough labeled training images: each class needs at least %(minimum)d (%(detail)s).")
+RUN_NOT_CANCELLABLE = _("Only queued or running runs can be cancelled.")
+VERSION_HAS_PROBLEM = _("This version cannot be activated: %(problem)s")
+VERSION_CLASSES_MISMATCH = _("The model's classes (%(model)s) do not match the project's (%(project)s).")
+STALE_HEARTBEAT = _("The worker stopped reporting (no heartbeat for %(seconds)d s): it probably died.")
+LOG_LINES_KEPT = 200
+
+
+class RunCancelled(Exception):
+    """Raised from the progress callback to stop a run the teacher cancelled."""
+
+
+def dataset_snapshot(*, project) -> list:
+    """Return [[image_id, label that counts, split], ...] for every usable labeled image."""
+    rows = project.images.exclude(label="").filter(label__in=project.classes).order_by("pk")
+    return [[image_id, label, split] for image_id, label, split in rows.values_list("pk", "label", "split")]
+
+
+def snapshot_hash(snapshot, project) -> str:
+    shas = dict(project.images.values_list("pk", "sha256"))
+    payload = json.dumps([[shas[i], label, split] for i, label, split in snapshot], separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _check_enough_labels(project, snapshot):
+    minimum = settings.RIIM_TRAINING_MIN_IMAGES_PER_CLASS
+    counts = Counter(label for _, label, split in snapshot if split == "train")
+    short = [f"{name}: {counts.get(name, 0)}" for name in project.classes if counts.get(name, 0) < minimum]
+    if short:
+        raise ApplicationError(TOO_FEW_LABELS % {"minimum": minimum, "detail": ", ".join(short)})
+
+
+def training_run_start(*, project: Project, user, config=None) -> TrainingRun:
+    """Validate, snapshot the dataset and queue a run: the one service every entry point calls."""
+    if not can_manage(user=user, project=project):
+        raise PermissionDeniedError(ONLY_TEACHER_RETRAINS)
+    clean = training_config_clean(config)
+    snapshot = dataset_snapshot(project=project)
+    _check_enough_labels(project, snapshot)
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(
+                project=project,
+                requested_by=user,
+                config=clean,
+                dataset_snapshot=snapshot,
+                dataset_hash=snapshot_hash(snapshot, project),
+                log=[_log_line(f"queued by {user.username}")],
+            )
+            transaction.on_commit(lambda: _enqueue(run.pk))
+    except IntegrityError as exc:
+        raise ConflictError(RUN_ALREADY_ACTIVE) from exc
+    return run
+
+
+def _enqueue(run_id):
+    from apps.training.tasks import training_run_execute_task
+
+    result = training_run_execute_task.delay(run_id)
+    TrainingRun.objects.filter(pk=run_id, celery_task_id="").update(celery_task_id=result.id or "")
+
+
+def _log_line(text):
+    return f"{timezone.now():%H:%M:%S} {text}"
+
+
+def training_run_cancel(*, run: TrainingRun, user) -> TrainingRun:
+    """Cancel a queued run at once; ask a running one to stop at its next progress report."""
+    if not can_manage(user=user, project=run.project):
+        raise PermissionDeniedError(ONLY_TEACHER_RETRAINS)
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().get(pk=run.pk)
+        if run.status == TrainingRun.Status.QUEUED:
+            run.status = TrainingRun.Status.CANCELLED
+            run.finished_at = timezone.now()
+            run.log = [*run.log, _log_line(f"cancelled by {user.username} before it started")]
+        elif run.status == TrainingRun.Status.RUNNING:
+            run.cancel_requested = True
+            run.log = [*run.log, _log_line(f"cancellation requested by {user.username}")]
+        else:
+            raise ConflictError(RUN_NOT_CANCELLABLE)
+        run.save()
+    return run
+
+
+class _Reporter:
+    """The ml engine's progress callback: writes progress, curves and heartbeat; honours cancellation."""
+
+    def __init__(self, run_id):
+        self.run_id = run_id
+        self.last_write = 0.0
+        self.last_stage = None
+        self.curves = []
+
+    def __call__(self, stage, fraction=None, message="", metrics=None, **extra):
+        if isinstance(stage, dict):  # event form: {"stage", "percent", "message", "metrics", "epoch"}
+            event = stage
+            stage, message, metrics = event.get("stage", ""), event.get("message", ""), event.get("metrics")
+            fraction = (event.get("percent") or 0) / 100.0
+            extra = {"epoch": event.get("epoch")}
+        now = time.monotonic()
+        epoch_end = bool(metrics and "val_loss" in metrics)
+        if epoch_end:
+            self.curves.append({"stage": stage, "epoch": len(self.curves) + 1, **{k: float(v) for k, v in metrics.items()}})
+        if stage == self.last_stage and not epoch_end and now - self.last_write < 1.0:
+            return
+        fields = {
+            "stage": stage,
+            "percent": round(100.0 * float(fraction or 0.0), 1),
+            "heartbeat_at": timezone.now(),
+            "curves": self.curves,
+        }
+        if metrics:
+            fields["metrics"] = {k: float(v) for k, v in metrics.items()}
+        if extra.get("epoch") is not None:
+            fields["epoch"] = extra["epoch"]
+        TrainingRun.objects.filter(pk=self.run_id).update(**fields)
+        if stage != self.last_stage or message:
+            training_run_log(run_id=self.run_id, text=f"[{stage}] {message}".strip())
+        self.last_stage, self.last_write = stage, now
+        if TrainingRun.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+            raise RunCancelled()
+
+
+def training_run_log(*, run_id, text):
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().only("log").get(pk=run_id)
+        run.log = [*run.log, _log_line(text)][-LOG_LINES_KEPT:]
+        run.save(update_fields=["log"])
+
+
+class _Heartbeat(threading.Thread):
+    """Beat every few seconds while long steps (export, quantization) give no progress callback."""
+
+    def __init__(self, run_id, interval=10.0):
+        super().__init__(daemon=True)
+        self.run_id, self.interval, self.stopped = run_id, interval, threading.Event()
+
+    def run(self):
+        from django.db import connection
+
+        try:
+            while not self.stopped.wait(self.interval):
+                TrainingRun.objects.filter(pk=self.run_id, status=TrainingRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()
+
+
+def _manifest_write(run, scratch: Path) -> Path:
+    images = {img.pk: img for img in run.project.images.filter(pk__in=[row[0] for row in run.dataset_snapshot])}
+    manifest = scratch / "manifest.csv"
+    with manifest.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "label", "tags", "split"])
+        for image_id, label, split in run.dataset_snapshot:
+            image = images.get(image_id)
+            if image is None:  # deleted since the run was queued
+                continue
+            writer.writerow([str(image_local_path(image, scratch)), label, ";".join(image.tags), split])
+    return manifest
+
+
+def _ml_config(config: dict):
+    from ml.config import TrainConfig
+
+    values = dict(config)
+    values["quantize"] = tuple(values.get("quantize") or ())
+    if not values.get("prune"):
+        values["prune"] = None
+    return TrainConfig.from_dict(values)
+
+
+def training_run_execute(*, run_id: int) -> TrainingRun:
+    """Run the ml engine for a queued run and publish its version (called by the Celery task)."""
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().get(pk=run_id)
+        if run.status != TrainingRun.Status.QUEUED:
+            return run  # cancelled before it started, or already handled
+        run.status = TrainingRun.Status.RUNNING
+        run.started_at = run.heartbeat_at = timezone.now()
+        run.worker_host, run.worker_pid = socket.gethostname(), os.getpid()
+        run.attempts += 1
+        run.log = [*run.log, _log_line(f"started on {run.worker_host} (pid {run.worker_pid})")]
+        run.save()
+    os.environ.setdefault("RIIM_WEIGHTS_DIR", str(settings.RIIM_WEIGHTS_DIR))
+    scratch = Path(tempfile.mkdtemp(prefix=f"riim-run-{run.pk}-"))
+    heartbeat = _Heartbeat(run.pk)
+    heartbeat.start()
+    status, error = TrainingRun.Status.FAILED, ""
+    try:
+        from ml.training import train
+
+        out_dir = scratch / "model"
+        started = time.perf_counter()
+        train(_ml_config(run.config), _manifest_write(run, scratch), out_dir, progress=_Reporter(run.pk))
+        training_seconds = time.perf_counter() - started
+        model_version_publish(run=run, local_dir=out_dir)
+        status = TrainingRun.Status.SUCCEEDED
+        TrainingRun.objects.filter(pk=run.pk).update(timings={"train_total": round(training_seconds, 1)})
+    except RunCancelled:
+        status = TrainingRun.Status.CANCELLED
+    except Exception as exc:  # the run records any failure; the worker stays healthy
+        logger.exception("training run %s failed", run.pk)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+    finally:
+        heartbeat.stopped.set()
+        shutil.rmtree(scratch, ignore_errors=True)
+    finished = {"status": status, "error_message": error, "finished_at": timezone.now(), "heartbeat_at": timezone.now()}
+    if status == TrainingRun.Status.SUCCEEDED:
+        finished["percent"] = 100.0
+    TrainingRun.objects.filter(pk=run.pk).update(**finished)
+    training_run_log(run_id=run.pk, text=f"finished: {status}" + (f" ({error})" if error else ""))
+    return TrainingRun.objects.get(pk=run.pk)
+
+
+def _card_metrics(card: dict) -> dict:
+    """Pick the numbers the versions page compares side by side."""
+    metrics = card.get("metrics") or {}
+    kfold = card.get("kfold") or {}
+    sizes = card.get("sizes") or {}
+    latency = card.get("latency") or {}
+    pruning = card.get("pruning") or {}
+    return {
+        "test_accuracy": metrics.get("accuracy"),
+        "test_n": metrics.get("n"),
+        "kfold_mean": kfold.get("mean_accuracy", (kfold.get("accuracy") or {}).get("mean") if isinstance(kfold.get("accuracy"), dict) else None),
+        "kfold_std": kfold.get("std_accuracy", (kfold.get("accuracy") or {}).get("std") if isinstance(kfold.get("accuracy"), dict) else None),
+        "sizes": sizes,
+        "latency": latency,
+        "sparsity": pruning.get("total_sparsity", pruning.get("sparsity")),
+    }
+
+
+def model_version_publish(*, run=None, local_dir: Path, project=None, user=None, source=ModelVersion.Source.TRAINED,
+                          explainable=True) -> ModelVersion:
+    """Store a finished model folder as a new version, score it on the holdout and apply the activation policy.
+
+    Files go to a fresh storage folder first; the row appears only once every file is there, so a
+    half-written version is never visible.
+    """
+    project = project or run.project
+    card = json.loads((Path(local_dir) / "card.json").read_text(encoding="utf-8"))
+    if list(card.get("classes", [])) != list(project.classes):
+        raise ApplicationError(
+            VERSION_CLASSES_MISMATCH % {"model": ", ".join(card.get("classes", [])), "project": ", ".join(project.classes)}
+        )
+    with transaction.atomic():
+        Project.objects.select_for_update().get(pk=project.pk)  # serialise version numbers per project
+        number = (project.model_versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    prefix = artifact_prefix_new(project_slug=project.slug, number=number)
+    files = artifacts_upload(local_dir=Path(local_dir), prefix=prefix)
+    try:
+        with transaction.atomic():
+            version = ModelVersion.objects.create(
+                project=project, number=number, run=run, source=source, artifact_dir=prefix, files=files,
+                metadata=card, metrics=_card_metrics(card), explainable=explainable,
+                created_by=user or (run.requested_by if run else None),
+            )
+    except Exception:
+        artifacts_delete(prefix=prefix, files=files)
+        raise
+    model_version_score_and_maybe_activate(version=version)
+    return version
+
+
+def model_version_score_and_maybe_activate(*, version: ModelVersion) -> ModelVersion:
+    """Score the new version and the active one on today's holdout; activate the new one unless it is worse."""
+    images = holdout_images(version.project)
+    accuracy, n = version_holdout_score(version, images)
+    ModelVersion.objects.filter(pk=version.pk).update(holdout_accuracy=accuracy, holdout_n=n)
+    version.refresh_from_db()
+    active = version.project.model_versions.filter(status=ModelVersion.Status.ACTIVE).first()
+    if active is None:
+        return model_version_activate(version=version)
+    try:
+        active_accuracy, active_n = version_holdout_score(active, images)
+    except Exception as exc:  # a broken active version must not block a working new one
+        logger.warning("active version %s could not be scored: %s", active.pk, exc)
+        active_accuracy = None
+    if active_accuracy is not None:
+        ModelVersion.objects.filter(pk=active.pk).update(holdout_accuracy=active_accuracy, holdout_n=active_n)
+    if accuracy is None or active_accuracy is None or accuracy >= active_accuracy:
+        return model_version_activate(version=version)
+    return version
+
+
+def model_version_activate(*, version: ModelVersion, user=None) -> ModelVersion:
+    """Make a version the project's active one (also a rollback): one transaction, one pointer flip."""
+    if user is not None and not can_manage(user=user, project=version.project):
+        raise PermissionDeniedError(ONLY_TEACHER_RETRAINS)
+    if version.problem:
+        raise ApplicationError(VERSION_HAS_PROBLEM % {"problem": version.problem})
+    if list(version.metadata.get("classes", [])) != list(version.project.classes):
+        raise ApplicationError(
+            VERSION_CLASSES_MISMATCH
+            % {"model": ", ".join(version.metadata.get("classes", [])), "project": ", ".join(version.project.classes)}
+        )
+    with transaction.atomic():
+        ModelVersion.objects.filter(project=version.project, status=ModelVersion.Status.ACTIVE).exclude(
+            pk=version.pk
+        ).update(status=ModelVersion.Status.ARCHIVED)
+        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=timezone.now())
+    version.refresh_from_db()
+    return version
+
+
+def training_runs_sweep_stale() -> int:
+    """Mark running runs whose heartbeat is too old as failed; return how many."""
+    bound = settings.RIIM_TRAINING_HEARTBEAT_TIMEOUT
+    cutoff = timezone.now() - timezone.timedelta(seconds=bound)
+    stale = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff)
+    count = 0
+    for run in stale:
+        updated = TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff).update(
+            status=TrainingRun.Status.FAILED, finished_at=timezone.now(), error_message=str(STALE_HEARTBEAT % {"seconds": bound})
+        )
+        if updated:
+            training_run_log(run_id=run.pk, text="marked failed by the sweeper: heartbeat too old")
+            count += 1
+    return count

@@ -1,0 +1,17 @@
+from celery import shared_task
+
+
+@shared_task(bind=True, acks_late=True)
+def training_run_execute_task(self, run_id: int) -> None:
+    """Train and publish one queued run (queue `training`; TensorFlow is imported only in here)."""
+    from apps.training.services import training_run_execute
+
+    training_run_execute(run_id=run_id)
+
+
+@shared_task
+def training_runs_sweep_stale_task() -> int:
+    """Fail runs whose worker stopped sending heartbeats (beat runs this periodically)."""
+    from apps.training.services import training_runs_sweep_stale
+
+    return training_runs_sweep_stale()
