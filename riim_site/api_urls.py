@@ -6,6 +6,7 @@ from apps.inference.apis import AnalyzeApi, BrowserPredictionApi, ImageAnalysisA
 from apps.labeling.apis import LabelCreateApi, LabelUndoApi
 from apps.projects.apis import ProjectDetailApi, ProjectListCreateApi
 from apps.training.apis import (
+    ModelVersionFileApi,
     ModelVersionActivateApi,
     ProjectModelVersionsApi,
     ProjectTrainingRunsApi,
@@ -34,4 +35,5 @@ urlpatterns = [
     path("images/<int:image_id>/analysis/heatmap.png", ImageHeatmapApi.as_view(), name="api-image-heatmap"),
     path("images/<int:image_id>/analysis/error-map.png", ImageErrorMapApi.as_view(), name="api-image-error-map"),
     path("images/<int:image_id>/browser-predictions/", BrowserPredictionApi.as_view(), name="api-image-browser-predictions"),
+    path("model-versions/<int:version_id>/files/<path:name>", ModelVersionFileApi.as_view(), name="api-model-version-file"),
 ]

@@ -75,3 +75,29 @@ class ModelVersionActivateApi(APIView):
         version = model_version_get(user=request.user, version_id=version_id)
         version = model_version_activate(version=version, user=request.user)
         return Response(ModelVersionOutputSerializer(version).data)
+
+
+class ModelVersionFileApi(APIView):
+    """Download one artifact of a version (ONNX, TFLite, card…) — members of the project only."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+    CONTENT_TYPES = {".json": "application/json", ".png": "image/png", ".onnx": "application/octet-stream"}
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, version_id, name):
+        import posixpath
+        from pathlib import PurePosixPath
+
+        from django.core.files.storage import default_storage
+        from django.http import FileResponse
+
+        from apps.common.exceptions import NotFoundError
+        from apps.training.selectors import VERSION_NOT_FOUND
+
+        version = model_version_get(user=request.user, version_id=version_id)
+        if name not in version.files:  # only names the version recorded: no path from the client is opened
+            raise NotFoundError(VERSION_NOT_FOUND)
+        handle = default_storage.open(posixpath.join(version.artifact_dir, name), "rb")
+        content_type = self.CONTENT_TYPES.get(PurePosixPath(name).suffix, "application/octet-stream")
+        return FileResponse(handle, content_type=content_type, filename=PurePosixPath(name).name,
+                            as_attachment=request.query_params.get("download") == "1")

@@ -1,5 +1,41 @@
-"""Test settings: fast hashing; DATABASE_URL and CELERY_BROKER_URL still come from the environment."""
+"""Test settings: fast hashing; DATABASE_URL and CELERY_BROKER_URL still come from the environment.
+
+Tests that start a real Celery worker share two things with it through environment variables:
+RIIM_TEST_DATABASE_NAME (the test database the pytest process created) and RIIM_TEST_BROKER_DIR
+(the folder of the filesystem broker, when no broker URL is configured).
+"""
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from riim_site.env import env
 from riim_site.settings.base import *  # noqa: F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+# A worker process cannot see an in-memory database, so the SQLite test database is a file,
+# one per pytest process so that several test runs in one checkout do not clobber each other.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"riim-test-{os.getpid()}.sqlite3")}
+# Set for a worker started by the tests: connect straight to the test database.
+if env("RIIM_TEST_DATABASE_NAME", default=""):
+    DATABASES["default"]["NAME"] = env("RIIM_TEST_DATABASE_NAME")
+
+# The filesystem broker of the tests is private to the run: a `make run` worker must not take its tasks.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    if env("RIIM_TEST_BROKER_DIR", default=""):
+        _test_broker_dir = Path(env("RIIM_TEST_BROKER_DIR"))
+    else:
+        _test_broker_dir = Path(tempfile.gettempdir()) / f"riim-test-broker-{os.getpid()}"
+        atexit.register(shutil.rmtree, _test_broker_dir, ignore_errors=True)
+    for _sub in ("queue", "processed"):
+        (_test_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_test_broker_dir / "queue"),
+        "data_folder_out": str(_test_broker_dir / "queue"),
+        "processed_folder": str(_test_broker_dir / "processed"),
+        "store_processed": False,
+    }

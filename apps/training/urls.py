@@ -1,0 +1,9 @@
+from django.urls import path
+
+from apps.training import views
+
+urlpatterns = [
+    path("projects/<slug:slug>/training/", views.training_page, name="training"),
+    path("projects/<slug:slug>/versions/", views.versions_page, name="versions"),
+    path("training-runs/<int:run_id>/", views.training_run_detail, name="training_run_detail"),
+]

@@ -1,0 +1,59 @@
+// Poll a training run and grow its loss/accuracy curves epoch by epoch.
+(function () {
+  const root = document.getElementById("run");
+  if (!root) return;
+  const texts = JSON.parse(document.getElementById("run-texts").textContent);
+  const colors = { loss: "#0d6efd", val_loss: "#dc3545", accuracy: "#0d6efd", val_accuracy: "#dc3545" };
+
+  function chart(id, keys) {
+    return new Chart(document.getElementById(id), {
+      type: "line",
+      data: { labels: [], datasets: keys.map((k) => ({ label: texts[k], data: [], borderColor: colors[k], tension: 0.2 })) },
+      options: { animation: false, scales: { x: { title: { display: true, text: texts.epoch } } } },
+    });
+  }
+  const lossChart = chart("loss-chart", ["loss", "val_loss"]);
+  const accChart = chart("acc-chart", ["accuracy", "val_accuracy"]);
+
+  function update(run) {
+    document.getElementById("run-status").textContent = run.status;
+    document.getElementById("run-stage").textContent = run.progress.stage || "—";
+    const bar = document.getElementById("run-bar");
+    bar.style.width = run.progress.percent + "%";
+    bar.textContent = Math.round(run.progress.percent) + "%";
+    bar.parentElement.setAttribute("aria-valuenow", String(run.progress.percent));
+    document.getElementById("run-log").textContent = run.log_tail.join("\n");
+    const error = document.getElementById("run-error");
+    error.hidden = !run.error_message;
+    error.textContent = run.error_message;
+    const labels = run.curves.map((c, i) => i + 1);
+    [[lossChart, ["loss", "val_loss"]], [accChart, ["accuracy", "val_accuracy"]]].forEach(([c, keys]) => {
+      c.data.labels = labels;
+      keys.forEach((k, i) => { c.data.datasets[i].data = run.curves.map((row) => row[k] ?? null); });
+      c.update();
+    });
+    const cancel = document.getElementById("cancel-btn");
+    const active = run.status === "queued" || run.status === "running";
+    if (cancel) cancel.hidden = !active;
+    return active;
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch(root.dataset.url, { credentials: "same-origin" });
+      if (response.ok && update(await response.json())) setTimeout(poll, 2000);
+      else if (!response.ok) setTimeout(poll, 5000);
+    } catch (e) {
+      setTimeout(poll, 5000);
+    }
+  }
+
+  const cancel = document.getElementById("cancel-btn");
+  if (cancel) {
+    cancel.addEventListener("click", async () => {
+      await fetch(root.dataset.cancelUrl, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": window.riimCsrfToken() } });
+      poll();
+    });
+  }
+  poll();
+})();
