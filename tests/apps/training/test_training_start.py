@@ -8,7 +8,7 @@ from apps.common.exceptions import ApplicationError, ConflictError, PermissionDe
 from apps.labeling.services import label_assign
 from apps.training.configs import training_config_clean
 from apps.training.models import TrainingRun
-from apps.training.services import training_run_cancel, training_run_start, training_runs_sweep_stale
+from apps.training.services import STALE_HEARTBEAT, training_run_cancel, training_run_start, training_runs_sweep_stale
 from apps.uploads.services import image_upload_create
 from tests.factories import image_bytes
 
@@ -105,7 +105,7 @@ def test_sweeper_fails_stale_runs_only(labeled_project, world, settings):
     )
     assert training_runs_sweep_stale() == 1
     stale.refresh_from_db()
-    assert stale.status == "failed" and "heartbeat" in stale.error_message
+    assert stale.status == "failed" and stale.error_message == str(STALE_HEARTBEAT % {"seconds": 60})
     fresh = TrainingRun.objects.create(project=labeled_project, requested_by=world.teacher, status="running", heartbeat_at=timezone.now())
     assert training_runs_sweep_stale() == 0
     fresh.refresh_from_db()
