@@ -51,7 +51,7 @@ def normalize(cam: np.ndarray) -> np.ndarray:
 def upsample(cam: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     """Resize a [0, 1] map to the image size (width, height) with bilinear interpolation."""
     width, height = (size, size) if isinstance(size, int) else size
-    image = Image.fromarray(np.asarray(cam, np.float32), mode="F")
+    image = Image.fromarray(np.ascontiguousarray(cam, np.float32))  # float32 gives a mode "F" image
     return np.asarray(image.resize((width, height), Image.BILINEAR), np.float32)
 
 

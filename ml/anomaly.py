@@ -1,0 +1,172 @@
+"""Unsupervised out-of-distribution detector on the served model's embeddings.
+
+Method: class-conditional Mahalanobis distance with one shared, shrunk covariance
+(Lee et al., 2018). Each class gets its mean embedding; the pooled residuals give a
+Ledoit-Wolf covariance, whose shrinkage keeps the inverse stable when there are
+few images per embedding dimension. An image's score is its distance to the
+nearest class mean; it is flagged when the score exceeds a percentile of the
+training images' scores.
+
+Fitting uses scikit-learn; scoring is plain numpy so the web process can load the
+``.npz`` without TensorFlow. Embeddings of the fp32 and int8 ONNX models differ, so
+one ``anomaly.npz`` holds one detector per served variant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ANOMALY_FILE = "anomaly.npz"
+METHOD = "mahalanobis"
+DEFAULT_PERCENTILE = 99.0  # about 1 in 100 in-distribution images is flagged by design
+OUT_OF_FOLD_SPLITS = 5  # threshold on held-out scores: in-sample distances are optimistically small
+MIN_OUT_OF_FOLD = 50  # below this many images, held-out folds are too small to fit a covariance
+
+
+@dataclass
+class AnomalyDetector:
+    """Class-conditional Mahalanobis detector with a percentile threshold."""
+
+    means: np.ndarray  # (classes, dim) mean embedding of each class
+    precision: np.ndarray  # (dim, dim) inverse of the shrunk pooled covariance
+    threshold: float
+    percentile: float
+    shrinkage: float
+    reference_scores: np.ndarray = field(repr=False)  # scores the threshold was taken from
+    score_source: str = "out_of_fold"
+
+    def score(self, embeddings: np.ndarray) -> np.ndarray:
+        """Return each embedding's Mahalanobis distance to the nearest class mean."""
+        x = np.atleast_2d(np.asarray(embeddings, np.float64))
+        if x.shape[1] != self.means.shape[1]:
+            raise ValueError(f"embedding has {x.shape[1]} features, the detector expects {self.means.shape[1]}")
+        distances = [np.einsum("nd,de,ne->n", x - mean, self.precision, x - mean) for mean in self.means]
+        return np.sqrt(np.maximum(np.min(distances, axis=0), 0.0))
+
+    def flags(self, embeddings: np.ndarray) -> np.ndarray:
+        """Return True for each embedding whose score exceeds the threshold."""
+        return self.score(embeddings) > self.threshold
+
+    def summary(self) -> dict:
+        """Describe the detector for the model card."""
+        scores = self.reference_scores
+        quantiles = {f"p{q}": float(np.percentile(scores, q)) for q in (5, 25, 50, 75, 95, 99)}
+        counts, edges = np.histogram(scores, bins=20)
+        return {
+            "method": METHOD,
+            "shrinkage": "ledoit_wolf",
+            "shrinkage_coefficient": self.shrinkage,
+            "classes": int(self.means.shape[0]),
+            "dim": int(self.means.shape[1]),
+            "percentile": self.percentile,
+            "threshold": self.threshold,
+            "scores": {
+                "source": self.score_source,
+                "count": int(scores.size),
+                "min": float(scores.min()),
+                "max": float(scores.max()),
+                "mean": float(scores.mean()),
+                **quantiles,
+                "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
+            },
+        }
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Return the arrays that rebuild this detector."""
+        return {
+            "means": self.means.astype(np.float64),
+            "precision": self.precision.astype(np.float64),
+            "threshold": np.float64(self.threshold),
+            "percentile": np.float64(self.percentile),
+            "shrinkage": np.float64(self.shrinkage),
+            "reference_scores": self.reference_scores.astype(np.float64),
+            "score_source": np.array(self.score_source),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "AnomalyDetector":
+        """Rebuild a detector from ``arrays()``."""
+        return cls(
+            means=np.asarray(arrays["means"], np.float64),
+            precision=np.asarray(arrays["precision"], np.float64),
+            threshold=float(arrays["threshold"]),
+            percentile=float(arrays["percentile"]),
+            shrinkage=float(arrays["shrinkage"]),
+            reference_scores=np.asarray(arrays["reference_scores"], np.float64),
+            score_source=str(arrays["score_source"]),
+        )
+
+
+def _fit_gaussian(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Return class means, the shrunk shared precision matrix and the shrinkage coefficient."""
+    from sklearn.covariance import LedoitWolf
+
+    classes = np.unique(labels)
+    means = np.stack([embeddings[labels == c].mean(axis=0) for c in classes])
+    residuals = embeddings - means[np.searchsorted(classes, labels)]
+    estimator = LedoitWolf(assume_centered=True).fit(residuals)
+    return means, estimator.precision_, float(estimator.shrinkage_)
+
+
+def fit_detector(
+    embeddings: np.ndarray,
+    labels: np.ndarray | None = None,
+    percentile: float = DEFAULT_PERCENTILE,
+    seed: int = 0,
+) -> AnomalyDetector:
+    """Fit the detector on in-distribution embeddings (with class labels when known)."""
+    x = np.asarray(embeddings, np.float64)
+    if x.ndim != 2 or len(x) < 3:
+        raise ValueError("the detector needs a (n >= 3, dim) array of embeddings")
+    if not 0 < percentile < 100:
+        raise ValueError("percentile must be in (0, 100)")
+    y = np.zeros(len(x), np.int64) if labels is None else np.asarray(labels)
+    means, precision, shrinkage = _fit_gaussian(x, y)
+
+    if len(x) >= MIN_OUT_OF_FOLD:
+        # Score every image with a detector that did not see it, so the threshold
+        # reflects new in-distribution photos rather than memorised ones.
+        order = np.random.default_rng(seed).permutation(len(x))
+        reference = np.empty(len(x))
+        for fold in np.array_split(order, OUT_OF_FOLD_SPLITS):
+            keep = np.setdiff1d(order, fold)
+            fold_means, fold_precision, _ = _fit_gaussian(x[keep], y[keep])
+            partial = AnomalyDetector(fold_means, fold_precision, 0.0, percentile, 0.0, np.zeros(1))
+            reference[fold] = partial.score(x[fold])
+        source = "out_of_fold"
+    else:
+        reference = AnomalyDetector(means, precision, 0.0, percentile, 0.0, np.zeros(1)).score(x)
+        source = "in_sample"
+    threshold = float(np.percentile(reference, percentile))
+    return AnomalyDetector(means, precision, threshold, float(percentile), shrinkage, reference, source)
+
+
+def save_detectors(path: str | Path, detectors: dict[str, AnomalyDetector]) -> Path:
+    """Write one detector per served variant (e.g. ``fp32``, ``int8``) into one ``.npz``."""
+    arrays = {f"{variant}.{key}": value for variant, det in detectors.items() for key, value in det.arrays().items()}
+    arrays["variants"] = np.array(sorted(detectors))
+    path = Path(path)
+    np.savez(path, **arrays)
+    return path
+
+
+def load_detectors(path: str | Path) -> dict[str, AnomalyDetector]:
+    """Load every variant's detector from an ``anomaly.npz``."""
+    with np.load(Path(path)) as data:
+        variants = [str(v) for v in data["variants"]]
+        return {
+            v: AnomalyDetector.from_arrays({k.split(".", 1)[1]: data[k] for k in data.files if k.startswith(v + ".")})
+            for v in variants
+        }
+
+
+def auroc(in_scores: np.ndarray, out_scores: np.ndarray) -> float:
+    """Return the probability that an out-of-distribution image scores above an in-distribution one."""
+    in_scores, out_scores = np.asarray(in_scores, np.float64), np.asarray(out_scores, np.float64)
+    # Mann-Whitney U with ties counted as one half.
+    greater = (out_scores[:, None] > in_scores[None, :]).sum()
+    ties = (out_scores[:, None] == in_scores[None, :]).sum()
+    return float((greater + 0.5 * ties) / (in_scores.size * out_scores.size))

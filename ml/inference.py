@@ -1,0 +1,177 @@
+"""Serve a trained model folder with ONNX Runtime: no TensorFlow on the request path.
+
+``Predictor`` loads ``model.onnx`` (or ``model.int8.onnx``) with pinned intra- and
+inter-op thread counts and returns, for one image, the class probabilities, the
+embedding, the last conv block's feature maps, a class-activation map computed
+with numpy from ``head.npz``, the anomaly score of the detector fitted for that
+same model file, and the project tags when ``tags.onnx`` exists.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ml import cam as cam_maps
+
+CARD_FILE = "card.json"
+MODEL_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+ACTIVATIONS_FILE = "activations.onnx"
+AUTOENCODER_FILE = "autoencoder.onnx"
+INPUT_NAME = "image"
+OUTPUTS = ("probabilities", "logits", "embedding", "feature_maps")
+
+
+def open_session(path: str | Path, intra_op_threads: int = 1, inter_op_threads: int = 1):
+    """Open an ONNX Runtime CPU session with explicit thread counts (the web process shares its cores)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = inter_op_threads
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def variant_of(model_file: str | Path) -> str:
+    """Return the served variant (``fp32`` or ``int8``) a model file name stands for."""
+    name = Path(model_file).name
+    for variant, file_name in MODEL_FILES.items():
+        if name == file_name:
+            return variant
+    return "int8" if ".int8." in name else "fp32"
+
+
+def _resize(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Resize one 0..255 image with Pillow's bilinear filter (as the autoencoder was trained)."""
+    from PIL import Image
+
+    if pixels.shape[:2] == (size, size):
+        return np.asarray(pixels, np.float32)
+    image = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8))
+    return np.asarray(image.resize((size, size), Image.BILINEAR), np.float32)
+
+
+class Predictor:
+    """Answer predictions for one model folder from its ONNX files."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        variant: str = "fp32",
+        intra_op_threads: int = 1,
+        inter_op_threads: int = 1,
+        model_file: str | Path | None = None,
+    ):
+        self.folder = Path(folder)
+        self.card = json.loads((self.folder / CARD_FILE).read_text(encoding="utf-8"))
+        self.model_path = Path(model_file) if model_file else self.folder / MODEL_FILES[variant]
+        self.variant = variant_of(self.model_path)
+        self.threads = (intra_op_threads, inter_op_threads)
+        self.session = open_session(self.model_path, *self.threads)
+        self.classes = list(self.card["classes"])
+        self.image_size = int(self.card["input"]["size"])
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        head = self.folder / cam_maps.HEAD_FILE
+        self.head = cam_maps.load_head(head) if head.exists() else None
+        self._detector = self._load_detector()
+        self._tags = self._load_tags()
+        self._autoencoder = None
+        self._activations = None
+
+    @classmethod
+    def from_model_file(cls, path: str | Path, **kwargs) -> "Predictor":
+        """Open the folder of an ``.onnx`` file, serving that file."""
+        path = Path(path)
+        return cls(path.parent, model_file=path, **kwargs)
+
+    def _load_detector(self):
+        from ml.anomaly import ANOMALY_FILE, load_detectors
+
+        path = self.folder / ANOMALY_FILE
+        if not path.exists():
+            return None
+        # Embeddings differ between fp32 and int8 models: use the detector fitted on this file's.
+        return load_detectors(path).get(self.variant)
+
+    def _load_tags(self):
+        from ml.tags import TAGS_FILE, read_tag_metadata
+
+        path = self.folder / TAGS_FILE
+        if not path.exists():
+            return None
+        names, thresholds = read_tag_metadata(path)
+        return open_session(path, *self.threads), names, thresholds
+
+    def load(self, source) -> np.ndarray:
+        """Decode one image (path, bytes or file-like) into the model's raw 0..255 input."""
+        from ml.preprocess import load_image
+
+        return load_image(source, self.image_size)
+
+    def run(self, images: np.ndarray, outputs: tuple[str, ...] | None = None) -> dict:
+        """Run the model on a batch of preprocessed images and return its outputs by name."""
+        names = [n for n in self.output_names if outputs is None or n in outputs]
+        values = self.session.run(names, {INPUT_NAME: np.asarray(images, np.float32)})
+        return dict(zip(names, values, strict=True))
+
+    def predict(self, source, top_k: int = 3, with_cam: bool = True) -> dict:
+        """Return the prediction and every explanation the server shows for one image."""
+        pixels = self.load(source)
+        out = self.run(pixels[None])
+        probabilities = out["probabilities"][0]
+        order = np.argsort(-probabilities)
+        result = {
+            "variant": self.variant,
+            "classes": self.classes,
+            "probabilities": probabilities.tolist(),
+            "top": [
+                {"label": self.classes[i], "index": int(i), "probability": float(probabilities[i])}
+                for i in order[:top_k]
+            ],
+            "embedding": out["embedding"][0],
+            "feature_maps": out["feature_maps"][0],
+        }
+        if with_cam and self.head is not None:
+            result["cam"] = self.cam(out["feature_maps"][0], int(order[0]))
+        if self._detector is not None:
+            score = float(self._detector.score(out["embedding"])[0])
+            result["anomaly"] = {
+                "score": score,
+                "threshold": self._detector.threshold,
+                "flagged": score > self._detector.threshold,
+            }
+        if self._tags is not None:
+            session, names, thresholds = self._tags
+            from ml.tags import decide
+
+            tag_probs = session.run(["tag_probabilities"], {"embedding": out["embedding"].astype(np.float32)})[0][0]
+            result["tags"] = decide(tag_probs, names, thresholds)
+        return result
+
+    def cam(self, feature_maps: np.ndarray, class_index: int) -> np.ndarray:
+        """Return the [0, 1] class-activation map of one image at the input resolution."""
+        if self.head is None:
+            raise FileNotFoundError(f"{cam_maps.HEAD_FILE} is missing from {self.folder}")
+        raw = cam_maps.class_activation_map(feature_maps, self.head[0], class_index)
+        return cam_maps.upsample(cam_maps.normalize(raw), self.image_size)
+
+    def activations(self, pixels: np.ndarray) -> dict:
+        """Return every block's activations for one preprocessed image (the network view)."""
+        if self._activations is None:
+            self._activations = open_session(self.folder / ACTIVATIONS_FILE, *self.threads)
+        names = [o.name for o in self._activations.get_outputs()]
+        values = self._activations.run(names, {INPUT_NAME: np.asarray(pixels, np.float32)[None]})
+        return {name: value[0] for name, value in zip(names, values, strict=True)}
+
+    def error_map(self, pixels: np.ndarray) -> np.ndarray:
+        """Return the autoencoder's per-pixel error of one preprocessed image, at the input resolution."""
+        if self._autoencoder is None:
+            self._autoencoder = open_session(self.folder / AUTOENCODER_FILE, *self.threads)
+        size = self._autoencoder.get_inputs()[0].shape[1]
+        small = _resize(pixels, size)
+        error = self._autoencoder.run(["error_map"], {INPUT_NAME: small[None]})[0][0]
+        return cam_maps.upsample(error, self.image_size)

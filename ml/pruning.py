@@ -1,0 +1,233 @@
+"""Magnitude pruning of every convolution, depthwise convolution and Dense kernel.
+
+Pipeline (tensorflow-model-optimization): flatten the classifier, wrap each kernel
+layer with ``prune_low_magnitude`` under a polynomial sparsity schedule, fine-tune
+with ``UpdatePruningStep`` until the target is reached and held, strip the
+wrappers, and *measure* the fraction of exact zeros in each kernel. tfmot's
+registry leaves depthwise kernels unpruned, so depthwise layers are swapped for a
+subclass that declares its kernel prunable and swapped back after stripping.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ml import backend
+from ml.backend import keras
+from ml.export import flatten
+
+DEFAULT_SPARSITY = 0.5
+SCHEDULE_FRACTION = 0.6  # reach the target after 60% of the steps, then fine-tune with the mask fixed
+SCHEDULE_UPDATES = 20  # how many times the mask is recomputed on the way to the target
+DEFAULT_EPOCHS = 2
+DEFAULT_LEARNING_RATE = 1e-4  # low: the network only has to recover from the removed weights
+KERNEL_ATTRIBUTES = ("kernel", "depthwise_kernel", "pointwise_kernel")
+PRUNABLE_DEPTHWISE = "PrunableDepthwiseConv2D"
+
+_classes: dict = {}
+
+
+def _tfmot():
+    """Return tensorflow_model_optimization, imported after the backend chose tf_keras."""
+    module = getattr(backend, "tfmot", None)
+    if module is None:
+        import tensorflow_model_optimization as module
+    return module
+
+
+def _prunable_depthwise():
+    """Return a DepthwiseConv2D that tells tfmot its kernel may be pruned (defined on first use)."""
+    if PRUNABLE_DEPTHWISE not in _classes:
+        tfmot = _tfmot()
+
+        class PrunableDepthwiseConv2D(keras.layers.DepthwiseConv2D, tfmot.sparsity.keras.PrunableLayer):
+            """Depthwise convolution whose kernel tfmot prunes like any other."""
+
+            def get_prunable_weights(self):
+                return [self.depthwise_kernel]
+
+        _classes[PRUNABLE_DEPTHWISE] = PrunableDepthwiseConv2D
+    return _classes[PRUNABLE_DEPTHWISE]
+
+
+def kernel_layers(model) -> list:
+    """Return every layer (nested ones included) that owns a convolution or Dense kernel."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found.extend(kernel_layers(layer))
+        elif any(getattr(layer, name, None) is not None for name in KERNEL_ATTRIBUTES):
+            found.append(layer)
+    return found
+
+
+def measure_sparsity(model) -> dict:
+    """Return the measured fraction of zero weights per kernel and the parameter-weighted total."""
+    layers, zeros, total = [], 0, 0
+    for layer in kernel_layers(model):
+        for name in KERNEL_ATTRIBUTES:
+            weight = getattr(layer, name, None)
+            if weight is None:
+                continue
+            values = weight.numpy()
+            count, nonzero = int(values.size), int(np.count_nonzero(values))
+            layers.append(
+                {
+                    "layer": layer.name,
+                    "weight": name,
+                    "type": type(layer).__name__,
+                    "params": count,
+                    "zeros": count - nonzero,
+                    "sparsity": (count - nonzero) / count,
+                }
+            )
+            zeros += count - nonzero
+            total += count
+    return {"layers": layers, "zeros": zeros, "params": total, "total": zeros / total if total else 0.0}
+
+
+def schedule_steps(steps_per_epoch: int, epochs: int) -> tuple[int, int, int]:
+    """Return (end_step, frequency, total_steps); end_step is a multiple of the frequency so the target is hit."""
+    total = max(1, steps_per_epoch * epochs)
+    frequency = max(1, int(total * SCHEDULE_FRACTION) // SCHEDULE_UPDATES)
+    end = max(frequency, frequency * (int(total * SCHEDULE_FRACTION) // frequency))
+    return end, frequency, total
+
+
+def _wrap(model, target: float, end_step: int, frequency: int):
+    """Clone a flat model with every kernel layer wrapped for pruning, keeping the trained weights."""
+    tfmot = _tfmot()
+    schedule = tfmot.sparsity.keras.PolynomialDecay(
+        initial_sparsity=0.0, final_sparsity=target, begin_step=0, end_step=end_step, frequency=frequency
+    )
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            return tfmot.sparsity.keras.prune_low_magnitude(
+                _prunable_depthwise().from_config(config), pruning_schedule=schedule
+            )
+        fresh = layer.__class__.from_config(config)
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            return tfmot.sparsity.keras.prune_low_magnitude(fresh, pruning_schedule=schedule)
+        return fresh
+
+    wrapped = keras.models.clone_model(model, clone_function=clone)
+    for layer in wrapped.layers:
+        inner = getattr(layer, "layer", layer)  # a pruning wrapper holds the original layer
+        original = model.get_layer(inner.name)
+        if original.weights:
+            inner.set_weights(original.get_weights())
+        if isinstance(inner, keras.layers.BatchNormalization):
+            # Keep the trained statistics: frozen batch norm runs in inference mode.
+            layer.trainable = False
+    return wrapped
+
+
+def _plain(model):
+    """Return a copy of a stripped model with the prunable depthwise class swapped back."""
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["class_name"] == PRUNABLE_DEPTHWISE:
+            layer["class_name"] = "DepthwiseConv2D"
+    plain = keras.Model.from_config(config)
+    for layer in plain.layers:
+        if layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    return plain
+
+
+class _EpochReporter(keras.callbacks.Callback):
+    """Forward each pruning epoch to the training progress callback."""
+
+    def __init__(self, progress: Callable[[dict], None], epochs: int):
+        super().__init__()
+        self.progress, self.epochs = progress, epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.progress(
+            {
+                "stage": "prune",
+                "epoch": epoch + 1,
+                "epochs": self.epochs,
+                "percent": 100.0 * (epoch + 1) / self.epochs,
+                "metrics": {k: float(v) for k, v in (logs or {}).items()},
+                "message": f"pruning fine-tune epoch {epoch + 1}/{self.epochs}",
+            }
+        )
+
+
+def prune(
+    model,
+    train_data,
+    target: float = DEFAULT_SPARSITY,
+    epochs: int = DEFAULT_EPOCHS,
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+    batch_size: int = 32,
+    steps_per_epoch: int | None = None,
+    validation_data=None,
+    holdout: tuple[np.ndarray, np.ndarray] | None = None,
+    loss: str = "sparse_categorical_crossentropy",
+    progress: Callable[[dict], None] | None = None,
+) -> tuple:
+    """Prune a trained classifier to ``target`` sparsity; return the stripped flat model and a report.
+
+    ``train_data`` is ``(images, labels)`` arrays or a finite ``tf.data`` dataset of
+    batches (pass ``steps_per_epoch`` when its length is unknown).
+    """
+    if not 0.0 < target < 1.0:
+        raise ValueError("target sparsity must be in (0, 1)")
+    tfmot = _tfmot()
+    flat = flatten(model)
+    if isinstance(train_data, tuple):
+        x, y = train_data
+        steps = math.ceil(len(x) / batch_size)
+        fit_args = {"x": x, "y": y, "batch_size": batch_size, "shuffle": True}
+    else:
+        steps = steps_per_epoch or int(train_data.cardinality().numpy())
+        if steps <= 0:
+            raise ValueError("pass steps_per_epoch for a dataset of unknown length")
+        fit_args = {"x": train_data}
+    end_step, frequency, total = schedule_steps(steps, epochs)
+    before = _accuracy(flat, holdout)
+
+    wrapped = _wrap(flat, target, end_step, frequency)
+    wrapped.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"])
+    callbacks = [tfmot.sparsity.keras.UpdatePruningStep()]
+    if progress is not None:
+        callbacks.append(_EpochReporter(progress, epochs))
+    history = wrapped.fit(epochs=epochs, validation_data=validation_data, callbacks=callbacks, verbose=0, **fit_args)
+    pruned = _plain(tfmot.sparsity.keras.strip_pruning(wrapped))
+
+    measured = measure_sparsity(pruned)
+    report = {
+        "target": target,
+        "schedule": {
+            "kind": "polynomial_decay",
+            "initial_sparsity": 0.0,
+            "begin_step": 0,
+            "end_step": end_step,
+            "frequency": frequency,
+            "total_steps": total,
+        },
+        "epochs": epochs,
+        "learning_rate": learning_rate,
+        "sparsity": measured,
+        "reached": abs(measured["total"] - target) <= 0.02,
+        "history": {k: [float(v) for v in values] for k, values in history.history.items()},
+        "accuracy_before": before,
+        "accuracy_after": _accuracy(pruned, holdout),
+    }
+    return pruned, report
+
+
+def _accuracy(model, holdout) -> float | None:
+    """Return top-1 accuracy on ``(images, labels)``, or None without holdout data."""
+    if holdout is None:
+        return None
+    x, y = holdout
+    predicted = np.argmax(model.predict(x, batch_size=64, verbose=0), axis=-1)
+    return float((predicted == np.asarray(y)).mean())

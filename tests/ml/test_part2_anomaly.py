@@ -1,0 +1,77 @@
+"""Out-of-distribution detector on the served model's embeddings."""
+
+import numpy as np
+import pytest
+
+from tests.ml import part2_fixtures as fx
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return fx.exported(tmp_path_factory)
+
+
+def _scores(bundle, variant: str, images: np.ndarray):
+    from ml.anomaly import load_detectors
+    from ml.parity import run_onnx
+
+    detector = load_detectors(bundle["out"] / "anomaly.npz")[variant]
+    model_file = "model.onnx" if variant == "fp32" else "model.int8.onnx"
+    embeddings = run_onnx(bundle["out"] / model_file, images, outputs=("embedding",))["embedding"]
+    return detector, detector.flags(embeddings)
+
+
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_detector_flags_generated_out_of_distribution_images(bundle, variant):
+    """Noise, flat colours and a different family of pictures are all flagged by each served variant's detector."""
+    for images in (fx.noise_images(12, seed=5), fx.blank_images(), fx.line_images(12, seed=6)):
+        _, flags = _scores(bundle, variant, images)
+        assert flags.all()
+
+
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_detector_accepts_in_distribution_images(bundle, variant):
+    """New images of the trained shapes are rarely flagged (the threshold is the 99th percentile)."""
+    _, flags = _scores(bundle, variant, fx.trained()["holdout"][0])
+    assert flags.mean() <= 0.05
+
+
+def test_card_summary_describes_detector(bundle):
+    """The card records method, percentile, threshold and the reference score distribution per variant."""
+    summary = bundle["sections"]["anomaly"]["variants"]["fp32"]
+    assert summary["method"] == "mahalanobis" and summary["percentile"] == 99.0
+    assert summary["scores"]["p50"] < summary["threshold"] <= summary["scores"]["max"]
+    assert sum(summary["scores"]["histogram"]["counts"]) == summary["scores"]["count"] == 180
+
+
+def test_detector_round_trips_through_npz(tmp_path):
+    """A saved detector scores exactly like the fitted one."""
+    from ml.anomaly import fit_detector, load_detectors, save_detectors
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 6))
+    detector = fit_detector(x, rng.integers(0, 2, 80))
+    save_detectors(tmp_path / "a.npz", {"fp32": detector})
+    loaded = load_detectors(tmp_path / "a.npz")["fp32"]
+    probe = rng.normal(size=(5, 6)) * 3
+    np.testing.assert_allclose(loaded.score(probe), detector.score(probe))
+    assert loaded.threshold == detector.threshold
+
+
+def test_mahalanobis_uses_the_covariance():
+    """A point along a low-variance direction scores higher than one equally far along a high-variance one."""
+    from ml.anomaly import fit_detector
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(400, 2)) * np.array([10.0, 0.5])
+    detector = fit_detector(x)
+    wide, narrow = detector.score(np.array([[5.0, 0.0], [0.0, 5.0]]))
+    assert narrow > 3 * wide
+
+
+def test_auroc_counts_ties_as_half():
+    """AUROC is 1 for separated scores, 0.5 for identical ones."""
+    from ml.anomaly import auroc
+
+    assert auroc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 1.0
+    assert auroc(np.array([1.0, 1.0]), np.array([1.0])) == 0.5

@@ -1,0 +1,60 @@
+"""Magnitude pruning of every kernel, measured on the stripped model."""
+
+import numpy as np
+import pytest
+
+from tests.ml import part2_fixtures as fx
+
+
+@pytest.fixture(scope="module")
+def pruned(tmp_path_factory):
+    return fx.exported(tmp_path_factory)
+
+
+def test_sparsity_reaches_target_over_all_kernels(pruned):
+    """The parameter-weighted zero fraction of all conv, depthwise and dense kernels is within 0.02 of 0.5."""
+    report = pruned["sections"]["pruning"]
+    assert abs(report["sparsity"]["total"] - 0.5) <= 0.02
+    assert report["reached"] is True
+    types = {row["type"] for row in report["sparsity"]["layers"]}
+    assert {"Conv2D", "DepthwiseConv2D", "Dense"} <= types
+    assert all(row["sparsity"] >= 0.45 for row in report["sparsity"]["layers"])
+
+
+def test_sparsity_is_measured_from_the_weights(pruned):
+    """The reported zero counts are the exact zeros of the served model's kernels."""
+    from ml.pruning import measure_sparsity
+
+    model = pruned["served_model"]
+    measured = measure_sparsity(model)
+    zeros = sum(
+        int(np.sum(layer.get_weights()[0] == 0))
+        for layer in model.layers
+        if layer.name in {"conv1", "conv2", "dw", "pw", "logits"}
+    )
+    assert measured["zeros"] == zeros
+    assert measured == pruned["sections"]["pruning"]["sparsity"]
+
+
+def test_pruned_model_keeps_accuracy_and_compresses(pruned):
+    """Pruning costs at most a few points on the holdout and shrinks the gzip size of the ONNX file."""
+    report = pruned["sections"]["pruning"]
+    assert report["accuracy_after"] >= report["accuracy_before"] - 0.05
+    assert report["gzip_bytes"]["after"] < 0.8 * report["gzip_bytes"]["before"]
+    assert (pruned["out"] / "model.unpruned.onnx").exists()
+
+
+def test_unpruned_model_has_dense_kernels():
+    """An untrained, unpruned model measures (almost) no zeros, so the measurement is not a constant."""
+    from ml.pruning import measure_sparsity
+
+    assert measure_sparsity(fx.build_classifier())["total"] < 0.01
+
+
+def test_schedule_ends_on_an_update_step():
+    """The schedule's end step is a multiple of its update frequency, so the final mask has the target sparsity."""
+    from ml.pruning import schedule_steps
+
+    for steps, epochs in [(3, 2), (12, 2), (44, 2), (100, 3)]:
+        end, frequency, total = schedule_steps(steps, epochs)
+        assert end % frequency == 0 and 0 < end <= total
