@@ -1,0 +1,161 @@
+"""Model builders: a small scratch CNN and pretrained MobileNet backbones with one shared head.
+
+Every model has the same outer shape so later stages can rely on it:
+
+    input -> ``backbone`` (a nested Model producing feature maps)
+          -> ``head_pool`` (global average pooling) -> ``head_dropout`` -> ``head_predictions`` (softmax)
+
+Class-activation maps use ``backbone``'s output and ``head_predictions``' kernel; cached
+features for k-fold are ``head_pool``'s output.
+"""
+
+from __future__ import annotations
+
+from ml.backend import keras
+
+BACKBONE = "backbone"
+HEAD_POOL = "head_pool"
+HEAD_DROPOUT = "head_dropout"
+HEAD_PREDICTIONS = "head_predictions"
+
+
+def build_scratch_backbone(image_size: int, filters=(32, 64, 128, 256), l2: float = 1e-4) -> keras.Model:
+    """Return a small conv-net feature extractor trained from random weights.
+
+    A stride-2 stem halves the image cheaply; each block is conv -> batch norm -> ReLU,
+    followed by max pooling except after the last block (its maps feed the CAM).
+    """
+    layers = keras.layers
+    regularizer = keras.regularizers.l2(l2) if l2 else None
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    x = layers.Conv2D(filters[0], 3, strides=2, padding="same", use_bias=False,
+                      kernel_regularizer=regularizer, name="stem_conv")(inputs)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.ReLU(name="stem_relu")(x)
+    for i, width in enumerate(filters, start=1):
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False,
+                          kernel_regularizer=regularizer, name=f"block{i}_conv")(x)
+        x = layers.BatchNormalization(name=f"block{i}_bn")(x)
+        x = layers.ReLU(name=f"block{i}_relu")(x)
+        if i < len(filters):
+            x = layers.MaxPooling2D(name=f"block{i}_pool")(x)
+    return keras.Model(inputs, x, name=BACKBONE)
+
+
+def build_pretrained_backbone(backbone: str, alpha: float, image_size: int, weights_path: str | None):
+    """Return a MobileNet (v1 or v2) feature extractor, loading no-top weights from a resolved file."""
+    shape = (image_size, image_size, 3)
+    if backbone == "mobilenet":
+        base = keras.applications.MobileNet(input_shape=shape, alpha=alpha, include_top=False, weights=None)
+    elif backbone == "mobilenet_v2":
+        base = keras.applications.MobileNetV2(input_shape=shape, alpha=alpha, include_top=False, weights=None)
+    else:
+        raise ValueError(f"not a pretrained backbone: {backbone}")
+    if weights_path:
+        base.load_weights(weights_path)
+    base._name = BACKBONE
+    return base
+
+
+def build_classifier(base: keras.Model, num_classes: int, dropout: float, l2: float,
+                     pretrained: bool) -> keras.Model:
+    """Put the shared head (GAP -> dropout -> dense softmax) on a backbone.
+
+    A pretrained base is called with ``training=False`` so its batch-norm layers stay in
+    inference mode even once its top layers are unfrozen for fine-tuning.
+    """
+    layers = keras.layers
+    inputs = keras.Input(base.input_shape[1:], name="image")
+    features = base(inputs, training=False) if pretrained else base(inputs)
+    x = layers.GlobalAveragePooling2D(name=HEAD_POOL)(features)
+    x = layers.Dropout(dropout, name=HEAD_DROPOUT)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name=HEAD_PREDICTIONS,
+                           kernel_regularizer=keras.regularizers.l2(l2) if l2 else None)(x)
+    return keras.Model(inputs, outputs, name="riim_classifier")
+
+
+def build_head(feature_dim: int, num_classes: int, dropout: float, l2: float) -> keras.Model:
+    """Return the head alone, for cross-validating it on cached backbone features."""
+    layers = keras.layers
+    inputs = keras.Input((feature_dim,), name="features")
+    x = layers.Dropout(dropout, name=HEAD_DROPOUT)(inputs)
+    outputs = layers.Dense(num_classes, activation="softmax", name=HEAD_PREDICTIONS,
+                           kernel_regularizer=keras.regularizers.l2(l2) if l2 else None)(x)
+    return keras.Model(inputs, outputs, name="head")
+
+
+def compile_model(model: keras.Model, learning_rate: float) -> keras.Model:
+    """Compile for integer labels with Adam."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def freeze_backbone(model: keras.Model) -> None:
+    """Freeze the whole backbone so only the new head trains (phase 1 of fine-tuning)."""
+    model.get_layer(BACKBONE).trainable = False
+
+
+def unfreeze_top(model: keras.Model, n_layers: int) -> list:
+    """Unfreeze the backbone's top ``n_layers`` layers, keeping every batch-norm layer frozen.
+
+    Return the names of the layers that became trainable. Recompile the model afterwards.
+    """
+    base = model.get_layer(BACKBONE)
+    base.trainable = True
+    cut = max(0, len(base.layers) - n_layers)
+    unfrozen = []
+    for i, layer in enumerate(base.layers):
+        is_bn = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = i >= cut and not is_bn
+        if layer.trainable and layer.weights:
+            unfrozen.append(layer.name)
+    return unfrozen
+
+
+def feature_model(model: keras.Model) -> keras.Model:
+    """Return the map from images to pooled backbone features (the head's input)."""
+    return keras.Model(model.input, model.get_layer(HEAD_POOL).output, name="features")
+
+
+def layer_table(model: keras.Model) -> list:
+    """List every layer (backbone layers expanded) with type, output shape and parameter counts."""
+    rows = []
+
+    def add(layer, prefix=""):
+        try:
+            shape = layer.output_shape
+        except AttributeError:
+            shape = None
+        rows.append({
+            "name": prefix + layer.name,
+            "type": type(layer).__name__,
+            "output_shape": _shape_text(shape),
+            "params": int(layer.count_params()),
+            "trainable": bool(layer.trainable),
+        })
+        if isinstance(layer, keras.Model):
+            for inner in layer.layers:
+                add(inner, prefix + layer.name + "/")
+
+    for layer in model.layers:
+        add(layer)
+    return rows
+
+
+def _shape_text(shape) -> str:
+    if shape is None:
+        return ""
+    if isinstance(shape, list):
+        return ", ".join(_shape_text(s) for s in shape)
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def parameter_counts(model: keras.Model) -> dict:
+    """Return total, trainable and non-trainable parameter counts."""
+    trainable = int(sum(keras.backend.count_params(w) for w in model.trainable_weights))
+    total = int(model.count_params())
+    return {"total": total, "trainable": trainable, "non_trainable": total - trainable}

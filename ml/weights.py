@@ -1,0 +1,109 @@
+"""Resolve pretrained ImageNet weights without ever opening a caller-chosen path.
+
+Order for ``imagenet``: a standard Keras file name inside ``RIIM_WEIGHTS_DIR``, the Keras
+cache (``~/.keras/models``), a download. A specific file is accepted only as a name (or a
+path) that resolves inside ``RIIM_WEIGHTS_DIR``; anything else is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ml.config import weights_dir
+from ml.errors import WEIGHTS_BAD_NAME, WEIGHTS_OUTSIDE_DIR, WeightsError
+
+KERAS_RESOLUTIONS = (224, 192, 160, 128)
+BASE_URLS = {
+    "mobilenet": "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/",
+    "mobilenet_v2": "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/",
+}
+
+
+@dataclass(frozen=True)
+class WeightsResolution:
+    """Where the weights of a backbone came from (recorded in the card)."""
+
+    requested: str
+    path: str | None  # the file to load, or None when no weights are available
+    source: str  # "directory" | "cache" | "download" | "none"
+    message: str
+
+    @property
+    def available(self) -> bool:
+        return self.path is not None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["file"] = Path(self.path).name if self.path else None
+        del data["path"]  # local paths stay out of shareable cards
+        return data
+
+
+def standard_file_names(backbone: str, alpha: float, image_size: int) -> list:
+    """Return the Keras Applications file names for a no-top backbone, preferred resolution first.
+
+    The convolution weights do not depend on the input size, so any resolution's file fits.
+    """
+    sizes = sorted(KERAS_RESOLUTIONS, key=lambda r: (r != image_size, -r))
+    if backbone == "mobilenet":
+        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}.get(float(alpha))
+        return [f"mobilenet_{alpha_text}_{r}_tf_no_top.h5" for r in sizes] if alpha_text else []
+    if backbone == "mobilenet_v2":
+        if float(alpha) not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
+            return []
+        return [f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{r}_no_top.h5" for r in sizes]
+    return []
+
+
+def keras_cache_dir() -> Path:
+    """Return the directory where ``tf_keras`` caches downloaded weights (it ignores KERAS_HOME)."""
+    return Path.home() / ".keras" / "models"
+
+
+def confined_weights_file(name: str) -> Path | None:
+    """Return the file for a name inside RIIM_WEIGHTS_DIR, None if absent; refuse anything outside."""
+    if not name or "\x00" in name:
+        raise WeightsError(WEIGHTS_BAD_NAME.format(name=name))
+    directory = weights_dir()
+    if directory is None:
+        # Without a trusted directory only plain names are meaningful, and none can be found.
+        if Path(name).name != name or name in (".", ".."):
+            raise WeightsError(WEIGHTS_OUTSIDE_DIR.format(name=name))
+        return None
+    candidate = Path(name)
+    candidate = (candidate if candidate.is_absolute() else directory / candidate).resolve()
+    if directory != candidate.parent and directory not in candidate.parents:
+        raise WeightsError(WEIGHTS_OUTSIDE_DIR.format(name=name))
+    return candidate if candidate.is_file() else None
+
+
+def resolve_weights(backbone: str, alpha: float, weights: str, image_size: int, download: bool = True):
+    """Find the weights file for a backbone; the result says where it came from or why there is none."""
+    if backbone == "scratch" or weights in ("none", "", None):
+        return WeightsResolution(str(weights), None, "none", "random initialisation requested")
+    if weights != "imagenet":
+        found = confined_weights_file(weights)
+        if found:
+            return WeightsResolution(weights, str(found), "directory", f"loaded {found.name} from RIIM_WEIGHTS_DIR")
+        return WeightsResolution(weights, None, "none", f"weights file '{weights}' not found in RIIM_WEIGHTS_DIR")
+    names = standard_file_names(backbone, alpha, image_size)
+    if not names:
+        return WeightsResolution(weights, None, "none", f"no ImageNet weights exist for {backbone} alpha={alpha}")
+    directory = weights_dir()
+    for name in names:
+        if directory and (directory / name).is_file():
+            return WeightsResolution(weights, str(directory / name), "directory", f"{name} from RIIM_WEIGHTS_DIR")
+    for name in names:
+        if (keras_cache_dir() / name).is_file():
+            return WeightsResolution(weights, str(keras_cache_dir() / name), "cache", f"{name} from the Keras cache")
+    if download:
+        from ml.backend import keras
+
+        try:
+            path = keras.utils.get_file(names[0], BASE_URLS[backbone] + names[0], cache_subdir="models")
+            return WeightsResolution(weights, path, "download", f"{names[0]} downloaded")
+        except Exception as exc:  # network errors come in many types; all mean "not available"
+            reason = f"download of {names[0]} failed ({type(exc).__name__})"
+            return WeightsResolution(weights, None, "none", reason)
+    return WeightsResolution(weights, None, "none", f"{names[0]} not in RIIM_WEIGHTS_DIR or the Keras cache")
