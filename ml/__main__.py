@@ -1,0 +1,146 @@
+"""Command line: ``python -m ml train|evaluate|predict``.
+
+Output contract: ``train`` prints a one-line JSON summary last (progress goes to stderr);
+``evaluate`` and ``predict`` print JSON. Errors are one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ml.config import AUGMENT_PRESETS, BACKBONES
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class CleanArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, without the usage block."""
+
+    def error(self, message):
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = CleanArgumentParser(prog="python -m ml", description="RIIM ML engine")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=CleanArgumentParser)
+
+    t = commands.add_parser("train", help="train a classifier and write model, card and history")
+    t.add_argument("--data", required=True, help="ImageFolder directory or CSV/JSON manifest")
+    t.add_argument("--out", required=True, help="output directory")
+    t.add_argument("--backbone", choices=BACKBONES, default="mobilenet")
+    t.add_argument("--alpha", type=float, default=0.25)
+    t.add_argument("--weights", default="imagenet",
+                   help="imagenet, none, or a file name (or path) inside RIIM_WEIGHTS_DIR")
+    t.add_argument("--image-size", type=int, default=224)
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--fine-tune-epochs", type=positive_int, default=5)
+    t.add_argument("--fine-tune-layers", type=positive_int, default=20)
+    t.add_argument("--augment", choices=AUGMENT_PRESETS, default="light")
+    t.add_argument("--dropout", type=float, default=0.3)
+    t.add_argument("--folds", type=positive_int, default=5)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--learning-rate", type=float, default=1e-3)
+    t.add_argument("--tta", action="store_true", help="average predictions with mirrored images")
+    t.add_argument("--seed", type=int, default=42)
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    e = commands.add_parser("evaluate", help="evaluate a saved model on a folder or manifest")
+    e.add_argument("--model", required=True)
+    e.add_argument("--data", required=True)
+
+    p = commands.add_parser("predict", help="classify images with a saved model")
+    p.add_argument("--model", required=True)
+    p.add_argument("images", nargs="+")
+    return parser
+
+
+class ProgressBar:
+    """A one-line text progress bar on stderr."""
+
+    def __init__(self, width: int = 30, enabled: bool = True):
+        self.width, self.enabled = width, enabled
+
+    def __call__(self, stage: str, fraction: float, message: str) -> None:
+        if not self.enabled:
+            return
+        filled = int(round(fraction * self.width))
+        bar = "#" * filled + "." * (self.width - filled)
+        sys.stderr.write(f"\r[{bar}] {100 * fraction:3.0f}% {stage:<9} {message[:60]:<60}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def command_train(args) -> dict:
+    from ml.config import TrainConfig
+    from ml.weights import confined_weights_file
+
+    config = TrainConfig(
+        backbone=args.backbone, alpha=args.alpha, weights=args.weights, image_size=args.image_size,
+        epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs, fine_tune_layers=args.fine_tune_layers,
+        augment=args.augment, dropout=args.dropout, folds=args.folds, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, tta=args.tta, seed=args.seed,
+    )
+    if config.weights not in ("imagenet", "none"):
+        confined_weights_file(config.weights)  # refuse a path outside RIIM_WEIGHTS_DIR before any work
+    from ml.training import train
+
+    bar = ProgressBar(enabled=not args.quiet)
+    try:
+        result = train(config, args.data, args.out, progress=bar)
+    finally:
+        bar.close()
+    if result.card["backbone"]["fallback"]:
+        print(f"warning: {result.card['backbone']['fallback_reason']}", file=sys.stderr)
+    return result.summary
+
+
+def command_evaluate(args) -> dict:
+    from ml.evaluation import evaluate_saved_model
+
+    return evaluate_saved_model(args.model, args.data)
+
+
+def command_predict(args) -> list:
+    from ml.evaluation import predict_files
+
+    return predict_files(args.model, args.images)
+
+
+COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from ml.errors import MLError
+
+    try:
+        output = COMMANDS[args.command](args)
+    except MLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (OSError, ValueError) as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    print(json.dumps(output, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""The training pipeline, top to bottom.
+
+    data -> weights + model -> k-fold -> train head (or scratch) -> fine-tune -> evaluate -> report
+
+Each stage is one small function called from ``train``; timings are recorded per stage.
+Later stages (pruning, quantization, export) slot in between "fine-tune" and "report".
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ml.augmentation import augmentation_spec, make_augmentation
+from ml.backend import keras, library_versions, set_seed
+from ml.card import CARD_FILE, SCHEMA_VERSION, write_card
+from ml.config import TrainConfig
+from ml.datasets import ImageData, load_image_data, make_tf_dataset, split_counts, split_indices
+from ml.evaluation import classification_metrics, predict_proba
+from ml.history import merge_phases, overfitting_report, save_history
+from ml.models import (
+    build_classifier,
+    build_pretrained_backbone,
+    build_scratch_backbone,
+    compile_model,
+    feature_model,
+    freeze_backbone,
+    layer_table,
+    parameter_counts,
+    unfreeze_top,
+)
+from ml.preprocess import preprocessing_spec
+from ml.validation import kfold_head_on_features, kfold_short_training
+from ml.weights import WeightsResolution, resolve_weights
+
+ProgressFn = Callable[[str, float, str], None]  # (stage, overall fraction 0..1, message)
+
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.json"
+HISTORY_PLOT = "history.png"
+BN_POLICY = "batch-norm layers frozen and run in inference mode (base called with training=False)"
+
+# Share of the progress bar each stage takes (roughly its share of the run time).
+STAGE_WEIGHTS = {"data": 0.08, "build": 0.02, "kfold": 0.15, "train": 0.45, "fine_tune": 0.25,
+                 "evaluate": 0.03, "report": 0.02}
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced."""
+
+    model: keras.Model
+    card: dict
+    out_dir: Path
+    files: dict
+    split_paths: dict  # split name -> image paths, to prove what was trained and tested on
+    summary: dict = field(default_factory=dict)
+
+
+class Progress:
+    """Turn stage-local progress into one overall fraction for the caller's callback."""
+
+    def __init__(self, callback: ProgressFn | None, stages: list):
+        self.callback = callback
+        total = sum(STAGE_WEIGHTS[s] for s in stages)
+        self.offsets, acc = {}, 0.0
+        for stage in stages:
+            self.offsets[stage] = (acc / total, STAGE_WEIGHTS[stage] / total)
+            acc += STAGE_WEIGHTS[stage]
+
+    def __call__(self, stage: str, fraction: float, message: str = "") -> None:
+        if self.callback and stage in self.offsets:
+            start, width = self.offsets[stage]
+            self.callback(stage, min(1.0, start + width * min(max(fraction, 0.0), 1.0)), message)
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Keep the weights of the epoch with the lowest validation loss and restore them at the end."""
+
+    def __init__(self):
+        super().__init__()
+        self.best_loss, self.best_weights, self.best_epoch = np.inf, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("val_loss")
+        if loss is not None and loss < self.best_loss:
+            self.best_loss, self.best_weights, self.best_epoch = loss, self.model.get_weights(), epoch
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+@contextmanager
+def timed(timings: dict, stage: str):
+    """Record the wall-clock seconds of a stage."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = round(time.perf_counter() - start, 3)
+
+
+def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: ProgressFn | None = None,
+          data_label: str | None = None) -> TrainResult:
+    """Train, validate, evaluate and document one model; write it and its card to ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    set_seed(config.seed)
+    timings: dict = {}
+    report = Progress(progress, list(STAGE_WEIGHTS))
+
+    with timed(timings, "data"):
+        images = load_image_data(data, config.image_size,
+                                 progress=lambda i, n: i % max(1, n // 20) == 0 and report("data", i / n, f"decoded {i}/{n}"))
+        splits = split_indices(images, config.val_fraction, config.test_fraction, config.seed)
+
+    with timed(timings, "build"):
+        resolution = resolve_weights(config.backbone, config.alpha, config.weights, config.image_size)
+        model, backbone_info = build_model(config, len(images.classes), resolution)
+        report("build", 1.0, backbone_info["message"])
+
+    with timed(timings, "kfold"):
+        kfold = cross_validate(config, model, images, splits, backbone_info["pretrained"],
+                               lambda f, k: report("kfold", f / k, f"fold {f}/{k}"))
+        report("kfold", 1.0, "k-fold done")
+
+    phases = []
+    augmentation = make_augmentation(config.augment, seed=config.seed)
+    stage = "train"
+    with timed(timings, stage):
+        if backbone_info["pretrained"]:
+            freeze_backbone(model)
+        compile_model(model, config.learning_rate)
+        phases.append(("head" if backbone_info["pretrained"] else "scratch",
+                       fit_phase(model, config, images, splits, augmentation, config.epochs,
+                                 lambda f, m: report(stage, f, m))))
+
+    unfrozen: list = []
+    if backbone_info["pretrained"] and config.fine_tune_epochs > 0:
+        with timed(timings, "fine_tune"):
+            unfrozen = unfreeze_top(model, config.fine_tune_layers)
+            compile_model(model, config.fine_tune_learning_rate)
+            phases.append(("fine_tune",
+                           fit_phase(model, config, images, splits, augmentation, config.fine_tune_epochs,
+                                     lambda f, m: report("fine_tune", f, m))))
+
+    # Part 2 stages (pruning, quantization, export) go here, on the trained model.
+
+    with timed(timings, "evaluate"):
+        test_idx = splits["test"]
+        probs = predict_proba(model, images.x[test_idx], tta=config.tta)
+        metrics = classification_metrics(images.y[test_idx], probs.argmax(axis=1), images.classes)
+        metrics.update({"split": "holdout" if images.holdout_given else "test", "tta": config.tta})
+        report("evaluate", 1.0, f"accuracy {metrics['accuracy']:.3f}")
+
+    with timed(timings, "report"):
+        rows = merge_phases(phases)
+        files = write_outputs(model, out_dir, rows)
+    card = build_card(config, images, splits, backbone_info, unfrozen, metrics, kfold, rows, model,
+                      timings, files, data_label or str(data))
+    write_card(card, out_dir / CARD_FILE)
+    files["card"] = CARD_FILE
+    report("report", 1.0, "card written")
+    split_paths = {name: [images.samples[i].path for i in idx] for name, idx in splits.items()}
+    summary = {
+        "out": str(out_dir),
+        "backbone": backbone_info["used"],
+        "fallback": backbone_info["fallback"],
+        "accuracy": round(metrics["accuracy"], 4),
+        "n": metrics["n"],
+        "ci95": [round(v, 4) for v in metrics["ci95"]],
+        "kfold_accuracy": None if kfold is None else round(kfold["accuracy"]["mean"], 4),
+        "verdict": card["overfitting"]["verdict"],
+        "seconds": card["timings"]["total_s"],
+    }
+    return TrainResult(model=model, card=card, out_dir=out_dir, files=files, split_paths=split_paths,
+                       summary=summary)
+
+
+def build_model(config: TrainConfig, num_classes: int, resolution: WeightsResolution):
+    """Build the classifier; fall back to scratch (and say why) when pretrained weights are missing."""
+    wants_pretrained = config.backbone != "scratch" and config.weights != "none"
+    fallback = wants_pretrained and not resolution.available
+    base = None
+    message = resolution.message
+    if wants_pretrained and resolution.available:
+        try:
+            base = build_pretrained_backbone(config.backbone, config.alpha, config.image_size, resolution.path)
+        except (ValueError, OSError) as exc:  # a file of the wrong architecture or a damaged file
+            fallback, message = True, f"weights file could not be loaded ({type(exc).__name__}: {exc})"
+    elif config.backbone != "scratch" and config.weights == "none":
+        # A MobileNet shape from random weights: trained end to end like a scratch network.
+        base = build_pretrained_backbone(config.backbone, config.alpha, config.image_size, None)
+    if fallback:
+        message = f"No pretrained weights available: {message}. Falling back to the scratch CNN."
+    pretrained = base is not None and config.weights != "none"
+    if base is None:
+        base = build_scratch_backbone(config.image_size, config.scratch_filters, config.l2)
+    model = build_classifier(base, num_classes, config.dropout, config.l2, pretrained=pretrained)
+    info = {
+        "requested": config.backbone,
+        "used": config.backbone if not fallback else "scratch",
+        "alpha": config.alpha if config.backbone != "scratch" and not fallback else None,
+        "pretrained": pretrained,
+        "weights": resolution.to_dict(),
+        "fallback": fallback,
+        "fallback_reason": message if fallback else None,
+        "message": message,
+    }
+    return model, info
+
+
+def cross_validate(config: TrainConfig, model, images: ImageData, splits: dict, pretrained: bool, on_fold):
+    """Run stratified k-fold on the training pool (train + validation, never the test split)."""
+    if config.folds < 2:
+        return None
+    pool = np.concatenate([splits["train"], splits["val"]])
+    x, y = images.x[pool], images.y[pool]
+    if pretrained:
+        features = feature_model(model).predict(x, batch_size=64, verbose=0)
+        return kfold_head_on_features(features, y, len(images.classes), config.folds, config.seed,
+                                      config.dropout, config.l2, config.learning_rate,
+                                      epochs=config.kfold_epochs or max(config.epochs, 10))
+    epochs = config.kfold_epochs or max(1, config.epochs // (2 * config.folds))
+
+    def build():
+        fresh, _ = build_model(config.replace(backbone="scratch") if config.weights != "none" else config,
+                               len(images.classes), WeightsResolution("none", None, "none", "k-fold"))
+        return compile_model(fresh, config.learning_rate)
+
+    augmentation = make_augmentation(config.augment, seed=config.seed)
+    return kfold_short_training(x, y, config.folds, config.seed, build, epochs, config.batch_size,
+                                augmentation, on_fold)
+
+
+def fit_phase(model, config: TrainConfig, images: ImageData, splits: dict, augmentation, epochs: int,
+              on_epoch) -> dict:
+    """Fit with early stopping on validation loss; keep the best epoch's weights. Return the history."""
+    train_idx, val_idx = splits["train"], splits["val"]
+    train_ds = make_tf_dataset(images.x[train_idx], images.y[train_idx], config.batch_size,
+                               shuffle=True, seed=config.seed, augmentation=augmentation)
+    val_ds = make_tf_dataset(images.x[val_idx], images.y[val_idx], config.batch_size)
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
+        BestWeights(),
+        keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda e, logs: on_epoch(
+                (e + 1) / epochs,
+                f"epoch {e + 1}/{epochs} loss {logs['loss']:.3f} val_acc {logs.get('val_accuracy', 0):.3f}")),
+    ]
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=0)
+    return history.history
+
+
+def write_outputs(model, out_dir: Path, rows: list) -> dict:
+    """Save the model, the history JSON and its plot."""
+    model.save(out_dir / MODEL_FILE)
+    save_history(rows, out_dir / HISTORY_FILE, out_dir / HISTORY_PLOT)
+    return {"model": MODEL_FILE, "history": HISTORY_FILE, "history_plot": HISTORY_PLOT}
+
+
+def build_card(config, images, splits, backbone_info, unfrozen, metrics, kfold, rows, model, timings, files,
+               source) -> dict:
+    """Assemble the model card dict (validated against the schema when written)."""
+    final_training = timings.get("train", 0.0) + timings.get("fine_tune", 0.0)
+    total = round(sum(timings.values()), 3)
+    info = {k: v for k, v in backbone_info.items() if k != "message"}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": f"riim-{backbone_info['used']}",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seed": config.seed,
+        "classes": images.classes,
+        "input": {"size": [config.image_size, config.image_size], "channels": 3,
+                  "preprocessing": preprocessing_spec(config.image_size)},
+        "backbone": info,
+        "config": config.to_dict(),
+        "augmentation": {"preset": config.augment, "spec": augmentation_spec(config.augment).to_dict(),
+                         "applied_to": "training batches only"},
+        "fine_tuning": {
+            "enabled": bool(unfrozen),
+            "phases": [phase for phase in dict.fromkeys(r["phase"] for r in rows)],
+            "unfrozen_layers": unfrozen,
+            "learning_rates": {"head": config.learning_rate, "fine_tune": config.fine_tune_learning_rate},
+            "batch_norm": BN_POLICY,
+        },
+        "dataset": {
+            "source": source,
+            "sha256": images.sha256,
+            "holdout_given": images.holdout_given,
+            "counts": split_counts(images, splits),
+            "skipped": images.skipped,
+        },
+        "metrics": metrics,
+        "kfold": kfold,
+        "history": {"epochs": rows, "file": files["history"], "plot": files["history_plot"]},
+        "overfitting": overfitting_report(rows, len(images.classes)),
+        "layers": layer_table(model),
+        "parameters": parameter_counts(model),
+        "libraries": library_versions(),
+        "timings": {
+            "stages": timings,
+            "total_s": total,
+            "final_training_s": round(final_training, 3),
+            "total_over_final_training": round(total / final_training, 3) if final_training else None,
+        },
+        "files": files,
+    }

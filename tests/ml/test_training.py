@@ -1,0 +1,108 @@
+"""The training pipeline end to end on tiny generated images."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ml.card import read_card, validate_card
+from ml.config import TrainConfig
+from ml.errors import ConfigError
+from ml.training import train
+
+
+def test_scratch_training_beats_chance_by_a_wide_margin(scratch_run):
+    """Three shape classes (chance 33 %) are learned to at least 80 % on the held-out test split."""
+    result, _, _ = scratch_run
+    metrics = result.card["metrics"]
+    assert metrics["split"] == "test" and metrics["n"] == 12
+    assert metrics["accuracy"] >= 0.8
+    assert metrics["ci95"][0] <= metrics["accuracy"] <= metrics["ci95"][1]
+    assert sum(map(sum, metrics["confusion_matrix"])) == 12
+
+
+def test_kfold_returns_k_results_with_mean_and_std(scratch_run):
+    """k-fold gives one result per fold and their mean and standard deviation."""
+    kfold = scratch_run[0].card["kfold"]
+    assert kfold["k"] == 3 and len(kfold["per_fold"]) == 3
+    accs = [f["accuracy"] for f in kfold["per_fold"]]
+    assert kfold["accuracy"]["mean"] == pytest.approx(np.mean(accs))
+    assert kfold["accuracy"]["std"] == pytest.approx(np.std(accs, ddof=1))
+    assert sum(f["n"] for f in kfold["per_fold"]) == 60  # the training pool: 72 images minus 12 test
+    assert "short training" in kfold["method"]
+
+
+def test_card_validates_and_records_what_was_trained(scratch_run):
+    """card.json follows the committed schema and holds data, history, verdict, layers and timings."""
+    result, out, _ = scratch_run
+    card = read_card(out / "card.json")
+    validate_card(card)
+    assert card["classes"] == ["circle", "square", "triangle"]
+    assert card["config"] == result.card["config"] and TrainConfig.from_dict(card["config"]).epochs == 8
+    assert card["dataset"]["counts"]["test"] == {"circle": 4, "square": 4, "triangle": 4}
+    assert len(card["dataset"]["sha256"]) == 64
+    assert card["overfitting"]["verdict"] in {"overfitting", "underfitting", "fine"}
+    assert 1 <= card["overfitting"]["min_val_loss_epoch"] <= len(card["history"]["epochs"])
+    assert any(row["type"] == "Dense" and row["params"] > 0 for row in card["layers"])
+    assert set(card["timings"]["stages"]) >= {"data", "kfold", "train", "evaluate"}
+    assert card["backbone"]["used"] == "scratch" and not card["backbone"]["fallback"]
+
+
+def test_history_and_plot_are_written(scratch_run):
+    """history.json has per-epoch train and validation loss and accuracy; the plot is a PNG."""
+    _, out, events = scratch_run
+    rows = json.loads((out / "history.json").read_text())["epochs"]
+    assert rows and {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
+    assert (out / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "model.keras").is_file()
+    fractions = [f for _, f in events]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+
+
+def test_invalid_card_is_rejected(scratch_run):
+    """The schema catches a card with a wrong metric."""
+    import jsonschema
+
+    card = json.loads(json.dumps(scratch_run[0].card))
+    card["metrics"]["accuracy"] = 1.5
+    with pytest.raises(jsonschema.ValidationError):
+        validate_card(card)
+
+
+def test_given_holdout_is_respected_and_corrupt_files_reported(holdout_manifest, tiny_config, tmp_path):
+    """With a split column, no holdout image is trained on and the metrics are on exactly the holdout."""
+    result = train(tiny_config.replace(folds=2, epochs=2), holdout_manifest, tmp_path)
+    holdout = {line.split(",")[0] for line in holdout_manifest.read_text().splitlines() if line.endswith("holdout")}
+    holdout = {str(holdout_manifest.parent / p) for p in holdout}
+    assert set(result.split_paths["test"]) == holdout
+    assert holdout.isdisjoint(result.split_paths["train"] + result.split_paths["val"])
+    assert result.card["metrics"]["split"] == "holdout" and result.card["metrics"]["n"] == 10
+    assert [s["path"].endswith("broken.jpg") for s in result.card["dataset"]["skipped"]] == [True]
+
+
+def test_pretrained_run_caches_features_for_kfold_and_fine_tunes(shapes_dir, tmp_path, monkeypatch):
+    """A MobileNet run loads directory weights, validates the head on frozen features and fine-tunes."""
+    from ml.backend import keras
+
+    monkeypatch.setenv("RIIM_WEIGHTS_DIR", str(tmp_path))
+    reference = keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, include_top=False, weights=None)
+    reference.save_weights(tmp_path / "mobilenet_2_5_224_tf_no_top.h5")
+    config = TrainConfig(backbone="mobilenet", alpha=0.25, image_size=32, epochs=1, fine_tune_epochs=1,
+                         fine_tune_layers=6, folds=2, kfold_epochs=1, augment="light", seed=0)
+    result = train(config, shapes_dir, tmp_path / "run")
+    card = result.card
+    validate_card(card)
+    assert card["backbone"]["weights"]["source"] == "directory" and card["backbone"]["pretrained"]
+    assert card["kfold"]["k"] == 2 and "frozen" in card["kfold"]["method"]
+    assert card["fine_tuning"]["enabled"] and card["fine_tuning"]["phases"] == ["head", "fine_tune"]
+    assert card["fine_tuning"]["unfrozen_layers"] == ["conv_dw_13", "conv_pw_13"]
+    first = result.model.get_layer("backbone").get_layer("conv1").get_weights()[0]
+    assert np.array_equal(first, reference.get_layer("conv1").get_weights()[0])
+
+
+def test_invalid_config_values_are_refused():
+    """Out-of-range hyperparameters raise ConfigError with a readable reason."""
+    with pytest.raises(ConfigError, match="dropout"):
+        TrainConfig(dropout=1.5)
+    with pytest.raises(ConfigError, match="folds"):
+        TrainConfig(folds=1)
