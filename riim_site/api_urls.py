@@ -6,6 +6,7 @@ from apps.inference.apis import AnalyzeApi, BrowserPredictionApi, ImageAnalysisA
 from apps.labeling.apis import LabelCreateApi, LabelUndoApi
 from apps.projects.apis import ProjectDetailApi, ProjectListCreateApi
 from apps.training.apis import (
+    ModelVersionImportApi,
     ModelVersionFileApi,
     ModelVersionActivateApi,
     ProjectModelVersionsApi,
@@ -36,4 +37,5 @@ urlpatterns = [
     path("images/<int:image_id>/analysis/error-map.png", ImageErrorMapApi.as_view(), name="api-image-error-map"),
     path("images/<int:image_id>/browser-predictions/", BrowserPredictionApi.as_view(), name="api-image-browser-predictions"),
     path("model-versions/<int:version_id>/files/<path:name>", ModelVersionFileApi.as_view(), name="api-model-version-file"),
+    path("projects/<slug:slug>/model-versions/import/", ModelVersionImportApi.as_view(), name="api-project-model-versions-import"),
 ]

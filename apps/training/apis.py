@@ -101,3 +101,22 @@ class ModelVersionFileApi(APIView):
         content_type = self.CONTENT_TYPES.get(PurePosixPath(name).suffix, "application/octet-stream")
         return FileResponse(handle, content_type=content_type, filename=PurePosixPath(name).name,
                             as_attachment=request.query_params.get("download") == "1")
+
+
+class ModelVersionImportApi(APIView):
+    """Upload a zipped model folder trained elsewhere; it becomes a candidate version."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+
+    @extend_schema(request=InputSerializer, responses={201: ModelVersionOutputSerializer})
+    def post(self, request, slug):
+        from apps.training.imports import model_version_import
+
+        project = project_get(user=request.user, slug=slug)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = model_version_import(project=project, user=request.user, zip_file=serializer.validated_data["file"])
+        return Response(ModelVersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)

@@ -264,7 +264,7 @@ def _card_metrics(card: dict) -> dict:
 
 
 def model_version_publish(*, run=None, local_dir: Path, project=None, user=None, source=ModelVersion.Source.TRAINED,
-                          explainable=True) -> ModelVersion:
+                          explainable=True, auto_activate=True) -> ModelVersion:
     """Store a finished model folder as a new version, score it on the holdout and apply the activation policy.
 
     Files go to a fresh storage folder first; the row appears only once every file is there, so a
@@ -291,16 +291,17 @@ def model_version_publish(*, run=None, local_dir: Path, project=None, user=None,
     except Exception:
         artifacts_delete(prefix=prefix, files=files)
         raise
-    model_version_score_and_maybe_activate(version=version)
-    return version
+    return model_version_score_and_maybe_activate(version=version, auto_activate=auto_activate)
 
 
-def model_version_score_and_maybe_activate(*, version: ModelVersion) -> ModelVersion:
+def model_version_score_and_maybe_activate(*, version: ModelVersion, auto_activate=True) -> ModelVersion:
     """Score the new version and the active one on today's holdout; activate the new one unless it is worse."""
     images = holdout_images(version.project)
     accuracy, n = version_holdout_score(version, images)
     ModelVersion.objects.filter(pk=version.pk).update(holdout_accuracy=accuracy, holdout_n=n)
     version.refresh_from_db()
+    if not auto_activate:
+        return version
     active = version.project.model_versions.filter(status=ModelVersion.Status.ACTIVE).first()
     if active is None:
         return model_version_activate(version=version)

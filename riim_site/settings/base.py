@@ -204,6 +204,7 @@ RIIM_MODEL_CACHE_DIR = Path(env("RIIM_MODEL_CACHE_DIR", default=str(VAR_DIR / "m
 # several web workers on one machine do not oversubscribe its cores.
 RIIM_INFERENCE_VARIANT = env("RIIM_INFERENCE_VARIANT", default="fp32")
 RIIM_INFERENCE_THREADS = env.int("RIIM_INFERENCE_THREADS", default=1)
+RIIM_MODEL_IMPORT_MAX_BYTES = env.int("RIIM_MODEL_IMPORT_MAX_BYTES", default=300 * 1024 * 1024)
 RIIM_TRAINING_MIN_IMAGES_PER_CLASS = env.int("RIIM_TRAINING_MIN_IMAGES_PER_CLASS", default=5)
 # A running run whose worker has not reported for this long is marked failed by the sweeper.
 RIIM_TRAINING_HEARTBEAT_TIMEOUT = env.int("RIIM_TRAINING_HEARTBEAT_TIMEOUT", default=180)
