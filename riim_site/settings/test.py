@@ -31,9 +31,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     else:
         _test_broker_dir = Path(tempfile.gettempdir()) / f"riim-test-broker-{os.getpid()}"
         atexit.register(shutil.rmtree, _test_broker_dir, ignore_errors=True)
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_test_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "control_folder": str(_test_broker_dir / "control"),
         "data_folder_in": str(_test_broker_dir / "queue"),
         "data_folder_out": str(_test_broker_dir / "queue"),
         "processed_folder": str(_test_broker_dir / "processed"),
