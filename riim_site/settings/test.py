@@ -4,6 +4,7 @@ Tests that start a real Celery worker share two things with it through environme
 RIIM_TEST_DATABASE_NAME (the test database the pytest process created) and RIIM_TEST_BROKER_DIR
 (the folder of the filesystem broker, when no broker URL is configured).
 """
+
 import atexit
 import os
 import shutil

@@ -1,0 +1,101 @@
+# RIIM: `make run` sets up and starts the whole platform; `make test` sets up and runs the tests.
+# Every setup step is skipped when its inputs are unchanged, so a second run needs no network.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+MANAGE := $(PY) manage.py
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# makemessages and compilemessages walk the whole tree: keep them out of third-party code.
+I18N_IGNORE := --ignore .venv --ignore node_modules --ignore staticfiles --ignore var --ignore media
+PYTEST_ARGS ?=
+
+.PHONY: help setup system-packages venv python-packages node-packages compilemessages migrate collectstatic \
+	run test lint messages clean-stamps
+
+help:
+	@echo "make run       set up, seed the demo on first run, start web + workers + beat on http://127.0.0.1:8000"
+	@echo "make test      set up, then run the whole test suite"
+	@echo "make lint      ruff and actionlint"
+	@echo "make messages  refresh locale/{es,en}/LC_MESSAGES/django.po from the code"
+	@echo "make setup     only the setup steps"
+
+setup: system-packages python-packages node-packages compilemessages migrate collectstatic
+
+# Debian packages, installed only when something is missing (a second run asks nothing of apt).
+system-packages:
+	@missing=""; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
+		|| missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || [ -x "$${CHROMEWEBDRIVER:-/nonexistent}/chromedriver" ] \
+		|| missing="$$missing chromium-driver"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	python3 -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -q; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(PY):
+	python3 -m venv $(VENV)
+
+venv: $(PY)
+
+# Reinstall only when a requirements file changed (the stamp holds their checksum).
+python-packages: $(PY)
+	@sum="$$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"; \
+	if [ "$$(cat $(VENV)/.requirements.sha256 2>/dev/null)" != "$$sum" ]; then \
+		$(PIP) install -q --upgrade pip; \
+		$(PIP) install -q -r requirements-dev.txt; \
+		echo "$$sum" > $(VENV)/.requirements.sha256; \
+	fi
+
+node-packages:
+	@lock=package-lock.json; [ -f "$$lock" ] || lock=package.json; \
+	sum="$$(sha256sum "$$lock" | cut -d' ' -f1)"; \
+	if [ "$$(cat node_modules/.riim.sha256 2>/dev/null)" != "$$sum" ]; then \
+		if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi; \
+		echo "$$sum" > node_modules/.riim.sha256; \
+	fi
+
+compilemessages: python-packages
+	@$(MANAGE) compilemessages $(I18N_IGNORE) -v 0
+
+migrate: python-packages
+	@$(MANAGE) migrate --noinput -v 0
+
+# collectstatic copies ~200 MB of front-end files: rerun it only when a source changed.
+collectstatic: python-packages node-packages
+	@mkdir -p var; \
+	if [ ! -f var/.collectstatic ] || [ -n "$$(find static node_modules/.riim.sha256 -newer var/.collectstatic -print -quit)" ]; then \
+		$(MANAGE) collectstatic --noinput -v 0; \
+		touch var/.collectstatic; \
+	fi
+
+run: setup
+	@mkdir -p var; \
+	if [ ! -f var/.seeded ]; then $(MANAGE) seed_demo && touch var/.seeded; fi
+	@echo "RIIM on http://127.0.0.1:8000 (Ctrl-C stops web, workers and beat)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONUNBUFFERED=1 $(VENV)/bin/honcho start -f Procfile
+
+# The exit status of pytest is kept in var/pytest.status (make itself can only say 2).
+test: setup
+	@mkdir -p var; status=0; \
+	$(PY) -m pytest --durations=15 $(PYTEST_ARGS) || status=$$?; \
+	echo "$$status" > var/pytest.status; exit "$$status"
+
+lint: python-packages
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/actionlint
+
+messages: python-packages
+	$(MANAGE) makemessages -l es -l en $(I18N_IGNORE) --no-obsolete
+
+clean-stamps:
+	rm -f $(VENV)/.requirements.sha256 node_modules/.riim.sha256 var/.collectstatic
