@@ -2,7 +2,17 @@
 from django.urls import path
 
 from apps.accounts.apis import TokenObtainApi
-from apps.inference.apis import AnalyzeApi, BrowserPredictionApi, ImageAnalysisApi, ImageErrorMapApi, ImageHeatmapApi
+from apps.inference.apis import (
+    AnalyzeApi,
+    BrowserPredictionApi,
+    ImageActivationApi,
+    ImageAnalysisApi,
+    ImageCamApi,
+    ImageErrorMapApi,
+    ImageHeatmapApi,
+    ImageNetworkApi,
+    ProjectAnalysesRefreshApi,
+)
 from apps.labeling.apis import LabelCreateApi, LabelUndoApi
 from apps.projects.apis import ProjectDetailApi, ProjectListCreateApi
 from apps.training.apis import (
@@ -35,6 +45,10 @@ urlpatterns = [
     path("images/<int:image_id>/analysis/", ImageAnalysisApi.as_view(), name="api-image-analysis"),
     path("images/<int:image_id>/analysis/heatmap.png", ImageHeatmapApi.as_view(), name="api-image-heatmap"),
     path("images/<int:image_id>/analysis/error-map.png", ImageErrorMapApi.as_view(), name="api-image-error-map"),
+    path("images/<int:image_id>/analysis/cam.png", ImageCamApi.as_view(), name="api-image-cam"),
+    path("images/<int:image_id>/analysis/network/", ImageNetworkApi.as_view(), name="api-image-network"),
+    path("images/<int:image_id>/analysis/network/<str:layer>.png", ImageActivationApi.as_view(), name="api-image-activation"),
+    path("projects/<slug:slug>/analyses/refresh/", ProjectAnalysesRefreshApi.as_view(), name="api-project-analyses-refresh"),
     path("images/<int:image_id>/browser-predictions/", BrowserPredictionApi.as_view(), name="api-image-browser-predictions"),
     path("model-versions/<int:version_id>/files/<path:name>", ModelVersionFileApi.as_view(), name="api-model-version-file"),
     path("projects/<slug:slug>/model-versions/import/", ModelVersionImportApi.as_view(), name="api-project-model-versions-import"),

@@ -1,35 +1,52 @@
-import io
-
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.exceptions import ConflictError, NotFoundError
 from apps.common.permissions import IsAuthenticatedReadOrContributor
-from apps.inference.loader import predictor_for
-from apps.inference.selectors import analysis_for_image
-from apps.inference.services import analysis_to_json, analyze_upload, browser_prediction_record, image_analysis_create
+from apps.inference.selectors import analysis_for_image, image_version
+from apps.inference.services import (
+    activation_png,
+    activation_summary,
+    analyses_refresh,
+    analysis_to_json,
+    analyze_upload,
+    browser_prediction_record,
+    cam_png,
+    error_map_png,
+    image_analysis_create,
+    network_layers,
+)
 from apps.projects.selectors import project_get
-from apps.training.selectors import model_version_active
 from apps.uploads.selectors import image_get
 
 NO_ANALYSIS = _("This image has no analysis by that model version.")
 NO_AUTOENCODER = _("This model version has no autoencoder.")
+FILE_MISSING = _("Choose an image file to analyse (form field “file”).")
+VERSION_PARAM = OpenApiParameter("version", int, description="model version number (default: the active one)")
 
+def _version_number(request):
+    value = request.query_params.get("version")
+    return int(value) if value and value.isdigit() else None
+
+def _png_response(content: bytes) -> HttpResponse:
+    response = HttpResponse(content, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"  # a version's pictures of an image never change
+    return response
 
 class AnalyzeApi(APIView):
-    """Analyse an image with the project's active model without storing anything."""
+    """Analyse an image with the project's active model without storing anything (the heatmap comes inline)."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
         project = serializers.SlugField()
-        file = serializers.FileField(allow_empty_file=True)
+        file = serializers.FileField(allow_empty_file=True, error_messages={"required": FILE_MISSING})
 
     @extend_schema(request=InputSerializer, responses={200: dict, 409: dict})
     def post(self, request):
@@ -39,80 +56,99 @@ class AnalyzeApi(APIView):
         upload = serializer.validated_data["file"]
         return Response(analyze_upload(project=project, user=request.user, raw=upload.read(), name=upload.name))
 
-
-def _version_param(request):
-    value = request.query_params.get("version")
-    return int(value) if value and value.isdigit() else None
-
-
 class ImageAnalysisApi(APIView):
-    """The analysis of a stored image by the active version (`?version=N` for another one)."""
+    """The analysis of a stored image by the active version (`?version=N` for another), computed on first request."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
 
-    @extend_schema(parameters=[OpenApiParameter("version", int)], responses=dict)
+    @extend_schema(parameters=[VERSION_PARAM], responses=dict)
     def get(self, request, image_id):
         image = image_get(user=request.user, image_id=image_id)
-        number = _version_param(request)
+        number = _version_number(request)
         analysis = analysis_for_image(image=image, version_number=number)
         if analysis is None:
-            version = image.project.model_versions.filter(number=number).first() if number else model_version_active(project=image.project)
-            if version is None:
-                raise NotFoundError(NO_ANALYSIS)
-            analysis = image_analysis_create(image=image, version=version)
+            analysis = image_analysis_create(image=image, version=image_version(image=image, version_number=number))
         return Response(analysis_to_json(analysis))
 
-
 class ImageHeatmapApi(APIView):
+    """The stored class-activation overlay of an image's analysis."""
+
     permission_classes = [IsAuthenticatedReadOrContributor]
 
-    @extend_schema(parameters=[OpenApiParameter("version", int)], responses={(200, "image/png"): bytes})
+    @extend_schema(parameters=[VERSION_PARAM], responses={(200, "image/png"): bytes})
     def get(self, request, image_id):
         image = image_get(user=request.user, image_id=image_id)
-        analysis = analysis_for_image(image=image, version_number=_version_param(request))
+        analysis = analysis_for_image(image=image, version_number=_version_number(request))
         if analysis is None or not analysis.heatmap:
             raise NotFoundError(NO_ANALYSIS)
         with analysis.heatmap.open("rb") as fh:
-            return HttpResponse(fh.read(), content_type="image/png")
+            return _png_response(fh.read())
 
+class ImageCamApi(APIView):
+    """The colourised class-activation map alone, for the page's opacity slider."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    @extend_schema(parameters=[VERSION_PARAM], responses={(200, "image/png"): bytes})
+    def get(self, request, image_id):
+        image = image_get(user=request.user, image_id=image_id)
+        version = image_version(image=image, version_number=_version_number(request))
+        return _png_response(cam_png(image=image, version=version))
 
 class ImageErrorMapApi(APIView):
     """The autoencoder's reconstruction error of the image, as a heat PNG (computed on demand)."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
 
-    @extend_schema(parameters=[OpenApiParameter("version", int)], responses={(200, "image/png"): bytes})
+    @extend_schema(parameters=[VERSION_PARAM], responses={(200, "image/png"): bytes})
     def get(self, request, image_id):
-        import numpy as np
-        from ml import cam as cam_maps
-        from PIL import Image as PILImage
-
         image = image_get(user=request.user, image_id=image_id)
-        number = _version_param(request)
-        version = image.project.model_versions.filter(number=number).first() if number else model_version_active(project=image.project)
-        if version is None:
-            raise NotFoundError(NO_ANALYSIS)
+        version = image_version(image=image, version_number=_version_number(request))
         if "autoencoder.onnx" not in version.files:
             raise ConflictError(NO_AUTOENCODER)
-        predictor = predictor_for(version)
-        with image.file.open("rb") as fh:
-            pixels = predictor.load(fh.read())
-        error = predictor.error_map(pixels)
-        heat = cam_maps.normalize(np.asarray(error, np.float32))
-        out = io.BytesIO()
-        PILImage.fromarray(np.asarray(cam_maps.overlay(pixels, heat, opacity=0.6), np.uint8)).save(out, format="PNG")
-        return HttpResponse(out.getvalue(), content_type="image/png")
+        return _png_response(error_map_png(image=image, version=version))
 
+class ImageNetworkApi(APIView):
+    """The network view: the version's layers (from its card) and this image's activation statistics."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    @extend_schema(parameters=[VERSION_PARAM], responses=dict)
+    def get(self, request, image_id):
+        image = image_get(user=request.user, image_id=image_id)
+        version = image_version(image=image, version_number=_version_number(request))
+        layers = network_layers(version=version)
+        summary = activation_summary(image=image, version=version) if "activations.onnx" in version.files else {}
+        base = f"/api/v1/images/{image.pk}/analysis/network"
+        for row in layers:
+            if row["activation"]:
+                row["stats"] = summary.get(row["activation"])
+                row["url"] = f"{base}/{row['activation']}.png?version={version.number}"
+        first = next((row["url"] for row in layers if row.get("url")), None)
+        return Response({"model_version": version.number, "layers": layers, "first_layer_url": first})
+
+class ImageActivationApi(APIView):
+    """A grid of one layer's activations (feature maps) for this image."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    @extend_schema(parameters=[VERSION_PARAM], responses={(200, "image/png"): bytes})
+    def get(self, request, image_id, layer):
+        image = image_get(user=request.user, image_id=image_id)
+        version = image_version(image=image, version_number=_version_number(request))
+        return _png_response(activation_png(image=image, version=version, layer=layer))
 
 class BrowserPredictionApi(APIView):
     """Record a prediction made in the browser with onnxruntime-web."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1)
         probabilities = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=100)
-        latency_ms = serializers.FloatField(min_value=0)
+        latency_ms = serializers.FloatField(min_value=0, max_value=600_000)
+        variant = serializers.ChoiceField(choices=["fp32", "int8"], required=False)
 
     @extend_schema(request=InputSerializer, responses={201: dict})
     def post(self, request, image_id):
@@ -123,7 +159,22 @@ class BrowserPredictionApi(APIView):
         if version is None:
             raise NotFoundError(NO_ANALYSIS)
         analysis = browser_prediction_record(
-            image=image, user=request.user, version=version,
-            probabilities=serializer.validated_data["probabilities"], latency_ms=serializer.validated_data["latency_ms"],
+            image=image,
+            user=request.user,
+            version=version,
+            probabilities=serializer.validated_data["probabilities"],
+            latency_ms=serializer.validated_data["latency_ms"],
+            variant=serializer.validated_data.get("variant", "fp32"),
         )
         return Response(analysis_to_json(analysis), status=status.HTTP_201_CREATED)
+
+class ProjectAnalysesRefreshApi(APIView):
+    """Re-analyse every image of the project with its active version, as a background batch (teacher)."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    @extend_schema(request=None, responses={202: dict})
+    def post(self, request, slug):
+        project = project_get(user=request.user, slug=slug)
+        count = analyses_refresh(project=project, user=request.user)
+        return Response({"queued": True, "images": count}, status=status.HTTP_202_ACCEPTED)

@@ -11,9 +11,12 @@ from apps.common.exceptions import ConflictError
 NO_ACTIVE_MODEL = _("This project has no trained model yet. Ask your teacher to train one.")
 MODEL_UNAVAILABLE = _("The active model cannot be loaded right now (%(problem)s). Your teacher has been told in the admin.")
 REQUIRED_FILES = ("model.onnx", "card.json")
+VARIANTS = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 
 _lock = threading.Lock()
-_cache: dict = {}  # project id -> (version id, predictor)
+# project id -> ((version id, artifact folder, variant), predictor). The artifact folder is part of
+# the key because a folder is written once: a different folder is a different model.
+_cache: dict = {}
 
 
 def version_health(version) -> str | None:
@@ -26,32 +29,47 @@ def version_health(version) -> str | None:
     return None
 
 
-def _predictor_open(version):
+def served_variant(version) -> str:
+    """Return the variant this process serves for a version: the setting, or fp32 when int8 was not exported."""
+    variant = settings.RIIM_INFERENCE_VARIANT
+    if variant not in VARIANTS or VARIANTS[variant] not in version.files:
+        return "fp32"
+    return variant
+
+
+def _predictor_open(version, variant):
+    from apps.training.artifacts import artifacts_local_dir
     from ml.inference import Predictor
 
-    from apps.training.artifacts import artifacts_local_dir
-
-    variant = settings.RIIM_INFERENCE_VARIANT
-    if variant == "int8" and "model.int8.onnx" not in version.files:
-        variant = "fp32"
-    return Predictor(artifacts_local_dir(version), variant=variant, intra_op_threads=settings.RIIM_INFERENCE_THREADS)
+    # Threads are pinned: N web workers x 1 intra-op thread each never oversubscribe the cores.
+    return Predictor(
+        artifacts_local_dir(version),
+        variant=variant,
+        intra_op_threads=settings.RIIM_INFERENCE_THREADS,
+        inter_op_threads=1,
+    )
 
 
 def predictor_for(version):
     """Return the cached predictor of a version, opening it on first use in this process."""
+    key = (version.pk, version.artifact_dir, served_variant(version))
     with _lock:
         cached = _cache.get(version.project_id)
-        if cached and cached[0] == version.pk:
+        if cached and cached[0] == key:
             return cached[1]
     problem = version_health(version)
     if problem:
         raise ConflictError(MODEL_UNAVAILABLE % {"problem": problem})
     try:
-        predictor = _predictor_open(version)
+        predictor = _predictor_open(version, key[2])
     except Exception as exc:  # corrupt file: a clear 409, never a 500
         raise ConflictError(MODEL_UNAVAILABLE % {"problem": type(exc).__name__}) from exc
     with _lock:
-        _cache[version.project_id] = (version.pk, predictor)
+        # Only the active version stays cached per project: an older version asked for once
+        # (?version=N) is reopened on demand rather than evicting the active one for good.
+        current = _cache.get(version.project_id)
+        if current is None or version.status == "active" or current[0][0] == version.pk:
+            _cache[version.project_id] = (key, predictor)
     return predictor
 
 
@@ -66,5 +84,6 @@ def active_predictor(project):
 
 
 def cache_clear():
+    """Forget every loaded predictor (tests; a deploy that swaps storage)."""
     with _lock:
         _cache.clear()

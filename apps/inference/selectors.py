@@ -1,4 +1,8 @@
+from django.db.models import QuerySet
+
+from apps.common.exceptions import NotFoundError
 from apps.inference.models import Analysis
+from apps.training.selectors import VERSION_NOT_FOUND, model_version_active
 
 
 def analysis_for_image(*, image, version_number=None, ran_on="server") -> Analysis | None:
@@ -7,3 +11,19 @@ def analysis_for_image(*, image, version_number=None, ran_on="server") -> Analys
     if version_number is not None:
         return qs.filter(model_version__number=version_number).first()
     return qs.filter(model_version__status="active").first()
+
+
+def image_version(*, image, version_number=None):
+    """Return the project's version with that number (default: the active one), or raise a 404."""
+    if version_number is None:
+        version = model_version_active(project=image.project)
+    else:
+        version = image.project.model_versions.filter(number=version_number).first()
+    if version is None:
+        raise NotFoundError(VERSION_NOT_FOUND)
+    return version
+
+
+def image_analyses(*, image) -> QuerySet[Analysis]:
+    """Return every analysis of an image, newest first, server and browser alike."""
+    return Analysis.objects.filter(image=image).select_related("model_version")

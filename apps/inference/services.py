@@ -1,72 +1,183 @@
-"""Analyse images with the active model: class, tags, anomaly and a class-activation map."""
+"""Analyse images with a model version: class, tags, anomaly and a class-activation map."""
 import base64
 import io
+import logging
 import time
+import warnings
+from pathlib import PurePath
 
 import numpy as np
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
 
-from apps.common.exceptions import ApplicationError, PermissionDeniedError
+from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from apps.inference.attributes import attribute_tags
 from apps.inference.loader import active_predictor, predictor_for
 from apps.inference.models import Analysis
-from apps.projects.access import can_contribute
-from apps.uploads.validators import ImageRejected, image_clean
+from apps.projects.access import can_contribute, can_manage
+from apps.uploads import validators as upload_rules
+
+logger = logging.getLogger(__name__)
+
+CANNOT_ANALYSE = gettext_lazy("You cannot analyse images in this project.")
+ONLY_TEACHER_REFRESHES = gettext_lazy("Only the project's teacher can re-analyse its images.")
+BAD_BROWSER_PREDICTION = gettext_lazy("The browser prediction must list one probability per class of that model version.")
+NO_ACTIVATIONS = gettext_lazy("This model version has no activation graph for the network view.")
+UNKNOWN_LAYER = gettext_lazy("This layer has no activations to show.")
+IMAGENET_TOP_K = 3  # ImageNet names are a curiosity next to the project's classes: a few suffice
+IMAGENET_MIN_PROBABILITY = 0.05  # below this an ImageNet name is noise
+HEATMAP_OPACITY = 0.5  # the stored overlay; the result page has a slider
+FEATURE_MAPS_SHOWN = 16  # channels drawn in a feature-map grid: enough to see variety, small enough to read
+TILE_PX = 64  # side of one feature-map tile in the grid
+
+
+def image_check(raw: bytes, name: str) -> PILImage.Image:
+    """Apply the upload rules to a file (same messages as uploads) and return its decoded, upright picture.
+
+    Unlike an upload nothing is stored, so the picture is not re-encoded: only checked and decoded once.
+    """
+    original_name = upload_rules.safe_original_name(name)
+    if not raw:
+        raise ApplicationError(upload_rules.EMPTY_FILE)
+    limit = settings.RIIM_UPLOAD_MAX_BYTES
+    if len(raw) > limit:
+        raise ApplicationError(upload_rules.FILE_TOO_LARGE % {"limit": round(limit / 1024 / 1024, 1)})
+    max_pixels = settings.RIIM_UPLOAD_MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            picture = PILImage.open(io.BytesIO(raw))
+            fmt, (width, height) = picture.format, picture.size
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+        raise ApplicationError(upload_rules.TOO_MANY_PIXELS % {"pixels": "?", "limit": f"{max_pixels:,}"}) from exc
+    except (UnidentifiedImageError, Exception) as exc:  # Pillow raises assorted errors on garbage headers
+        raise ApplicationError(upload_rules.NOT_AN_IMAGE) from exc
+    if fmt not in upload_rules.ALLOWED_FORMATS:
+        raise ApplicationError(upload_rules.FORMAT_NOT_ALLOWED)
+    ext = PurePath(original_name).suffix.lower()
+    if ext not in upload_rules.ALLOWED_FORMATS[fmt]:
+        raise ApplicationError(upload_rules.EXTENSION_MISMATCH % {"ext": ext or "?", "fmt": fmt})
+    if width * height > max_pixels:
+        raise ApplicationError(upload_rules.TOO_MANY_PIXELS % {"pixels": f"{width * height:,}", "limit": f"{max_pixels:,}"})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            picture.seek(0)  # GIF and other animations: the first frame
+            picture.load()
+            return ImageOps.exif_transpose(picture)
+    except Exception as exc:
+        raise ApplicationError(upload_rules.CORRUPT_IMAGE) from exc
 
 
 def _png(array: np.ndarray) -> bytes:
     out = io.BytesIO()
-    PILImage.fromarray(array).save(out, format="PNG")
+    PILImage.fromarray(np.asarray(array, np.uint8)).save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 
 def heatmap_sentence(label: str) -> str:
+    """Return one plain sentence on what the class-activation map shows."""
     return _(
         "The warm (red and yellow) areas are the parts of the picture that pushed the network most towards "
         "“%(label)s”; the cold (blue) areas hardly counted in this decision."
     ) % {"label": label}
 
 
-def analysis_compute(*, version, predictor, raw: bytes) -> tuple[dict, bytes | None]:
-    """Return (analysis JSON, heatmap PNG or None) for one image's bytes; stores nothing."""
+def anomaly_sentence(is_anomaly: bool) -> str:
+    if is_anomaly:
+        return _("This picture looks unlike the ones the model was trained on: take its answer with care.")
+    return _("This picture looks like the ones the model was trained on.")
+
+
+def _model_tags(predictor, embedding: np.ndarray) -> list[dict]:
+    """Tags from the learned tag head and, when shipped with the version, ImageNet names."""
+    tags = []
+    head = getattr(predictor, "_tags", None)
+    if head is not None:
+        from ml.tags import decide
+
+        session, names, thresholds = head
+        probabilities = session.run(["tag_probabilities"], {"embedding": embedding.astype(np.float32)})[0][0]
+        tags += [
+            {"name": t["tag"], "score": round(t["probability"], 4), "source": "model"}
+            for t in decide(probabilities, names, thresholds)
+            if t["present"]
+        ]
+    imagenet = _imagenet_names(predictor)
+    if imagenet is not None:
+        from ml.tags import imagenet_top_k
+
+        head_path, names = imagenet
+        tags += [
+            {"name": row["label"], "score": round(row["probability"], 4), "source": "imagenet"}
+            for row in imagenet_top_k(embedding[0], head_path, names, k=IMAGENET_TOP_K)
+            if row["probability"] >= IMAGENET_MIN_PROBABILITY
+        ]
+    return tags
+
+
+def _imagenet_names(predictor):
+    """Return (head path, class names) when the version ships an ImageNet head and its class index."""
+    if not hasattr(predictor, "_riim_imagenet"):
+        from ml.tags import IMAGENET_HEAD_FILE, load_class_index
+
+        head, index = predictor.folder / IMAGENET_HEAD_FILE, predictor.folder / "imagenet_class_index.json"
+        predictor._riim_imagenet = (head, load_class_index(index)) if head.exists() and index.exists() else None
+    return predictor._riim_imagenet
+
+
+def analysis_compute(*, version, predictor, picture: PILImage.Image, raw: bytes) -> tuple[dict, bytes | None]:
+    """Return (analysis JSON, heatmap overlay PNG or None) for one image; stores nothing.
+
+    The latency covers what the student waits for: preprocessing, the network, the anomaly score,
+    the tags and the class-activation map.
+    """
     from ml import cam as cam_maps
 
     started = time.perf_counter()
-    result = predictor.predict(raw, top_k=len(predictor.classes), with_cam=version.explainable)
-    latency_ms = (time.perf_counter() - started) * 1000.0
-    probabilities = result["probabilities"]
-    order = np.argsort(probabilities)[::-1]
-    label = predictor.classes[int(order[0])]
-    tags = [{"name": t["name"], "score": round(float(t["score"]), 4), "source": "model"} for t in result.get("tags", [])]
-    picture = PILImage.open(io.BytesIO(raw))
-    tags += attribute_tags(picture)
+    pixels = predictor.load(raw)  # the preprocessing function training used
+    out = predictor.run(pixels[None])
+    probabilities = np.asarray(out["probabilities"][0], np.float64)
+    order = np.argsort(-probabilities)
+    top = int(order[0])
+    label = predictor.classes[top]
     anomaly = None
-    if "anomaly" in result:
+    detector = getattr(predictor, "_detector", None)
+    if detector is not None and "embedding" in out:
+        score = float(detector.score(out["embedding"])[0])
         anomaly = {
-            "score": round(float(result["anomaly"]["score"]), 4),
-            "threshold": round(float(result["anomaly"]["threshold"]), 4),
-            "is_anomaly": bool(result["anomaly"]["flagged"]),
+            "score": round(score, 4),
+            "threshold": round(float(detector.threshold), 4),
+            "is_anomaly": bool(score > detector.threshold),
         }
+    tags = _model_tags(predictor, out["embedding"]) if "embedding" in out else []
+    tags += attribute_tags(picture)
     explanation, heatmap_png = {"available": False}, None
-    if "cam" in result:
-        pixels = predictor.load(raw)
-        overlay = cam_maps.overlay(pixels, result["cam"], opacity=0.5)
-        heatmap_png = _png(np.asarray(overlay, np.uint8))
+    if version.explainable and predictor.head is not None and "feature_maps" in out:
+        cam = predictor.cam(out["feature_maps"][0], top)
+        heatmap_png = _png(cam_maps.overlay(pixels, cam, opacity=HEATMAP_OPACITY))
         explanation = {
             "available": True,
             "method": "CAM",
             "target": label,
             "sentence": heatmap_sentence(label),
-            "heatmap_size": list(result["cam"].shape),
+            "heatmap_size": list(cam.shape),
+            "heatmap_min": round(float(cam.min()), 4),
+            "heatmap_max": round(float(cam.max()), 4),
         }
+    if anomaly is not None:
+        explanation["anomaly_sentence"] = anomaly_sentence(anomaly["is_anomaly"])
+    latency_ms = (time.perf_counter() - started) * 1000.0
     data = {
         "model_version": version.number,
         "label": label,
-        "confidence": round(float(probabilities[int(order[0])]), 6),
+        "confidence": round(float(probabilities[top]), 6),
         "predictions": [
             {"label": predictor.classes[int(i)], "probability": round(float(probabilities[int(i)]), 6)} for i in order
         ],
@@ -74,7 +185,7 @@ def analysis_compute(*, version, predictor, raw: bytes) -> tuple[dict, bytes | N
         "anomaly": anomaly,
         "explanation": explanation,
         "latency_ms": round(latency_ms, 2),
-        "ran_on": Analysis.RanOn.SERVER,
+        "ran_on": Analysis.RanOn.SERVER.value,
     }
     return data, heatmap_png
 
@@ -82,22 +193,23 @@ def analysis_compute(*, version, predictor, raw: bytes) -> tuple[dict, bytes | N
 def analyze_upload(*, project, user, raw: bytes, name: str) -> dict:
     """Analyse an image without storing it (POST /api/v1/analyze/); the heatmap comes inline."""
     if not can_contribute(user=user, project=project):
-        raise PermissionDeniedError(_("You cannot analyse images in this project."))
-    try:
-        image_clean(raw, name)
-    except ImageRejected as exc:
-        raise ApplicationError(exc.message) from exc
+        raise PermissionDeniedError(CANNOT_ANALYSE)
+    picture = image_check(raw, name)
     version, predictor = active_predictor(project)
-    data, heatmap_png = analysis_compute(version=version, predictor=predictor, raw=raw)
+    data, heatmap_png = analysis_compute(version=version, predictor=predictor, picture=picture, raw=raw)
     if heatmap_png is not None:
         data["explanation"]["heatmap_png"] = base64.b64encode(heatmap_png).decode("ascii")
     return data
 
 
 def analysis_to_json(analysis: Analysis) -> dict:
+    """Return the API's JSON of a stored analysis (the contract's fields plus links)."""
+    number = analysis.model_version.number
+    base = f"/api/v1/images/{analysis.image_id}/analysis"
     data = {
         "id": analysis.pk,
-        "model_version": analysis.model_version.number,
+        "image": analysis.image_id,
+        "model_version": number,
         "label": analysis.label,
         "confidence": analysis.confidence,
         "predictions": analysis.predictions,
@@ -109,12 +221,27 @@ def analysis_to_json(analysis: Analysis) -> dict:
         "created_at": analysis.created_at.isoformat(),
     }
     if analysis.heatmap:
-        data["explanation"]["heatmap_url"] = f"/api/v1/images/{analysis.image_id}/analysis/heatmap.png?version={analysis.model_version.number}"
+        data["explanation"]["heatmap_url"] = f"{base}/heatmap.png?version={number}"
+        data["explanation"]["cam_url"] = f"{base}/cam.png?version={number}"
+    if analysis.ran_on == Analysis.RanOn.SERVER:
+        files = analysis.model_version.files
+        if "activations.onnx" in files:
+            data["explanation"]["feature_maps_url"] = f"{base}/network/?version={number}"
+        if "autoencoder.onnx" in files:
+            data["anomaly_error_map_url"] = f"{base}/error-map.png?version={number}"
     return data
 
 
+def _image_bytes(image) -> bytes:
+    with image.file.open("rb") as fh:
+        return fh.read()
+
+
 def image_analysis_create(*, image, version=None) -> Analysis:
-    """Analyse a stored image with a version (default: the active one) and keep the result."""
+    """Analyse a stored image with a version (default: the active one) and keep the result.
+
+    One server analysis per image and version: asking again returns the stored one.
+    """
     if version is None:
         version, predictor = active_predictor(image.project)
     else:
@@ -122,12 +249,14 @@ def image_analysis_create(*, image, version=None) -> Analysis:
     existing = Analysis.objects.filter(image=image, model_version=version, ran_on=Analysis.RanOn.SERVER).first()
     if existing:
         return existing
-    with image.file.open("rb") as fh:
-        raw = fh.read()
-    data, heatmap_png = analysis_compute(version=version, predictor=predictor, raw=raw)
+    raw = _image_bytes(image)
+    picture = ImageOps.exif_transpose(PILImage.open(io.BytesIO(raw)))
+    data, heatmap_png = analysis_compute(version=version, predictor=predictor, picture=picture, raw=raw)
     heatmap_name = ""
     if heatmap_png is not None:
-        heatmap_name = default_storage.save(f"analyses/{image.project.slug}/{image.pk}-v{version.number}.png", ContentFile(heatmap_png))
+        heatmap_name = default_storage.save(
+            f"analyses/{image.project.slug}/{image.pk}-v{version.number}.png", ContentFile(heatmap_png)
+        )
     try:
         with transaction.atomic():
             return Analysis.objects.create(
@@ -149,23 +278,161 @@ def image_analysis_create(*, image, version=None) -> Analysis:
         return Analysis.objects.get(image=image, model_version=version, ran_on=Analysis.RanOn.SERVER)
 
 
-BAD_BROWSER_PREDICTION = _("The browser prediction must list one probability per class of that model version.")
+def analyses_refresh(*, project, user) -> int:
+    """Queue the re-analysis of every image of a project with its active version; return how many images."""
+    from apps.inference.tasks import analyses_refresh_task
+
+    if not can_manage(user=user, project=project):
+        raise PermissionDeniedError(ONLY_TEACHER_REFRESHES)
+    version, _predictor = active_predictor(project)
+    count = project.images.count()
+    transaction.on_commit(lambda: analyses_refresh_task.delay(project.pk, version.pk))
+    return count
 
 
-def browser_prediction_record(*, image, user, version, probabilities, latency_ms) -> Analysis:
+def analyses_refresh_run(*, project, version) -> dict:
+    """Analyse every image of a project that the version has not analysed yet (the Celery batch)."""
+    done = skipped = failed = 0
+    analysed = set(
+        Analysis.objects.filter(model_version=version, ran_on=Analysis.RanOn.SERVER).values_list("image_id", flat=True)
+    )
+    for image in project.images.order_by("pk").iterator():
+        if image.pk in analysed:
+            skipped += 1
+            continue
+        try:
+            image_analysis_create(image=image, version=version)
+            done += 1
+        except Exception:  # one unreadable file must not stop the batch
+            logger.exception("analysis of image %s with version %s failed", image.pk, version.pk)
+            failed += 1
+    return {"analysed": done, "skipped": skipped, "failed": failed}
+
+
+def browser_prediction_record(*, image, user, version, probabilities, latency_ms, variant="fp32") -> Analysis:
     """Keep a prediction computed in the student's browser, so history shows where each ran."""
     if not can_contribute(user=user, project=image.project):
-        raise PermissionDeniedError(_("You cannot analyse images in this project."))
+        raise PermissionDeniedError(CANNOT_ANALYSE)
     classes = version.metadata.get("classes", [])
-    if len(probabilities) != len(classes) or not all(0.0 <= float(p) <= 1.0 for p in probabilities):
+    values = [float(p) for p in probabilities]
+    if len(values) != len(classes) or not all(0.0 <= p <= 1.0 for p in values) or abs(sum(values) - 1.0) > 0.01:
         raise ApplicationError(BAD_BROWSER_PREDICTION)
-    order = np.argsort(np.asarray(probabilities, np.float64))[::-1]
+    order = np.argsort(-np.asarray(values, np.float64))
     return Analysis.objects.create(
         image=image,
         model_version=version,
         ran_on=Analysis.RanOn.BROWSER,
         label=classes[int(order[0])],
-        confidence=float(probabilities[int(order[0])]),
-        predictions=[{"label": classes[int(i)], "probability": float(probabilities[int(i)])} for i in order],
+        confidence=values[int(order[0])],
+        predictions=[{"label": classes[int(i)], "probability": values[int(i)]} for i in order],
         latency_ms=float(latency_ms),
+        explanation={"variant": variant},
     )
+
+
+# --- pictures computed on demand --------------------------------------------
+
+
+def _stored_pixels(image, predictor) -> np.ndarray:
+    return predictor.load(_image_bytes(image))
+
+
+def cam_png(*, image, version) -> bytes:
+    """Return the colourised class-activation map alone (the page blends it with a slider)."""
+    from ml import cam as cam_maps
+
+    predictor = predictor_for(version)
+    if predictor.head is None or not version.explainable:
+        raise ConflictError(NO_ACTIVATIONS)
+    pixels = _stored_pixels(image, predictor)
+    out = predictor.run(pixels[None], outputs=("probabilities", "feature_maps"))
+    heat = predictor.cam(out["feature_maps"][0], int(np.argmax(out["probabilities"][0])))
+    return _png(cam_maps.colorize(heat))
+
+
+def error_map_png(*, image, version) -> bytes:
+    """Return the autoencoder's reconstruction error over the picture, as a heat overlay."""
+    from ml import cam as cam_maps
+
+    predictor = predictor_for(version)
+    pixels = _stored_pixels(image, predictor)
+    heat = cam_maps.normalize(np.asarray(predictor.error_map(pixels), np.float32))
+    return _png(cam_maps.overlay(pixels, heat, opacity=0.6))
+
+
+def _short_name(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def network_layers(*, version) -> list[dict]:
+    """Return the architecture layer by layer from the card, marking the layers whose activations can be shown."""
+    available = set()
+    if "activations.onnx" in version.files:
+        predictor = predictor_for(version)
+        available = set(_activation_names(predictor))
+    rows = []
+    for row in version.metadata.get("layers", []):
+        short = _short_name(row.get("name", ""))
+        rows.append({
+            "name": row.get("name", ""),
+            "type": row.get("type", ""),
+            "output_shape": row.get("output_shape", ""),
+            "params": row.get("params", 0),
+            "activation": short if short in available else None,
+        })
+    return rows
+
+
+def _activation_names(predictor) -> list[str]:
+    if not hasattr(predictor, "_riim_activation_names"):
+        from ml.inference import ACTIVATIONS_FILE, open_session
+
+        path = predictor.folder / ACTIVATIONS_FILE
+        names = []
+        if path.exists():
+            session = open_session(path, 1, 1)
+            names = [o.name for o in session.get_outputs()]
+        predictor._riim_activation_names = names
+    return predictor._riim_activation_names
+
+
+def feature_maps_grid(maps: np.ndarray, count: int = FEATURE_MAPS_SHOWN) -> np.ndarray:
+    """Tile the first ``count`` channels of one (h, w, c) activation into a greyscale grid (each scaled to 0..255)."""
+    maps = np.asarray(maps, np.float32)
+    channels = min(count, maps.shape[-1])
+    columns = int(np.ceil(np.sqrt(channels)))
+    rows = int(np.ceil(channels / columns))
+    grid = np.full((rows * (TILE_PX + 2), columns * (TILE_PX + 2)), 255, np.uint8)
+    for index in range(channels):
+        channel = maps[..., index]
+        low, high = float(channel.min()), float(channel.max())
+        scaled = (channel - low) / (high - low) if high > low else np.zeros_like(channel)
+        tile = PILImage.fromarray((scaled * 255).round().astype(np.uint8)).resize((TILE_PX, TILE_PX), PILImage.NEAREST)
+        r, c = divmod(index, columns)
+        grid[r * (TILE_PX + 2) + 1: r * (TILE_PX + 2) + 1 + TILE_PX, c * (TILE_PX + 2) + 1: c * (TILE_PX + 2) + 1 + TILE_PX] = tile
+    return grid
+
+
+def activation_png(*, image, version, layer: str | None = None) -> bytes:
+    """Return a grid of one layer's activations for this image (default: the first layer)."""
+    if "activations.onnx" not in version.files:
+        raise ConflictError(NO_ACTIVATIONS)
+    predictor = predictor_for(version)
+    names = _activation_names(predictor)
+    name = _short_name(layer) if layer else (names[0] if names else None)
+    if name not in names:
+        raise ApplicationError(UNKNOWN_LAYER)
+    values = predictor.activations(_stored_pixels(image, predictor))
+    return _png(feature_maps_grid(values[name]))
+
+
+def activation_summary(*, image, version) -> dict:
+    """Return per-layer activation statistics of one image (mean, peak, channels)."""
+    predictor = predictor_for(version)
+    values = predictor.activations(_stored_pixels(image, predictor))
+    return {
+        name: {"shape": list(v.shape), "mean": round(float(v.mean()), 4), "max": round(float(v.max()), 4)}
+        for name, v in values.items()
+    }
+
+

@@ -1,0 +1,113 @@
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from apps.common.exceptions import ApplicationError
+from apps.inference.selectors import image_analyses
+from apps.projects.access import can_contribute, can_manage
+from apps.projects.selectors import project_get
+from apps.training.selectors import model_version_active
+from apps.uploads.selectors import image_get, image_list
+
+
+def _texts() -> dict:
+    """Words the pages' scripts show, translated on the server."""
+    return {
+        "probability": _("probability"),
+        "server": _("Server"),
+        "browser": _("Browser"),
+        "anomaly": _("Unusual picture"),
+        "normal": _("Usual picture"),
+        "score": _("score"),
+        "threshold": _("threshold"),
+        "loading": _("Loading…"),
+        "failed": _("Something went wrong"),
+        "no_activation": _("This layer has no activations to show (only blocks with an activation function do)."),
+        "params": _("parameters"),
+        "output": _("output"),
+        "channels_shown": _("first channels of this layer for this picture (light = strong activation)"),
+        "agree": _("Browser and server agree"),
+        "disagree": _("Browser and server disagree"),
+        "ms": _("ms"),
+        "recorded": _("recorded in your history"),
+        "max_delta": _("largest difference between probabilities"),
+        "no_model": _("This project has no active model yet."),
+    }
+
+
+@login_required
+def analysis_page(request, image_id):
+    """Everything the model says about one stored image, explained."""
+    try:
+        image = image_get(user=request.user, image_id=image_id)
+    except ApplicationError as exc:
+        raise Http404(str(exc.message)) from exc
+    version = model_version_active(project=image.project)
+    versions = image.project.model_versions.order_by("-number")
+    selected = request.GET.get("version")
+    context = {
+        "image": image,
+        "project": image.project,
+        "active_version": version,
+        "versions": versions,
+        "selected_version": int(selected) if selected and selected.isdigit() else (version.number if version else None),
+        "history": image_analyses(image=image)[:20],
+        "can_manage": can_manage(user=request.user, project=image.project),
+        "texts": _texts(),
+        "config": {
+            "image": image.pk,
+            "analysis_url": reverse("api-image-analysis", args=[image.pk]),
+            "network_url": reverse("api-image-network", args=[image.pk]),
+            "file_url": reverse("api-image-file", args=[image.pk]),
+        },
+    }
+    return render(request, "inference/analysis.html", context)
+
+
+@login_required
+def browser_page(request, slug):
+    """Run the active model in the student's browser with onnxruntime-web, next to the server."""
+    try:
+        project = project_get(user=request.user, slug=slug)
+    except ApplicationError as exc:
+        raise Http404(str(exc.message)) from exc
+    version = model_version_active(project=project)
+    images = image_list(user=request.user, filters={"project": project.slug}).order_by("-created_at", "-id")[:24]
+    config = {
+        "project": project.slug,
+        "can_record": can_contribute(user=request.user, project=project),
+        "version": None,
+    }
+    if version is not None:
+        files = {
+            variant: reverse("api-model-version-file", args=[version.pk, name])
+            for variant, name in (("fp32", "model.onnx"), ("int8", "model.int8.onnx"))
+            if name in version.files
+        }
+        size = version.metadata.get("input", {}).get("size")
+        config["version"] = {
+            "id": version.pk,
+            "number": version.number,
+            "classes": version.metadata.get("classes", []),
+            "size": size[0] if isinstance(size, list) else size,
+            "files": files,
+        }
+    config["images"] = [
+        {
+            "id": image.pk,
+            "name": image.original_name,
+            "label": image.label,
+            "file_url": reverse("api-image-file", args=[image.pk]),
+            "thumbnail_url": reverse("api-image-thumbnail", args=[image.pk]) if image.thumbnail else None,
+            "analysis_url": reverse("api-image-analysis", args=[image.pk]),
+            "browser_url": reverse("api-image-browser-predictions", args=[image.pk]),
+        }
+        for image in images
+    ]
+    return render(
+        request,
+        "inference/browser.html",
+        {"project": project, "version": version, "config": config, "texts": _texts()},
+    )
