@@ -1,0 +1,161 @@
+// The result page: fetch the stored analysis (computed on first request), draw the probability
+// chart, tags, anomaly verdict, the heatmap with its opacity slider and the network view.
+(function () {
+  const root = document.getElementById("analysis");
+  if (!root) return;
+  const config = JSON.parse(document.getElementById("analysis-config").textContent);
+  const texts = JSON.parse(document.getElementById("analysis-texts").textContent);
+  const params = new URLSearchParams(window.location.search);
+  const version = params.get("version");
+  const query = version ? "?version=" + encodeURIComponent(version) : "";
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function pct(value) { return (100 * value).toFixed(1) + " %"; }
+
+  function showError(message) {
+    const box = $("analysis-error");
+    box.textContent = message;
+    box.classList.remove("d-none");
+    root.setAttribute("aria-busy", "false");
+  }
+
+  async function getJson(url) {
+    const response = await fetch(url, { credentials: "same-origin" });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.detail || texts.failed);
+    return body;
+  }
+
+  function drawChart(predictions) {
+    const labels = predictions.map((p) => p.label);
+    const values = predictions.map((p) => +(100 * p.probability).toFixed(2));
+    const tbody = $("probabilities-table").querySelector("tbody");
+    predictions.forEach((p) => {
+      const row = el("tr");
+      row.appendChild(el("th", { scope: "row" }, p.label));
+      row.appendChild(el("td", {}, pct(p.probability)));
+      tbody.appendChild(row);
+    });
+    if (!window.Chart) return;
+    new window.Chart($("probabilities-chart"), {
+      type: "bar",
+      data: { labels, datasets: [{ label: texts.probability + " (%)", data: values, backgroundColor: values.map((_, i) => (i === 0 ? "#0d6efd" : "#9ec5fe")) }] },
+      options: { indexAxis: "y", maintainAspectRatio: false, animation: false, scales: { x: { min: 0, max: 100 } }, plugins: { legend: { display: false } } },
+    });
+  }
+
+  function drawTags(tags) {
+    const box = $("tags");
+    if (!tags.length) { box.textContent = "—"; return; }
+    tags.forEach((tag) => {
+      const badge = el("span", { class: "badge rounded-pill me-1 mb-1 " + (tag.source === "pixels" ? "text-bg-secondary" : tag.source === "model" ? "text-bg-primary" : "text-bg-info"), title: tag.source + " · " + tag.score });
+      badge.textContent = tag.name + " ";
+      badge.appendChild(el("small", { class: "opacity-75" }, "(" + tag.source + ")"));
+      box.appendChild(badge);
+    });
+  }
+
+  function drawAnomaly(data) {
+    const box = $("anomaly");
+    if (!data.anomaly) { box.textContent = "—"; return; }
+    const a = data.anomaly;
+    const badge = el("span", { class: "badge fs-6 " + (a.is_anomaly ? "text-bg-warning" : "text-bg-success") }, a.is_anomaly ? texts.anomaly : texts.normal);
+    box.appendChild(badge);
+    box.appendChild(el("span", { class: "ms-2 small" }, texts.score + " " + a.score.toFixed(2) + " / " + texts.threshold + " " + a.threshold.toFixed(2)));
+    if (data.explanation && data.explanation.anomaly_sentence) box.appendChild(el("p", { class: "mb-0 mt-1" }, data.explanation.anomaly_sentence));
+    if (data.anomaly_error_map_url) {
+      const button = $("error-map-btn");
+      button.classList.remove("d-none");
+      button.addEventListener("click", () => {
+        const img = $("error-map");
+        img.src = data.anomaly_error_map_url;
+        img.classList.remove("d-none");
+        button.disabled = true;
+      });
+    }
+  }
+
+  function drawHeat(explanation) {
+    if (!explanation || !explanation.available) return;
+    const heat = $("heat");
+    heat.src = explanation.cam_url || explanation.heatmap_url;
+    heat.classList.remove("d-none");
+    $("heat-sentence").textContent = explanation.sentence || "";
+    const slider = $("opacity");
+    const apply = () => { heat.style.opacity = slider.value / 100; $("opacity-value").textContent = slider.value; };
+    slider.addEventListener("input", apply);
+    apply();
+  }
+
+  function drawNetwork(network) {
+    const box = $("network");
+    const detail = $("layer-detail");
+    const sizes = network.layers.map((row) => {
+      const dims = (row.output_shape.match(/\d+/g) || []).map(Number);
+      return dims.reduce((a, b) => a * b, 1);
+    });
+    const biggest = Math.max(1, ...sizes);
+    network.layers.forEach((row, index) => {
+      const node = el("div", { class: "net-layer" + (row.activation ? " has-act" : ""), role: "option", tabindex: "0", "aria-selected": "false", "data-index": String(index) });
+      node.appendChild(el("div", { class: "fw-semibold text-truncate" }, row.type));
+      node.appendChild(el("div", { class: "text-muted text-truncate" }, row.name.split("/").pop()));
+      node.appendChild(el("div", {}, row.output_shape.replace("None, ", "")));
+      const bar = el("div", { class: "bar" });
+      bar.style.height = Math.max(2, Math.round(40 * Math.sqrt(sizes[index] / biggest))) + "px";
+      node.appendChild(bar);
+      const select = () => {
+        box.querySelectorAll(".net-layer").forEach((n) => { n.classList.remove("selected"); n.setAttribute("aria-selected", "false"); });
+        node.classList.add("selected");
+        node.setAttribute("aria-selected", "true");
+        detail.textContent = "";
+        detail.appendChild(el("p", { class: "mb-1" }, row.name + " · " + row.type + " · " + texts.output + " " + row.output_shape + " · " + row.params.toLocaleString() + " " + texts.params));
+        if (row.url) {
+          detail.appendChild(el("p", { class: "small text-muted mb-1" }, texts.channels_shown + (row.stats ? " (mean " + row.stats.mean + ", max " + row.stats.max + ")" : "")));
+          detail.appendChild(el("img", { class: "feature-grid", src: row.url, width: "396", alt: row.name }));
+        } else {
+          detail.appendChild(el("p", { class: "small text-muted" }, texts.no_activation));
+        }
+      };
+      node.addEventListener("click", select);
+      node.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(); } });
+      box.appendChild(node);
+    });
+    const first = box.querySelector(".net-layer.has-act");
+    if (first) first.click();
+  }
+
+  async function load() {
+    try {
+      const data = await getJson(config.analysis_url + query);
+      $("label").textContent = data.label;
+      $("confidence").textContent = pct(data.confidence);
+      $("meta").textContent = "v" + data.model_version + " · " + (data.ran_on === "browser" ? texts.browser : texts.server) + " · " + data.latency_ms.toFixed(1) + " " + texts.ms;
+      drawChart(data.predictions);
+      drawTags(data.tags || []);
+      drawAnomaly(data);
+      drawHeat(data.explanation);
+      root.setAttribute("aria-busy", "false");
+      if (data.explanation && data.explanation.feature_maps_url) drawNetwork(await getJson(data.explanation.feature_maps_url));
+    } catch (error) {
+      showError(error.message);
+    }
+  }
+
+  const refresh = $("refresh-btn");
+  if (refresh) {
+    refresh.addEventListener("click", async () => {
+      refresh.disabled = true;
+      const response = await fetch(refresh.dataset.url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": window.riimCsrfToken() } });
+      const body = await response.json().catch(() => ({}));
+      $("refresh-status").textContent = response.ok ? "✓ " + body.images : body.detail || texts.failed;
+    });
+  }
+  load();
+})();

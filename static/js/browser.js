@@ -1,0 +1,117 @@
+// Edge inference: run the active version's ONNX file in this browser with onnxruntime-web,
+// compare with the server's analysis and record the browser's answer in the history.
+(function () {
+  const config = JSON.parse(document.getElementById("browser-config").textContent);
+  const texts = JSON.parse(document.getElementById("browser-texts").textContent);
+  const version = config.version;
+  if (!version || !window.ort) return;
+  const ort = window.ort;
+  ort.env.wasm.wasmPaths = window.RIIM_ORT_WASM_PATH;
+  ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one thread works everywhere
+  const sessions = {};
+  const $ = (id) => document.getElementById(id);
+
+  function session(variant) {
+    if (!sessions[variant]) {
+      sessions[variant] = ort.InferenceSession.create(version.files[variant], { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+    }
+    return sessions[variant];
+  }
+
+  function softmaxCheck(values) { return Array.from(values, Number); }
+
+  // Run the network on one preprocessed (size, size, 3) 0..255 image; return probabilities and the time.
+  async function runTensor(data, variant) {
+    const s = await session(variant || "fp32");
+    const input = new ort.Tensor("float32", Float32Array.from(data), [1, version.size, version.size, 3]);
+    const started = performance.now();
+    const out = await s.run({ image: input }, ["probabilities"]);
+    return { probabilities: softmaxCheck(out.probabilities.data), ms: performance.now() - started };
+  }
+
+  // Fetch a picture, preprocess it like the server and classify it; the time covers decode, resize and network.
+  async function classifyBlob(blob, variant) {
+    const started = performance.now();
+    const data = await window.riimPreprocess.blobToTensorData(blob, version.size);
+    const result = await runTensor(data, variant);
+    return { probabilities: result.probabilities, ms: performance.now() - started, network_ms: result.ms };
+  }
+
+  async function classifyUrl(url, variant) {
+    const response = await fetch(url, { credentials: "same-origin" });
+    return classifyBlob(await response.blob(), variant);
+  }
+
+  async function pixelsOf(url) {
+    const response = await fetch(url, { credentials: "same-origin" });
+    return Array.from(await window.riimPreprocess.blobToTensorData(await response.blob(), version.size));
+  }
+
+  function top(probabilities) {
+    let best = 0;
+    probabilities.forEach((p, i) => { if (p > probabilities[best]) best = i; });
+    return best;
+  }
+
+  async function record(item, result, variant) {
+    if (!config.can_record) return;
+    await fetch(item.browser_url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": window.riimCsrfToken() },
+      body: JSON.stringify({ version: version.number, probabilities: result.probabilities, latency_ms: +result.ms.toFixed(2), variant }),
+    });
+  }
+
+  async function compareOne(item, row, variant) {
+    const browser = await classifyUrl(item.file_url, variant);
+    const label = version.classes[top(browser.probabilities)];
+    row.querySelector(".b-label").textContent = label + " (" + (100 * Math.max(...browser.probabilities)).toFixed(1) + " %)";
+    row.querySelector(".b-ms").textContent = browser.ms.toFixed(1);
+    const response = await fetch(item.analysis_url + "?version=" + version.number, { credentials: "same-origin" });
+    const server = await response.json();
+    if (response.ok) {
+      row.querySelector(".s-label").textContent = server.label + " (" + (100 * server.confidence).toFixed(1) + " %)";
+      row.querySelector(".s-ms").textContent = server.latency_ms.toFixed(1);
+      const byLabel = Object.fromEntries(server.predictions.map((p) => [p.label, p.probability]));
+      const delta = Math.max(...version.classes.map((c, i) => Math.abs(browser.probabilities[i] - byLabel[c])));
+      row.querySelector(".agree").textContent = server.label === label ? "✓ " + texts.agree : "✗ " + texts.disagree;
+      row.querySelector(".delta").textContent = delta.toFixed(4);
+    }
+    await record(item, browser, variant);
+    return { label, server: response.ok ? server.label : null, ms: browser.ms };
+  }
+
+  async function runAll() {
+    const variant = $("variant").value;
+    $("run-all").disabled = true;
+    const rows = document.querySelectorAll("#compare tbody tr[data-index]");
+    for (const row of rows) {
+      try { await compareOne(config.images[+row.dataset.index], row, variant); }
+      catch (error) { row.querySelector(".b-label").textContent = texts.failed; }
+    }
+    $("run-all").disabled = false;
+  }
+
+  const ready = session("fp32").then(() => {
+    $("engine-status").textContent = "✓ onnxruntime-web " + (ort.env.versions ? ort.env.versions.web || "" : "");
+    $("run-all").disabled = false;
+    $("local-file").disabled = false;
+    return true;
+  }).catch((error) => {
+    $("engine-status").textContent = texts.failed + ": " + error.message;
+    throw error;
+  });
+
+  $("run-all").addEventListener("click", runAll);
+  $("local-file").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    const result = await classifyBlob(file, $("variant").value);
+    const index = top(result.probabilities);
+    $("local-result").textContent = version.classes[index] + " · " + (100 * result.probabilities[index]).toFixed(1) + " % · " + result.ms.toFixed(1) + " " + texts.ms;
+  });
+
+  // Used by the parity test and handy from the console.
+  window.riimBrowser = { ready, runTensor, classifyUrl, pixelsOf, version };
+})();

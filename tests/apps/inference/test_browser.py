@@ -1,0 +1,111 @@
+"""Browser and server give the same answers: headless Chromium runs the page's onnxruntime-web."""
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.apps.inference.conftest import class_pictures
+
+CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", shutil.which("chromedriver") or "/usr/bin/chromedriver")
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)), reason="chromium and chromedriver are not installed"),
+]
+
+
+@pytest.fixture
+def chromium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(120)
+    yield driver
+    driver.quit()
+
+
+def _log_in(driver, live_server, user):
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    driver.get(live_server.url + "/accounts/login/")
+    driver.add_cookie({"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "path": "/"})
+
+
+READY = """
+const done = arguments[arguments.length - 1];
+const wait = () => window.riimBrowser ? window.riimBrowser.ready.then(() => done("ok"), (e) => done("error: " + e.message)) : setTimeout(wait, 50);
+wait();
+"""
+RUN_TENSOR = """
+const done = arguments[arguments.length - 1];
+window.riimBrowser.runTensor(arguments[0], arguments[1]).then((r) => done(r.probabilities), (e) => done("error: " + e.message));
+"""
+CLASSIFY_URLS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const out = [];
+  for (const url of arguments[0]) out.push((await window.riimBrowser.classifyUrl(url, arguments[1])).probabilities);
+  return out;
+})().then(done, (e) => done("error: " + e.message));
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_browser_matches_the_server(classroom, publish, stored_image, live_server, chromium):
+    """fp32 in Chromium: same tensor gives max |Δp| ≤ 1e-3; from the raw files the same top-1 on ≥ 99 % of images."""
+    from apps.inference.loader import predictor_for
+
+    version = publish()
+    predictor = predictor_for(version)
+    images = [stored_image(raw, f"{i}.png") for i, (_l, raw) in enumerate(class_pictures(8, seed=31))]
+    _log_in(chromium, live_server, classroom.student)
+    chromium.get(f"{live_server.url}/projects/{classroom.project.slug}/browser/")
+    assert chromium.execute_async_script(READY) == "ok", chromium.get_log("browser") if hasattr(chromium, "get_log") else ""
+
+    pixels = [predictor.load(image.file.open("rb").read()) for image in images]
+    server = predictor.run(np.stack(pixels), outputs=("probabilities",))["probabilities"]
+    deltas = []
+    for index in range(3):
+        browser = chromium.execute_async_script(RUN_TENSOR, pixels[index].reshape(-1).tolist(), "fp32")
+        assert not isinstance(browser, str), browser
+        deltas.append(float(np.max(np.abs(np.asarray(browser) - server[index]))))
+    assert max(deltas) <= 1e-3
+
+    urls = [f"/api/v1/images/{image.pk}/file/" for image in images]
+    browser_all = chromium.execute_async_script(CLASSIFY_URLS, urls, "fp32")
+    assert not isinstance(browser_all, str), browser_all
+    same_top = np.mean(np.argmax(np.asarray(browser_all), axis=1) == np.argmax(server, axis=1))
+    assert same_top >= 0.99
+
+
+@pytest.mark.django_db(transaction=True)
+def test_browser_run_is_recorded(classroom, publish, stored_image, live_server, chromium):
+    """Clicking the page's button classifies the pictures in the browser and records them as ran_on=browser."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from apps.inference.models import Analysis
+
+    publish()
+    images = [stored_image(raw, f"{i}.png") for i, (_l, raw) in enumerate(class_pictures(1, seed=32))]
+    _log_in(chromium, live_server, classroom.student)
+    chromium.get(f"{live_server.url}/projects/{classroom.project.slug}/browser/")
+    assert chromium.execute_async_script(READY) == "ok"
+    chromium.find_element(By.ID, "run-all").click()
+    WebDriverWait(chromium, 60).until(lambda d: Analysis.objects.filter(ran_on="browser").count() == len(images))
+    WebDriverWait(chromium, 30).until(lambda d: all(cell.text != "—" for cell in d.find_elements(By.CSS_SELECTOR, "#compare .agree")))
+    assert Analysis.objects.filter(ran_on="server").count() == len(images)
