@@ -12,6 +12,7 @@ urlpatterns = [
     path("history/", include("apps.history.urls")),
     path("upload/", include("apps.uploads.urls")),
     path("label/", include("apps.labeling.urls")),
+    path("lab/", include("apps.lab.urls")),
     path("", include("apps.inference.urls")),
     path("", include("apps.training.urls")),
     path("", include("apps.projects.urls")),

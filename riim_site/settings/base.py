@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "apps.history",
     "apps.training",
     "apps.inference",
+    "apps.lab",
 ]
 
 MIDDLEWARE = [

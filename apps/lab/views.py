@@ -1,0 +1,243 @@
+"""The learning lab's pages: one concept each, explained and shown live on the selected project."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.lab import selectors
+from apps.lab.models import LabExperiment
+from apps.projects.access import can_contribute, project_role
+from apps.projects.selectors import project_list
+
+TOPICS = (
+    ("overfitting", gettext_lazy("Overfitting and generalization"), "bi-graph-up"),
+    ("cross-validation", gettext_lazy("Cross-validation"), "bi-grid-3x3"),
+    ("labeling", gettext_lazy("Labeling"), "bi-tags"),
+    ("compression", gettext_lazy("Quantization and pruning"), "bi-file-zip"),
+    ("unsupervised", gettext_lazy("Unsupervised learning"), "bi-diagram-3"),
+    ("reinforcement", gettext_lazy("Reinforcement learning"), "bi-joystick"),
+    ("backprop", gettext_lazy("Neural networks and backpropagation"), "bi-bezier2"),
+    ("generative", gettext_lazy("Generative models"), "bi-magic"),
+)
+TOPIC_KINDS = {
+    "overfitting": [LabExperiment.Kind.OVERFITTING],
+    "cross-validation": [LabExperiment.Kind.SPLITS],
+    "labeling": [LabExperiment.Kind.LABEL_NOISE],
+    "compression": [LabExperiment.Kind.COMPRESSION],
+    "unsupervised": [LabExperiment.Kind.CLUSTERS],
+    "reinforcement": [LabExperiment.Kind.BANDIT],
+    "backprop": [],
+    "generative": [LabExperiment.Kind.AUTOENCODER],
+}
+SESSION_KEY = "lab_project"
+
+
+def _selected_project(request):
+    projects = project_list(user=request.user)
+    slug = request.GET.get("project") or request.session.get(SESSION_KEY)
+    project = projects.filter(slug=slug).first() if slug else None
+    if project is None and request.GET.get("project"):
+        raise Http404(_("The project does not exist or you are not a member of it."))
+    if project is None:
+        project = projects.order_by("name").first()
+    if project is not None:
+        request.session[SESSION_KEY] = project.slug
+    return project, projects
+
+
+def _texts():
+    """Words the charts need, translated once here so the scripts stay language-free."""
+    return {
+        "loss": _("training loss"),
+        "val_loss": _("validation loss"),
+        "accuracy": _("training accuracy"),
+        "val_accuracy": _("validation accuracy"),
+        "epoch": _("epoch"),
+        "best_epoch": _("lowest validation loss"),
+        "turn_epoch": _("validation loss turns up"),
+        "plain": _("without augmentation or dropout"),
+        "regularized": _("with augmentation and dropout"),
+        "fold": _("fold"),
+        "mean": _("mean"),
+        "single_split": _("single split"),
+        "train_images": _("labeled training images"),
+        "holdout_accuracy": _("holdout accuracy"),
+        "flipped": _("flipped labels (%)"),
+        "test_accuracy": _("accuracy on clean images"),
+        "weights": _("weights"),
+        "weight_value": _("weight value"),
+        "cluster": _("cluster"),
+        "label": _("label"),
+        "unlabeled": _("unlabeled"),
+        "reward": _("reward"),
+        "mean_reward": _("agent: running mean reward"),
+        "random_reward": _("random choice: running mean reward"),
+        "step": _("step"),
+        "value": _("estimated value"),
+        "times": _("times chosen"),
+        "queued": _("Queued"),
+        "running": _("Running"),
+        "succeeded": _("Finished"),
+        "failed": _("Failed"),
+        "error": _("The experiment failed"),
+        "seconds": _("seconds"),
+        "correct": _("Correct."),
+        "wrong": _("Not quite."),
+        "size": _("size"),
+        "latency": _("latency"),
+        "zeros": _("exact zeros"),
+        "distinct": _("distinct values"),
+        "input": _("input"),
+        "reconstruction": _("reconstruction"),
+        "error_map": _("error map"),
+        "no_reconstruction": _("This model's autoencoder does not export its reconstruction."),
+        "policy": _("augmentation policy"),
+        "verdicts": _verdicts(),
+        "advice": _advice(),
+        "signals": _signals(),
+        "variants": {"fp32": _("fp32 (pruned, served)"), "int8": _("int8"), "unpruned": _("fp32 unpruned")},
+    }
+
+
+def _verdicts():
+    return {
+        "overfitting": _("Overfitting: the network is memorising its training photos."),
+        "underfitting": _("Underfitting: the network has not learned enough yet, not even on its training photos."),
+        "fine": _("Good generalization: training and validation go together."),
+        "too_short": _("Too few epochs to say anything: there is no trend yet."),
+        "unknown": _("This run has no validation curve, so the coach cannot judge it."),
+    }
+
+
+def _advice():
+    return {
+        "early_stopping": _(
+            "Stop earlier: keep the weights of the epoch with the lowest validation loss (early stopping)."
+        ),
+        "augmentation": _("Use stronger data augmentation, so each photo is seen in new versions."),
+        "dropout": _("Raise dropout (or L2) so the network cannot rely on a few features."),
+        "more_data": _("Label more photos, especially of the classes it confuses."),
+        "more_epochs": _("Train for more epochs: validation loss was still going down."),
+        "bigger_model": _("Try a larger backbone or fine-tune more layers."),
+        "check_labels": _("Check the labels: wrong labels make the task impossible to learn."),
+        "keep": _("Keep these settings; to gain more, add more varied photos."),
+    }
+
+
+def _signals():
+    return {
+        "val_loss_rises": _("The validation loss went up after its best epoch while the training loss kept falling."),
+        "gap_grows": _("The gap between validation and training loss grew during training."),
+        "accuracy_gap": _("Training accuracy is much higher than validation accuracy."),
+        "train_accuracy_low": _("Accuracy is low even on the training photos."),
+        "still_improving": _("The validation loss was still falling at the last epoch."),
+    }
+
+
+def _backprop_example(project):
+    """Return the tiny network's steps on one labeled image of the project (its mean red, green and blue)."""
+    from ml.lab.network import init_network, train_steps
+
+    image = project.images.exclude(label="").filter(label__in=project.classes).order_by("pk").first()
+    if image is None:
+        return None
+    from apps.lab.features import image_pixels
+
+    try:
+        pixels = image_pixels(image, 32)
+    except Exception:  # an unreadable file is reported elsewhere; the page shows no example
+        return None
+    x = pixels.reshape(-1, 3).mean(axis=0) / 255.0
+    y = project.classes.index(image.label)
+    net = init_network(3, 4, len(project.classes), seed=image.pk)
+    steps = train_steps(net, np.asarray(x, np.float64), y, steps=6, learning_rate=1.0)
+    return {
+        "image": {"id": image.pk, "label": image.label, "thumb": f"/api/v1/images/{image.pk}/thumbnail/"},
+        "inputs": [round(float(v), 4) for v in x],
+        "input_names": [_("mean red"), _("mean green"), _("mean blue")],
+        "target": y,
+        "classes": list(project.classes),
+        "steps": steps,
+    }
+
+
+def _topic_context(topic, project):
+    if project is None:
+        return {}
+    if topic == "overfitting":
+        return {"runs": selectors.overfitting_runs(project=project)}
+    if topic == "cross-validation":
+        return {"kfold": selectors.kfold_versions(project=project)}
+    if topic == "labeling":
+        counts = {name: project.images.filter(label=name, split="train").count() for name in project.classes}
+        return {"curve": selectors.learning_curve(project=project), "label_counts": counts}
+    if topic == "compression":
+        return {"compression": selectors.compression_versions(project=project)}
+    if topic == "reinforcement":
+        version = selectors.active_version(project=project)
+        clusters = selectors.lab_experiment_latest(project=project, kind=LabExperiment.Kind.CLUSTERS)
+        bandit = selectors.lab_experiment_latest(project=project, kind=LabExperiment.Kind.BANDIT)
+        return {
+            "comparison": {
+                "supervised": version.holdout_accuracy if version else None,
+                "holdout_n": version.holdout_n if version else None,
+                "unsupervised": ((clusters.result or {}).get("agreement") or {}).get("matched_accuracy")
+                if clusters and clusters.result
+                else None,
+                "reinforcement": bandit.result.get("agent", {}).get("best") if bandit and bandit.result else None,
+                "reinforcement_value": max(bandit.result["agent"]["values"].values())
+                if bandit and bandit.result
+                else None,
+            }
+        }
+    if topic == "backprop":
+        return {"backprop": _backprop_example(project)}
+    return {}
+
+
+@login_required
+def lab_index(request):
+    """The lab's table of contents, with the project the demonstrations use."""
+    project, projects = _selected_project(request)
+    return render(
+        request,
+        "lab/index.html",
+        {
+            "topics": TOPICS,
+            "lab_project": project,
+            "projects": projects,
+            "active_version": selectors.active_version(project=project) if project else None,
+        },
+    )
+
+
+@login_required
+def lab_topic(request, topic):
+    """One lab page: explanation, live demonstration on the project and questions."""
+    titles = {slug: (title, icon) for slug, title, icon in TOPICS}
+    if topic not in titles:
+        raise Http404
+    project, projects = _selected_project(request)
+    latest = {}
+    if project is not None:
+        for kind in TOPIC_KINDS[topic]:
+            latest[kind] = selectors.lab_experiment_json(selectors.lab_experiment_latest(project=project, kind=kind))
+    context = {
+        "topics": TOPICS,
+        "topic": topic,
+        "topic_title": titles[topic][0],
+        "lab_project": project,
+        "projects": projects,
+        "active_version": selectors.active_version(project=project) if project else None,
+        "can_experiment": bool(project and can_contribute(user=request.user, project=project)),
+        "role": project_role(user=request.user, project=project) if project else None,
+        "latest": latest,
+        "texts": _texts(),
+        **_topic_context(topic, project),
+    }
+    return render(request, f"lab/{topic.replace('-', '_')}.html", context)

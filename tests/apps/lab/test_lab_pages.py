@@ -1,0 +1,36 @@
+"""Every lab page renders for every role, with numbers computed from the selected project."""
+
+import pytest
+
+from apps.lab.views import TOPICS
+
+pytestmark = pytest.mark.django_db
+SLUGS = [slug for slug, _, _ in TOPICS]
+
+
+@pytest.mark.parametrize("role", ["student", "teacher", "grader", "staff"])
+def test_every_lab_page_renders_for_each_role(lab_world, client, role):
+    client.force_login(getattr(lab_world, role))
+    index = client.get("/lab/")
+    assert index.status_code == 200
+    for slug in SLUGS:
+        page = client.get(f"/lab/{slug}/", {"project": lab_world.project.slug})
+        assert page.status_code == 200, slug
+        assert b"quiz-question" in page.content
+    trained_on = sum(1 for image in lab_world.images if image.split == "train")
+    assert f"<td>{trained_on}</td>".encode() in client.get("/lab/labeling/").content  # this project's learning curve
+    assert b"lab-runs-data" in client.get("/lab/overfitting/").content
+    assert b"lab-backprop-data" in client.get("/lab/backprop/").content
+
+
+def test_pages_say_when_there_is_no_model_yet(world, client):
+    client.force_login(world.student)
+    page = client.get("/lab/overfitting/")
+    assert page.status_code == 200
+    assert "primer reentrenamiento".encode() in page.content or b"first retraining" in page.content
+
+
+def test_unknown_topic_and_foreign_project_are_404(lab_world, client):
+    client.force_login(lab_world.outsider)
+    assert client.get("/lab/nope/").status_code == 404
+    assert client.get("/lab/overfitting/", {"project": lab_world.project.slug}).status_code == 404
