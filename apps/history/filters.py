@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.inference.models import Analysis
 from apps.labeling.models import Label
 from apps.uploads.models import Image
 
@@ -34,4 +35,33 @@ class UploadActivityFilter(_DateRangeMixin):
 
     class Meta:
         model = Image
+        fields = []
+
+
+class AnalysisFilter(django_filters.FilterSet):
+    """Analyses by predicted class, confidence, anomaly verdict, model version and where they ran."""
+
+    label = django_filters.CharFilter(field_name="label", label=_("Predicted class"))
+    confidence_min = django_filters.NumberFilter(field_name="confidence", lookup_expr="gte", label=_("Confidence from"))
+    confidence_max = django_filters.NumberFilter(field_name="confidence", lookup_expr="lte", label=_("Confidence up to"))
+    anomaly = django_filters.TypedChoiceFilter(
+        field_name="is_anomaly",
+        choices=[("yes", _("Unusual")), ("no", _("Usual"))],
+        coerce=lambda value: value == "yes",
+        label=_("Anomaly"),
+    )
+    version = django_filters.NumberFilter(field_name="model_version__number", label=_("Model version"))
+    ran_on = django_filters.ChoiceFilter(field_name="ran_on", choices=Analysis.RanOn.choices, label=_("Ran on"))
+
+    class Meta:
+        model = Analysis
+        fields = []
+
+
+class AnalysisActivityFilter(_DateRangeMixin, AnalysisFilter):
+    project = django_filters.CharFilter(field_name="image__project__slug", label=_("Project"))
+    student = django_filters.CharFilter(field_name="image__uploader__username", label=_("Student"))
+
+    class Meta:
+        model = Analysis
         fields = []

@@ -1,6 +1,7 @@
 """Read-only views of what happened in projects: uploads and labeling acts."""
 from django.db.models import QuerySet
 
+from apps.inference.models import Analysis
 from apps.labeling.models import Label
 from apps.projects.access import project_role
 from apps.projects.selectors import project_list
@@ -30,3 +31,19 @@ def my_uploads(*, user) -> QuerySet[Image]:
 
 def my_labels(*, user) -> QuerySet[Label]:
     return Label.objects.filter(author=user).select_related("image", "image__project").order_by("-created_at", "-id")
+
+
+def analysis_activity(*, user) -> QuerySet[Analysis]:
+    """Return every analysis (server and browser) of the images of the projects the user reviews."""
+    return Analysis.objects.filter(image__project__in=reviewable_projects(user=user)).select_related(
+        "model_version", "image", "image__project", "image__uploader"
+    )
+
+
+def my_analyses(*, user) -> QuerySet[Analysis]:
+    """Return the analyses of the images the user uploaded, newest first."""
+    return (
+        Analysis.objects.filter(image__uploader=user)
+        .select_related("model_version", "image", "image__project")
+        .order_by("-created_at", "-id")
+    )

@@ -195,7 +195,7 @@ def test_browser_prediction_is_recorded_as_browser(classroom, publish, stored_im
     assert body["latency_ms"] == 12.5 and body["model_version"] == version.number
     bad = api_as(classroom.student).post(
         f"/api/v1/images/{image.pk}/browser-predictions/",
-        {"version": version.number, "probabilities": [0.5, 0.5, 0.5][: n] + [0.2] * (n - 2), "latency_ms": 1},
+        {"version": version.number, "probabilities": [0.7] * n, "latency_ms": 1},  # does not add up to 1
         format="json",
     )
     assert bad.status_code == 400
