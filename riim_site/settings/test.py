@@ -1,11 +1,13 @@
 """Test settings: fast hashing; DATABASE_URL and CELERY_BROKER_URL still come from the environment.
 
-Tests that start a real Celery worker share two things with it through environment variables:
-RIIM_TEST_DATABASE_NAME (the test database the pytest process created) and RIIM_TEST_BROKER_DIR
-(the folder of the filesystem broker, when no broker URL is configured).
+Tests that start a real Celery worker share these with it through environment variables:
+RIIM_TEST_DATABASE_NAME (the test database the pytest process created), RIIM_TEST_BROKER_DIR
+(the folder of the filesystem broker, when no broker URL is configured) and
+RIIM_TEST_SETTINGS_JSON (settings the test overrode, as a JSON object).
 """
 
 import atexit
+import json
 import os
 import shutil
 import tempfile
@@ -41,3 +43,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_test_broker_dir / "processed"),
         "store_processed": False,
     }
+
+# Settings a test overrode in its own process, repeated in the worker it starts.
+globals().update(json.loads(env("RIIM_TEST_SETTINGS_JSON", default="{}")))

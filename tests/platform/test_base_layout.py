@@ -1,4 +1,5 @@
 """The base layout: vendored assets, language selector and navigation that follows the user's role."""
+
 import pytest
 from django.urls import reverse
 

@@ -1,6 +1,7 @@
 """Start a real Celery worker process that shares the test database, broker and media folder."""
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -33,8 +34,12 @@ class WorkerHandle:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def worker_env(**extra: str) -> dict:
-    """Return the environment that points a worker at this test run's database, broker and media."""
+def worker_env(*, settings_overrides: dict | None = None, **extra: str) -> dict:
+    """Return the environment that points a worker at this test run's database, broker and media.
+
+    settings_overrides (JSON-serialisable) are applied by riim_site.settings.test in the worker,
+    for settings a test changed with pytest-django's `settings` fixture.
+    """
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="riim_site.settings.test",
@@ -45,6 +50,8 @@ def worker_env(**extra: str) -> dict:
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
     if str(settings.CELERY_BROKER_URL).startswith("filesystem://") and "data_folder_in" in options:
         env["RIIM_TEST_BROKER_DIR"] = str(Path(options["data_folder_in"]).parent)
+    if settings_overrides:
+        env["RIIM_TEST_SETTINGS_JSON"] = json.dumps(settings_overrides)
     env.update(extra)
     return env
 
@@ -70,12 +77,15 @@ def celery_worker(
     pool: str = "solo",
     concurrency: int = 1,
     max_tasks_per_child: int | None = None,
+    settings_overrides: dict | None = None,
     extra_env: dict | None = None,
     ready_timeout: float = READY_TIMEOUT,
 ):
     """Run `celery worker` in a subprocess until the block ends; yield a WorkerHandle once it is ready.
 
     Eager mode is switched off for the block so that tasks really travel through the broker.
+    The worker uses riim_site.settings.test with this run's database, broker and MEDIA_ROOT; pass
+    settings the test changed as settings_overrides, and any other variables as extra_env.
     Use it from tests marked `@pytest.mark.django_db(transaction=True)`: the worker only sees
     committed rows.
     """
@@ -92,7 +102,7 @@ def celery_worker(
     process = subprocess.Popen(
         command,
         cwd=REPO_ROOT,
-        env=worker_env(**(extra_env or {})),
+        env=worker_env(settings_overrides=settings_overrides, **(extra_env or {})),
         stdout=log_file,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
