@@ -195,11 +195,8 @@ def _manifest_write(run, scratch: Path) -> Path:
 def _ml_config(config: dict):
     from ml.config import TrainConfig
 
-    values = dict(config)
-    values["quantize"] = tuple(values.get("quantize") or ())
-    if not values.get("prune"):
-        values["prune"] = None
-    return TrainConfig.from_dict(values)
+    # prune and quantize travel as train() arguments; the rest maps one to one.
+    return TrainConfig.from_dict({k: v for k, v in config.items() if k not in ("prune", "quantize")})
 
 
 def training_run_execute(*, run_id: int) -> TrainingRun:
@@ -224,7 +221,10 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
 
         out_dir = scratch / "model"
         started = time.perf_counter()
-        train(_ml_config(run.config), _manifest_write(run, scratch), out_dir, progress=_Reporter(run.pk))
+        train(
+            _ml_config(run.config), _manifest_write(run, scratch), out_dir, progress=_Reporter(run.pk),
+            prune=run.config.get("prune") or None, quantize=tuple(run.config.get("quantize") or ()),
+        )
         training_seconds = time.perf_counter() - started
         model_version_publish(run=run, local_dir=out_dir)
         status = TrainingRun.Status.SUCCEEDED
