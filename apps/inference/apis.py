@@ -44,13 +44,13 @@ class AnalyzeApi(APIView):
     permission_classes = [IsAuthenticatedReadOrContributor]
     parser_classes = [MultiPartParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class AnalyzeInputSerializer(serializers.Serializer):
         project = serializers.SlugField()
         file = serializers.FileField(allow_empty_file=True, error_messages={"required": FILE_MISSING})
 
-    @extend_schema(request=InputSerializer, responses={200: dict, 409: dict})
+    @extend_schema(request=AnalyzeInputSerializer, responses={200: dict, 409: dict})
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.AnalyzeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         project = project_get(user=request.user, slug=serializer.validated_data["project"])
         upload = serializer.validated_data["file"]
@@ -144,16 +144,16 @@ class BrowserPredictionApi(APIView):
     permission_classes = [IsAuthenticatedReadOrContributor]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class BrowserPredictionInputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1)
         probabilities = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=100)
         latency_ms = serializers.FloatField(min_value=0, max_value=600_000)
         variant = serializers.ChoiceField(choices=["fp32", "int8"], required=False)
 
-    @extend_schema(request=InputSerializer, responses={201: dict})
+    @extend_schema(request=BrowserPredictionInputSerializer, responses={201: dict})
     def post(self, request, image_id):
         image = image_get(user=request.user, image_id=image_id)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.BrowserPredictionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         version = image.project.model_versions.filter(number=serializer.validated_data["version"]).first()
         if version is None:
