@@ -34,11 +34,19 @@ def _shrunk(picture: PILImage.Image, side: int, mode: str) -> PILImage.Image:
     return small
 
 
-def attribute_tags(picture: PILImage.Image) -> list[dict]:
-    """Return [{name, score, source: "pixels"}] for an image."""
-    grey = _shrunk(picture, BLUR_SIDE, "L")
-    colour = _shrunk(picture, COLOUR_SIDE, "RGB")
-    rgb = np.asarray(colour, np.float32).reshape(-1, 3)
+def attribute_tags(picture: PILImage.Image, pixels: np.ndarray | None = None) -> list[dict]:
+    """Return [{name, score, source: "pixels"}] for an image.
+
+    ``pixels`` (the model's resized 0..255 input, when already computed) spares resampling the
+    full picture again; orientation always comes from the picture's own size.
+    """
+    if pixels is not None and min(pixels.shape[:2]) >= COLOUR_SIDE:
+        step = max(1, pixels.shape[0] // COLOUR_SIDE)
+        rgb = np.ascontiguousarray(pixels[::step, ::step], np.float32).reshape(-1, 3)
+        g = np.asarray(pixels, np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    else:
+        rgb = np.asarray(_shrunk(picture, COLOUR_SIDE, "RGB"), np.float32).reshape(-1, 3)
+        g = np.asarray(_shrunk(picture, BLUR_SIDE, "L"), np.float32)
     nearest = np.argmin(((rgb[:, None, :] - _REFERENCES[None]) ** 2).sum(axis=2), axis=1)
     shares = np.bincount(nearest, minlength=len(_REFERENCES)) / len(nearest)
     tags = []
@@ -56,7 +64,6 @@ def attribute_tags(picture: PILImage.Image) -> list[dict]:
     ratio = width / max(height, 1)
     orientation = _("landscape") if ratio > 1.1 else _("portrait") if ratio < 0.9 else _("square")
     tags.append({"name": str(orientation), "score": 1.0, "source": "pixels"})
-    g = np.asarray(grey, np.float32)
     laplacian = g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:] - 4 * g[1:-1, 1:-1]
     sharpness = float(laplacian.var()) if laplacian.size else 0.0
     if sharpness < BLUR_THRESHOLD:

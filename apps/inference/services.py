@@ -157,7 +157,7 @@ def analysis_compute(*, version, predictor, picture: PILImage.Image, raw: bytes)
             "is_anomaly": bool(score > detector.threshold),
         }
     tags = _model_tags(predictor, out["embedding"]) if "embedding" in out else []
-    tags += attribute_tags(picture)
+    tags += attribute_tags(picture, pixels)
     explanation, heatmap_png = {"available": False}, None
     if version.explainable and predictor.head is not None and "feature_maps" in out:
         cam = predictor.cam(out["feature_maps"][0], top)
