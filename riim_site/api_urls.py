@@ -16,9 +16,9 @@ from apps.inference.apis import (
 from apps.labeling.apis import LabelCreateApi, LabelUndoApi
 from apps.projects.apis import ProjectDetailApi, ProjectListCreateApi
 from apps.training.apis import (
-    ModelVersionImportApi,
-    ModelVersionFileApi,
     ModelVersionActivateApi,
+    ModelVersionFileApi,
+    ModelVersionImportApi,
     ProjectModelVersionsApi,
     ProjectTrainingRunsApi,
     TrainingRunCancelApi,

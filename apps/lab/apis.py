@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,9 +14,13 @@ class LabExperimentStartApi(APIView):
     """Start a lab experiment on the project's active model; answer its id and where to poll it."""
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "LabExperimentStartInput"  # unique OpenAPI component name
+
         kind = serializers.ChoiceField(choices=LabExperiment.Kind.choices)
         params = serializers.DictField(required=False, default=dict)
 
+    @extend_schema(request=InputSerializer, responses={201: dict})
     def post(self, request, slug):
         project = project_get(user=request.user, slug=slug)
         data = self.InputSerializer(data=request.data)
@@ -31,6 +36,7 @@ class LabExperimentStartApi(APIView):
 class LabExperimentDetailApi(APIView):
     """Progress and, once finished, the result of one experiment (pages poll this)."""
 
+    @extend_schema(responses=dict)
     def get(self, request, experiment_id):
         experiment = lab_experiment_get(experiment_id=experiment_id, projects=project_list(user=request.user))
         if experiment is None:

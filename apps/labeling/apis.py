@@ -25,6 +25,9 @@ class LabelCreateApi(APIView):
     permission_classes = [IsAuthenticatedReadOrContributor]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "LabelCreateInput"  # unique OpenAPI component name
+
         label = serializers.CharField(max_length=40, allow_blank=True)
         tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
 

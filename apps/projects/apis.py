@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -36,6 +37,9 @@ class ProjectListCreateApi(APIView):
     permission_classes = [IsAuthenticatedReadOrContributor]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ProjectListCreateInput"  # unique OpenAPI component name
+
         name = serializers.CharField(max_length=120)
         slug = serializers.SlugField(max_length=60, required=False, allow_blank=True)
         description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -45,13 +49,14 @@ class ProjectListCreateApi(APIView):
         )
         holdout_fraction = serializers.FloatField(required=False, min_value=0.05, max_value=0.5)
 
+    @extend_schema(operation_id="projects_list", responses=ProjectOutputSerializer(many=True))
     def get(self, request):
-
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(project_list(user=request.user), request, view=self)
         data = ProjectOutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 
+    @extend_schema(request=InputSerializer, responses={201: ProjectOutputSerializer})
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -63,6 +68,7 @@ class ProjectListCreateApi(APIView):
 class ProjectDetailApi(APIView):
     permission_classes = [IsAuthenticatedReadOrContributor]
 
+    @extend_schema(responses=ProjectOutputSerializer)
     def get(self, request, slug):
         project = project_get(user=request.user, slug=slug)
         return Response(ProjectOutputSerializer(project, context={"request": request}).data)

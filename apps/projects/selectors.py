@@ -1,8 +1,8 @@
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import NotFoundError
 from apps.projects.models import Project
-from django.utils.translation import gettext_lazy as _
 
 PROJECT_NOT_FOUND = _("The project does not exist or you are not a member of it.")
 

@@ -23,6 +23,9 @@ class ProjectTrainingRunsApi(APIView):
     permission_classes = [IsAuthenticatedReadOrContributor]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ProjectTrainingRunsInput"  # unique OpenAPI component name
+
         config = serializers.JSONField(required=False, default=dict)
 
     @extend_schema(responses=TrainingRunOutputSerializer(many=True))
@@ -109,6 +112,9 @@ class ModelVersionImportApi(APIView):
     permission_classes = [IsAuthenticatedReadOrContributor]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ModelVersionImportInput"  # unique OpenAPI component name
+
         file = serializers.FileField()
 
     @extend_schema(request=InputSerializer, responses={201: ModelVersionOutputSerializer})

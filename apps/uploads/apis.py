@@ -52,6 +52,9 @@ class ImageListCreateApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ImageListCreateInput"  # unique OpenAPI component name
+
         project = serializers.SlugField()
         file = serializers.FileField(allow_empty_file=True, error_messages={"required": FILE_MISSING})
 
