@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from apps.accounts import roles
-from tests.factories import UserFactory
+from tests.factories import ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +54,12 @@ def test_teacher_navigation(client):
     assert f'href="{reverse("image_upload")}"' in html
     assert f'href="{reverse("history_activity")}"' in html
     assert f'href="{reverse("project_create")}"' in html
+
+
+def test_project_pages_link_labeling_and_teacher_training(client):
+    """On a project's page the navigation links its labeling page, and for its teacher its training page."""
+    teacher = UserFactory(role=roles.TEACHER)
+    project = ProjectFactory(owner=teacher)
+    html = _page(client, teacher, url=reverse("project_detail", args=[project.slug]))
+    assert f'href="{reverse("labeling", args=[project.slug])}"' in html
+    assert f'href="{reverse("training", args=[project.slug])}"' in html
