@@ -124,3 +124,13 @@ def test_pretrained_mobilenet_loads_directory_weights_and_falls_back_without(tmp
     model, info = build_model(missing, 2, resolve_weights("mobilenet", 0.25, "absent.h5", 32))
     assert info["fallback"] and info["used"] == "scratch" and "Falling back" in info["fallback_reason"]
     assert model.get_layer(BACKBONE).get_layer("stem_conv")
+
+
+def test_mobilenet_v2_backbone_takes_the_shared_head():
+    """MobileNetV2 (with alpha) builds as the nested backbone under the same head."""
+    from ml.models import build_pretrained_backbone
+
+    base = build_pretrained_backbone("mobilenet_v2", 0.35, 32, None)
+    model = build_classifier(base, 2, dropout=0.2, l2=0.0, pretrained=True)
+    assert model.get_layer(BACKBONE).output_shape == (None, 1, 1, 1280)
+    assert model.output_shape == (None, 2)
