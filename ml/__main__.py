@@ -1,7 +1,9 @@
-"""Command line: ``python -m ml train|evaluate|predict``.
+"""Command line: ``python -m ml train|evaluate|predict|validate``.
 
 Output contract: ``train`` prints a one-line JSON summary last (progress goes to stderr);
-``evaluate`` and ``predict`` print JSON. Errors are one line on stderr and a non-zero exit.
+``evaluate`` and ``predict`` print JSON (on ``.keras``/``.h5``, ``.onnx`` or ``.tflite`` models);
+``validate`` prints the problems of a model folder (exit 1 if any).
+Errors are one line on stderr and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -31,6 +33,23 @@ def positive_int(text: str) -> int:
     return value
 
 
+def sparsity(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1: {text}")
+    return value
+
+
+def quantize_list(text: str) -> tuple:
+    from ml.quantization import QUANTIZE_CHOICES
+
+    values = tuple(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+    unknown = [v for v in values if v not in QUANTIZE_CHOICES]
+    if unknown or not values:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(QUANTIZE_CHOICES)}: {text}")
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = CleanArgumentParser(prog="python -m ml", description="RIIM ML engine")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=CleanArgumentParser)
@@ -53,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--learning-rate", type=float, default=1e-3)
     t.add_argument("--tta", action="store_true", help="average predictions with mirrored images")
     t.add_argument("--seed", type=int, default=42)
+    t.add_argument("--prune", type=sparsity, default=None, metavar="S",
+                   help="prune every conv and dense kernel to this sparsity (e.g. 0.5) and serve the pruned model")
+    t.add_argument("--quantize", type=quantize_list, default=(), metavar="LIST",
+                   help="quantized variants to write: int8, float16 or int8,float16")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = commands.add_parser("evaluate", help="evaluate a saved model on a folder or manifest")
@@ -62,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("predict", help="classify images with a saved model")
     p.add_argument("--model", required=True)
     p.add_argument("images", nargs="+")
+
+    v = commands.add_parser("validate", help="check a model folder against the card schema")
+    v.add_argument("folder")
     return parser
 
 
@@ -100,7 +126,7 @@ def command_train(args) -> dict:
 
     bar = ProgressBar(enabled=not args.quiet)
     try:
-        result = train(config, args.data, args.out, progress=bar)
+        result = train(config, args.data, args.out, progress=bar, prune=args.prune, quantize=args.quantize)
     finally:
         bar.close()
     if result.card["backbone"]["fallback"]:
@@ -108,19 +134,41 @@ def command_train(args) -> dict:
     return result.summary
 
 
+EXPORTED_SUFFIXES = (".onnx", ".tflite")
+
+
 def command_evaluate(args) -> dict:
+    if args.model.endswith(EXPORTED_SUFFIXES):
+        from ml.inference import evaluate_file
+
+        return evaluate_file(args.model, args.data)
     from ml.evaluation import evaluate_saved_model
 
     return evaluate_saved_model(args.model, args.data)
 
 
 def command_predict(args) -> list:
+    if args.model.endswith(EXPORTED_SUFFIXES):
+        from ml.inference import predict_file
+
+        return predict_file(args.model, args.images)
     from ml.evaluation import predict_files
 
     return predict_files(args.model, args.images)
 
 
-COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict}
+def command_validate(args) -> dict:
+    from ml.validate import ModelFolderInvalid, validate_folder
+
+    problems = validate_folder(args.folder)
+    if problems:
+        print(json.dumps({"folder": args.folder, "valid": False, "problems": problems}, separators=(",", ":")))
+        raise ModelFolderInvalid(f"{len(problems)} problem(s) in {args.folder}")
+    return {"folder": args.folder, "valid": True, "problems": []}
+
+
+COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict,
+            "validate": command_validate}
 
 
 def main(argv=None) -> int:

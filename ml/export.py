@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.backend import keras, tf
+from ml.parity import onnx_latency_ms, tflite_latency_ms
 
 OPSET = 17  # tf2onnx maps tf_keras graphs reliably at 17; onnxruntime supports it everywhere
 INPUT_NAME = "image"
@@ -165,6 +166,13 @@ def serving_model(model):
     return _named_model(flat.input, named_tensors(flat), "serving")
 
 
+def with_input_scaling(model, scale: float, offset: float):
+    """Prepend ``x * scale + offset`` so the graph takes raw 0..255 pixels, as every served model does."""
+    inputs = keras.Input(model.input_shape[1:], name=INPUT_NAME)
+    scaled = keras.layers.Rescaling(scale, offset, name="input_scaling")(inputs)
+    return keras.Model(inputs, model(scaled), name=model.name)
+
+
 def _is_flat(model) -> bool:
     return (
         not any(isinstance(layer, keras.Model) for layer in model.layers) and model.layers[-1].name == "probabilities"
@@ -257,51 +265,6 @@ def _sample(x: np.ndarray, count: int, seed: int) -> np.ndarray:
     return x[np.sort(np.random.default_rng(seed).choice(len(x), count, replace=False))]
 
 
-def onnx_latency_ms(path: str | Path, image: np.ndarray, repeats: int = LATENCY_REPEATS, threads: int = 1) -> dict:
-    """Time single-image ONNX Runtime calls with pinned threads (p50/p95 in milliseconds)."""
-    import time
-
-    from ml.inference import open_session
-
-    session = open_session(path, intra_op_threads=threads, inter_op_threads=1)
-    feed = {INPUT_NAME: image[None].astype(np.float32)}
-    for _ in range(3):
-        session.run(None, feed)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        session.run(None, feed)
-        times.append((time.perf_counter() - start) * 1000)
-    return {
-        "p50": float(np.percentile(times, 50)),
-        "p95": float(np.percentile(times, 95)),
-        "n": repeats,
-        "threads": threads,
-    }
-
-
-def tflite_latency_ms(path: str | Path, image: np.ndarray, repeats: int = LATENCY_REPEATS, threads: int = 1) -> dict:
-    """Time single-image LiteRT calls (p50/p95 in milliseconds)."""
-    import time
-
-    from ml.parity import tflite_runner
-
-    runner = tflite_runner(path, threads=threads)
-    for _ in range(3):
-        runner(**{INPUT_NAME: image[None].astype(np.float32)})
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        runner(**{INPUT_NAME: image[None].astype(np.float32)})
-        times.append((time.perf_counter() - start) * 1000)
-    return {
-        "p50": float(np.percentile(times, 50)),
-        "p95": float(np.percentile(times, 95)),
-        "n": repeats,
-        "threads": threads,
-    }
-
-
 def keras_latency_ms(model, image: np.ndarray, repeats: int = LATENCY_REPEATS) -> dict:
     """Time single-image calls of a Keras model, the way a naive server would call it."""
     import time
@@ -329,21 +292,21 @@ def export_all(
     prune: float | None = None,
     quantize: tuple[str, ...] = (),
     prune_epochs: int = 2,
-    prune_learning_rate: float = 1e-4,
+    prune_learning_rate: float | None = None,
     batch_size: int = 32,
-    autoencoder_images: np.ndarray | None = None,
     autoencoder_epochs: int | None = None,
     train_tags: list | None = None,
     val: tuple[np.ndarray, np.ndarray] | None = None,
     val_tags: list | None = None,
+    input_scale: tuple[float, float] | None = None,
     seed: int = 0,
     progress=None,
 ) -> dict:
     """Run pruning, export, quantization, parity, detector, autoencoder and tag stages; return card sections.
 
-    ``train``/``holdout``/``val`` are (images, labels) in the model's input range;
-    ``autoencoder_images`` are the same training images as raw 0..255 pixels
-    (defaults to the training images, which is right for models that take raw pixels).
+    ``train``/``holdout``/``val`` are (images, labels) as raw 0..255 pixels. A model
+    that expects scaled pixels gets ``input_scale=(scale, offset)``: the scaling is
+    then put inside every exported graph, so all of them take the same raw pixels.
     """
     import time
 
@@ -366,7 +329,7 @@ def export_all(
         return out / SERVED_FILES[key]
 
     # Pruning: the unpruned network is exported too so the two can be compared.
-    served = flatten(model)
+    served = flatten(with_input_scaling(model, *input_scale) if input_scale else model)
     if prune:
         start = clock()
         _emit(progress, "prune", 0.0, f"pruning to {prune:.0%} sparsity")
@@ -376,7 +339,7 @@ def export_all(
             (x_train, y_train),
             target=prune,
             epochs=prune_epochs,
-            learning_rate=prune_learning_rate,
+            learning_rate=prune_learning_rate or pruning_stage.DEFAULT_LEARNING_RATE,
             batch_size=batch_size,
             holdout=(x_hold, y_hold),
             progress=progress,
@@ -460,7 +423,7 @@ def export_all(
             "file": None,
             "bytes": None,
             "accuracy": _accuracy(keras_probs, y_hold),
-            "latency_ms": keras_latency_ms(serving, image),
+            "latency_ms": keras_latency_ms(served, image),
         }
     }
     for key, (kind, name) in variants.items():
@@ -512,7 +475,7 @@ def export_all(
     _emit(progress, "autoencoder", 0.0, "training the autoencoder")
     size = min(autoencoder.DEFAULT_SIZE, int(x_train.shape[1]))
     ae_model, ae_report = autoencoder.train_autoencoder(
-        x_train if autoencoder_images is None else autoencoder_images,
+        x_train,
         size=size,
         epochs=autoencoder_epochs or autoencoder.DEFAULT_EPOCHS,
         batch_size=batch_size,

@@ -55,6 +55,26 @@ def _resize(pixels: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(image.resize((size, size), Image.BILINEAR), np.float32)
 
 
+def serving_input_size(card: dict) -> int:
+    """Return the side of the square input the exported models take."""
+    spec = card.get("serving", {}).get("input") or card["input"]
+    size = spec["size"]
+    return int(size[0] if isinstance(size, list) else size)
+
+
+def load_pixels(source, image_size: int) -> np.ndarray:
+    """Decode a path, bytes or file-like object into float32 (size, size, 3) raw 0..255 pixels.
+
+    Uses the engine's one decoder (EXIF orientation, RGB, bilinear resize); the exported
+    graphs contain their own scaling, so the pixels go in unscaled.
+    """
+    from ml.preprocess import decode_resize
+
+    if hasattr(source, "read"):
+        source = source.read()
+    return decode_resize(source, image_size).astype(np.float32)
+
+
 class Predictor:
     """Answer predictions for one model folder from its ONNX files."""
 
@@ -73,7 +93,7 @@ class Predictor:
         self.threads = (intra_op_threads, inter_op_threads)
         self.session = open_session(self.model_path, *self.threads)
         self.classes = list(self.card["classes"])
-        self.image_size = int(self.card["input"]["size"])
+        self.image_size = serving_input_size(self.card)
         self.output_names = [o.name for o in self.session.get_outputs()]
         head = self.folder / cam_maps.HEAD_FILE
         self.head = cam_maps.load_head(head) if head.exists() else None
@@ -108,9 +128,7 @@ class Predictor:
 
     def load(self, source) -> np.ndarray:
         """Decode one image (path, bytes or file-like) into the model's raw 0..255 input."""
-        from ml.preprocess import load_image
-
-        return load_image(source, self.image_size)
+        return load_pixels(source, self.image_size)
 
     def run(self, images: np.ndarray, outputs: tuple[str, ...] | None = None) -> dict:
         """Run the model on a batch of preprocessed images and return its outputs by name."""
@@ -175,3 +193,84 @@ class Predictor:
         small = _resize(pixels, size)
         error = self._autoencoder.run(["error_map"], {INPUT_NAME: small[None]})[0][0]
         return cam_maps.upsample(error, self.image_size)
+
+
+def _exported_runner(model_path: Path):
+    """Return (card, run) for an exported ``.onnx`` or ``.tflite`` file; ``run(images)`` gives probabilities."""
+    from ml.errors import CARD_NOT_FOUND, MODEL_NOT_FOUND, ModelError
+    from ml.parity import run_onnx, run_tflite
+
+    if not model_path.is_file():
+        raise ModelError(MODEL_NOT_FOUND.format(path=model_path))
+    card_path = model_path.parent / CARD_FILE
+    if not card_path.is_file():
+        raise ModelError(CARD_NOT_FOUND.format(path=card_path))
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    runner = run_onnx if model_path.suffix == ".onnx" else run_tflite
+    return card, lambda images: runner(model_path, images, outputs=("probabilities",))["probabilities"]
+
+
+def evaluate_file(model_path: str | Path, data: str | Path, latency_repeats: int = 30) -> dict:
+    """Evaluate an exported ``.onnx`` or ``.tflite`` model on a folder or manifest (its holdout rows if split)."""
+    from ml.datasets import HOLDOUT, read_samples
+    from ml.errors import DataError
+    from ml.evaluation import classification_metrics
+
+    model_path = Path(model_path)
+    card, run = _exported_runner(model_path)
+    size, classes = serving_input_size(card), list(card["classes"])
+    samples = read_samples(data)
+    if any(s.split is not None for s in samples):
+        samples = [s for s in samples if s.split == HOLDOUT]
+    pixels, labels, skipped = [], [], []
+    for sample in samples:
+        if sample.label not in classes:
+            skipped.append({"path": sample.path, "reason": f"label {sample.label!r} unknown to the model"})
+            continue
+        try:
+            pixels.append(load_pixels(sample.path, size))
+            labels.append(classes.index(sample.label))
+        except DataError as exc:
+            skipped.append({"path": sample.path, "reason": str(exc)})
+    if not pixels:
+        raise DataError(f"No readable images in {data}")
+    images = np.stack(pixels)
+    probabilities = run(images)
+    result = classification_metrics(np.array(labels), probabilities.argmax(axis=1), classes)
+    from ml.parity import onnx_latency_ms, tflite_latency_ms
+
+    timer = onnx_latency_ms if model_path.suffix == ".onnx" else tflite_latency_ms
+    result.update(
+        {
+            "classes": classes,
+            "skipped": skipped,
+            "model": str(model_path),
+            "latency_ms": timer(model_path, images[0], repeats=latency_repeats),
+        }
+    )
+    return result
+
+
+def predict_file(model_path: str | Path, paths: list, top_k: int = 3) -> list:
+    """Classify images with an exported ``.onnx`` or ``.tflite`` model; errors are reported per file."""
+    from ml.errors import DataError
+
+    card, run = _exported_runner(Path(model_path))
+    size, classes = serving_input_size(card), list(card["classes"])
+    results = []
+    for path in paths:
+        try:
+            probabilities = run(load_pixels(path, size)[None])[0]
+        except DataError as exc:
+            results.append({"image": str(path), "error": str(exc)})
+            continue
+        order = np.argsort(-probabilities)[:top_k]
+        results.append(
+            {
+                "image": str(path),
+                "label": classes[int(order[0])],
+                "probability": float(probabilities[order[0]]),
+                "top_k": [{"label": classes[int(i)], "probability": float(probabilities[i])} for i in order],
+            }
+        )
+    return results

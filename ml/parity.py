@@ -8,12 +8,14 @@ Runs without TensorFlow (ONNX Runtime and LiteRT only).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
 COMPARED = ("probabilities", "logits", "embedding")
 INPUT_NAME = "image"
+LATENCY_REPEATS = 30
 
 
 def onnx_session(path: str | Path, intra_op_threads: int = 1, inter_op_threads: int = 1):
@@ -23,6 +25,7 @@ def onnx_session(path: str | Path, intra_op_threads: int = 1, inter_op_threads: 
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = inter_op_threads
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
@@ -69,3 +72,40 @@ def compare(reference: dict, candidate: dict, names: tuple[str, ...] = COMPARED)
     report["top1_agreement"] = float((top_ref == top_new).mean())
     report["images"] = int(len(top_ref))
     return report
+
+
+def onnx_latency_ms(path: str | Path, image: np.ndarray, repeats: int = LATENCY_REPEATS, threads: int = 1) -> dict:
+    """Time single-image ONNX Runtime calls with pinned threads (p50/p95 in milliseconds)."""
+    session = onnx_session(path, intra_op_threads=threads, inter_op_threads=1)
+    feed = {INPUT_NAME: image[None].astype(np.float32)}
+    for _ in range(3):
+        session.run(None, feed)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        session.run(None, feed)
+        times.append((time.perf_counter() - start) * 1000)
+    return {
+        "p50": float(np.percentile(times, 50)),
+        "p95": float(np.percentile(times, 95)),
+        "n": repeats,
+        "threads": threads,
+    }
+
+
+def tflite_latency_ms(path: str | Path, image: np.ndarray, repeats: int = LATENCY_REPEATS, threads: int = 1) -> dict:
+    """Time single-image LiteRT calls (p50/p95 in milliseconds)."""
+    runner = tflite_runner(path, threads=threads)
+    for _ in range(3):
+        runner(**{INPUT_NAME: image[None].astype(np.float32)})
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        runner(**{INPUT_NAME: image[None].astype(np.float32)})
+        times.append((time.perf_counter() - start) * 1000)
+    return {
+        "p50": float(np.percentile(times, 50)),
+        "p95": float(np.percentile(times, 95)),
+        "n": repeats,
+        "threads": threads,
+    }

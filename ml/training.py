@@ -1,9 +1,11 @@
 """The training pipeline, top to bottom.
 
-    data -> weights + model -> k-fold -> train head (or scratch) -> fine-tune -> evaluate -> report
+    data -> weights + model -> k-fold -> train head (or scratch) -> fine-tune -> evaluate
+         -> prune -> export (ONNX, TFLite) -> quantize -> parity -> anomaly detector
+         -> autoencoder -> tags -> report
 
 Each stage is one small function called from ``train``; timings are recorded per stage.
-Later stages (pruning, quantization, export) slot in between "fine-tune" and "report".
+The stages after "evaluate" run in ``ml.export.export_all`` on the trained model.
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ BN_POLICY = "batch-norm layers frozen and run in inference mode (base called wit
 
 # Share of the progress bar each stage takes (roughly its share of the run time).
 STAGE_WEIGHTS = {"data": 0.08, "build": 0.02, "kfold": 0.15, "train": 0.45, "fine_tune": 0.25,
-                 "evaluate": 0.03, "report": 0.02}
+                 "evaluate": 0.03, "prune": 0.08, "export": 0.03, "quantize": 0.04, "parity": 0.03,
+                 "anomaly": 0.02, "autoencoder": 0.06, "tags": 0.01, "report": 0.02}
+# The served graphs take raw 0..255 pixels; this is ``preprocess.scale`` (x / 127.5 - 1) as (scale, offset).
+SERVING_INPUT_SCALE = (1 / 127.5, -1.0)
 
 
 @dataclass
@@ -108,8 +113,13 @@ def timed(timings: dict, stage: str):
 
 
 def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: ProgressFn | None = None,
-          data_label: str | None = None) -> TrainResult:
-    """Train, validate, evaluate and document one model; write it and its card to ``out_dir``."""
+          data_label: str | None = None, prune: float | None = None,
+          quantize: tuple | None = None) -> TrainResult:
+    """Train, validate, evaluate, export and document one model; write it and its card to ``out_dir``.
+
+    ``prune`` (target sparsity) and ``quantize`` (subset of int8, float16) default to the
+    config's fields of the same name when it has them.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     set_seed(config.seed)
@@ -151,8 +161,6 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
                            fit_phase(model, config, images, splits, augmentation, config.fine_tune_epochs,
                                      lambda f, m: report("fine_tune", f, m))))
 
-    # Part 2 stages (pruning, quantization, export) go here, on the trained model.
-
     with timed(timings, "evaluate"):
         test_idx = splits["test"]
         probs = predict_proba(model, images.x[test_idx], tta=config.tta)
@@ -160,11 +168,18 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
         metrics.update({"split": "holdout" if images.holdout_given else "test", "tta": config.tta})
         report("evaluate", 1.0, f"accuracy {metrics['accuracy']:.3f}")
 
+    prune = prune if prune is not None else getattr(config, "prune", None)
+    quantize = tuple(quantize if quantize is not None else getattr(config, "quantize", ()) or ())
+    exported = export_stages(config, model, images, splits, out_dir, prune, quantize, report)
+    timings.update(exported["timings"])
+
     with timed(timings, "report"):
         rows = merge_phases(phases)
         files = write_outputs(model, out_dir, rows)
+    files.update(exported["files"])
     card = build_card(config, images, splits, backbone_info, unfrozen, metrics, kfold, rows, model,
                       timings, files, data_label or str(data))
+    card.update(exported["card"])
     write_card(card, out_dir / CARD_FILE)
     files["card"] = CARD_FILE
     report("report", 1.0, "card written")
@@ -182,6 +197,38 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
     }
     return TrainResult(model=model, card=card, out_dir=out_dir, files=files, split_paths=split_paths,
                        summary=summary)
+
+
+def export_stages(config: TrainConfig, model, images: ImageData, splits: dict, out_dir: Path, prune, quantize,
+                  report) -> dict:
+    """Prune, export, quantize, check parity, fit the detector, autoencoder and tags; return card sections."""
+    from ml.export import SERVING_OUTPUTS, export_all
+    from ml.preprocess import unscale
+
+    def raw(name):  # exported graphs take raw pixels: undo the training-time scaling
+        idx = splits[name]
+        return unscale(images.x[idx]).astype(np.float32), images.y[idx]
+
+    def tags(name):
+        return [list(images.samples[i].tags) for i in splits[name]]
+
+    result = export_all(
+        model, out_dir, train=raw("train"), holdout=raw("test"), val=raw("val"),
+        prune=prune, quantize=quantize, batch_size=config.batch_size,
+        train_tags=tags("train"), val_tags=tags("val"), input_scale=SERVING_INPUT_SCALE, seed=config.seed,
+        progress=lambda event: report(event["stage"], (event.get("percent") or 0.0) / 100.0, event.get("message", "")),
+    )
+    sections = result["sections"]
+    card = {key: sections[key] for key in ("pruning", "quantization", "sizes", "latency", "parity", "variants",
+                                           "anomaly", "autoencoder", "tags")}
+    card["serving"] = {
+        "input": {"name": "image", "size": config.image_size, "channels": 3, "range": [0, 255], "layout": "NHWC"},
+        "outputs": list(SERVING_OUTPUTS),
+        "model": "model.onnx",
+        "pruned": bool(prune),
+        "holdout_images": sections["variants_holdout_images"],
+    }
+    return {"card": card, "files": sections["files"], "timings": sections["timings"]}
 
 
 def build_model(config: TrainConfig, num_classes: int, resolution: WeightsResolution):

@@ -1,0 +1,163 @@
+"""End to end: `python -m ml train --prune --quantize`, then validate, evaluate, predict and serve the folder."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.ml import part2_fixtures as fx
+
+EXPECTED_FILES = (
+    "card.json", "model.keras", "model.onnx", "model.int8.onnx", "model.unpruned.onnx", "activations.onnx",
+    "autoencoder.onnx", "anomaly.npz", "head.npz", "model.tflite", "model.dynamic.tflite", "model.float16.tflite",
+    "model.int8.tflite",
+)  # fmt: skip
+
+
+def _write_folder(root: Path, per_class: int, seed: int) -> Path:
+    x, y, _ = fx.shapes(per_class, seed)
+    for image, label in zip(x, y, strict=True):
+        folder = root / fx.CLASSES[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image.astype("uint8")).save(folder / f"{len(list(folder.iterdir())):03d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    """Train through the CLI once: scratch CNN on 32 px shapes, pruned to 50 %, int8 and float16 variants."""
+    from ml.__main__ import main
+
+    data = _write_folder(tmp_path_factory.mktemp("cli_data"), per_class=30, seed=3)
+    out = tmp_path_factory.mktemp("cli_run") / "model"
+    argv = [
+        "train", "--data", str(data), "--out", str(out), "--backbone", "scratch", "--image-size", "32",
+        "--epochs", "6", "--fine-tune-epochs", "0", "--folds", "2", "--augment", "none", "--batch-size", "16",
+        "--learning-rate", "0.003", "--prune", "0.5", "--quantize", "int8,float16", "--seed", "1", "--quiet",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    return data, out
+
+
+def test_cli_writes_every_served_file(cli_run):
+    """train --prune 0.5 --quantize int8,float16 writes the ONNX, TFLite, detector, autoencoder and head files."""
+    _, out = cli_run
+    missing = [name for name in EXPECTED_FILES if not (out / name).is_file()]
+    assert missing == []
+
+
+def test_cli_card_reports_part2_sections(cli_run):
+    """The card validates and reports measured sparsity, fp32 parity, int8 weights and per-stage timings."""
+    from ml.card import read_card, validate_card
+
+    _, out = cli_run
+    card = read_card(out / "card.json")
+    validate_card(card)
+    assert abs(card["pruning"]["total_sparsity"] - 0.5) <= 0.02
+    assert card["parity"]["fp32"]["onnx_fp32"]["max_abs"]["probabilities"] <= 1e-4
+    assert card["quantization"]["onnx_int8"]["weights"]["conv"] >= 1
+    assert card["serving"]["input"] == {"name": "image", "size": 32, "channels": 3, "range": [0, 255], "layout": "NHWC"}
+    for stage in ("kfold", "train", "prune", "export", "quantize", "parity", "anomaly", "autoencoder"):
+        assert card["timings"]["stages"][stage] > 0
+    assert set(card["files"].values()) >= set(EXPECTED_FILES) - {"card.json"}
+
+
+def test_validate_accepts_the_trained_folder(cli_run, capsys):
+    """`python -m ml validate DIR` exits 0 on a folder written by train."""
+    from ml.__main__ import main
+
+    assert main(["validate", str(cli_run[1])]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["valid"] is True
+
+
+def test_validate_rejects_a_broken_folder(cli_run, tmp_path, capsys):
+    """A folder with a missing head, a truncated int8 model and a card with a wrong class list is rejected, each named."""
+    from ml.__main__ import main
+
+    broken = tmp_path / "broken"
+    shutil.copytree(cli_run[1], broken)
+    (broken / "head.npz").unlink()
+    data = (broken / "model.int8.onnx").read_bytes()
+    (broken / "model.int8.onnx").write_bytes(data[: len(data) // 3])
+    card = json.loads((broken / "card.json").read_text())
+    card["classes"] = card["classes"][:2]
+    (broken / "card.json").write_text(json.dumps(card))
+    assert main(["validate", str(broken)]) == 1
+    problems = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["problems"]
+    assert any("head.npz" in p for p in problems)
+    assert any("model.int8.onnx" in p for p in problems)
+    assert any("probabilities for 2 classes" in p for p in problems)
+
+
+def test_validate_rejects_wrong_onnx_output_names(cli_run, tmp_path):
+    """An ONNX model whose outputs are not the contract's names fails validation."""
+    import onnx
+
+    from ml.validate import validate_folder
+
+    broken = tmp_path / "renamed"
+    shutil.copytree(cli_run[1], broken)
+    model = onnx.load(str(broken / "model.onnx"))
+    for node in model.graph.node:
+        node.output[:] = ["scores" if name == "probabilities" else name for name in node.output]
+    for output in model.graph.output:
+        if output.name == "probabilities":
+            output.name = "scores"
+    onnx.save(model, str(broken / "model.onnx"))
+    assert any("lacks output(s) ['probabilities']" in p for p in validate_folder(broken))
+
+
+@pytest.mark.parametrize("model_file", ["model.onnx", "model.int8.onnx", "model.tflite", "model.int8.tflite"])
+def test_evaluate_and_predict_exported_models(cli_run, model_file, capsys):
+    """evaluate and predict work on .onnx and .tflite files and agree with the card's classes."""
+    from ml.__main__ import main
+
+    data, out = cli_run
+    assert main(["evaluate", "--model", str(out / model_file), "--data", str(data)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 90 and report["accuracy"] >= 0.6 and report["latency_ms"]["p50"] > 0
+    image = next((data / "square").iterdir())
+    assert main(["predict", "--model", str(out / model_file), str(image)]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["label"] in fx.CLASSES and len(result["top_k"]) == 3
+
+
+SERVING_SCRIPT = """
+import json, sys
+import numpy as np
+from ml.inference import Predictor
+predictor = Predictor(sys.argv[1], variant=sys.argv[3])
+with open(sys.argv[2], "rb") as handle:
+    result = predictor.predict(handle, top_k=3)
+pixels = predictor.load(sys.argv[2])
+print(json.dumps({
+    "tensorflow": any(name == "tensorflow" or name.startswith("tensorflow.") for name in sys.modules),
+    "top": result["top"][0]["label"],
+    "cam": list(result["cam"].shape),
+    "anomaly": sorted(result["anomaly"]),
+    "error_map": list(predictor.error_map(pixels).shape),
+    "activations": len(predictor.activations(pixels)),
+    "sum": float(np.sum(result["probabilities"])),
+}))
+"""
+
+
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_serving_path_never_imports_tensorflow(cli_run, variant):
+    """Predictor answers with probabilities, CAM, anomaly score, error map and activations without importing TensorFlow."""
+    data, out = cli_run
+    image = next((data / "circle").iterdir())
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", SERVING_SCRIPT, str(out), str(image), variant],
+        capture_output=True, text=True, cwd=root, timeout=120, check=True,
+    )  # fmt: skip
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["tensorflow"] is False
+    assert result["cam"] == [32, 32] and result["error_map"] == [32, 32]
+    assert result["anomaly"] == ["flagged", "score", "threshold"]
+    assert result["activations"] >= 3 and abs(result["sum"] - 1) < 1e-3
