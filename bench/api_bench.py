@@ -202,6 +202,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_bench.md")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="riim-api-bench-"))
     os.environ["RIIM_INFERENCE_VARIANT"] = args.variant
     env, token, slug = setup_site(work, args.model)
@@ -260,6 +261,7 @@ def main() -> int:
     sample_px = Image.open(sample).size
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "model": str(args.model), "variant": args.variant, "image_size": json.loads((args.model / "card.json").read_text())["input"]["size"],
         "sample": f"{sample.name} ({sample_px[0]}x{sample_px[1]})", "workers": args.workers, "clients": args.clients,
         "seconds": args.seconds, "bare": bare, "api_1_client": one, "api_n_clients": many,
@@ -279,7 +281,8 @@ def write_report(r: dict, out: Path) -> None:
         f"Produced by `bench/api_bench.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; one run, ratios from that run.",
         f"Machine: {r['machine']}. Model: `{Path(r['model']).name}` ({r['variant']}, input {r['image_size']}). "
         f"Server: gunicorn, {r['workers']} sync workers, one ONNX Runtime thread each, loopback, `wrk`. "
-        f"Request: multipart upload of {r['sample']}.",
+        f"Request: multipart upload of {r['sample']}. 1-minute load average before/after the run: "
+        f"{r['load_average'][0]} / {r['load_average'][1]} (other jobs shared the cores).",
         "",
         "| | p50 (ms) | p95 (ms) | throughput (req/s) | errors |",
         "|---|---:|---:|---:|---:|",
