@@ -97,7 +97,7 @@ class ProgressBar:
     def __init__(self, width: int = 30, enabled: bool = True):
         self.width, self.enabled = width, enabled
 
-    def __call__(self, stage: str, fraction: float, message: str) -> None:
+    def __call__(self, stage: str, fraction: float, message: str, metrics: dict | None = None) -> None:
         if not self.enabled:
             return
         filled = int(round(fraction * self.width))

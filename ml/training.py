@@ -41,7 +41,9 @@ from ml.preprocess import preprocessing_spec
 from ml.validation import kfold_head_on_features, kfold_short_training
 from ml.weights import WeightsResolution, resolve_weights
 
-ProgressFn = Callable[[str, float, str], None]  # (stage, overall fraction 0..1, message)
+# (stage, overall fraction 0..1, message[, metrics]): at each epoch's end the fourth argument
+# carries that epoch's logs (loss, accuracy, val_loss, val_accuracy) so callers can draw curves live.
+ProgressFn = Callable[..., None]
 
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.json"
@@ -79,10 +81,14 @@ class Progress:
             self.offsets[stage] = (acc / total, STAGE_WEIGHTS[stage] / total)
             acc += STAGE_WEIGHTS[stage]
 
-    def __call__(self, stage: str, fraction: float, message: str = "") -> None:
+    def __call__(self, stage: str, fraction: float, message: str = "", metrics: dict | None = None) -> None:
         if self.callback and stage in self.offsets:
             start, width = self.offsets[stage]
-            self.callback(stage, min(1.0, start + width * min(max(fraction, 0.0), 1.0)), message)
+            overall = min(1.0, start + width * min(max(fraction, 0.0), 1.0))
+            if metrics is None:  # three-argument callbacks keep working
+                self.callback(stage, overall, message)
+            else:
+                self.callback(stage, overall, message, metrics)
 
 
 class BestWeights(keras.callbacks.Callback):
@@ -150,7 +156,7 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
         compile_model(model, config.learning_rate)
         phases.append(("head" if backbone_info["pretrained"] else "scratch",
                        fit_phase(model, config, images, splits, augmentation, config.epochs,
-                                 lambda f, m: report(stage, f, m))))
+                                 lambda f, m, logs=None: report(stage, f, m, logs))))
 
     unfrozen: list = []
     if backbone_info["pretrained"] and config.fine_tune_epochs > 0:
@@ -159,7 +165,7 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
             compile_model(model, config.fine_tune_learning_rate)
             phases.append(("fine_tune",
                            fit_phase(model, config, images, splits, augmentation, config.fine_tune_epochs,
-                                     lambda f, m: report("fine_tune", f, m))))
+                                     lambda f, m, logs=None: report("fine_tune", f, m, logs))))
 
     with timed(timings, "evaluate"):
         test_idx = splits["test"]
@@ -300,7 +306,8 @@ def fit_phase(model, config: TrainConfig, images: ImageData, splits: dict, augme
         keras.callbacks.LambdaCallback(
             on_epoch_end=lambda e, logs: on_epoch(
                 (e + 1) / epochs,
-                f"epoch {e + 1}/{epochs} loss {logs['loss']:.3f} val_acc {logs.get('val_accuracy', 0):.3f}")),
+                f"epoch {e + 1}/{epochs} loss {logs['loss']:.3f} val_acc {logs.get('val_accuracy', 0):.3f}",
+                {k: float(v) for k, v in (logs or {}).items()})),
     ]
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=0)
     return history.history
