@@ -99,6 +99,9 @@ class Predictor:
         self.head = cam_maps.load_head(head) if head.exists() else None
         self._detector = self._load_detector()
         self._tags = self._load_tags()
+        from ml.tags import load_imagenet_labels
+
+        self._imagenet = load_imagenet_labels(self.folder)  # None unless ImageNet tags were written
         self._autoencoder = None
         self._activations = None
 
@@ -168,6 +171,11 @@ class Predictor:
 
             tag_probs = session.run(["tag_probabilities"], {"embedding": out["embedding"].astype(np.float32)})[0][0]
             result["tags"] = decide(tag_probs, names, thresholds)
+        if self._imagenet is not None:
+            from ml.tags import IMAGENET_HEAD_FILE, imagenet_top_k
+
+            labels, k = self._imagenet
+            result["imagenet"] = imagenet_top_k(out["embedding"][0], self.folder / IMAGENET_HEAD_FILE, labels, k)
         return result
 
     def cam(self, feature_maps: np.ndarray, class_index: int) -> np.ndarray:

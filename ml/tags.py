@@ -21,6 +21,8 @@ import numpy as np
 
 TAGS_FILE = "tags.onnx"
 IMAGENET_HEAD_FILE = "imagenet_head.npz"
+IMAGENET_LABELS_FILE = "imagenet_labels.json"
+IMAGENET_TOP_K = 5
 INPUT_NAME = "embedding"
 OUTPUT_NAMES = ("tag_logits", "tag_probabilities")
 MIN_POSITIVES = 8  # fewer examples than this cannot support a per-tag threshold
@@ -220,3 +222,41 @@ def imagenet_top_k(embedding: np.ndarray, head_path: str | Path, names: list[str
     probs /= probs.sum()
     order = np.argsort(-probs)[:k]
     return [{"index": int(i), "label": names[i], "probability": float(probs[i])} for i in order]
+
+
+def write_imagenet_tags(
+    out_dir: str | Path,
+    kernel: np.ndarray,
+    bias: np.ndarray,
+    class_index: str | Path,
+    translations: str | Path | None = None,
+    k: int = IMAGENET_TOP_K,
+) -> dict:
+    """Store an ImageNet classifier head and its label names beside a model; return the card section.
+
+    The head must take the served model's ``embedding`` (the backbone's pooled features),
+    as MobileNet's own classifier does.
+    """
+    out_dir = Path(out_dir)
+    names = load_class_index(class_index, translations)
+    save_imagenet_head(out_dir / IMAGENET_HEAD_FILE, kernel, bias)
+    (out_dir / IMAGENET_LABELS_FILE).write_text(
+        json.dumps({"labels": names, "top_k": k}, ensure_ascii=False), encoding="utf-8"
+    )
+    return {
+        "enabled": True,
+        "head": IMAGENET_HEAD_FILE,
+        "labels": IMAGENET_LABELS_FILE,
+        "classes": len(names),
+        "top_k": k,
+        "language": "es" if translations else "en",
+    }
+
+
+def load_imagenet_labels(folder: str | Path) -> tuple[list[str], int] | None:
+    """Return the ImageNet label names and k stored in a model folder, or None when tags are off."""
+    folder = Path(folder)
+    if not ((folder / IMAGENET_HEAD_FILE).is_file() and (folder / IMAGENET_LABELS_FILE).is_file()):
+        return None
+    data = json.loads((folder / IMAGENET_LABELS_FILE).read_text(encoding="utf-8"))
+    return list(data["labels"]), int(data.get("top_k", IMAGENET_TOP_K))

@@ -161,3 +161,28 @@ def test_serving_path_never_imports_tensorflow(cli_run, variant):
     assert result["cam"] == [32, 32] and result["error_map"] == [32, 32]
     assert result["anomaly"] == ["flagged", "score", "threshold"]
     assert result["activations"] >= 3 and abs(result["sum"] - 1) < 1e-3
+
+
+def test_imagenet_tags_reach_the_predictor(cli_run, tmp_path):
+    """With an ImageNet head and index written beside the model, Predictor returns translated top-k labels."""
+    import numpy as np
+
+    from ml.inference import Predictor
+    from ml.tags import write_imagenet_tags
+
+    data, out = cli_run
+    folder = tmp_path / "with_imagenet"
+    shutil.copytree(out, folder)
+    dim = Predictor(folder).run(np.zeros((1, 32, 32, 3), np.float32), outputs=("embedding",))["embedding"].shape[1]
+    (tmp_path / "index.json").write_text(
+        json.dumps({"0": ["n01", "tabby"], "1": ["n02", "teapot"], "2": ["n03", "kite"]})
+    )
+    (tmp_path / "es.json").write_text(json.dumps({"n02": "tetera"}))
+    kernel = np.zeros((dim, 3), np.float32)
+    section = write_imagenet_tags(
+        folder, kernel, np.array([0.0, 3.0, 1.0]), tmp_path / "index.json", tmp_path / "es.json", k=2
+    )
+    assert section["enabled"] and section["language"] == "es"
+    result = Predictor(folder).predict(next((data / "square").iterdir()))
+    assert [t["label"] for t in result["imagenet"]] == ["tetera", "kite"]
+    assert "imagenet" not in Predictor(out).predict(next((data / "square").iterdir()))
