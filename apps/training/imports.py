@@ -48,12 +48,45 @@ def _extract(zip_file, target: Path) -> Path:
     return cards[0].parent
 
 
+def _classification_problems(folder: Path) -> list[str]:
+    """Check the minimum a classifier needs: a card with classes and a model.onnx mapping `image` to them."""
+    import json
+
+    import numpy as np
+    from ml.inference import open_session
+
+    try:
+        card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+        classes = list(card["classes"])
+        size = card["input"]["size"]
+        size = int(size[0] if isinstance(size, list) else size)
+        session = open_session(folder / "model.onnx")
+        names = [o.name for o in session.get_outputs()]
+        if "probabilities" not in names or session.get_inputs()[0].name != "image":
+            return ["model.onnx must take `image` and give `probabilities`"]
+        (probabilities,) = session.run(["probabilities"], {"image": np.zeros((1, size, size, 3), np.float32)})
+    except Exception as exc:  # any unreadable piece makes the folder unusable
+        return [f"{type(exc).__name__}: {exc}"[:300]]
+    if probabilities.shape != (1, len(classes)):
+        return [f"model.onnx gives {probabilities.shape[-1]} probabilities for {len(classes)} classes"]
+    return []
+
+
 def model_folder_check(folder: Path) -> tuple[list[str], bool]:
-    """Return (problems, explainable): schema problems from `ml validate`, and whether CAM outputs exist."""
+    """Return (problems, explainable).
+
+    A folder that passes `ml validate` is fully served (heatmaps, anomaly). One that fails it but
+    still classifies (a card with classes, model.onnx from `image` to `probabilities`) is accepted
+    as classification only; anything else is refused with every problem `ml validate` found.
+    """
     from ml.validate import validate_folder
 
-    report = validate_folder(folder)
-    return list(report["errors"]), bool(report["explainable"])
+    problems = validate_folder(folder)
+    if not problems:
+        return [], True
+    if not _classification_problems(folder):
+        return [], False
+    return problems, False
 
 
 def model_version_import(*, project, user, zip_file) -> ModelVersion:

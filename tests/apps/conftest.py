@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts import roles
 from tests.factories import ProjectFactory, UserFactory
+from tests.trained_model import classroom, model_classes, publish, stored_image, trained_model_dir  # noqa: F401
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.apps.inference.conftest import class_pictures
+from tests.trained_model import class_pictures
 
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", shutil.which("chromedriver") or "/usr/bin/chromedriver")

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.inference.services import CANNOT_ANALYSE, ONLY_TEACHER_REFRESHES
-from tests.apps.inference.conftest import class_pictures
+from tests.trained_model import class_pictures
 from tests.factories import image_bytes
 
 BAD_FILES = {
