@@ -53,6 +53,7 @@ def _classification_problems(folder: Path) -> list[str]:
     import json
 
     import numpy as np
+
     from ml.inference import open_session
 
     try:

@@ -9,8 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.inference.services import CANNOT_ANALYSE, ONLY_TEACHER_REFRESHES
-from tests.trained_model import class_pictures
 from tests.factories import image_bytes
+from tests.trained_model import class_pictures
 
 BAD_FILES = {
     "text renamed .jpg": ("notes.jpg", b"esto no es una imagen\n" * 20),

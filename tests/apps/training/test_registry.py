@@ -11,7 +11,6 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from apps.common.exceptions import ApplicationError
 from apps.inference.loader import cache_clear
 from apps.labeling.services import label_assign
 from apps.training.imports import model_version_import
