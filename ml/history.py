@@ -10,10 +10,11 @@ import numpy as np
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 GAP_LIMIT = 0.10  # train accuracy above validation accuracy by more than this: memorising
 LOSS_RISE_LIMIT = 1.25  # final validation loss this many times its minimum: past the best epoch
+WINDOW = 3  # the verdict reads the mean of the last epochs, so one noisy epoch does not decide it
 VERDICT_RULE = (
-    "underfitting if the final training accuracy is below halfway between chance and 100 %; "
-    f"otherwise overfitting if the final train-validation accuracy gap exceeds {GAP_LIMIT:.2f} "
-    f"or the final validation loss exceeds {LOSS_RISE_LIMIT}x its minimum; otherwise fine"
+    f"over the last {WINDOW} epochs (mean): underfitting if training accuracy is below halfway between "
+    f"chance and 100 %; otherwise overfitting if the train-validation accuracy gap exceeds {GAP_LIMIT:.2f} "
+    f"or the validation loss exceeds {LOSS_RISE_LIMIT}x its minimum; otherwise fine"
 )
 
 
@@ -38,18 +39,19 @@ def overfitting_report(rows: list, num_classes: int) -> dict:
     best = int(np.argmin(val_loss))
     last = rows[-1]
     gap = last["accuracy"] - last["val_accuracy"]
+    recent = rows[-WINDOW:]
+    train_acc = float(np.mean([r["accuracy"] for r in recent]))
+    recent_gap = float(np.mean([r["accuracy"] - r["val_accuracy"] for r in recent]))
+    loss_rise = float(np.mean([r["val_loss"] for r in recent]) / max(val_loss[best], 1e-12))
     chance = 1.0 / num_classes
     underfit_below = chance + (1.0 - chance) / 2
-    loss_rise = float(val_loss[-1] / max(val_loss[best], 1e-12))
-    if last["accuracy"] < underfit_below:
-        verdict = "underfitting"
-        reason = f"final training accuracy {last['accuracy']:.3f} < {underfit_below:.3f}"
-    elif gap > GAP_LIMIT or loss_rise > LOSS_RISE_LIMIT:
-        verdict = "overfitting"
-        reason = f"accuracy gap {gap:.3f}, validation loss at {loss_rise:.2f}x its minimum"
+    detail = f"accuracy gap {recent_gap:.3f}, validation loss at {loss_rise:.2f}x its minimum"
+    if train_acc < underfit_below:
+        verdict, reason = "underfitting", f"training accuracy {train_acc:.3f} < {underfit_below:.3f}"
+    elif recent_gap > GAP_LIMIT or loss_rise > LOSS_RISE_LIMIT:
+        verdict, reason = "overfitting", detail
     else:
-        verdict = "fine"
-        reason = f"accuracy gap {gap:.3f}, validation loss at {loss_rise:.2f}x its minimum"
+        verdict, reason = "fine", detail
     return {
         "verdict": verdict,
         "rule": VERDICT_RULE,

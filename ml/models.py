@@ -17,6 +17,9 @@ BACKBONE = "backbone"
 HEAD_POOL = "head_pool"
 HEAD_DROPOUT = "head_dropout"
 HEAD_PREDICTIONS = "head_predictions"
+# Small datasets give few steps per epoch: with Keras' default 0.99 the moving statistics lag
+# the changing weights by several epochs and validation accuracy swings wildly.
+BN_MOMENTUM = 0.9
 
 
 def build_scratch_backbone(image_size: int, filters=(32, 64, 128, 256), l2: float = 1e-4) -> keras.Model:
@@ -30,12 +33,12 @@ def build_scratch_backbone(image_size: int, filters=(32, 64, 128, 256), l2: floa
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = layers.Conv2D(filters[0], 3, strides=2, padding="same", use_bias=False,
                       kernel_regularizer=regularizer, name="stem_conv")(inputs)
-    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)
     for i, width in enumerate(filters, start=1):
         x = layers.Conv2D(width, 3, padding="same", use_bias=False,
                           kernel_regularizer=regularizer, name=f"block{i}_conv")(x)
-        x = layers.BatchNormalization(name=f"block{i}_bn")(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"block{i}_bn")(x)
         x = layers.ReLU(name=f"block{i}_relu")(x)
         if i < len(filters):
             x = layers.MaxPooling2D(name=f"block{i}_pool")(x)

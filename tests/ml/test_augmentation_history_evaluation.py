@@ -42,7 +42,9 @@ def _rows(train_acc, val_acc, val_loss):
 @pytest.mark.parametrize("train_acc, val_acc, val_loss, verdict, best", [
     ([0.6, 0.8, 0.95, 0.99], [0.6, 0.75, 0.8, 0.8], [0.9, 0.6, 0.5, 0.7], "overfitting", 3),
     ([0.5, 0.55, 0.6], [0.5, 0.55, 0.58], [0.7, 0.69, 0.68], "underfitting", 3),
-    ([0.7, 0.85, 0.9], [0.7, 0.84, 0.88], [0.6, 0.4, 0.35], "fine", 3),
+    ([0.7, 0.85, 0.9, 0.9], [0.7, 0.84, 0.88, 0.89], [0.6, 0.4, 0.35, 0.36], "fine", 3),
+    # One noisy last epoch does not make a verdict: the rule reads the mean of the last three.
+    ([0.7, 0.8, 0.85, 0.86, 0.87], [0.7, 0.8, 0.84, 0.85, 0.7], [0.6, 0.45, 0.4, 0.41, 0.6], "fine", 3),
 ])
 def test_overfitting_verdict_follows_its_rule(train_acc, val_acc, val_loss, verdict, best):
     """The verdict, the minimum-validation-loss epoch and the final gap come from the curves."""
@@ -50,7 +52,7 @@ def test_overfitting_verdict_follows_its_rule(train_acc, val_acc, val_loss, verd
     assert report["verdict"] == verdict
     assert report["min_val_loss_epoch"] == best
     assert report["final_gap"] == pytest.approx(train_acc[-1] - val_acc[-1])
-    assert "overfitting if" in report["rule"]
+    assert "overfitting if" in report["rule"] and "last 3 epochs" in report["rule"]
 
 
 def test_wilson_interval_and_per_class_metrics():
