@@ -222,7 +222,8 @@ def export_stages(config: TrainConfig, model, images: ImageData, splits: dict, o
         model, out_dir, train=raw("train"), holdout=raw("test"), val=raw("val"),
         prune=prune, quantize=quantize, batch_size=config.batch_size,
         train_tags=tags("train"), val_tags=tags("val"), input_scale=SERVING_INPUT_SCALE, seed=config.seed,
-        progress=lambda event: report(event["stage"], (event.get("percent") or 0.0) / 100.0, event.get("message", "")),
+        progress=lambda event: report(event["stage"], (event.get("percent") or 0.0) / 100.0, event.get("message", ""),
+                                      event.get("metrics") or None),
     )
     sections = result["sections"]
     card = {key: sections[key] for key in ("pruning", "quantization", "sizes", "latency", "parity", "variants",

@@ -75,3 +75,15 @@ def test_auroc_counts_ties_as_half():
 
     assert auroc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 1.0
     assert auroc(np.array([1.0, 1.0]), np.array([1.0])) == 0.5
+
+
+def test_non_negative_embeddings_are_square_rooted():
+    """ReLU-pooled (non-negative) embeddings get the square-root transform, recorded in the summary."""
+    from ml.anomaly import fit_detector
+
+    rng = np.random.default_rng(2)
+    x = rng.gamma(0.5, 2.0, size=(120, 4))
+    detector = fit_detector(x)
+    assert detector.transform == "sqrt" and detector.summary()["transform"] == "sqrt"
+    manual = fit_detector(np.sqrt(x) - 10.0)  # shifted below zero: no transform, same geometry
+    np.testing.assert_allclose(detector.score(x[:5]), manual.score(np.sqrt(x[:5]) - 10.0), rtol=1e-6)
