@@ -262,6 +262,28 @@ def render(meta: dict, baseline: dict | None, results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_existing(args, meta: dict, work: Path) -> int:
+    """Write the table from measured cards (runs of several invocations with the same holdout)."""
+    from ml.card import read_card
+
+    baseline_file = work / "baseline.json"
+    baseline = json.loads(baseline_file.read_text()) if baseline_file.exists() else None
+    results, engines = {}, []
+    for name in args.runs.split(","):
+        card_file = work / name / "card.json"
+        if card_file.exists():
+            results[name] = {"card": read_card(card_file)}
+            engine = work / name / "engine.txt"
+            engines.append(f"`{name}`: {engine.read_text() if engine.exists() else 'unrecorded'}")
+        else:
+            results[name] = {"error": "not measured"}
+    meta["note"] = "; ".join(engines)
+    meta["date"] = "; ".join(sorted({r["card"]["created"] for r in results.values() if "card" in r}))
+    Path(args.out).write_text(render(meta, baseline, results))
+    print(Path(args.out).read_text())
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data/catsdogs")
@@ -273,7 +295,9 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--note", default="", help="free text for the table header (e.g. the engine commit)")
+    parser.add_argument("--note", default="", help="the engine measured (e.g. its commit), kept per run")
+    parser.add_argument("--render-only", action="store_true",
+                        help="rebuild the table from the cards already measured in --work (runs nothing)")
     parser.add_argument("--ood", default="../shared/data/ood_dev", help="out-of-distribution photos for the detector")
     args = parser.parse_args()
 
@@ -287,9 +311,12 @@ def main() -> int:
     meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{os.cpu_count()} CPU cores (nice), TensorFlow CPU", "seed": args.seed,
             "holdout": args.holdout, "data": args.data, "baseline_size": 224, "note": args.note}
+    if args.render_only:
+        return render_existing(args, meta, work)
     baseline = None
     if not args.no_baseline:
         baseline = logistic_baseline(manifest, 0.25, 224, args.seed)
+        (work / "baseline.json").write_text(json.dumps(baseline))
         print("baseline", json.dumps(baseline), flush=True)
     results = {}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -302,6 +329,7 @@ def main() -> int:
                            progress=lambda s, f, m, name=name: print(f"[{name}] {s} {100 * f:.0f}% {m}", flush=True),
                            **EXPORT_OPTIONS.get(name, {}))
             results[name] = {"card": result.card}
+            (work / name / "engine.txt").write_text(args.note)
             if name in EXPORT_OPTIONS and Path(args.ood).is_dir():
                 results[name]["ood"] = ood_report(work / name, result.card, manifest, Path(args.ood), args.seed)
                 print(name, "ood", json.dumps(results[name]["ood"]), flush=True)

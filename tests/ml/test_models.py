@@ -40,7 +40,7 @@ def test_scratch_model_has_the_shared_head():
     assert [layer.name for layer in model.layers[-3:]] == [HEAD_POOL, "head_dropout", HEAD_PREDICTIONS]
     assert model.get_layer(BACKBONE).output_shape == (None, 12, 12, 16)
     assert model.output_shape == (None, 3)
-    assert any(isinstance(l, keras.layers.BatchNormalization) for l in model.get_layer(BACKBONE).layers)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.get_layer(BACKBONE).layers)
     probs = model(np.zeros((2, 48, 48, 3), np.float32)).numpy()
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
