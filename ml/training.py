@@ -10,6 +10,8 @@ The stages after "evaluate" run in ``ml.export.export_all`` on the trained model
 
 from __future__ import annotations
 
+import inspect
+
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,11 +72,24 @@ class TrainResult:
     summary: dict = field(default_factory=dict)
 
 
+def _accepts_fourth_argument(callback) -> bool:
+    """Tell whether a progress callback can take the epoch's metrics as a fourth argument."""
+    try:
+        params = list(inspect.signature(callback).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 4
+
+
 class Progress:
     """Turn stage-local progress into one overall fraction for the caller's callback."""
 
     def __init__(self, callback: ProgressFn | None, stages: list):
         self.callback = callback
+        self.takes_metrics = callback is not None and _accepts_fourth_argument(callback)
         total = sum(STAGE_WEIGHTS[s] for s in stages)
         self.offsets, acc = {}, 0.0
         for stage in stages:
@@ -85,7 +100,7 @@ class Progress:
         if self.callback and stage in self.offsets:
             start, width = self.offsets[stage]
             overall = min(1.0, start + width * min(max(fraction, 0.0), 1.0))
-            if metrics is None:  # three-argument callbacks keep working
+            if metrics is None or not self.takes_metrics:  # three-argument callbacks keep working
                 self.callback(stage, overall, message)
             else:
                 self.callback(stage, overall, message, metrics)
