@@ -11,7 +11,6 @@ The stages after "evaluate" run in ``ml.export.export_all`` on the trained model
 from __future__ import annotations
 
 import inspect
-
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
