@@ -164,7 +164,8 @@ def render_compression(name: str, card: dict, ood: dict | None) -> list:
         kib = f"{size['bytes'] / 1024:.0f}" if size.get("bytes") else "—"
         gz = f"{size['gzip_bytes'] / 1024:.0f}" if size.get("gzip_bytes") else "—"
         ms = latency[key]["p50"]
-        lines.append(f"| {key} | {variants[key]['file'] or 'in memory'} | {pct(variants[key]['accuracy'])} | {kib} | {gz} | "
+        where = variants[key]["file"] or ("Keras, served weights, in memory" if card["serving"].get("pruned") else "Keras, in memory")
+        lines.append(f"| {key} | {where} | {pct(variants[key]['accuracy'])} | {kib} | {gz} | "
                      f"{ms:.2f} | {keras_ms / ms:.1f}× |")
     pruning, parity = card["pruning"], card["parity"]
     int8_ratio = sizes["onnx_int8"]["bytes"] / sizes["onnx_fp32"]["bytes"] if "onnx_int8" in sizes else None
