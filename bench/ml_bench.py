@@ -45,6 +45,9 @@ RUNS = {
     "mobilenet_hires": dict(backbone="mobilenet", alpha=0.25, image_size=288, augment="light", epochs=10,
                             fine_tune_epochs=15, fine_tune_layers=60, fine_tune_learning_rate=5e-5,
                             patience=5, tta=True),
+    # Longer, with patience for the noisy validation curve of a small from-scratch network.
+    "scratch_128_long": dict(backbone="scratch", image_size=128, augment="strong", epochs=90, patience=25,
+                             learning_rate=1e-3, dropout=0.3, weights="none"),
     "scratch_128": dict(backbone="scratch", image_size=128, augment="strong", epochs=60, patience=12,
                         learning_rate=1e-3, dropout=0.3, weights="none"),
     # The plain recipe, then pruned to 50 % and quantized: what the server actually runs.
