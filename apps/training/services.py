@@ -226,9 +226,12 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
             prune=run.config.get("prune") or None, quantize=tuple(run.config.get("quantize") or ()),
         )
         training_seconds = time.perf_counter() - started
-        model_version_publish(run=run, local_dir=out_dir)
+        version = model_version_publish(run=run, local_dir=out_dir)
         status = TrainingRun.Status.SUCCEEDED
-        TrainingRun.objects.filter(pk=run.pk).update(timings={"train_total": round(training_seconds, 1)})
+        TrainingRun.objects.filter(pk=run.pk).update(
+            timings={**(version.metadata.get("timings") or {}), "wall_s": round(training_seconds, 1)},
+            metrics={**version.metrics, "holdout_accuracy": version.holdout_accuracy, "holdout_n": version.holdout_n},
+        )
     except RunCancelled:
         status = TrainingRun.Status.CANCELLED
     except Exception as exc:  # the run records any failure; the worker stays healthy
@@ -246,20 +249,25 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
 
 
 def _card_metrics(card: dict) -> dict:
-    """Pick the numbers the versions page compares side by side."""
+    """Pick the numbers the versions page compares side by side from a model card."""
     metrics = card.get("metrics") or {}
     kfold = card.get("kfold") or {}
-    sizes = card.get("sizes") or {}
-    latency = card.get("latency") or {}
-    pruning = card.get("pruning") or {}
+    sizes, latency, variants = card.get("sizes") or {}, card.get("latency") or {}, card.get("variants") or {}
+    rows = {}
+    for name in sorted(set(sizes) | set(latency) | set(variants)):
+        rows[name] = {
+            "bytes": (sizes.get(name) or {}).get("bytes"),
+            "p50_ms": (latency.get(name) or {}).get("p50"),
+            "accuracy": (variants.get(name) or {}).get("accuracy"),
+        }
     return {
         "test_accuracy": metrics.get("accuracy"),
         "test_n": metrics.get("n"),
-        "kfold_mean": kfold.get("mean_accuracy", (kfold.get("accuracy") or {}).get("mean") if isinstance(kfold.get("accuracy"), dict) else None),
-        "kfold_std": kfold.get("std_accuracy", (kfold.get("accuracy") or {}).get("std") if isinstance(kfold.get("accuracy"), dict) else None),
-        "sizes": sizes,
-        "latency": latency,
-        "sparsity": pruning.get("total_sparsity", pruning.get("sparsity")),
+        "kfold_k": kfold.get("k"),
+        "kfold_mean": (kfold.get("accuracy") or {}).get("mean"),
+        "kfold_std": (kfold.get("accuracy") or {}).get("std"),
+        "sparsity": (card.get("pruning") or {}).get("total_sparsity"),
+        "variants": rows,
     }
 
 

@@ -19,12 +19,11 @@ def test_login_page_is_spanish_by_default(client):
 
 
 @pytest.mark.django_db
-def test_login_page_follows_accept_language_english(client):
-    """A browser that asks for English gets the English page."""
+def test_english_browser_still_starts_in_spanish(client):
+    """A browser configured in English still gets Spanish until someone chooses English."""
     html = client.get(LOGIN_URL, HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9").content.decode()
-    assert '<html lang="en"' in html
-    assert "Log in" in html
-    assert "Iniciar sesión" not in html
+    assert '<html lang="es"' in html
+    assert "Iniciar sesión" in html
 
 
 @pytest.mark.django_db
