@@ -118,7 +118,7 @@ def logistic_baseline(manifest: Path, alpha: float, image_size: int, seed: int) 
 
 def ood_report(run_dir: Path, card: dict, manifest: Path, ood: Path, seed: int) -> dict:
     """Score the detector of each served ONNX variant on OOD photos, held-out class photos and synthetic images."""
-    from ml.anomaly import auroc, load_detectors
+    from ml.anomaly import VARIANT_MODELS, auroc, load_detectors
     from ml.datasets import HOLDOUT, read_samples
     from ml.inference import load_pixels, serving_input_size
     from ml.parity import run_onnx
@@ -130,20 +130,19 @@ def ood_report(run_dir: Path, card: dict, manifest: Path, ood: Path, seed: int) 
     noise = rng.integers(0, 256, (SYNTHETIC_SIZE, size, size, 3)).astype(np.float32)
     blank = np.stack([np.full((size, size, 3), c, np.float32) for c in rng.integers(0, 256, (SYNTHETIC_SIZE, 3))])
     report = {"n_in": len(inside), "n_out": len(outside)}
+    ratios = {}  # variant -> image set -> distance / threshold
     for variant, detector in load_detectors(run_dir / "anomaly.npz").items():
-        model = run_dir / ("model.onnx" if variant == "fp32" else "model.int8.onnx")
-
-        def scores(images, model=model, detector=detector):
-            return detector.score(run_onnx(model, images, outputs=("embedding",))["embedding"])
-
-        s_in, s_out = scores(inside), scores(outside)
-        report[variant] = {
-            "auroc": auroc(s_in, s_out),
-            "flagged_in": float((s_in > detector.threshold).mean()),
-            "flagged_out": float((s_out > detector.threshold).mean()),
-            "flagged_noise": float((scores(noise) > detector.threshold).mean()),
-            "flagged_blank": float((scores(blank) > detector.threshold).mean()),
+        model = run_dir / VARIANT_MODELS[variant]
+        ratios[variant] = {
+            name: detector.score(run_onnx(model, images, outputs=("embedding",))["embedding"]) / detector.threshold
+            for name, images in (("in", inside), ("out", outside), ("noise", noise), ("blank", blank))
         }
+    if "unpruned" in ratios:  # what the server does for a pruned model: either detector flags
+        for variant in ("fp32", "int8"):
+            if variant in ratios:
+                ratios[f"{variant}+unpruned"] = {k: np.maximum(ratios[variant][k], ratios["unpruned"][k]) for k in ratios[variant]}
+    for variant, r in ratios.items():
+        report[variant] = {"auroc": auroc(r["in"], r["out"]), **{f"flagged_{k}": float((v > 1.0).mean()) for k, v in r.items()}}
     return report
 
 
@@ -195,12 +194,16 @@ def render_compression(name: str, card: dict, ood: dict | None) -> list:
                      f"max |Δ| probabilities {report['max_abs']['probabilities']:.3f}.")
     lines.append(f"- ONNX Runtime fp32 vs Keras, single image: {keras_ms / latency['onnx_fp32']['p50']:.1f}× faster.")
     if ood:
-        for variant in ("fp32", "int8"):
+        for variant in ("fp32+unpruned", "int8+unpruned", "fp32", "int8", "unpruned"):
             if variant in ood:
                 r = ood[variant]
+                parts = variant.split("+")
+                models = " and ".join(card["anomaly"]["variants"][p]["model"] for p in parts)
+                served = ", either flags (what the server runs)" if len(parts) == 2 or "unpruned" not in ood else ""
                 lines.append(
-                    f"- Anomaly detector ({variant} embeddings, {card['anomaly']['variants'][variant]['method']}, "
-                    f"p{card['anomaly']['variants'][variant]['percentile']:.0f} threshold): AUROC **{r['auroc']:.3f}** on "
+                    f"- Anomaly detector ({models} embeddings{served}, "
+                    f"{card['anomaly']['variants'][parts[0]]['method']}, "
+                    f"p{card['anomaly']['variants'][parts[0]]['percentile']:.0f} threshold): AUROC **{r['auroc']:.3f}** on "
                     f"{ood['n_out']} OOD photos vs {ood['n_in']} held-out class photos; flagged: OOD {pct(r['flagged_out'])}, "
                     f"held-out {pct(r['flagged_in'])}, noise {pct(r['flagged_noise'])}, blank {pct(r['flagged_blank'])} "
                     f"({SYNTHETIC_SIZE} each).")

@@ -12,7 +12,8 @@ training images' scores.
 
 Fitting uses scikit-learn; scoring is plain numpy so the web process can load the
 ``.npz`` without TensorFlow. Embeddings of the fp32 and int8 ONNX models differ, so
-one ``anomaly.npz`` holds one detector per served variant.
+one ``anomaly.npz`` holds one detector per ONNX file (fp32, int8 and, after pruning,
+the unpruned model, whose embedding separates new kinds of photos better).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from pathlib import Path
 import numpy as np
 
 ANOMALY_FILE = "anomaly.npz"
+# Detector variant -> the export key of the ONNX file whose embeddings it was fitted on.
+VARIANT_FILES = {"fp32": "onnx", "int8": "onnx_int8", "unpruned": "onnx_unpruned"}
+VARIANT_MODELS = {"fp32": "model.onnx", "int8": "model.int8.onnx", "unpruned": "model.unpruned.onnx"}
 METHOD = "mahalanobis"
 DEFAULT_PERCENTILE = 99.0  # about 1 in 100 in-distribution images is flagged by design
 OUT_OF_FOLD_SPLITS = 5  # threshold on held-out scores: in-sample distances are optimistically small

@@ -97,7 +97,7 @@ class Predictor:
         self.output_names = [o.name for o in self.session.get_outputs()]
         head = self.folder / cam_maps.HEAD_FILE
         self.head = cam_maps.load_head(head) if head.exists() else None
-        self._detector = self._load_detector()
+        self._detector, self._unpruned_detector = self._load_detectors()
         self._tags = self._load_tags()
         from ml.tags import load_imagenet_labels
 
@@ -111,14 +111,23 @@ class Predictor:
         path = Path(path)
         return cls(path.parent, model_file=path, **kwargs)
 
-    def _load_detector(self):
-        from ml.anomaly import ANOMALY_FILE, load_detectors
+    def _load_detectors(self):
+        """Return the detector fitted on this model file's embeddings and, after pruning, the unpruned one.
+
+        The second comes with its own session (its embedding is computed by ``model.unpruned.onnx``).
+        """
+        from ml.anomaly import ANOMALY_FILE, VARIANT_MODELS, load_detectors
 
         path = self.folder / ANOMALY_FILE
         if not path.exists():
-            return None
+            return None, None
+        detectors = load_detectors(path)
         # Embeddings differ between fp32 and int8 models: use the detector fitted on this file's.
-        return load_detectors(path).get(self.variant)
+        own = detectors.get(self.variant)
+        unpruned = self.folder / VARIANT_MODELS["unpruned"]
+        if own is None or "unpruned" not in detectors or not unpruned.is_file():
+            return own, None
+        return own, (detectors["unpruned"], open_session(unpruned, *self.threads))
 
     def _load_tags(self):
         from ml.tags import TAGS_FILE, read_tag_metadata
@@ -159,12 +168,7 @@ class Predictor:
         if with_cam and self.head is not None:
             result["cam"] = self.cam(out["feature_maps"][0], int(order[0]))
         if self._detector is not None:
-            score = float(self._detector.score(out["embedding"])[0])
-            result["anomaly"] = {
-                "score": score,
-                "threshold": self._detector.threshold,
-                "flagged": score > self._detector.threshold,
-            }
+            result["anomaly"] = self.anomaly(pixels, out["embedding"])
         if self._tags is not None:
             session, names, thresholds = self._tags
             from ml.tags import decide
@@ -177,6 +181,20 @@ class Predictor:
             labels, k = self._imagenet
             result["imagenet"] = imagenet_top_k(out["embedding"][0], self.folder / IMAGENET_HEAD_FILE, labels, k)
         return result
+
+    def anomaly(self, pixels: np.ndarray, embedding: np.ndarray) -> dict:
+        """Score one image's novelty from its pixels and this model's embedding of them.
+
+        After pruning the served embedding catches noise and blank images and the unpruned
+        one other kinds of photos, so the image is unusual when either detector says so:
+        the score is then the larger distance / threshold ratio and the threshold is 1.
+        """
+        score, threshold = float(self._detector.score(embedding)[0]), self._detector.threshold
+        if self._unpruned_detector is not None:
+            detector, session = self._unpruned_detector
+            other = float(detector.score(session.run(["embedding"], {INPUT_NAME: pixels[None]})[0])[0])
+            score, threshold = max(score / threshold, other / detector.threshold), 1.0
+        return {"score": score, "threshold": threshold, "flagged": score > threshold}
 
     def cam(self, feature_maps: np.ndarray, class_index: int) -> np.ndarray:
         """Return the [0, 1] class-activation map of one image at the input resolution."""

@@ -12,16 +12,16 @@ def bundle(tmp_path_factory):
 
 
 def _scores(bundle, variant: str, images: np.ndarray):
-    from ml.anomaly import load_detectors
+    from ml.anomaly import VARIANT_MODELS, load_detectors
     from ml.parity import run_onnx
 
     detector = load_detectors(bundle["out"] / "anomaly.npz")[variant]
-    model_file = "model.onnx" if variant == "fp32" else "model.int8.onnx"
+    model_file = VARIANT_MODELS[variant]
     embeddings = run_onnx(bundle["out"] / model_file, images, outputs=("embedding",))["embedding"]
     return detector, detector.flags(embeddings)
 
 
-@pytest.mark.parametrize("variant", ["fp32", "int8"])
+@pytest.mark.parametrize("variant", ["fp32", "int8", "unpruned"])
 def test_detector_flags_generated_out_of_distribution_images(bundle, variant):
     """Noise, flat colours and a different family of pictures are all flagged by each served variant's detector."""
     for images in (fx.noise_images(12, seed=5), fx.blank_images(), fx.line_images(12, seed=6)):
@@ -29,7 +29,7 @@ def test_detector_flags_generated_out_of_distribution_images(bundle, variant):
         assert flags.all()
 
 
-@pytest.mark.parametrize("variant", ["fp32", "int8"])
+@pytest.mark.parametrize("variant", ["fp32", "int8", "unpruned"])
 def test_detector_accepts_in_distribution_images(bundle, variant):
     """New images of the trained shapes are rarely flagged (the threshold is the 99th percentile)."""
     _, flags = _scores(bundle, variant, fx.trained()["holdout"][0])
@@ -38,6 +38,8 @@ def test_detector_accepts_in_distribution_images(bundle, variant):
 
 def test_card_summary_describes_detector(bundle):
     """The card records method, percentile, threshold and the reference score distribution per variant."""
+    assert set(bundle["sections"]["anomaly"]["variants"]) == {"fp32", "int8", "unpruned"}
+    assert bundle["sections"]["anomaly"]["scored_with"].startswith("max(served, unpruned)")
     summary = bundle["sections"]["anomaly"]["variants"]["fp32"]
     assert summary["method"] == "mahalanobis" and summary["percentile"] == 99.0
     assert summary["scores"]["p50"] < summary["threshold"] <= summary["scores"]["max"]

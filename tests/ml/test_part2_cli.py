@@ -186,3 +186,23 @@ def test_imagenet_tags_reach_the_predictor(cli_run, tmp_path):
     result = Predictor(folder).predict(next((data / "square").iterdir()))
     assert [t["label"] for t in result["imagenet"]] == ["tetera", "kite"]
     assert "imagenet" not in Predictor(out).predict(next((data / "square").iterdir()))
+
+
+def test_pruned_folder_scores_novelty_with_both_embeddings(cli_run):
+    """With a pruned model served, the anomaly score is the larger distance/threshold ratio of served and unpruned detectors."""
+    from ml.anomaly import load_detectors
+    from ml.inference import Predictor
+    from ml.parity import run_onnx
+
+    data, out = cli_run
+    image = next((data / "triangle").iterdir())
+    predictor = Predictor(out)
+    pixels = predictor.load(image)
+    detectors = load_detectors(out / "anomaly.npz")
+    ratios = [
+        detectors[variant].score(run_onnx(out / name, pixels[None], outputs=("embedding",))["embedding"])[0]
+        / detectors[variant].threshold
+        for variant, name in (("fp32", "model.onnx"), ("unpruned", "model.unpruned.onnx"))
+    ]
+    anomaly = predictor.predict(image)["anomaly"]
+    assert anomaly["threshold"] == 1.0 and abs(anomaly["score"] - max(ratios)) < 1e-6
