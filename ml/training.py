@@ -11,6 +11,7 @@ The stages after "evaluate" run in ``ml.export.export_all`` on the trained model
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ ProgressFn = Callable[..., None]
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.json"
 HISTORY_PLOT = "history.png"
+MIN_STEPS_PER_EPOCH = 8  # small datasets: repeat the training batches up to this many steps per epoch
 BN_POLICY = "batch-norm layers frozen and run in inference mode (base called with training=False)"
 
 # Share of the progress bar each stage takes (roughly its share of the run time).
@@ -314,6 +316,11 @@ def fit_phase(model, config: TrainConfig, images: ImageData, splits: dict, augme
     train_idx, val_idx = splits["train"], splits["val"]
     train_ds = make_tf_dataset(images.x[train_idx], images.y[train_idx], config.batch_size,
                                shuffle=True, seed=config.seed, augmentation=augmentation)
+    # A class's few dozen photos are one or two batches: an "epoch" then repeats the (augmented)
+    # data until the optimizer has taken enough steps to move the weights.
+    steps_per_epoch = None
+    if math.ceil(len(train_idx) / config.batch_size) < MIN_STEPS_PER_EPOCH:
+        train_ds, steps_per_epoch = train_ds.repeat(), MIN_STEPS_PER_EPOCH
     val_ds = make_tf_dataset(images.x[val_idx], images.y[val_idx], config.batch_size)
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
@@ -324,7 +331,8 @@ def fit_phase(model, config: TrainConfig, images: ImageData, splits: dict, augme
                 f"epoch {e + 1}/{epochs} loss {logs['loss']:.3f} val_acc {logs.get('val_accuracy', 0):.3f}",
                 {k: float(v) for k, v in (logs or {}).items()})),
     ]
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=0)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                        callbacks=callbacks, verbose=0)
     return history.history
 
 

@@ -7,6 +7,8 @@ the fine-tuned network. Scratch models: each fold is a short training from rando
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 FEATURES_METHOD = "head on frozen backbone features (cached once); validates the head, not the fine-tuned network"
@@ -39,6 +41,9 @@ def summarize(per_fold: list, k_requested: int, method: str) -> dict:
     }
 
 
+MIN_HEAD_STEPS = 150  # optimizer steps per fold at least: the head on cached features is cheap
+
+
 def kfold_head_on_features(features: np.ndarray, y: np.ndarray, num_classes: int, folds: int, seed: int,
                            dropout: float, l2: float, learning_rate: float, epochs: int,
                            batch_size: int = 64) -> dict | None:
@@ -53,7 +58,10 @@ def kfold_head_on_features(features: np.ndarray, y: np.ndarray, num_classes: int
     for fold, (train_idx, val_idx) in enumerate(_stratified_folds(y, k, seed), start=1):
         keras.utils.set_random_seed(seed + fold)
         head = compile_model(build_head(features.shape[1], num_classes, dropout, l2), learning_rate)
-        head.fit(features[train_idx], y[train_idx], epochs=epochs, batch_size=batch_size, verbose=0)
+        # A class's few dozen photos make one batch per epoch: give the head enough steps to converge.
+        steps_per_epoch = math.ceil(len(train_idx) / batch_size)
+        fold_epochs = max(epochs, math.ceil(MIN_HEAD_STEPS / steps_per_epoch))
+        head.fit(features[train_idx], y[train_idx], epochs=fold_epochs, batch_size=batch_size, verbose=0)
         loss, acc = head.evaluate(features[val_idx], y[val_idx], batch_size=256, verbose=0)
         per_fold.append({"fold": fold, "accuracy": float(acc), "loss": float(loss), "n": int(len(val_idx))})
     return summarize(per_fold, folds, FEATURES_METHOD)
