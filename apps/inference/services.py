@@ -123,13 +123,11 @@ def _model_tags(predictor, embedding: np.ndarray) -> list[dict]:
 
 
 def _imagenet_names(predictor):
-    """Return (head path, class names) when the version ships an ImageNet head and its class index."""
-    if not hasattr(predictor, "_riim_imagenet"):
-        from ml.tags import IMAGENET_HEAD_FILE, load_class_index
+    """Return (head path, class names) when the version ships an ImageNet head and its labels."""
+    from ml.tags import IMAGENET_HEAD_FILE
 
-        head, index = predictor.folder / IMAGENET_HEAD_FILE, predictor.folder / "imagenet_class_index.json"
-        predictor._riim_imagenet = (head, load_class_index(index)) if head.exists() and index.exists() else None
-    return predictor._riim_imagenet
+    loaded = getattr(predictor, "_imagenet", None)  # (labels, k) read by the predictor from the folder
+    return (predictor.folder / IMAGENET_HEAD_FILE, loaded[0]) if loaded else None
 
 
 def analysis_compute(*, version, predictor, picture: PILImage.Image, raw: bytes) -> tuple[dict, bytes | None]:
@@ -148,13 +146,13 @@ def analysis_compute(*, version, predictor, picture: PILImage.Image, raw: bytes)
     top = int(order[0])
     label = predictor.classes[top]
     anomaly = None
-    detector = getattr(predictor, "_detector", None)
-    if detector is not None and "embedding" in out:
-        score = float(detector.score(out["embedding"])[0])
+    if getattr(predictor, "_detector", None) is not None and "embedding" in out:
+        # The predictor combines the served and the unpruned detectors when the model was pruned.
+        verdict = predictor.anomaly(pixels, out["embedding"])
         anomaly = {
-            "score": round(score, 4),
-            "threshold": round(float(detector.threshold), 4),
-            "is_anomaly": bool(score > detector.threshold),
+            "score": round(float(verdict["score"]), 4),
+            "threshold": round(float(verdict["threshold"]), 4),
+            "is_anomaly": bool(verdict["flagged"]),
         }
     tags = _model_tags(predictor, out["embedding"]) if "embedding" in out else []
     tags += attribute_tags(picture, pixels)
