@@ -114,3 +114,19 @@ def test_killed_worker_leaves_a_failed_run_and_no_version(class_project, setting
     assert failed.status == "failed" and failed.finished_at is not None
     assert not ModelVersion.objects.filter(project=project).exists()
     assert not (settings.MEDIA_ROOT / "models").exists() or not any((settings.MEDIA_ROOT / "models").rglob("*.onnx"))
+
+
+def test_cancelling_a_running_run_stops_it_without_a_version(class_project):
+    """Cancel from the API while the worker trains: the callback sees the flag, the run ends cancelled."""
+    project = class_project
+    client = APIClient()
+    client.force_authenticate(project.owner)
+    with celery_worker("training", pool="prefork", concurrency=1, max_tasks_per_child=1):
+        run = training_run_start(project=project, user=project.owner, config={**TINY_CONFIG, "epochs": 200, "image_size": 64})
+        wait_for(lambda: TrainingRun.objects.filter(pk=run.pk, status="running", percent__gt=10).first(),
+                 timeout=180, interval=0.5, message="training under way")
+        response = client.post(f"/api/v1/training-runs/{run.pk}/cancel/")
+        assert response.status_code == 200 and response.json()["progress"]["cancel_requested"] is True
+        run = wait_for(lambda: _finished(run.pk), timeout=120, interval=0.5, message="run to stop")
+    assert run.status == "cancelled"
+    assert not ModelVersion.objects.filter(project=project).exists()
