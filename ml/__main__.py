@@ -118,7 +118,7 @@ def command_train(args) -> dict:
         backbone=args.backbone, alpha=args.alpha, weights=args.weights, image_size=args.image_size,
         epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs, fine_tune_layers=args.fine_tune_layers,
         augment=args.augment, dropout=args.dropout, folds=args.folds, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, tta=args.tta, seed=args.seed,
+        learning_rate=args.learning_rate, tta=args.tta, seed=args.seed, prune=args.prune, quantize=args.quantize,
     )
     if config.weights not in ("imagenet", "none"):
         confined_weights_file(config.weights)  # refuse a path outside RIIM_WEIGHTS_DIR before any work
@@ -126,7 +126,7 @@ def command_train(args) -> dict:
 
     bar = ProgressBar(enabled=not args.quiet)
     try:
-        result = train(config, args.data, args.out, progress=bar, prune=args.prune, quantize=args.quantize)
+        result = train(config, args.data, args.out, progress=bar)
     finally:
         bar.close()
     if result.card["backbone"]["fallback"]:

@@ -39,6 +39,8 @@ class TrainConfig:
     tta: bool = False  # test-time augmentation: average the prediction with its mirror image
     seed: int = 42
     scratch_filters: tuple = field(default=(32, 64, 128, 256))  # conv blocks of the scratch CNN
+    prune: float | None = None  # target sparsity of magnitude pruning (e.g. 0.5); None skips pruning
+    quantize: tuple = ()  # quantized variants to write: "int8" and/or "float16"
 
     def __post_init__(self) -> None:
         checks = [
@@ -58,6 +60,8 @@ class TrainConfig:
             (0 < self.test_fraction < 0.5, "test fraction must be in (0, 0.5)"),
             (self.learning_rate > 0 and self.fine_tune_learning_rate > 0, "learning rates must be positive"),
             (len(self.scratch_filters) >= 1, "scratch needs at least one conv block"),
+            (self.prune is None or 0 < self.prune < 1, "prune must be a sparsity in (0, 1)"),
+            (set(self.quantize) <= {"int8", "float16"}, "quantize takes int8 and/or float16"),
         ]
         for ok, reason in checks:
             if not ok:
@@ -70,6 +74,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["scratch_filters"] = list(self.scratch_filters)
+        data["quantize"] = list(self.quantize)
         return data
 
     @classmethod
@@ -78,6 +83,8 @@ class TrainConfig:
         values = {k: v for k, v in data.items() if k in names}
         if "scratch_filters" in values:
             values["scratch_filters"] = tuple(values["scratch_filters"])
+        if "quantize" in values:
+            values["quantize"] = tuple(values["quantize"] or ())
         return cls(**values)
 
     def replace(self, **changes) -> "TrainConfig":

@@ -193,10 +193,10 @@ def _manifest_write(run, scratch: Path) -> Path:
 
 
 def _ml_config(config: dict):
+    """Turn a validated run configuration (the `ml train` options) into the engine's TrainConfig."""
     from ml.config import TrainConfig
 
-    # prune and quantize travel as train() arguments; the rest maps one to one.
-    return TrainConfig.from_dict({k: v for k, v in config.items() if k not in ("prune", "quantize")})
+    return TrainConfig.from_dict({**config, "prune": config.get("prune") or None})
 
 
 def training_run_execute(*, run_id: int) -> TrainingRun:
@@ -221,10 +221,7 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
 
         out_dir = scratch / "model"
         started = time.perf_counter()
-        train(
-            _ml_config(run.config), _manifest_write(run, scratch), out_dir, progress=_Reporter(run.pk),
-            prune=run.config.get("prune") or None, quantize=tuple(run.config.get("quantize") or ()),
-        )
+        train(_ml_config(run.config), _manifest_write(run, scratch), out_dir, progress=_Reporter(run.pk))
         training_seconds = time.perf_counter() - started
         version = model_version_publish(run=run, local_dir=out_dir)
         status = TrainingRun.Status.SUCCEEDED
