@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ml.backend import keras, tf
+from ml.progress import EpochReporter
 
 AUTOENCODER_FILE = "autoencoder.onnx"
 INPUT_NAME = "image"
@@ -52,26 +53,6 @@ def resize_batch(images: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-class _EpochReporter(keras.callbacks.Callback):
-    """Forward each autoencoder epoch to the training progress callback."""
-
-    def __init__(self, progress: Callable[[dict], None], epochs: int):
-        super().__init__()
-        self.progress, self.epochs = progress, epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.progress(
-            {
-                "stage": "autoencoder",
-                "epoch": epoch + 1,
-                "epochs": self.epochs,
-                "percent": 100.0 * (epoch + 1) / self.epochs,
-                "metrics": {k: float(v) for k, v in (logs or {}).items()},
-                "message": f"autoencoder epoch {epoch + 1}/{self.epochs}",
-            }
-        )
-
-
 def train_autoencoder(
     images: np.ndarray,
     size: int = DEFAULT_SIZE,
@@ -85,7 +66,7 @@ def train_autoencoder(
     x = resize_batch(images, size)
     model = build_autoencoder(size)
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse")
-    callbacks = [_EpochReporter(progress, epochs)] if progress else []
+    callbacks = [EpochReporter(progress, epochs, "autoencoder", "autoencoder epoch")] if progress else []
     history = model.fit(
         x, x / 255.0, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks
     )

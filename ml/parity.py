@@ -13,28 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.inference import open_session
+
 COMPARED = ("probabilities", "logits", "embedding")
 INPUT_NAME = "image"
 LATENCY_REPEATS = 30
-
-
-def onnx_session(path: str | Path, intra_op_threads: int = 1, inter_op_threads: int = 1):
-    """Open an ONNX Runtime CPU session with pinned thread counts."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_op_threads
-    options.inter_op_num_threads = inter_op_threads
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def run_onnx(
     path: str | Path, images: np.ndarray, batch_size: int = 32, outputs: tuple[str, ...] | None = None
 ) -> dict:
     """Run an ONNX model on a batch of images and return its outputs by name."""
-    session = onnx_session(path)
+    session = open_session(path)
     names = [o.name for o in session.get_outputs() if outputs is None or o.name in outputs]
     parts = [session.run(names, {INPUT_NAME: images[i : i + batch_size]}) for i in range(0, len(images), batch_size)]
     return {name: np.concatenate([p[j] for p in parts]) for j, name in enumerate(names)}
@@ -76,7 +66,7 @@ def compare(reference: dict, candidate: dict, names: tuple[str, ...] = COMPARED)
 
 def onnx_latency_ms(path: str | Path, image: np.ndarray, repeats: int = LATENCY_REPEATS, threads: int = 1) -> dict:
     """Time single-image ONNX Runtime calls with pinned threads (p50/p95 in milliseconds)."""
-    session = onnx_session(path, intra_op_threads=threads, inter_op_threads=1)
+    session = open_session(path, intra_op_threads=threads, inter_op_threads=1)
     feed = {INPUT_NAME: image[None].astype(np.float32)}
     for _ in range(3):
         session.run(None, feed)

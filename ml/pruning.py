@@ -21,6 +21,7 @@ import numpy as np
 from ml import backend
 from ml.backend import keras
 from ml.export import flatten
+from ml.progress import EpochReporter
 
 DEFAULT_SPARSITY = 0.5
 SCHEDULE_FRACTION = 0.6  # reach the target after 60% of the steps, then fine-tune with the mask fixed
@@ -215,26 +216,6 @@ def _plain(model):
     return plain
 
 
-class _EpochReporter(keras.callbacks.Callback):
-    """Forward each pruning epoch to the training progress callback."""
-
-    def __init__(self, progress: Callable[[dict], None], epochs: int):
-        super().__init__()
-        self.progress, self.epochs = progress, epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.progress(
-            {
-                "stage": "prune",
-                "epoch": epoch + 1,
-                "epochs": self.epochs,
-                "percent": 100.0 * (epoch + 1) / self.epochs,
-                "metrics": {k: float(v) for k, v in (logs or {}).items()},
-                "message": f"pruning fine-tune epoch {epoch + 1}/{self.epochs}",
-            }
-        )
-
-
 def prune(
     model,
     train_data,
@@ -280,7 +261,7 @@ def prune(
     wrapped.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"])
     callbacks = [tfmot.sparsity.keras.UpdatePruningStep()]
     if progress is not None:
-        callbacks.append(_EpochReporter(progress, epochs))
+        callbacks.append(EpochReporter(progress, epochs, "prune", "pruning fine-tune epoch"))
     history = wrapped.fit(epochs=epochs, validation_data=validation_data, callbacks=callbacks, verbose=0, **fit_args)
     pruned = _plain(tfmot.sparsity.keras.strip_pruning(wrapped))
     recalibrated = recalibrate_batch_norm(pruned, x, batch_size) if recalibrate and isinstance(train_data, tuple) else 0
