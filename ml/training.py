@@ -29,6 +29,7 @@ from ml.datasets import ImageData, load_image_data, make_tf_dataset, split_count
 from ml.evaluation import classification_metrics, predict_proba
 from ml.history import merge_phases, overfitting_report, save_history
 from ml.models import (
+    HEAD_PREDICTIONS,
     build_classifier,
     build_pretrained_backbone,
     build_scratch_backbone,
@@ -166,9 +167,11 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
     phases = []
     augmentation = make_augmentation(config.augment, seed=config.seed)
     stage = "train"
+    head_init = "random (Glorot)"
     with timed(timings, stage):
         if backbone_info["pretrained"]:
             freeze_backbone(model)
+            head_init = warm_start_head(model, images, splits, config)
         compile_model(model, config.learning_rate)
         phases.append(("head" if backbone_info["pretrained"] else "scratch",
                        fit_phase(model, config, images, splits, augmentation, config.epochs,
@@ -202,6 +205,7 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
     card = build_card(config, images, splits, backbone_info, unfrozen, metrics, kfold, rows, model,
                       timings, files, data_label or str(data))
     card.update(exported["card"])
+    card["fine_tuning"]["head_init"] = head_init
     write_card(card, out_dir / CARD_FILE)
     files["card"] = CARD_FILE
     report("report", 1.0, "card written")
@@ -285,6 +289,33 @@ def build_model(config: TrainConfig, num_classes: int, resolution: WeightsResolu
         "message": message,
     }
     return model, info
+
+
+def warm_start_head(model, images: ImageData, splits: dict, config: TrainConfig) -> str:
+    """Start the dense head from a logistic regression on the frozen features of the training split.
+
+    With a class's few dozen photos, gradient steps from random weights leave the head far from
+    where the features already separate the classes; the convex fit gets there at once, and the
+    head phase then refines it with augmentation and dropout.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    train_idx = splits["train"]
+    y = images.y[train_idx]
+    if len(np.unique(y)) < 2:
+        return "random (Glorot): one class in the training split"
+    features = feature_model(model).predict(images.x[train_idx], batch_size=64, verbose=0)
+    # C = 1 / (n * l2) matches the head's L2 penalty; at least 1.0 so tiny data is not over-shrunk.
+    c = max(1.0, 1.0 / (len(y) * config.l2)) if config.l2 else 1.0
+    fit = LogisticRegression(C=c, max_iter=2000).fit(features, y)
+    kernel, bias = fit.coef_.T, fit.intercept_
+    if kernel.shape[1] == 1:  # binary: one score; split it across the two softmax logits
+        kernel, bias = np.concatenate([-kernel / 2, kernel / 2], axis=1), np.array([-bias[0] / 2, bias[0] / 2])
+    dense = model.get_layer(HEAD_PREDICTIONS)
+    if dense.get_weights()[0].shape != kernel.shape:  # classes absent from the training split
+        return "random (Glorot): some classes have no training images"
+    dense.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    return "logistic regression on the frozen features of the training split (warm start)"
 
 
 def cross_validate(config: TrainConfig, model, images: ImageData, splits: dict, pretrained: bool, on_fold):

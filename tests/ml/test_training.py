@@ -106,3 +106,26 @@ def test_invalid_config_values_are_refused():
         TrainConfig(dropout=1.5)
     with pytest.raises(ConfigError, match="folds"):
         TrainConfig(folds=1)
+
+
+def test_warm_start_fits_the_head_to_frozen_features(shapes_dir, tmp_path):
+    """The head starts from a logistic regression on frozen features: it already separates the classes."""
+    from ml.backend import keras
+    from ml.datasets import load_image_data, split_indices
+    from ml.models import build_classifier, build_scratch_backbone, feature_model, freeze_backbone
+    from ml.training import warm_start_head
+
+    config = TrainConfig(backbone="mobilenet", alpha=0.25, image_size=32, weights="none", seed=0)
+    images = load_image_data(shapes_dir, config.image_size)
+    splits = split_indices(images, config.val_fraction, config.test_fraction, config.seed)
+    keras.utils.set_random_seed(0)
+    # A frozen random CNN stands in for a pretrained base: its features vary with the picture.
+    base = build_scratch_backbone(32, filters=(16, 32))
+    model = build_classifier(base, len(images.classes), config.dropout, config.l2, pretrained=True)
+    freeze_backbone(model)
+    train_idx = splits["train"]
+    before = (model.predict(images.x[train_idx], verbose=0).argmax(axis=1) == images.y[train_idx]).mean()
+    assert "logistic regression" in warm_start_head(model, images, splits, config)
+    after = (model.predict(images.x[train_idx], verbose=0).argmax(axis=1) == images.y[train_idx]).mean()
+    assert after > max(before, 0.8)
+    assert feature_model(model).output_shape[-1] == model.get_layer("head_predictions").get_weights()[0].shape[0]
