@@ -29,7 +29,7 @@ def label_resolve(labels) -> tuple[str, str, list]:
     majority of the students' latest labels; a tie (or nothing) gives no label.
     Withdrawn labels (empty) take the author's vote away.
     """
-    current = [row for row in _latest_per_author(labels)]
+    current = _latest_per_author(labels)
     for source in (Label.Source.TEACHER, Label.Source.IMPORT):
         rows = [row for row in current if row.source == source]
         if rows:

@@ -9,9 +9,9 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 
 
-def artifact_prefix_new(*, project_slug: str, number: int) -> str:
+def artifact_prefix_new(*, project_slug: str) -> str:
     """Return a fresh storage folder for a version: never reused, so never overwritten."""
-    return posixpath.join(settings.RIIM_MODELS_PREFIX, project_slug, f"v{number}-{uuid.uuid4().hex[:10]}")
+    return posixpath.join(settings.RIIM_MODELS_PREFIX, project_slug, uuid.uuid4().hex)
 
 
 def artifacts_upload(*, local_dir: Path, prefix: str) -> dict:

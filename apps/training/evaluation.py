@@ -16,10 +16,13 @@ def version_holdout_score(version, images) -> tuple[float | None, int]:
     if not images:
         return None, 0
     predictor = Predictor(artifacts_local_dir(version))
-    batch = np.stack([predictor.load(image.file.open("rb").read()) for image in images])
-    for image in images:
-        image.file.close()
+    batch = np.stack([predictor.load(_read(image)) for image in images])
     probabilities = predictor.run(batch, outputs=("probabilities",))["probabilities"]
     predicted = [predictor.classes[i] for i in probabilities.argmax(axis=1)]
     correct = sum(p == image.label for p, image in zip(predicted, images))
     return correct / len(images), len(images)
+
+
+def _read(image) -> bytes:
+    with image.file.open("rb") as fh:
+        return fh.read()

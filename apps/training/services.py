@@ -281,13 +281,14 @@ def model_version_publish(*, run=None, local_dir: Path, project=None, user=None,
         raise ApplicationError(
             VERSION_CLASSES_MISMATCH % {"model": ", ".join(card.get("classes", [])), "project": ", ".join(project.classes)}
         )
-    with transaction.atomic():
-        Project.objects.select_for_update().get(pk=project.pk)  # serialise version numbers per project
-        number = (project.model_versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    prefix = artifact_prefix_new(project_slug=project.slug, number=number)
+    prefix = artifact_prefix_new(project_slug=project.slug)
     files = artifacts_upload(local_dir=Path(local_dir), prefix=prefix)
     try:
         with transaction.atomic():
+            # The number is taken under the project's row lock, in the same transaction as the row,
+            # so a training run and an import publishing at once cannot get the same number.
+            Project.objects.select_for_update().get(pk=project.pk)
+            number = (project.model_versions.aggregate(n=Max("number"))["n"] or 0) + 1
             version = ModelVersion.objects.create(
                 project=project, number=number, run=run, source=source, artifact_dir=prefix, files=files,
                 metadata=card, metrics=_card_metrics(card), explainable=explainable,

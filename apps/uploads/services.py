@@ -4,7 +4,7 @@ import uuid
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
@@ -50,6 +50,14 @@ def image_upload_create(*, project, uploader, raw: bytes, name: str) -> Image:
                 split=image_split_for(sha256=clean.sha256, holdout_fraction=project.holdout_fraction),
             )
             transaction.on_commit(lambda: _image_process_enqueue(image.pk))
+    except IntegrityError as exc:
+        # The same picture arrived twice at once: the unique constraint keeps one, this one is a duplicate.
+        default_storage.delete(stored_name)
+        first = Image.objects.filter(project=project, sha256=clean.sha256).first()
+        raise ConflictError(
+            DUPLICATE_IMAGE % {"name": first.original_name if first else clean.original_name},
+            extra={"duplicate_of": first.pk if first else None},
+        ) from exc
     except Exception:
         # Nothing half-stored: a failed row write removes the file it would have pointed to.
         default_storage.delete(stored_name)

@@ -25,7 +25,7 @@ def labeled_project(world, settings):
         made = 0
         while made < 3:
             n += 1
-            image = image_upload_create(project=project, uploader=world.teacher, raw=image_bytes(color=(base[0], n, base[2])), name=f"{n}.png".replace("png", "jpg"))
+            image = image_upload_create(project=project, uploader=world.teacher, raw=image_bytes(color=(base[0], n, base[2])), name=f"{n}.jpg")
             label_assign(image=image, author=world.teacher, label=label)
             made += image.split == "train"
     return project

@@ -167,3 +167,27 @@ def test_database_failure_leaves_no_file(world, settings, monkeypatch):
     with pytest.raises(RuntimeError):
         services.image_upload_create(project=world.project, uploader=world.student, raw=image_bytes(), name="a.jpg")
     assert _files_on_disk(settings) == []
+
+
+def test_concurrent_duplicate_is_a_conflict_not_a_500(world, settings, monkeypatch):
+    """When the duplicate check races another upload, the unique constraint answers 409 and the file is removed."""
+    from apps.common.exceptions import ConflictError
+    from apps.uploads import services
+
+    raw = image_bytes(color=(7, 7, 7))
+    first = services.image_upload_create(project=world.project, uploader=world.student, raw=raw, name="a.jpg")
+    files_before = _files_on_disk(settings)
+    real_filter = services.Image.objects.filter
+    calls = {"n": 0}
+
+    def filter_missing_once(*args, **kwargs):
+        calls["n"] += 1
+        qs = real_filter(*args, **kwargs)
+        return qs.none() if calls["n"] == 1 else qs  # the check runs before the other upload committed
+
+    monkeypatch.setattr(services.Image.objects, "filter", filter_missing_once)
+    with pytest.raises(ConflictError) as err:
+        services.image_upload_create(project=world.project, uploader=world.student, raw=raw, name="b.jpg")
+    assert err.value.extra["duplicate_of"] == first.pk
+    assert _files_on_disk(settings) == files_before
+    assert Image.objects.count() == 1
