@@ -20,7 +20,7 @@ from tests.factories import ProjectFactory, UserFactory
 SIZE = 40  # drawn pictures and model input: small enough to train in seconds on two cores
 CLASSES = ("circle", "square")
 COLOURS = {"circle": (220, 40, 40), "square": (40, 200, 60)}
-SERVING_FILES = ("model.onnx", "head.npz", "anomaly.npz", "activations.onnx")
+SERVING_FILES = ("model.onnx", "model.int8.onnx", "head.npz", "anomaly.npz", "activations.onnx")
 
 
 def draw(label: str, rng: np.random.Generator, size: int = SIZE) -> PILImage.Image:
@@ -73,6 +73,7 @@ def _train(out_dir: Path, data_dir: Path) -> Path:
         folds=0,  # cross-validation is the engine's business, not the platform's
         patience=6,
         scratch_filters=(16, 32),
+        quantize=("int8",),  # the browser page offers the int8 file too
         seed=0,
     )
     train(config, data_dir, out_dir)

@@ -3,18 +3,15 @@ import base64
 import io
 import logging
 import time
-import warnings
-from pathlib import PurePath
 
 import numpy as np
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image as PILImage
-from PIL import ImageOps, UnidentifiedImageError
+from PIL import ImageOps
 
 from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from apps.inference.attributes import attribute_tags
@@ -38,41 +35,12 @@ TILE_PX = 64  # side of one feature-map tile in the grid
 
 
 def image_check(raw: bytes, name: str) -> PILImage.Image:
-    """Apply the upload rules to a file (same messages as uploads) and return its decoded, upright picture.
-
-    Unlike an upload nothing is stored, so the picture is not re-encoded: only checked and decoded once.
-    """
-    original_name = upload_rules.safe_original_name(name)
-    if not raw:
-        raise ApplicationError(upload_rules.EMPTY_FILE)
-    limit = settings.RIIM_UPLOAD_MAX_BYTES
-    if len(raw) > limit:
-        raise ApplicationError(upload_rules.FILE_TOO_LARGE % {"limit": round(limit / 1024 / 1024, 1)})
-    max_pixels = settings.RIIM_UPLOAD_MAX_PIXELS
+    """Apply the upload rules (same messages as uploads) and return the decoded, upright picture."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            picture = PILImage.open(io.BytesIO(raw))
-            fmt, (width, height) = picture.format, picture.size
-    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
-        raise ApplicationError(upload_rules.TOO_MANY_PIXELS % {"pixels": "?", "limit": f"{max_pixels:,}"}) from exc
-    except (UnidentifiedImageError, Exception) as exc:  # Pillow raises assorted errors on garbage headers
-        raise ApplicationError(upload_rules.NOT_AN_IMAGE) from exc
-    if fmt not in upload_rules.ALLOWED_FORMATS:
-        raise ApplicationError(upload_rules.FORMAT_NOT_ALLOWED)
-    ext = PurePath(original_name).suffix.lower()
-    if ext not in upload_rules.ALLOWED_FORMATS[fmt]:
-        raise ApplicationError(upload_rules.EXTENSION_MISMATCH % {"ext": ext or "?", "fmt": fmt})
-    if width * height > max_pixels:
-        raise ApplicationError(upload_rules.TOO_MANY_PIXELS % {"pixels": f"{width * height:,}", "limit": f"{max_pixels:,}"})
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            picture.seek(0)  # GIF and other animations: the first frame
-            picture.load()
-            return ImageOps.exif_transpose(picture)
-    except Exception as exc:
-        raise ApplicationError(upload_rules.CORRUPT_IMAGE) from exc
+        picture, _fmt = upload_rules.image_open(raw, name)
+    except upload_rules.ImageRejected as exc:
+        raise ApplicationError(exc.message) from exc
+    return picture
 
 
 def _png(array: np.ndarray) -> bytes:

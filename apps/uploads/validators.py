@@ -8,7 +8,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from PIL import Image as PILImage
-from PIL import ImageOps, UnidentifiedImageError
+from PIL import ImageOps
 
 EMPTY_FILE = _("The file is empty.")
 FILE_TOO_LARGE = _("The file is too large (the limit is %(limit)s MB).")
@@ -53,8 +53,11 @@ def safe_original_name(name):
     return base[:255] or "image"
 
 
-def image_clean(raw: bytes, name: str) -> CleanImage:
-    """Return a validated, re-encoded copy of an uploaded image, or raise ImageRejected."""
+def image_open(raw: bytes, name: str) -> tuple[PILImage.Image, str]:
+    """Apply the upload rules and return (decoded upright picture, Pillow format), or raise ImageRejected.
+
+    Uploads re-encode the picture to store it; analyses that store nothing use it as it is.
+    """
     original_name = safe_original_name(name)
     if not raw:
         raise ImageRejected(EMPTY_FILE)
@@ -65,13 +68,10 @@ def image_clean(raw: bytes, name: str) -> CleanImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            probe = PILImage.open(io.BytesIO(raw))
-            fmt = probe.format
-            width, height = probe.size
-    except (UnidentifiedImageError, PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
-        if isinstance(exc, (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning)):
-            raise ImageRejected(TOO_MANY_PIXELS % {"pixels": "?", "limit": f"{max_pixels:,}"}) from exc
-        raise ImageRejected(NOT_AN_IMAGE) from exc
+            picture = PILImage.open(io.BytesIO(raw))
+            fmt, (width, height) = picture.format, picture.size
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+        raise ImageRejected(TOO_MANY_PIXELS % {"pixels": "?", "limit": f"{max_pixels:,}"}) from exc
     except Exception as exc:  # Pillow raises assorted errors on garbage headers
         raise ImageRejected(NOT_AN_IMAGE) from exc
     if fmt not in ALLOWED_FORMATS:
@@ -85,12 +85,16 @@ def image_clean(raw: bytes, name: str) -> CleanImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            image = PILImage.open(io.BytesIO(raw))
-            image.seek(0)  # GIF and other animations: the first frame
-            image.load()
-            image = ImageOps.exif_transpose(image)
+            picture.seek(0)  # GIF and other animations: the first frame
+            picture.load()
+            return ImageOps.exif_transpose(picture), fmt
     except Exception as exc:
         raise ImageRejected(CORRUPT_IMAGE) from exc
+
+
+def image_clean(raw: bytes, name: str) -> CleanImage:
+    """Return a validated, re-encoded copy of an uploaded image, or raise ImageRejected."""
+    image, fmt = image_open(raw, name)
     content, out_ext = _reencode(image, fmt)
     return CleanImage(
         content=content,
@@ -99,7 +103,7 @@ def image_clean(raw: bytes, name: str) -> CleanImage:
         width=image.width,
         height=image.height,
         sha256=hashlib.sha256(raw).hexdigest(),
-        original_name=original_name,
+        original_name=safe_original_name(name),
     )
 
 
