@@ -15,9 +15,10 @@ from PIL import ImageOps
 
 from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from apps.inference.attributes import attribute_tags
-from apps.inference.loader import active_predictor, predictor_for
+from apps.inference.loader import NO_ACTIVE_MODEL, active_predictor, predictor_for
 from apps.inference.models import Analysis
 from apps.projects.access import can_contribute, can_manage
+from apps.training.selectors import model_version_active
 from apps.uploads import validators as upload_rules
 
 logger = logging.getLogger(__name__)
@@ -250,7 +251,9 @@ def analyses_refresh(*, project, user) -> int:
 
     if not can_manage(user=user, project=project):
         raise PermissionDeniedError(ONLY_TEACHER_REFRESHES)
-    version, _predictor = active_predictor(project)
+    version = model_version_active(project=project)  # only queues work: no model is loaded here
+    if version is None:
+        raise ConflictError(NO_ACTIVE_MODEL)
     count = project.images.count()
     transaction.on_commit(lambda: analyses_refresh_task.delay(project.pk, version.pk))
     return count

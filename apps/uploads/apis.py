@@ -85,11 +85,13 @@ class ImageListCreateApi(APIView):
     def created_payload(self, request, image):
         """The stored image plus its analysis by the active model (null when there is none yet)."""
         from apps.inference.services import analysis_to_json, image_analysis_create
+        from apps.training.selectors import model_version_active
 
         analyses, analysis_error = {}, None
-        if image.project.model_versions.filter(status="active").exists():
+        version = model_version_active(project=image.project)
+        if version is not None:
             try:
-                analyses[image.pk] = analysis_to_json(image_analysis_create(image=image))
+                analyses[image.pk] = analysis_to_json(image_analysis_create(image=image, version=version))
             except ApplicationError as exc:  # the upload is kept even when the model cannot answer
                 analysis_error = str(exc.message)
         data = ImageOutputSerializer(image, context={"analyses": analyses}).data
