@@ -160,7 +160,8 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
         report("build", 1.0, backbone_info["message"])
 
     with timed(timings, "kfold"):
-        kfold = cross_validate(config, model, images, splits, backbone_info["pretrained"],
+        frozen = frozen_pool_features(model, images, splits) if backbone_info["pretrained"] else None
+        kfold = cross_validate(config, model, images, splits, frozen,
                                lambda f, k: report("kfold", f / k, f"fold {f}/{k}"))
         report("kfold", 1.0, "k-fold done")
 
@@ -171,7 +172,8 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
     with timed(timings, stage):
         if backbone_info["pretrained"]:
             freeze_backbone(model)
-            head_init = warm_start_head(model, images, splits, config)
+            train_count = len(splits["train"])  # the pool starts with the training split
+            head_init = warm_start_head(model, frozen[:train_count], images.y[splits["train"]], config)
         compile_model(model, config.learning_rate)
         phases.append(("head" if backbone_info["pretrained"] else "scratch",
                        fit_phase(model, config, images, splits, augmentation, config.epochs,
@@ -291,7 +293,17 @@ def build_model(config: TrainConfig, num_classes: int, resolution: WeightsResolu
     return model, info
 
 
-def warm_start_head(model, images: ImageData, splits: dict, config: TrainConfig) -> str:
+def frozen_pool_features(model, images: ImageData, splits: dict) -> np.ndarray:
+    """Return the frozen backbone's pooled features of the training pool (train, then validation rows).
+
+    Computed once: k-fold cross-validates the head on them and the head's warm start fits on the
+    training rows, so the backbone runs over these images a single time.
+    """
+    pool = np.concatenate([splits["train"], splits["val"]])
+    return feature_model(model).predict(images.x[pool], batch_size=64, verbose=0)
+
+
+def warm_start_head(model, features: np.ndarray, y: np.ndarray, config: TrainConfig) -> str:
     """Start the dense head from a logistic regression on the frozen features of the training split.
 
     With a class's few dozen photos, gradient steps from random weights leave the head far from
@@ -300,11 +312,8 @@ def warm_start_head(model, images: ImageData, splits: dict, config: TrainConfig)
     """
     from sklearn.linear_model import LogisticRegression
 
-    train_idx = splits["train"]
-    y = images.y[train_idx]
     if len(np.unique(y)) < 2:
         return "random (Glorot): one class in the training split"
-    features = feature_model(model).predict(images.x[train_idx], batch_size=64, verbose=0)
     # C = 1 / (n * l2) matches the head's L2 penalty; at least 1.0 so tiny data is not over-shrunk.
     c = max(1.0, 1.0 / (len(y) * config.l2)) if config.l2 else 1.0
     fit = LogisticRegression(C=c, max_iter=2000).fit(features, y)
@@ -318,15 +327,14 @@ def warm_start_head(model, images: ImageData, splits: dict, config: TrainConfig)
     return "logistic regression on the frozen features of the training split (warm start)"
 
 
-def cross_validate(config: TrainConfig, model, images: ImageData, splits: dict, pretrained: bool, on_fold):
+def cross_validate(config: TrainConfig, model, images: ImageData, splits: dict, frozen: np.ndarray | None, on_fold):
     """Run stratified k-fold on the training pool (train + validation, never the test split)."""
     if config.folds < 2:
         return None
     pool = np.concatenate([splits["train"], splits["val"]])
     x, y = images.x[pool], images.y[pool]
-    if pretrained:
-        features = feature_model(model).predict(x, batch_size=64, verbose=0)
-        return kfold_head_on_features(features, y, len(images.classes), config.folds, config.seed,
+    if frozen is not None:  # pretrained: the head on the cached frozen features
+        return kfold_head_on_features(frozen, y, len(images.classes), config.folds, config.seed,
                                       config.dropout, config.l2, config.learning_rate,
                                       epochs=config.kfold_epochs or max(config.epochs, 10))
     epochs = config.kfold_epochs or max(1, config.epochs // (2 * config.folds))

@@ -125,7 +125,8 @@ def test_warm_start_fits_the_head_to_frozen_features(shapes_dir, tmp_path):
     freeze_backbone(model)
     train_idx = splits["train"]
     before = (model.predict(images.x[train_idx], verbose=0).argmax(axis=1) == images.y[train_idx]).mean()
-    assert "logistic regression" in warm_start_head(model, images, splits, config)
+    features = feature_model(model).predict(images.x[train_idx], verbose=0)
+    assert "logistic regression" in warm_start_head(model, features, images.y[train_idx], config)
     after = (model.predict(images.x[train_idx], verbose=0).argmax(axis=1) == images.y[train_idx]).mean()
     assert after > max(before, 0.8)
     assert feature_model(model).output_shape[-1] == model.get_layer("head_predictions").get_weights()[0].shape[0]
