@@ -118,7 +118,7 @@ def logistic_baseline(manifest: Path, alpha: float, image_size: int, seed: int) 
 
 def ood_report(run_dir: Path, card: dict, manifest: Path, ood: Path, seed: int) -> dict:
     """Score the detector of each served ONNX variant on OOD photos, held-out class photos and synthetic images."""
-    from ml.anomaly import VARIANT_MODELS, auroc, load_detectors
+    from ml.anomaly import VARIANT_MODELS, PairedDetector, auroc, load_detectors, second_opinion
     from ml.datasets import HOLDOUT, read_samples
     from ml.inference import load_pixels, serving_input_size
     from ml.parity import run_onnx
@@ -130,17 +130,22 @@ def ood_report(run_dir: Path, card: dict, manifest: Path, ood: Path, seed: int) 
     noise = rng.integers(0, 256, (SYNTHETIC_SIZE, size, size, 3)).astype(np.float32)
     blank = np.stack([np.full((size, size, 3), c, np.float32) for c in rng.integers(0, 256, (SYNTHETIC_SIZE, 3))])
     report = {"n_in": len(inside), "n_out": len(outside)}
-    ratios = {}  # variant -> image set -> distance / threshold
-    for variant, detector in load_detectors(run_dir / "anomaly.npz").items():
+    ratios = {}  # variant -> image set -> score / threshold
+    detectors = load_detectors(run_dir / "anomaly.npz")
+    for variant, detector in detectors.items():
         model = run_dir / VARIANT_MODELS[variant]
         ratios[variant] = {
             name: detector.score(run_onnx(model, images, outputs=("embedding",))["embedding"]) / detector.threshold
             for name, images in (("in", inside), ("out", outside), ("noise", noise), ("blank", blank))
         }
-    if "unpruned" in ratios:  # what the server does for a pruned model: either detector flags
+    other = second_opinion(detectors)
+    if other is not None:  # what the server runs: the served file's detector paired with the second opinion
         for variant in ("fp32", "int8"):
             if variant in ratios:
-                ratios[f"{variant}+unpruned"] = {k: np.maximum(ratios[variant][k], ratios["unpruned"][k]) for k in ratios[variant]}
+                paired = PairedDetector.calibrate(detectors[variant], detectors[other])
+                ratios[f"{variant}+{other}"] = {
+                    k: (ratios[variant][k] + ratios[other][k]) / paired.threshold for k in ratios[variant]
+                }
     for variant, r in ratios.items():
         report[variant] = {"auroc": auroc(r["in"], r["out"]), **{f"flagged_{k}": float((v > 1.0).mean()) for k, v in r.items()}}
     return report
@@ -194,12 +199,13 @@ def render_compression(name: str, card: dict, ood: dict | None) -> list:
                      f"max |Δ| probabilities {report['max_abs']['probabilities']:.3f}.")
     lines.append(f"- ONNX Runtime fp32 vs Keras, single image: {keras_ms / latency['onnx_fp32']['p50']:.1f}× faster.")
     if ood:
-        for variant in ("fp32+unpruned", "int8+unpruned", "fp32", "int8", "unpruned"):
+        paired = [v for v in ood if "+" in v]
+        for variant in (*paired, "fp32", "int8", "reference", "unpruned"):
             if variant in ood:
                 r = ood[variant]
                 parts = variant.split("+")
                 models = " and ".join(card["anomaly"]["variants"][p]["model"] for p in parts)
-                served = ", either flags (what the server runs)" if len(parts) == 2 or "unpruned" not in ood else ""
+                served = ", summed (what the server runs)" if len(parts) == 2 or not paired else ""
                 lines.append(
                     f"- Anomaly detector ({models} embeddings{served}, "
                     f"{card['anomaly']['variants'][parts[0]]['method']}, "

@@ -12,8 +12,11 @@ training images' scores.
 
 Fitting uses scikit-learn; scoring is plain numpy so the web process can load the
 ``.npz`` without TensorFlow. Embeddings of the fp32 and int8 ONNX models differ, so
-one ``anomaly.npz`` holds one detector per ONNX file (fp32, int8 and, after pruning,
-the unpruned model, whose embedding separates new kinds of photos better).
+one ``anomaly.npz`` holds one detector per ONNX file: fp32, int8, the unpruned model
+after pruning, and ``reference``, the pretrained backbone before training. A network
+trained on a few classes maps other kinds of photos close to them; the reference's
+general ImageNet features do not, so the server sums both detectors' opinions
+(``PairedDetector``).
 """
 
 from __future__ import annotations
@@ -25,8 +28,14 @@ import numpy as np
 
 ANOMALY_FILE = "anomaly.npz"
 # Detector variant -> the export key of the ONNX file whose embeddings it was fitted on.
-VARIANT_FILES = {"fp32": "onnx", "int8": "onnx_int8", "unpruned": "onnx_unpruned"}
-VARIANT_MODELS = {"fp32": "model.onnx", "int8": "model.int8.onnx", "unpruned": "model.unpruned.onnx"}
+VARIANT_FILES = {"fp32": "onnx", "int8": "onnx_int8", "unpruned": "onnx_unpruned", "reference": "onnx_reference"}
+VARIANT_MODELS = {
+    "fp32": "model.onnx",
+    "int8": "model.int8.onnx",
+    "unpruned": "model.unpruned.onnx",
+    "reference": "reference.onnx",
+}
+SECOND_OPINIONS = ("reference", "unpruned")  # the detector added to the served file's, by preference
 METHOD = "mahalanobis"
 DEFAULT_PERCENTILE = 99.0  # about 1 in 100 in-distribution images is flagged by design
 OUT_OF_FOLD_SPLITS = 5  # threshold on held-out scores: in-sample distances are optimistically small
@@ -166,6 +175,45 @@ def fit_detector(
         source = "in_sample"
     threshold = float(np.percentile(reference, percentile))
     return AnomalyDetector(means, precision, threshold, float(percentile), shrinkage, reference, source, transform)
+
+
+def second_opinion(detectors: dict) -> str | None:
+    """Return which detector the server adds to the served file's, or None."""
+    return next((name for name in SECOND_OPINIONS if name in detectors), None)
+
+
+def scored_with(detectors: dict) -> str:
+    """Describe, for the model card, how the server scores an image."""
+    other = second_opinion(detectors)
+    if other is None:
+        return "served"
+    return f"served + {other}: sum of distance / threshold, flagged above the same percentile of the training sums"
+
+
+@dataclass
+class PairedDetector:
+    """The served file's detector plus a second one, scored as the sum of both distance / threshold ratios.
+
+    A sum lets a photo that both find a little unusual stand out, where "either flags" waits for
+    one of them to be sure. The threshold is the same percentile of the summed out-of-fold
+    training scores, so about as many class photos are flagged as by one detector alone.
+    """
+
+    own: AnomalyDetector
+    other: AnomalyDetector
+    threshold: float
+
+    @classmethod
+    def calibrate(cls, own: AnomalyDetector, other: AnomalyDetector) -> "PairedDetector":
+        # Both were fitted on the same training images in the same order with the same folds,
+        # so their reference scores pair up image by image.
+        if own.reference_scores.shape != other.reference_scores.shape:
+            return cls(own, other, 2.0)  # each at its own threshold
+        sums = own.reference_scores / own.threshold + other.reference_scores / other.threshold
+        return cls(own, other, float(np.percentile(sums, own.percentile)))
+
+    def score(self, own_embeddings: np.ndarray, other_embeddings: np.ndarray) -> np.ndarray:
+        return self.own.score(own_embeddings) / self.own.threshold + self.other.score(other_embeddings) / self.other.threshold
 
 
 def save_detectors(path: str | Path, detectors: dict[str, AnomalyDetector]) -> Path:

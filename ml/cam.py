@@ -65,6 +65,22 @@ def colorize(heat: np.ndarray) -> np.ndarray:
     return (np.stack([red, green, blue], axis=-1) * 255).round().astype(np.uint8)
 
 
+# The ramp sampled at 256 levels, as a Pillow palette.
+_PALETTE = colorize(np.linspace(0.0, 1.0, 256)).reshape(-1).tobytes()
+
+
+def colormap_image(heat: np.ndarray) -> Image.Image:
+    """Return a [0, 1] heat map as an 8-bit palette image with the ``colorize`` ramp.
+
+    One byte per pixel instead of three: encoding it as PNG costs a fraction of an RGB
+    overlay, so it is what a request answers; the viewer blends it over the photo it has.
+    """
+    levels = (np.clip(np.asarray(heat, np.float32), 0.0, 1.0) * 255).round().astype(np.uint8)
+    image = Image.fromarray(levels)
+    image.putpalette(_PALETTE)
+    return image
+
+
 def overlay(image: np.ndarray, heat: np.ndarray, opacity: float = 0.45) -> np.ndarray:
     """Blend a [0, 1] heat map of the same height and width over an RGB image (0..255)."""
     image = np.asarray(image, np.float32)

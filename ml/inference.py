@@ -97,11 +97,9 @@ class Predictor:
         self.output_names = [o.name for o in self.session.get_outputs()]
         head = self.folder / cam_maps.HEAD_FILE
         self.head = cam_maps.load_head(head) if head.exists() else None
-        self._detector, self._unpruned_detector = self._load_detectors()
+        self._detector, self._paired = self._load_detectors()
         self._tags = self._load_tags()
-        from ml.tags import load_imagenet_labels
-
-        self._imagenet = load_imagenet_labels(self.folder)  # None unless ImageNet tags were written
+        self._imagenet = self._load_imagenet()  # None unless ImageNet tags were written
         self._autoencoder = None
         self._activations = None
 
@@ -112,11 +110,12 @@ class Predictor:
         return cls(path.parent, model_file=path, **kwargs)
 
     def _load_detectors(self):
-        """Return the detector fitted on this model file's embeddings and, after pruning, the unpruned one.
+        """Return the detector fitted on this model file's embeddings and, when there is one, the pair it forms.
 
-        The second comes with its own session (its embedding is computed by ``model.unpruned.onnx``).
+        The pair's second detector comes with its own session: ``reference.onnx`` (the pretrained
+        backbone before training) or, for older folders, ``model.unpruned.onnx``.
         """
-        from ml.anomaly import ANOMALY_FILE, VARIANT_MODELS, load_detectors
+        from ml.anomaly import ANOMALY_FILE, VARIANT_MODELS, PairedDetector, load_detectors, second_opinion
 
         path = self.folder / ANOMALY_FILE
         if not path.exists():
@@ -124,10 +123,11 @@ class Predictor:
         detectors = load_detectors(path)
         # Embeddings differ between fp32 and int8 models: use the detector fitted on this file's.
         own = detectors.get(self.variant)
-        unpruned = self.folder / VARIANT_MODELS["unpruned"]
-        if own is None or "unpruned" not in detectors or not unpruned.is_file():
+        other = second_opinion(detectors)
+        if own is None or other is None or not (self.folder / VARIANT_MODELS[other]).is_file():
             return own, None
-        return own, (detectors["unpruned"], open_session(unpruned, *self.threads))
+        session = open_session(self.folder / VARIANT_MODELS[other], *self.threads)
+        return own, (PairedDetector.calibrate(own, detectors[other]), session)
 
     def _load_tags(self):
         from ml.tags import TAGS_FILE, read_tag_metadata
@@ -138,9 +138,53 @@ class Predictor:
         names, thresholds = read_tag_metadata(path)
         return open_session(path, *self.threads), names, thresholds
 
+    def _load_imagenet(self):
+        """Return (label names, k, (kernel, bias)) when the folder ships ImageNet tags, else None."""
+        from ml.tags import IMAGENET_HEAD_FILE, load_imagenet_head, load_imagenet_labels
+
+        labels = load_imagenet_labels(self.folder)
+        if labels is None:
+            return None
+        names, k = labels
+        return names, k, load_imagenet_head(self.folder / IMAGENET_HEAD_FILE)
+
+    @property
+    def has_detector(self) -> bool:
+        """Whether an anomaly detector was fitted for the served file."""
+        return self._detector is not None
+
+    @property
+    def has_tag_head(self) -> bool:
+        return self._tags is not None
+
     def load(self, source) -> np.ndarray:
         """Decode one image (path, bytes or file-like) into the model's raw 0..255 input."""
         return load_pixels(source, self.image_size)
+
+    def load_picture(self, picture) -> np.ndarray:
+        """Turn an already decoded, upright Pillow picture into the model's raw 0..255 input."""
+        from ml.preprocess import resize_upright
+
+        return resize_upright(picture, self.image_size).astype(np.float32)
+
+    def tags(self, embedding: np.ndarray) -> list[dict]:
+        """Return the learned tag head's verdict for one embedding (every tag, ``present`` or not)."""
+        if self._tags is None:
+            return []
+        from ml.tags import decide
+
+        session, names, thresholds = self._tags
+        values = session.run(["tag_probabilities"], {"embedding": np.asarray(embedding, np.float32).reshape(1, -1)})
+        return decide(values[0][0], names, thresholds)
+
+    def imagenet(self, embedding: np.ndarray, k: int | None = None) -> list[dict]:
+        """Return the top ImageNet names for one embedding, or [] when the folder has no ImageNet head."""
+        if self._imagenet is None:
+            return []
+        from ml.tags import imagenet_top_k
+
+        names, default_k, head = self._imagenet
+        return imagenet_top_k(np.asarray(embedding).reshape(-1), head, names, k or default_k)
 
     def run(self, images: np.ndarray, outputs: tuple[str, ...] | None = None) -> dict:
         """Run the model on a batch of preprocessed images and return its outputs by name."""
@@ -170,30 +214,23 @@ class Predictor:
         if self._detector is not None:
             result["anomaly"] = self.anomaly(pixels, out["embedding"])
         if self._tags is not None:
-            session, names, thresholds = self._tags
-            from ml.tags import decide
-
-            tag_probs = session.run(["tag_probabilities"], {"embedding": out["embedding"].astype(np.float32)})[0][0]
-            result["tags"] = decide(tag_probs, names, thresholds)
+            result["tags"] = self.tags(out["embedding"])
         if self._imagenet is not None:
-            from ml.tags import IMAGENET_HEAD_FILE, imagenet_top_k
-
-            labels, k = self._imagenet
-            result["imagenet"] = imagenet_top_k(out["embedding"][0], self.folder / IMAGENET_HEAD_FILE, labels, k)
+            result["imagenet"] = self.imagenet(out["embedding"])
         return result
 
     def anomaly(self, pixels: np.ndarray, embedding: np.ndarray) -> dict:
         """Score one image's novelty from its pixels and this model's embedding of them.
 
-        After pruning the served embedding catches noise and blank images and the unpruned
-        one other kinds of photos, so the image is unusual when either detector says so:
-        the score is then the larger distance / threshold ratio and the threshold is 1.
+        With a second detector (see ``ml.anomaly.PairedDetector``) the score is the sum of both
+        distance / threshold ratios and the threshold the paired one.
         """
-        score, threshold = float(self._detector.score(embedding)[0]), self._detector.threshold
-        if self._unpruned_detector is not None:
-            detector, session = self._unpruned_detector
-            other = float(detector.score(session.run(["embedding"], {INPUT_NAME: pixels[None]})[0])[0])
-            score, threshold = max(score / threshold, other / detector.threshold), 1.0
+        if self._paired is None:
+            score, threshold = float(self._detector.score(embedding)[0]), self._detector.threshold
+        else:
+            paired, session = self._paired
+            other = session.run(["embedding"], {INPUT_NAME: np.asarray(pixels, np.float32)[None]})[0]
+            score, threshold = float(paired.score(embedding, other)[0]), paired.threshold
         return {"score": score, "threshold": threshold, "flagged": score > threshold}
 
     def cam(self, feature_maps: np.ndarray, class_index: int) -> np.ndarray:
@@ -203,12 +240,21 @@ class Predictor:
         raw = cam_maps.class_activation_map(feature_maps, self.head[0], class_index)
         return cam_maps.upsample(cam_maps.normalize(raw), self.image_size)
 
-    def activations(self, pixels: np.ndarray) -> dict:
-        """Return every block's activations for one preprocessed image (the network view)."""
+    def _activation_session(self):
         if self._activations is None:
             self._activations = open_session(self.folder / ACTIVATIONS_FILE, *self.threads)
-        names = [o.name for o in self._activations.get_outputs()]
-        values = self._activations.run(names, {INPUT_NAME: np.asarray(pixels, np.float32)[None]})
+        return self._activations
+
+    def activation_names(self) -> list[str]:
+        """Return the layers the network view can show, or [] when the folder has no activation graph."""
+        if not (self.folder / ACTIVATIONS_FILE).is_file():
+            return []
+        return [o.name for o in self._activation_session().get_outputs()]
+
+    def activations(self, pixels: np.ndarray) -> dict:
+        """Return every block's activations for one preprocessed image (the network view)."""
+        names = self.activation_names()
+        values = self._activation_session().run(names, {INPUT_NAME: np.asarray(pixels, np.float32)[None]})
         return {name: value[0] for name, value in zip(names, values, strict=True)}
 
     def error_map(self, pixels: np.ndarray) -> np.ndarray:

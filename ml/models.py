@@ -60,6 +60,20 @@ def build_pretrained_backbone(backbone: str, alpha: float, image_size: int, weig
     return base
 
 
+def build_reference_extractor(backbone: str, alpha: float, image_size: int, weights_path: str) -> keras.Model:
+    """Return the pretrained backbone as it was before any training, pooled: (scaled image) -> embedding.
+
+    Its ImageNet features describe photos in general, which is what the anomaly detector needs: a
+    network fine-tuned on two classes (and pruned) keeps what separates them and maps other kinds
+    of photos close to them.
+    """
+    base = build_pretrained_backbone(backbone, alpha, image_size, weights_path)
+    base.trainable = False
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    pooled = keras.layers.GlobalAveragePooling2D(name="embedding")(base(inputs, training=False))
+    return keras.Model(inputs, pooled, name="reference")
+
+
 def build_classifier(base: keras.Model, num_classes: int, dropout: float, l2: float,
                      pretrained: bool) -> keras.Model:
     """Put the shared head (GAP -> dropout -> dense softmax) on a backbone.

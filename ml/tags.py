@@ -211,10 +211,20 @@ def save_imagenet_head(path: str | Path, kernel: np.ndarray, bias: np.ndarray) -
     return path
 
 
-def imagenet_top_k(embedding: np.ndarray, head_path: str | Path, names: list[str], k: int = 5) -> list[dict]:
-    """Return the top-k ImageNet labels for one pooled-feature vector."""
+def load_imagenet_head(head_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Return the ImageNet classifier's kernel (features, 1000) and bias from its ``.npz``."""
     with np.load(Path(head_path)) as data:
-        kernel, bias = data["kernel"], data["bias"]
+        return np.asarray(data["kernel"], np.float64), np.asarray(data["bias"], np.float64)
+
+
+def imagenet_top_k(
+    embedding: np.ndarray, head: str | Path | tuple[np.ndarray, np.ndarray], names: list[str], k: int = 5
+) -> list[dict]:
+    """Return the top-k ImageNet labels for one pooled-feature vector.
+
+    ``head`` is the head file or its already loaded (kernel, bias), as a server keeps them.
+    """
+    kernel, bias = head if isinstance(head, tuple) else load_imagenet_head(head)
     if kernel.shape[1] != len(names):
         raise ValueError(f"the head has {kernel.shape[1]} classes, the index {len(names)}")
     logits = np.asarray(embedding, np.float64).reshape(-1) @ kernel + bias

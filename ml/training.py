@@ -32,6 +32,7 @@ from ml.models import (
     HEAD_PREDICTIONS,
     build_classifier,
     build_pretrained_backbone,
+    build_reference_extractor,
     build_scratch_backbone,
     compile_model,
     feature_model,
@@ -197,7 +198,10 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
 
     prune = prune if prune is not None else getattr(config, "prune", None)
     quantize = tuple(quantize if quantize is not None else getattr(config, "quantize", ()) or ())
-    exported = export_stages(config, model, images, splits, out_dir, prune, quantize, report)
+    # The untouched pretrained backbone, exported beside the model for the anomaly detector.
+    reference = (build_reference_extractor(config.backbone, config.alpha, config.image_size, resolution.path)
+                 if backbone_info["pretrained"] else None)
+    exported = export_stages(config, model, images, splits, out_dir, prune, quantize, report, reference)
     timings.update(exported["timings"])
 
     with timed(timings, "report"):
@@ -228,7 +232,7 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
 
 
 def export_stages(config: TrainConfig, model, images: ImageData, splits: dict, out_dir: Path, prune, quantize,
-                  report) -> dict:
+                  report, reference=None) -> dict:
     """Prune, export, quantize, check parity, fit the detector, autoencoder and tags; return card sections."""
     from ml.export import SERVING_OUTPUTS, export_all
     from ml.preprocess import unscale
@@ -244,6 +248,7 @@ def export_stages(config: TrainConfig, model, images: ImageData, splits: dict, o
         model, out_dir, train=raw("train"), holdout=raw("test"), val=raw("val"),
         prune=prune, quantize=quantize, batch_size=config.batch_size,
         train_tags=tags("train"), val_tags=tags("val"), input_scale=SERVING_INPUT_SCALE, seed=config.seed,
+        reference_model=reference,
         progress=lambda event: report(event["stage"], (event.get("percent") or 0.0) / 100.0, event.get("message", ""),
                                       event.get("metrics") or None),
     )

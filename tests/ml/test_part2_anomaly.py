@@ -39,7 +39,7 @@ def test_detector_accepts_in_distribution_images(bundle, variant):
 def test_card_summary_describes_detector(bundle):
     """The card records method, percentile, threshold and the reference score distribution per variant."""
     assert set(bundle["sections"]["anomaly"]["variants"]) == {"fp32", "int8", "unpruned"}
-    assert bundle["sections"]["anomaly"]["scored_with"].startswith("max(served, unpruned)")
+    assert bundle["sections"]["anomaly"]["scored_with"].startswith("served + unpruned")
     summary = bundle["sections"]["anomaly"]["variants"]["fp32"]
     assert summary["method"] == "mahalanobis" and summary["percentile"] == 99.0
     assert summary["scores"]["p50"] < summary["threshold"] <= summary["scores"]["max"]
@@ -89,3 +89,24 @@ def test_non_negative_embeddings_are_square_rooted():
     assert detector.transform == "sqrt" and detector.summary()["transform"] == "sqrt"
     manual = fit_detector(np.sqrt(x) - 10.0)  # shifted below zero: no transform, same geometry
     np.testing.assert_allclose(detector.score(x[:5]), manual.score(np.sqrt(x[:5]) - 10.0), rtol=1e-6)
+
+
+def test_paired_detector_sums_both_opinions_at_a_calibrated_threshold():
+    """Two detectors fitted on the same images pair up: the summed training scores set the threshold,
+    and a picture that both find somewhat unusual is flagged although neither flags it alone."""
+    from ml.anomaly import PairedDetector, fit_detector
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 400)
+    a = rng.normal(size=(400, 5)) + labels[:, None]
+    b = rng.normal(size=(400, 4)) - labels[:, None]
+    first, second = fit_detector(a, labels, seed=3), fit_detector(b, labels, seed=3)
+    paired = PairedDetector.calibrate(first, second)
+    sums = first.reference_scores / first.threshold + second.reference_scores / second.threshold
+    assert (sums > paired.threshold).mean() == pytest.approx(0.01, abs=0.005)
+    assert paired.threshold < 2.0  # the two opinions are not perfectly correlated
+    # Just under each detector's own threshold, but unusual to both.
+    near_a = first.means[0] + np.linalg.cholesky(np.linalg.inv(first.precision))[:, 0] * first.threshold * 0.95
+    near_b = second.means[0] + np.linalg.cholesky(np.linalg.inv(second.precision))[:, 0] * second.threshold * 0.95
+    assert not first.flags(near_a[None])[0] and not second.flags(near_b[None])[0]
+    assert paired.score(near_a[None], near_b[None])[0] > paired.threshold

@@ -189,8 +189,9 @@ def test_imagenet_tags_reach_the_predictor(cli_run, tmp_path):
 
 
 def test_pruned_folder_scores_novelty_with_both_embeddings(cli_run):
-    """With a pruned model served, the anomaly score is the larger distance/threshold ratio of served and unpruned detectors."""
-    from ml.anomaly import load_detectors
+    """Without a reference backbone (a scratch model), a pruned folder pairs the served and unpruned detectors:
+    the score is the sum of both distance/threshold ratios, the threshold calibrated on the training sums."""
+    from ml.anomaly import PairedDetector, load_detectors
     from ml.inference import Predictor
     from ml.parity import run_onnx
 
@@ -199,10 +200,13 @@ def test_pruned_folder_scores_novelty_with_both_embeddings(cli_run):
     predictor = Predictor(out)
     pixels = predictor.load(image)
     detectors = load_detectors(out / "anomaly.npz")
+    assert "reference" not in detectors
     ratios = [
         detectors[variant].score(run_onnx(out / name, pixels[None], outputs=("embedding",))["embedding"])[0]
         / detectors[variant].threshold
         for variant, name in (("fp32", "model.onnx"), ("unpruned", "model.unpruned.onnx"))
     ]
     anomaly = predictor.predict(image)["anomaly"]
-    assert anomaly["threshold"] == 1.0 and abs(anomaly["score"] - max(ratios)) < 1e-6
+    assert abs(anomaly["score"] - sum(ratios)) < 1e-6
+    assert anomaly["threshold"] == PairedDetector.calibrate(detectors["fp32"], detectors["unpruned"]).threshold
+    assert 1.0 < anomaly["threshold"] < 2.0

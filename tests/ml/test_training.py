@@ -98,6 +98,15 @@ def test_pretrained_run_caches_features_for_kfold_and_fine_tunes(shapes_dir, tmp
     assert card["fine_tuning"]["unfrozen_layers"] == ["conv_dw_13", "conv_pw_13"]
     first = result.model.get_layer("backbone").get_layer("conv1").get_weights()[0]
     assert np.array_equal(first, reference.get_layer("conv1").get_weights()[0])
+    # The anomaly detector's second opinion is the backbone as loaded, untouched by fine-tuning.
+    from ml.parity import run_onnx
+
+    assert card["files"]["onnx_reference"] == "reference.onnx" and "reference" in card["anomaly"]["variants"]
+    assert card["anomaly"]["scored_with"].startswith("served + reference")
+    pixels = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    exported = run_onnx(tmp_path / "run" / "reference.onnx", pixels, outputs=("embedding",))["embedding"]
+    expected = reference.predict(pixels / 127.5 - 1.0, verbose=0).mean(axis=(1, 2))
+    np.testing.assert_allclose(exported, expected, atol=1e-4)
 
 
 def test_invalid_config_values_are_refused():
