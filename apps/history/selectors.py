@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from apps.inference.models import Analysis
 from apps.labeling.models import Label
 from apps.projects.access import project_role
-from apps.projects.selectors import project_list
+from apps.projects.selectors import project_list_with_roles
 from apps.uploads.models import Image
 
 REVIEW_ROLES = ("staff", "teacher", "grader")
@@ -12,7 +12,7 @@ REVIEW_ROLES = ("staff", "teacher", "grader")
 
 def reviewable_projects(*, user):
     """Return the projects whose whole activity the user may review (teachers, graders, staff)."""
-    return [p for p in project_list(user=user) if project_role(user=user, project=p) in REVIEW_ROLES]
+    return [p for p in project_list_with_roles(user=user) if project_role(user=user, project=p) in REVIEW_ROLES]
 
 
 def label_activity(*, user) -> QuerySet[Label]:

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from apps.common.exceptions import ConflictError, NotFoundError
 from apps.common.permissions import IsAuthenticatedReadOrContributor
-from apps.inference.selectors import analysis_for_image, image_version
+from apps.inference.selectors import analysis_for_image, analysis_project_get, image_version
 from apps.inference.services import (
     activation_png,
     activation_summary,
@@ -52,7 +52,7 @@ class AnalyzeApi(APIView):
     def post(self, request):
         serializer = self.AnalyzeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        project = project_get(user=request.user, slug=serializer.validated_data["project"])
+        project = analysis_project_get(user=request.user, slug=serializer.validated_data["project"])
         upload = serializer.validated_data["file"]
         return Response(analyze_upload(project=project, user=request.user, raw=upload.read(), name=upload.name))
 

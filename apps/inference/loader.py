@@ -12,10 +12,11 @@ NO_ACTIVE_MODEL = _("This project has no trained model yet. Ask your teacher to 
 MODEL_UNAVAILABLE = _("The active model cannot be loaded right now (%(problem)s). Your teacher has been told in the admin.")
 REQUIRED_FILES = ("model.onnx", "card.json")
 VARIANTS = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+MISSING = object()
 
 _lock = threading.Lock()
-# project id -> ((version id, artifact folder, variant), predictor). The artifact folder is part of
-# the key because a folder is written once: a different folder is a different model.
+# project id -> ((version id, artifact folder, variant), version, predictor). The artifact folder is
+# part of the key because a folder is written once: a different folder is a different model.
 _cache: dict = {}
 
 
@@ -56,7 +57,7 @@ def predictor_for(version):
     with _lock:
         cached = _cache.get(version.project_id)
         if cached and cached[0] == key:
-            return cached[1]
+            return cached[2]
     problem = version_health(version)
     if problem:
         raise ConflictError(MODEL_UNAVAILABLE % {"problem": problem})
@@ -69,14 +70,27 @@ def predictor_for(version):
         # (?version=N) is reopened on demand rather than evicting the active one for good.
         current = _cache.get(version.project_id)
         if current is None or version.status == "active" or current[0][0] == version.pk:
-            _cache[version.project_id] = (key, predictor)
+            _cache[version.project_id] = (key, version, predictor)
     return predictor
 
 
 def active_predictor(project):
-    """Return (active version, predictor); the version is read from the database on every call."""
+    """Return (active version, predictor); which version is active is read from the database on every call.
+
+    A project read with ``active_version_id`` (``analysis_project_get``) already says which; when this
+    process serves that version, its cached row and predictor answer without another query.
+    """
     from apps.training.selectors import model_version_active
 
+    active_id = getattr(project, "active_version_id", MISSING)
+    if active_id is None:
+        raise ConflictError(NO_ACTIVE_MODEL)
+    if active_id is not MISSING:
+        with _lock:
+            cached = _cache.get(project.pk)
+        key = (active_id, getattr(project, "active_version_dir", None), cached and served_variant(cached[1]))
+        if cached and cached[0] == key:
+            return cached[1], cached[2]
     version = model_version_active(project=project)
     if version is None:
         raise ConflictError(NO_ACTIVE_MODEL)

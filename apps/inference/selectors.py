@@ -2,7 +2,27 @@ from django.db.models import QuerySet
 
 from apps.common.exceptions import NotFoundError
 from apps.inference.models import Analysis
+from apps.projects.access import project_role
+from apps.projects.models import Project
+from apps.projects.selectors import PROJECT_NOT_FOUND
+from apps.training.models import ModelVersion
 from apps.training.selectors import VERSION_NOT_FOUND, model_version_active
+
+
+def analysis_project_get(*, user, slug):
+    """Return a project the user can see, carrying the user's role and its active version's id and folder.
+
+    Three small queries (project, membership, active version id): the analysis path then needs no
+    other query when this process already serves that version.
+    """
+    project = Project.objects.filter(slug=slug).first()
+    role = project_role(user=user, project=project) if project is not None else None
+    if role is None:
+        raise NotFoundError(PROJECT_NOT_FOUND)
+    project.viewer_id, project.viewer_role = user.pk, role  # later permission checks read it
+    active = ModelVersion.objects.filter(project=project, status=ModelVersion.Status.ACTIVE)
+    project.active_version_id, project.active_version_dir = active.values_list("pk", "artifact_dir").first() or (None, None)
+    return project
 
 
 def analysis_for_image(*, image, version_number=None, ran_on="server") -> Analysis | None:

@@ -20,6 +20,7 @@ from apps.inference.models import Analysis
 from apps.projects.access import can_contribute, can_manage
 from apps.training.selectors import model_version_active
 from apps.uploads import validators as upload_rules
+from ml import cam as cam_maps
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +45,11 @@ def image_check(raw: bytes, name: str) -> PILImage.Image:
     return picture
 
 
-def _png(array: np.ndarray) -> bytes:
+def _png(picture: np.ndarray | PILImage.Image) -> bytes:
+    if not isinstance(picture, PILImage.Image):
+        picture = PILImage.fromarray(np.asarray(picture, np.uint8))
     out = io.BytesIO()
-    PILImage.fromarray(np.asarray(array, np.uint8)).save(out, format="PNG", compress_level=1)
+    picture.save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 
@@ -66,56 +69,34 @@ def anomaly_sentence(is_anomaly: bool) -> str:
 
 def _model_tags(predictor, embedding: np.ndarray) -> list[dict]:
     """Tags from the learned tag head and, when shipped with the version, ImageNet names."""
-    tags = []
-    head = getattr(predictor, "_tags", None)
-    if head is not None:
-        from ml.tags import decide
-
-        session, names, thresholds = head
-        probabilities = session.run(["tag_probabilities"], {"embedding": embedding.astype(np.float32)})[0][0]
-        tags += [
-            {"name": t["tag"], "score": round(t["probability"], 4), "source": "model"}
-            for t in decide(probabilities, names, thresholds)
-            if t["present"]
-        ]
-    imagenet = _imagenet_names(predictor)
-    if imagenet is not None:
-        from ml.tags import imagenet_top_k
-
-        head_path, names = imagenet
-        tags += [
-            {"name": row["label"], "score": round(row["probability"], 4), "source": "imagenet"}
-            for row in imagenet_top_k(embedding[0], head_path, names, k=IMAGENET_TOP_K)
-            if row["probability"] >= IMAGENET_MIN_PROBABILITY
-        ]
+    tags = [
+        {"name": t["tag"], "score": round(t["probability"], 4), "source": "model"}
+        for t in predictor.tags(embedding)
+        if t["present"]
+    ]
+    tags += [
+        {"name": row["label"], "score": round(row["probability"], 4), "source": "imagenet"}
+        for row in predictor.imagenet(embedding, k=IMAGENET_TOP_K)
+        if row["probability"] >= IMAGENET_MIN_PROBABILITY
+    ]
     return tags
 
 
-def _imagenet_names(predictor):
-    """Return (head path, class names) when the version ships an ImageNet head and its labels."""
-    from ml.tags import IMAGENET_HEAD_FILE
-
-    loaded = getattr(predictor, "_imagenet", None)  # (labels, k) read by the predictor from the folder
-    return (predictor.folder / IMAGENET_HEAD_FILE, loaded[0]) if loaded else None
-
-
-def analysis_compute(*, version, predictor, picture: PILImage.Image, raw: bytes) -> tuple[dict, bytes | None]:
-    """Return (analysis JSON, heatmap overlay PNG or None) for one image; stores nothing.
+def analysis_compute(*, version, predictor, picture: PILImage.Image) -> tuple[dict, np.ndarray | None, np.ndarray]:
+    """Return (analysis JSON, [0, 1] class-activation map or None, model input pixels) for one image; stores nothing.
 
     The latency covers what the student waits for: preprocessing, the network, the anomaly score,
     the tags and the class-activation map.
     """
-    from ml import cam as cam_maps
-
     started = time.perf_counter()
-    pixels = predictor.load(raw)  # the preprocessing function training used
+    pixels = predictor.load_picture(picture)  # the rest of the preprocessing function training used
     out = predictor.run(pixels[None])
     probabilities = np.asarray(out["probabilities"][0], np.float64)
     order = np.argsort(-probabilities)
     top = int(order[0])
     label = predictor.classes[top]
     anomaly = None
-    if getattr(predictor, "_detector", None) is not None and "embedding" in out:
+    if predictor.has_detector and "embedding" in out:
         # The predictor combines the served and the unpruned detectors when the model was pruned.
         verdict = predictor.anomaly(pixels, out["embedding"])
         anomaly = {
@@ -125,10 +106,9 @@ def analysis_compute(*, version, predictor, picture: PILImage.Image, raw: bytes)
         }
     tags = _model_tags(predictor, out["embedding"]) if "embedding" in out else []
     tags += attribute_tags(picture, pixels)
-    explanation, heatmap_png = {"available": False}, None
+    explanation, cam = {"available": False}, None
     if version.explainable and predictor.head is not None and "feature_maps" in out:
         cam = predictor.cam(out["feature_maps"][0], top)
-        heatmap_png = _png(cam_maps.overlay(pixels, cam, opacity=HEATMAP_OPACITY))
         explanation = {
             "available": True,
             "method": "CAM",
@@ -154,7 +134,7 @@ def analysis_compute(*, version, predictor, picture: PILImage.Image, raw: bytes)
         "latency_ms": round(latency_ms, 2),
         "ran_on": Analysis.RanOn.SERVER.value,
     }
-    return data, heatmap_png
+    return data, cam, pixels
 
 
 def analyze_upload(*, project, user, raw: bytes, name: str) -> dict:
@@ -163,9 +143,10 @@ def analyze_upload(*, project, user, raw: bytes, name: str) -> dict:
         raise PermissionDeniedError(CANNOT_ANALYSE)
     picture = image_check(raw, name)
     version, predictor = active_predictor(project)
-    data, heatmap_png = analysis_compute(version=version, predictor=predictor, picture=picture, raw=raw)
-    if heatmap_png is not None:
-        data["explanation"]["heatmap_png"] = base64.b64encode(heatmap_png).decode("ascii")
+    data, cam, _pixels = analysis_compute(version=version, predictor=predictor, picture=picture)
+    if cam is not None:
+        # The colour map alone, one byte per pixel: the client has the photo to blend it over.
+        data["explanation"]["heatmap_png"] = base64.b64encode(_png(cam_maps.colormap_image(cam))).decode("ascii")
     return data
 
 
@@ -218,11 +199,12 @@ def image_analysis_create(*, image, version=None) -> Analysis:
         return existing
     raw = _image_bytes(image)
     picture = ImageOps.exif_transpose(PILImage.open(io.BytesIO(raw)))
-    data, heatmap_png = analysis_compute(version=version, predictor=predictor, picture=picture, raw=raw)
+    data, cam, pixels = analysis_compute(version=version, predictor=predictor, picture=picture)
     heatmap_name = ""
-    if heatmap_png is not None:
+    if cam is not None:
+        overlay = _png(cam_maps.overlay(pixels, cam, opacity=HEATMAP_OPACITY))
         heatmap_name = default_storage.save(
-            f"analyses/{image.project.slug}/{image.pk}-v{version.number}.png", ContentFile(heatmap_png)
+            f"analyses/{image.project.slug}/{image.pk}-v{version.number}.png", ContentFile(overlay)
         )
     try:
         with transaction.atomic():
@@ -308,21 +290,17 @@ def _stored_pixels(image, predictor) -> np.ndarray:
 
 def cam_png(*, image, version) -> bytes:
     """Return the colourised class-activation map alone (the page blends it with a slider)."""
-    from ml import cam as cam_maps
-
     predictor = predictor_for(version)
     if predictor.head is None or not version.explainable:
         raise ConflictError(NO_ACTIVATIONS)
     pixels = _stored_pixels(image, predictor)
     out = predictor.run(pixels[None], outputs=("probabilities", "feature_maps"))
     heat = predictor.cam(out["feature_maps"][0], int(np.argmax(out["probabilities"][0])))
-    return _png(cam_maps.colorize(heat))
+    return _png(cam_maps.colormap_image(heat))
 
 
 def error_map_png(*, image, version) -> bytes:
     """Return the autoencoder's reconstruction error over the picture, as a heat overlay."""
-    from ml import cam as cam_maps
-
     predictor = predictor_for(version)
     pixels = _stored_pixels(image, predictor)
     heat = cam_maps.normalize(np.asarray(predictor.error_map(pixels), np.float32))
@@ -338,7 +316,7 @@ def network_layers(*, version) -> list[dict]:
     available = set()
     if "activations.onnx" in version.files:
         predictor = predictor_for(version)
-        available = set(_activation_names(predictor))
+        available = set(predictor.activation_names())
     rows = []
     for row in version.metadata.get("layers", []):
         short = _short_name(row.get("name", ""))
@@ -350,19 +328,6 @@ def network_layers(*, version) -> list[dict]:
             "activation": short if short in available else None,
         })
     return rows
-
-
-def _activation_names(predictor) -> list[str]:
-    if not hasattr(predictor, "_riim_activation_names"):
-        from ml.inference import ACTIVATIONS_FILE, open_session
-
-        path = predictor.folder / ACTIVATIONS_FILE
-        names = []
-        if path.exists():
-            session = open_session(path, 1, 1)
-            names = [o.name for o in session.get_outputs()]
-        predictor._riim_activation_names = names
-    return predictor._riim_activation_names
 
 
 def feature_maps_grid(maps: np.ndarray, count: int = FEATURE_MAPS_SHOWN) -> np.ndarray:
@@ -387,7 +352,7 @@ def activation_png(*, image, version, layer: str | None = None) -> bytes:
     if "activations.onnx" not in version.files:
         raise ConflictError(NO_ACTIVATIONS)
     predictor = predictor_for(version)
-    names = _activation_names(predictor)
+    names = predictor.activation_names()
     name = _short_name(layer) if layer else (names[0] if names else None)
     if name not in names:
         raise ApplicationError(UNKNOWN_LAYER)

@@ -10,6 +10,8 @@ def project_role(*, user, project: Project):
         return "staff"
     if project.owner_id == user.pk:
         return Membership.Role.TEACHER
+    if getattr(project, "viewer_id", None) == user.pk:  # read along with the project (project_list_with_roles)
+        return project.viewer_role
     membership = project.memberships.filter(user=user).first()
     return membership.role if membership else None
 

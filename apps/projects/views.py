@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from apps.common.exceptions import ApplicationError
 from apps.projects.access import can_manage, project_role
 from apps.projects.forms import JoinForm, MemberAddForm, ProjectCreateForm, StudentsCsvForm
-from apps.projects.selectors import project_get, project_list
+from apps.projects.selectors import project_get, project_list_with_roles
 from apps.projects.services import project_create, project_join, project_member_add, students_bulk_create
 
 
@@ -21,7 +21,7 @@ def _project_or_404(user, slug):
 
 @login_required
 def home(request):
-    projects = project_list(user=request.user).annotate(n_images=Count("images"))
+    projects = project_list_with_roles(user=request.user).annotate(n_images=Count("images"))
     rows = [(project, project_role(user=request.user, project=project)) for project in projects]
     return render(request, "projects/home.html", {"rows": rows})
 

@@ -3,13 +3,13 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from apps.projects.access import can_contribute
-from apps.projects.selectors import project_list
+from apps.projects.selectors import project_list_with_roles
 
 
 @login_required
 def image_upload(request):
     """Drag-and-drop multi-file upload; files go one by one to the API with a progress bar."""
-    projects = [p for p in project_list(user=request.user) if can_contribute(user=request.user, project=p)]
+    projects = [p for p in project_list_with_roles(user=request.user) if can_contribute(user=request.user, project=p)]
     selected = request.GET.get("project") or (projects[0].slug if projects else "")
     texts = {
         "stored": _("stored"),

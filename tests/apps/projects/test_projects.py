@@ -2,6 +2,7 @@
 import io
 
 import pytest
+from django.urls import reverse
 
 from apps.common.exceptions import ApplicationError, PermissionDeniedError
 from apps.projects.services import project_create, project_join, students_bulk_create
@@ -39,3 +40,28 @@ def test_bulk_students_from_csv(world, client):
 def test_bulk_students_refused_for_students(world):
     with pytest.raises(PermissionDeniedError):
         students_bulk_create(project=world.project, actor=world.student, csv_file=io.BytesIO(b"username\nx\n"))
+
+
+def test_home_lists_each_project_once_with_its_image_count_and_role(world, client):
+    """The teacher's home counts a project's images once (not once per member) and shows the role;
+    more projects cost no more queries (roles are read with the list)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.uploads.services import image_upload_create
+    from tests.factories import ProjectFactory, image_bytes
+
+    for i, color in enumerate([(200, 0, 0), (0, 200, 0), (0, 0, 200)]):
+        image_upload_create(project=world.project, uploader=world.student, raw=image_bytes(color=color), name=f"{i}.jpg")
+    client.force_login(world.student)
+    with CaptureQueriesContext(connection) as one:
+        page = client.get(reverse("home")).content.decode()
+    assert "3 imágenes" in page and "student" in page
+    for _ in range(3):
+        ProjectFactory(members=[(world.student, "student")])
+    with CaptureQueriesContext(connection) as four:
+        page = client.get(reverse("home")).content.decode()
+    assert page.count("0 imágenes") == 3 and "3 imágenes" in page
+    assert len(four.captured_queries) == len(one.captured_queries)
+    client.force_login(world.teacher)
+    assert "3 imágenes" in client.get(reverse("home")).content.decode()
