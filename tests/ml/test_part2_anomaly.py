@@ -106,7 +106,25 @@ def test_paired_detector_sums_both_opinions_at_a_calibrated_threshold():
     assert (sums > paired.threshold).mean() == pytest.approx(0.01, abs=0.005)
     assert paired.threshold < 2.0  # the two opinions are not perfectly correlated
     # Just under each detector's own threshold, but unusual to both.
-    near_a = first.means[0] + np.linalg.cholesky(np.linalg.inv(first.precision))[:, 0] * first.threshold * 0.95
-    near_b = second.means[0] + np.linalg.cholesky(np.linalg.inv(second.precision))[:, 0] * second.threshold * 0.95
+    assert first.precision.ndim == 3  # 200 images per class: one covariance each
+    near_a = first.means[0] + np.linalg.cholesky(np.linalg.inv(first.precision[0]))[:, 0] * first.threshold * 0.95
+    near_b = second.means[0] + np.linalg.cholesky(np.linalg.inv(second.precision[0]))[:, 0] * second.threshold * 0.95
     assert not first.flags(near_a[None])[0] and not second.flags(near_b[None])[0]
     assert paired.score(near_a[None], near_b[None])[0] > paired.threshold
+
+
+def test_classes_with_enough_images_get_their_own_covariance():
+    """With more images per class than dimensions each class has its own covariance, so a picture that is
+    ordinary for one class's spread but placed where the other class is tight is still flagged."""
+    from ml.anomaly import fit_detector
+
+    rng = np.random.default_rng(2)
+    wide_x = rng.normal(size=(300, 3)) * [5.0, 0.2, 0.2]  # class 0 varies along the first axis
+    wide_y = rng.normal(size=(300, 3)) * [0.2, 5.0, 0.2] + [0.0, 0.0, 20.0]  # class 1 along the second
+    x, labels = np.concatenate([wide_x, wide_y]), np.repeat([0, 1], 300)
+    detector = fit_detector(x, labels)
+    assert detector.precision.shape == (2, 3, 3) and detector.summary()["covariance"] == "per_class"
+    odd = np.array([[8.0, 0.0, 20.0]])  # class 1's centre shifted along the axis only class 0 spreads on
+    assert detector.flags(odd)[0] and not detector.flags(np.array([[8.0, 0.0, 0.0]]))[0]
+    few = fit_detector(x[::150], labels[::150])  # two images per class, three dimensions
+    assert few.precision.shape == (3, 3) and few.summary()["covariance"] == "shared"
