@@ -15,7 +15,7 @@ I18N_IGNORE := --ignore .venv --ignore node_modules --ignore staticfiles --ignor
 PYTEST_ARGS ?=
 
 .PHONY: help setup system-packages venv python-packages node-packages compilemessages migrate collectstatic \
-	run test lint messages clean-stamps
+	run test lint messages bench clean-stamps
 
 help:
 	@echo "make run       set up, seed the demo on first run, start web + workers + beat on http://127.0.0.1:8000"
@@ -23,6 +23,7 @@ help:
 	@echo "make lint      ruff and actionlint"
 	@echo "make messages  refresh locale/{es,en}/LC_MESSAGES/django.po from the code"
 	@echo "make setup     only the setup steps"
+	@echo "make bench     benchmarks on ../shared/data: train the compressed model, then load the analysis API"
 
 setup: system-packages python-packages node-packages compilemessages migrate collectstatic
 
@@ -93,6 +94,18 @@ test: setup
 lint: python-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/actionlint
+
+# Benchmarks (not tests): they need ../shared/data and take minutes. wrk is the API's load generator.
+BENCH_WORK ?= bench/out
+SHARED_DATA ?= ../shared/data
+bench: setup
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; }
+	RIIM_WEIGHTS_DIR=$(SHARED_DATA)/keras/models $(PY) bench/ml_bench.py --runs mobilenet_compressed \
+		--data $(SHARED_DATA)/catsdogs --ood $(SHARED_DATA)/ood_dev --work $(BENCH_WORK) \
+		--out bench/results/ml_bench_compression.md
+	$(PY) bench/api_bench.py --model $(BENCH_WORK)/mobilenet_compressed --manifest $(BENCH_WORK)/manifest.csv \
+		--ood $(SHARED_DATA)/ood_dev
 
 messages: python-packages
 	$(MANAGE) makemessages -l es -l en $(I18N_IGNORE) --no-obsolete

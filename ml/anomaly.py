@@ -61,7 +61,8 @@ class AnomalyDetector:
         if x.shape[1] != self.means.shape[1]:
             raise ValueError(f"embedding has {x.shape[1]} features, the detector expects {self.means.shape[1]}")
         precisions = self.precision if self.precision.ndim == 3 else [self.precision] * len(self.means)
-        distances = [np.einsum("nd,de,ne->n", x - mean, p, x - mean) for mean, p in zip(self.means, precisions, strict=True)]
+        # ((x - m) P) . (x - m) row by row: a BLAS product, several times faster than the same einsum.
+        distances = [(((x - mean) @ p) * (x - mean)).sum(axis=1) for mean, p in zip(self.means, precisions, strict=True)]
         return np.sqrt(np.maximum(np.min(distances, axis=0), 0.0))
 
     def flags(self, embeddings: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -39,9 +40,15 @@ def _png_response(content: bytes) -> HttpResponse:
     return response
 
 class AnalyzeApi(APIView):
-    """Analyse an image with the project's active model without storing anything (the heatmap comes inline)."""
+    """Analyse an image with the project's active model without storing anything (the heatmap comes inline).
 
-    permission_classes = [IsAuthenticatedReadOrContributor]
+    ``explanation.heatmap_png`` is the class-activation map at the model's input size as a base64 PNG
+    with an 8-bit palette (blue: little evidence, red: most), to blend over the photo that was sent.
+    """
+
+    # Stores nothing; who may analyse in the project (students and teachers, not graders) is decided by
+    # the service from the project role, so the global role check and its query are not needed here.
+    permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
 
     class AnalyzeInputSerializer(serializers.Serializer):
