@@ -4,12 +4,13 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.inference.services import ONLY_TEACHER_REFRESHES
-from tests.factories import image_bytes
+from tests.factories import UserFactory, image_bytes
 from tests.trained_model import class_pictures
 
 BAD_FILES = {
@@ -48,6 +49,10 @@ def test_analyze_permissions(classroom, publish, api_as):
     assert _post(api_as(classroom.grader), "/api/v1/analyze/", classroom.project, "a.png", raw).status_code == 403
     assert _post(api_as(classroom.outsider), "/api/v1/analyze/", classroom.project, "a.png", raw).status_code == 404
     assert _post(api_as(None), "/api/v1/analyze/", classroom.project, "a.png", raw).status_code in (401, 403)
+    unknown = _post(api_as(classroom.student), "/api/v1/analyze/", SimpleNamespace(slug="no-such-project"), "a.png", raw)
+    assert unknown.status_code == 404
+    staff = UserFactory(username="root", is_staff=True, is_superuser=True)
+    assert _post(api_as(staff), "/api/v1/analyze/", classroom.project, "a.png", raw).status_code == 200
 
 
 @pytest.mark.django_db
