@@ -88,3 +88,13 @@ def test_token_auth(world, client):
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get("/api/v1/projects/").json()["count"] == 1
     assert client.post("/api/v1/auth/token/", {"username": "alumna", "password": "nope"}).status_code == 400
+    # A wrong key, or the key of a deactivated account, is refused with DRF's message (403: the session
+    # authenticator comes first and sends no WWW-Authenticate challenge).
+    api.credentials(HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000")
+    wrong = api.get("/api/v1/projects/")
+    assert wrong.status_code == 403 and "token" in wrong.json()["detail"].lower()
+    world.student.is_active = False
+    world.student.save()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    refused = api.get("/api/v1/projects/")
+    assert refused.status_code == 403 and refused.json()["detail"] != wrong.json()["detail"]
