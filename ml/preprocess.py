@@ -51,7 +51,8 @@ def resize_upright(image: Image.Image, image_size: int) -> np.ndarray:
 
     A server that has decoded an upload to check it passes the picture here instead of decoding it twice.
     """
-    return np.asarray(image.convert("RGB").resize((image_size, image_size), Image.BILINEAR), dtype=np.uint8)
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    return np.asarray(rgb.resize((image_size, image_size), Image.BILINEAR), dtype=np.uint8)
 
 
 def scale(pixels: np.ndarray) -> np.ndarray:

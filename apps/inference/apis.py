@@ -42,7 +42,7 @@ def _png_response(content: bytes) -> HttpResponse:
 class AnalyzeApi(APIView):
     """Analyse an image with the project's active model without storing anything (the heatmap comes inline).
 
-    ``explanation.heatmap_png`` is the class-activation map at the model's input size as a base64 PNG
+    ``explanation.heatmap_png`` is the class-activation map at half the model's input size (``heatmap_size``) as a base64 PNG
     with an 8-bit palette (blue: little evidence, red: most), to blend over the photo that was sent.
     """
 
