@@ -97,3 +97,21 @@ def test_preprocess_is_rgb_resized_and_scaled(tmp_path):
     white = np.full((2, 2, 3), 255, np.uint8)
     assert np.allclose(scale(white), 1.0) and np.allclose(scale(white * 0), -1.0)
     assert np.array_equal(preprocess_image(path, 20), preprocess_image(path.read_bytes(), 20))
+
+
+def test_decode_cache_keeps_within_its_byte_budget(shapes_dir, monkeypatch):
+    """Decoded pixels are reused, and beyond the budget the least recently used pictures are dropped."""
+    from ml import datasets
+
+    datasets.clear_decode_cache()
+    one_picture = 32 * 32 * 3
+    monkeypatch.setattr(datasets, "DECODE_CACHE_BYTES", 3 * one_picture)
+    paths = sorted(str(p) for p in (shapes_dir / "circle").iterdir())[:5]
+    first = datasets._decode_cached(paths[0], 32)
+    assert datasets._decode_cached(paths[0], 32) is first  # reused, not decoded again
+    for path in paths[1:]:
+        datasets._decode_cached(path, 32)
+    kept = [key[0] for key in datasets._DECODE_CACHE]
+    assert kept == paths[2:] and datasets._decode_cache_bytes == 3 * one_picture
+    datasets.clear_decode_cache()
+    assert not datasets._DECODE_CACHE and datasets._decode_cache_bytes == 0
