@@ -1,4 +1,5 @@
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -126,11 +127,11 @@ class ImageNetworkApi(APIView):
         version = image_version(image=image, version_number=_version_number(request))
         layers = network_layers(version=version)
         summary = activation_summary(image=image, version=version) if "activations.onnx" in version.files else {}
-        base = f"/api/v1/images/{image.pk}/analysis/network"
         for row in layers:
             if row["activation"]:
                 row["stats"] = summary.get(row["activation"])
-                row["url"] = f"{base}/{row['activation']}.png?version={version.number}"
+                url = reverse("api-image-activation", kwargs={"image_id": image.pk, "layer": row["activation"]})
+                row["url"] = f"{url}?version={version.number}"
         first = next((row["url"] for row in layers if row.get("url")), None)
         return Response({"model_version": version.number, "layers": layers, "first_layer_url": first})
 

@@ -8,6 +8,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image as PILImage
@@ -159,7 +160,7 @@ def analyze_upload(*, project, user, raw: bytes, name: str) -> dict:
 def analysis_to_json(analysis: Analysis) -> dict:
     """Return the API's JSON of a stored analysis (the contract's fields plus links)."""
     number = analysis.model_version.number
-    base = f"/api/v1/images/{analysis.image_id}/analysis"
+    image_id = analysis.image_id
     data = {
         "id": analysis.pk,
         "image": analysis.image_id,
@@ -175,15 +176,20 @@ def analysis_to_json(analysis: Analysis) -> dict:
         "created_at": analysis.created_at.isoformat(),
     }
     if analysis.heatmap:
-        data["explanation"]["heatmap_url"] = f"{base}/heatmap.png?version={number}"
-        data["explanation"]["cam_url"] = f"{base}/cam.png?version={number}"
+        data["explanation"]["heatmap_url"] = _versioned("api-image-heatmap", image_id, number)
+        data["explanation"]["cam_url"] = _versioned("api-image-cam", image_id, number)
     if analysis.ran_on == Analysis.RanOn.SERVER:
         files = analysis.model_version.files
         if "activations.onnx" in files:
-            data["explanation"]["feature_maps_url"] = f"{base}/network/?version={number}"
+            data["explanation"]["feature_maps_url"] = _versioned("api-image-network", image_id, number)
         if "autoencoder.onnx" in files:
-            data["anomaly_error_map_url"] = f"{base}/error-map.png?version={number}"
+            data["anomaly_error_map_url"] = _versioned("api-image-error-map", image_id, number)
     return data
+
+
+def _versioned(name: str, image_id: int, number: int) -> str:
+    """The API address of one of an image's analysis pictures by a given version."""
+    return f"{reverse(name, kwargs={'image_id': image_id})}?version={number}"
 
 
 def _image_bytes(image) -> bytes:

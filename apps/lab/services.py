@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -244,7 +245,7 @@ def run_label_noise(experiment, progress):
 
 
 def _thumb(image_id):
-    return f"/api/v1/images/{image_id}/thumbnail/"
+    return reverse("api-image-thumbnail", kwargs={"image_id": image_id})
 
 
 def run_clusters(experiment, progress):

@@ -6,6 +6,7 @@ import numpy as np
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -157,7 +158,7 @@ def _backprop_example(project):
     net = init_network(3, 4, len(project.classes), seed=image.pk)
     steps = train_steps(net, np.asarray(x, np.float64), y, steps=6, learning_rate=1.0)
     return {
-        "image": {"id": image.pk, "label": image.label, "thumb": f"/api/v1/images/{image.pk}/thumbnail/"},
+        "image": {"id": image.pk, "label": image.label, "thumb": reverse("api-image-thumbnail", kwargs={"image_id": image.pk})},
         "inputs": [round(float(v), 4) for v in x],
         "input_names": [_("mean red"), _("mean green"), _("mean blue")],
         "target": y,

@@ -1,4 +1,5 @@
 from django.http import FileResponse, Http404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -36,10 +37,10 @@ class ImageOutputSerializer(serializers.Serializer):
     analysis = serializers.SerializerMethodField()
 
     def get_url(self, obj) -> str:
-        return f"/api/v1/images/{obj.pk}/file/"
+        return reverse("api-image-file", kwargs={"image_id": obj.pk})
 
     def get_thumbnail_url(self, obj) -> str | None:
-        return f"/api/v1/images/{obj.pk}/thumbnail/" if obj.thumbnail else None
+        return reverse("api-image-thumbnail", kwargs={"image_id": obj.pk}) if obj.thumbnail else None
 
     def get_analysis(self, obj) -> dict | None:
         return self.context.get("analyses", {}).get(obj.pk)
