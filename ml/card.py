@@ -35,5 +35,6 @@ def write_card(card: dict, path: str | Path) -> Path:
 
 
 def read_card(path: str | Path) -> dict:
-    """Read a card from a JSON file."""
-    return json.loads(Path(path).read_text())
+    """Read a card from a JSON file, or from the ``card.json`` of a model folder."""
+    path = Path(path)
+    return json.loads((path / CARD_FILE if path.is_dir() else path).read_text(encoding="utf-8"))

@@ -9,14 +9,13 @@ same model file, and the project tags when ``tags.onnx`` exists.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ml import cam as cam_maps
+from ml.card import CARD_FILE, read_card
 
-CARD_FILE = "card.json"
 MODEL_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 ACTIVATIONS_FILE = "activations.onnx"
 AUTOENCODER_FILE = "autoencoder.onnx"
@@ -87,7 +86,7 @@ class Predictor:
         model_file: str | Path | None = None,
     ):
         self.folder = Path(folder)
-        self.card = json.loads((self.folder / CARD_FILE).read_text(encoding="utf-8"))
+        self.card = read_card(self.folder)
         self.model_path = Path(model_file) if model_file else self.folder / MODEL_FILES[variant]
         self.variant = variant_of(self.model_path)
         self.threads = (intra_op_threads, inter_op_threads)
@@ -277,7 +276,7 @@ def _exported_runner(model_path: Path):
     card_path = model_path.parent / CARD_FILE
     if not card_path.is_file():
         raise ModelError(CARD_NOT_FOUND.format(path=card_path))
-    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card = read_card(card_path)
     runner = run_onnx if model_path.suffix == ".onnx" else run_tflite
     return card, lambda images: runner(model_path, images, outputs=("probabilities",))["probabilities"]
 

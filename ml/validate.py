@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.card import CARD_FILE, card_schema
+from ml.card import CARD_FILE, card_schema, read_card
 from ml.errors import ModelError
 
 FOLDER_KEY = "x-model-folder"
@@ -200,4 +200,4 @@ def check_folder(folder: str | Path) -> dict:
     problems = validate_folder(folder)
     if problems:
         raise ModelFolderInvalid(f"{folder}: " + "; ".join(problems))
-    return json.loads((Path(folder) / CARD_FILE).read_text(encoding="utf-8"))
+    return read_card(folder)

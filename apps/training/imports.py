@@ -50,14 +50,13 @@ def _extract(zip_file, target: Path) -> Path:
 
 def _classification_problems(folder: Path) -> list[str]:
     """Check the minimum a classifier needs: a card with classes and a model.onnx mapping `image` to them."""
-    import json
-
     import numpy as np
 
+    from ml.card import read_card
     from ml.inference import open_session
 
     try:
-        card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+        card = read_card(folder)
         classes = list(card["classes"])
         size = card["input"]["size"]
         size = int(size[0] if isinstance(size, list) else size)

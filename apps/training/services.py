@@ -25,6 +25,7 @@ from apps.training.artifacts import artifact_prefix_new, artifacts_delete, artif
 from apps.training.configs import training_config_clean
 from apps.training.evaluation import holdout_images, version_holdout_score
 from apps.training.models import ModelVersion, TrainingRun
+from ml.card import read_card
 
 logger = logging.getLogger(__name__)
 
@@ -276,7 +277,7 @@ def model_version_publish(*, run=None, local_dir: Path, project=None, user=None,
     half-written version is never visible.
     """
     project = project or run.project
-    card = json.loads((Path(local_dir) / "card.json").read_text(encoding="utf-8"))
+    card = read_card(local_dir)
     if list(card.get("classes", [])) != list(project.classes):
         raise ApplicationError(
             VERSION_CLASSES_MISMATCH % {"model": ", ".join(card.get("classes", [])), "project": ", ".join(project.classes)}
