@@ -7,7 +7,6 @@ splits are read from the database each time, so relabeling is seen at once.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,8 @@ import numpy as np
 from django.conf import settings
 
 from apps.training.artifacts import artifacts_local_dir
+from ml.card import CARD_FILE, read_card
+from ml.inference import load_pixels, serving_input_size
 
 LAB_MAX_IMAGES = 400  # keeps the first computation of a version under a minute on two cores
 BATCH = 16
@@ -44,27 +45,13 @@ class ProjectFeatures:
 
 
 def model_card(version) -> dict:
-    folder = artifacts_local_dir(version)
-    card_path = Path(folder) / "card.json"
-    if card_path.exists():
-        return json.loads(card_path.read_text(encoding="utf-8"))
-    return dict(version.metadata)
+    card_path = Path(artifacts_local_dir(version)) / CARD_FILE
+    return read_card(card_path) if card_path.exists() else dict(version.metadata)
 
 
 def input_size(card: dict) -> int:
     """Return the square input size of a card (written as [h, w] or as one number)."""
-    size = card["input"]["size"]
-    return int(size[0] if isinstance(size, (list, tuple)) else size)
-
-
-def load_pixels(raw: bytes, size: int) -> np.ndarray:
-    """Decode image bytes into the model's raw 0..255 float input, as the serving path does."""
-    from ml import preprocess
-
-    loader = getattr(preprocess, "load_image", None)
-    if loader is not None:
-        return np.asarray(loader(raw, size), np.float32)
-    return np.asarray(preprocess.decode_resize(raw, size), np.float32)
+    return serving_input_size(card)
 
 
 def image_pixels(image, size: int) -> np.ndarray:
