@@ -22,6 +22,7 @@ general ImageNet features do not, so the server sums both detectors' opinions
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -57,13 +58,20 @@ class AnomalyDetector:
 
     def score(self, embeddings: np.ndarray) -> np.ndarray:
         """Return each embedding's Mahalanobis distance to the nearest class mean."""
-        x = _transform(np.atleast_2d(np.asarray(embeddings, np.float64)), self.transform)
+        x = _transform(np.atleast_2d(np.asarray(embeddings, np.float32)), self.transform)
         if x.shape[1] != self.means.shape[1]:
             raise ValueError(f"embedding has {x.shape[1]} features, the detector expects {self.means.shape[1]}")
-        precisions = self.precision if self.precision.ndim == 3 else [self.precision] * len(self.means)
+        means, precisions = self._float32
         # ((x - m) P) . (x - m) row by row: a BLAS product, several times faster than the same einsum.
-        distances = [(((x - mean) @ p) * (x - mean)).sum(axis=1) for mean, p in zip(self.means, precisions, strict=True)]
-        return np.sqrt(np.maximum(np.min(distances, axis=0), 0.0))
+        distances = [(((x - mean) @ p) * (x - mean)).sum(axis=1) for mean, p in zip(means, precisions, strict=True)]
+        return np.sqrt(np.maximum(np.min(distances, axis=0), 0.0)).astype(np.float64)
+
+    @cached_property
+    def _float32(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Means and precision matrices in float32: half the memory each request streams through
+        (one 256x256 matrix per class), distances equal to about six digits, far finer than the threshold."""
+        precisions = self.precision if self.precision.ndim == 3 else [self.precision] * len(self.means)
+        return self.means.astype(np.float32), [np.asarray(p, np.float32) for p in precisions]
 
     def flags(self, embeddings: np.ndarray) -> np.ndarray:
         """Return True for each embedding whose score exceeds the threshold."""

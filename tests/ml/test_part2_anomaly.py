@@ -88,7 +88,8 @@ def test_non_negative_embeddings_are_square_rooted():
     detector = fit_detector(x)
     assert detector.transform == "sqrt" and detector.summary()["transform"] == "sqrt"
     manual = fit_detector(np.sqrt(x) - 10.0)  # shifted below zero: no transform, same geometry
-    np.testing.assert_allclose(detector.score(x[:5]), manual.score(np.sqrt(x[:5]) - 10.0), rtol=1e-6)
+    # Scores are computed in float32: equal to about six digits.
+    np.testing.assert_allclose(detector.score(x[:5]), manual.score(np.sqrt(x[:5]) - 10.0), rtol=1e-5)
 
 
 def test_paired_detector_sums_both_opinions_at_a_calibrated_threshold():
