@@ -152,10 +152,6 @@ class Predictor:
         """Whether an anomaly detector was fitted for the served file."""
         return self._detector is not None
 
-    @property
-    def has_tag_head(self) -> bool:
-        return self._tags is not None
-
     def load(self, source) -> np.ndarray:
         """Decode one image (path, bytes or file-like) into the model's raw 0..255 input."""
         return load_pixels(source, self.image_size)

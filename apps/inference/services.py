@@ -99,7 +99,7 @@ def analysis_compute(*, version, predictor, picture: PILImage.Image) -> tuple[di
     label = predictor.classes[top]
     anomaly = None
     if predictor.has_detector and "embedding" in out:
-        # The predictor combines the served and the unpruned detectors when the model was pruned.
+        # The predictor adds its second opinion (the pretrained reference backbone) when the version has one.
         verdict = predictor.anomaly(pixels, out["embedding"])
         anomaly = {
             "score": round(float(verdict["score"]), 4),
