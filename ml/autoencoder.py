@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ml.backend import keras, tf
+from ml.preprocess import resize_batch
 from ml.progress import EpochReporter
 
 AUTOENCODER_FILE = "autoencoder.onnx"
@@ -39,18 +39,6 @@ def build_autoencoder(size: int = DEFAULT_SIZE) -> keras.Model:
         x = layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu", name=f"decode{i}")(x)
     outputs = layers.Conv2D(3, 3, padding="same", activation="sigmoid", name="reconstruction")(x)
     return keras.Model(inputs, outputs, name="autoencoder")
-
-
-def resize_batch(images: np.ndarray, size: int) -> np.ndarray:
-    """Resize a batch of 0..255 RGB images to ``size`` x ``size`` with Pillow's bilinear filter."""
-    images = np.asarray(images)
-    if images.shape[1:3] == (size, size):
-        return images.astype(np.float32)
-    out = np.empty((len(images), size, size, 3), np.float32)
-    for i, image in enumerate(images):
-        pil = Image.fromarray(np.clip(image, 0, 255).round().astype(np.uint8))
-        out[i] = np.asarray(pil.resize((size, size), Image.BILINEAR), np.float32)
-    return out
 
 
 def train_autoencoder(

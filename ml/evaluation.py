@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -55,16 +54,11 @@ def predict_proba(model, x: np.ndarray, batch_size: int = 64, tta: bool = False)
 
 def latency_ms(model, x: np.ndarray, repeats: int = 30, warmup: int = 3) -> dict:
     """Time single-image calls of a Keras model (p50/p95 in milliseconds)."""
+    from ml.timing import time_calls
+
     if len(x) == 0:
         return {"p50": None, "p95": None, "n": 0}
-    times = []
-    for i in range(warmup + repeats):
-        image = x[i % len(x)][None]
-        start = time.perf_counter()
-        model(image, training=False).numpy()
-        if i >= warmup:
-            times.append((time.perf_counter() - start) * 1000)
-    return {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)), "n": repeats}
+    return time_calls(lambda i: model(x[i % len(x)][None], training=False).numpy(), repeats, warmup)
 
 
 def load_model_and_card(model_path: str | Path):

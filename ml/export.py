@@ -268,17 +268,10 @@ def _sample(x: np.ndarray, count: int, seed: int) -> np.ndarray:
 
 def keras_latency_ms(model, image: np.ndarray, repeats: int = LATENCY_REPEATS) -> dict:
     """Time single-image calls of a Keras model, the way a naive server would call it."""
-    import time
+    from ml.timing import time_calls
 
     batch = image[None].astype(np.float32)
-    for _ in range(3):
-        model(batch, training=False)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model(batch, training=False)
-        times.append((time.perf_counter() - start) * 1000)
-    return {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)), "n": repeats}
+    return time_calls(lambda _: model(batch, training=False), repeats)
 
 
 def _accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:

@@ -44,16 +44,6 @@ def variant_of(model_file: str | Path) -> str:
     return "int8" if ".int8." in name else "fp32"
 
 
-def _resize(pixels: np.ndarray, size: int) -> np.ndarray:
-    """Resize one 0..255 image with Pillow's bilinear filter (as the autoencoder was trained)."""
-    from PIL import Image
-
-    if pixels.shape[:2] == (size, size):
-        return np.asarray(pixels, np.float32)
-    image = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8))
-    return np.asarray(image.resize((size, size), Image.BILINEAR), np.float32)
-
-
 def serving_input_size(card: dict) -> int:
     """Return the side of the square input the exported models take."""
     spec = card.get("serving", {}).get("input") or card["input"]
@@ -254,11 +244,13 @@ class Predictor:
 
     def error_map(self, pixels: np.ndarray) -> np.ndarray:
         """Return the autoencoder's per-pixel error of one preprocessed image, at the input resolution."""
+        from ml.preprocess import resize_batch
+
         if self._autoencoder is None:
             self._autoencoder = open_session(self.folder / AUTOENCODER_FILE, *self.threads)
         size = self._autoencoder.get_inputs()[0].shape[1]
-        small = _resize(pixels, size)
-        error = self._autoencoder.run(["error_map"], {INPUT_NAME: small[None]})[0][0]
+        small = resize_batch(np.asarray(pixels)[None], size)  # as the autoencoder was trained
+        error = self._autoencoder.run(["error_map"], {INPUT_NAME: small})[0][0]
         return cam_maps.upsample(error, self.image_size)
 
 

@@ -8,12 +8,12 @@ Runs without TensorFlow (ONNX Runtime and LiteRT only).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
 from ml.inference import open_session
+from ml.timing import time_calls
 
 COMPARED = ("probabilities", "logits", "embedding")
 INPUT_NAME = "image"
@@ -68,34 +68,11 @@ def onnx_latency_ms(path: str | Path, image: np.ndarray, repeats: int = LATENCY_
     """Time single-image ONNX Runtime calls with pinned threads (p50/p95 in milliseconds)."""
     session = open_session(path, intra_op_threads=threads, inter_op_threads=1)
     feed = {INPUT_NAME: image[None].astype(np.float32)}
-    for _ in range(3):
-        session.run(None, feed)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        session.run(None, feed)
-        times.append((time.perf_counter() - start) * 1000)
-    return {
-        "p50": float(np.percentile(times, 50)),
-        "p95": float(np.percentile(times, 95)),
-        "n": repeats,
-        "threads": threads,
-    }
+    return {**time_calls(lambda _: session.run(None, feed), repeats), "threads": threads}
 
 
 def tflite_latency_ms(path: str | Path, image: np.ndarray, repeats: int = LATENCY_REPEATS, threads: int = 1) -> dict:
     """Time single-image LiteRT calls (p50/p95 in milliseconds)."""
     runner = tflite_runner(path, threads=threads)
-    for _ in range(3):
-        runner(**{INPUT_NAME: image[None].astype(np.float32)})
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        runner(**{INPUT_NAME: image[None].astype(np.float32)})
-        times.append((time.perf_counter() - start) * 1000)
-    return {
-        "p50": float(np.percentile(times, 50)),
-        "p95": float(np.percentile(times, 95)),
-        "n": repeats,
-        "threads": threads,
-    }
+    feed = {INPUT_NAME: image[None].astype(np.float32)}
+    return {**time_calls(lambda _: runner(**feed), repeats), "threads": threads}

@@ -55,6 +55,18 @@ def resize_upright(image: Image.Image, image_size: int) -> np.ndarray:
     return np.asarray(rgb.resize((image_size, image_size), Image.BILINEAR), dtype=np.uint8)
 
 
+def resize_batch(images: np.ndarray, size: int) -> np.ndarray:
+    """Resize a batch of 0..255 RGB images to ``size`` x ``size`` with Pillow's bilinear filter (float32)."""
+    images = np.asarray(images)
+    if images.shape[1:3] == (size, size):
+        return images.astype(np.float32)
+    out = np.empty((len(images), size, size, 3), np.float32)
+    for i, image in enumerate(images):
+        pil = Image.fromarray(np.clip(image, 0, 255).round().astype(np.uint8))
+        out[i] = np.asarray(pil.resize((size, size), Image.BILINEAR), np.float32)
+    return out
+
+
 def scale(pixels: np.ndarray) -> np.ndarray:
     """Map uint8 RGB pixels to float32 in [-1, 1] (what MobileNet expects; scratch uses the same)."""
     return pixels.astype(np.float32) / 127.5 - 1.0
