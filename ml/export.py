@@ -259,11 +259,16 @@ def _emit(progress, stage: str, percent: float, message: str, metrics: dict | No
         )
 
 
+def _sample_indices(n: int, count: int, seed: int) -> np.ndarray:
+    """Return up to ``count`` sorted indices out of ``n``, picked with a fixed seed."""
+    if n <= count:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, count, replace=False))
+
+
 def _sample(x: np.ndarray, count: int, seed: int) -> np.ndarray:
     """Return up to ``count`` images picked with a fixed seed."""
-    if len(x) <= count:
-        return x
-    return x[np.sort(np.random.default_rng(seed).choice(len(x), count, replace=False))]
+    return x[_sample_indices(len(x), count, seed)]
 
 
 def keras_latency_ms(model, image: np.ndarray, repeats: int = LATENCY_REPEATS) -> dict:
@@ -399,14 +404,17 @@ def export_all(
     # Parity and per-variant accuracy, size and latency on the same holdout pixels.
     start = clock()
     _emit(progress, "parity", 0.0, "comparing Keras, ONNX and TFLite")
-    batch = _sample(x_hold, PARITY_IMAGES, seed)
-    keras_outputs = predict_named(serving, batch)
-    outputs = {
-        key: (parity.run_onnx if kind == "onnx" else parity.run_tflite)(out / name, batch)
+    # Each file runs once over the holdout: accuracy uses every image, parity a seeded sample of them.
+    picked = _sample_indices(len(x_hold), PARITY_IMAGES, seed)
+    holdout_outputs = {
+        key: (parity.run_onnx if kind == "onnx" else parity.run_tflite)(out / name, x_hold)
         for key, (kind, name) in variants.items()
     }
+    keras_holdout = predict_named(serving, x_hold)
+    keras_outputs = {name: value[picked] for name, value in keras_holdout.items()}
+    outputs = {key: {name: value[picked] for name, value in values.items()} for key, values in holdout_outputs.items()}
     sections["parity"] = {
-        "images": int(len(batch)),
+        "images": int(len(picked)),
         "reference": "keras",
         "fp32": {key: parity.compare(keras_outputs, outputs[key]) for key in ("onnx_fp32", "tflite_fp32")},
         "quantized": {
@@ -414,7 +422,7 @@ def export_all(
         },
     }
     image = x_hold[0]
-    keras_probs = serving.predict(x_hold, batch_size=64, verbose=0)["probabilities"]
+    keras_probs = keras_holdout["probabilities"]
     table = {
         "keras": {
             "file": None,
@@ -424,9 +432,7 @@ def export_all(
         }
     }
     for key, (kind, name) in variants.items():
-        probs = (parity.run_onnx if kind == "onnx" else parity.run_tflite)(
-            out / name, x_hold, outputs=("probabilities",)
-        )["probabilities"]
+        probs = holdout_outputs[key]["probabilities"]
         timer = onnx_latency_ms if kind == "onnx" else tflite_latency_ms
         table[key] = {
             "file": name,
@@ -464,11 +470,12 @@ def export_all(
     if reference_model is not None:
         scaled = with_input_scaling(reference_model, *input_scale) if input_scale else reference_model
         to_onnx(_named_model(scaled.input, {"embedding": scaled.output}, "reference"), path("onnx_reference"))
+    train_embeddings: dict = {}  # ONNX file key -> embeddings of the training images (the tag head reuses fp32's)
     detectors = {}
     for variant, key in anomaly.VARIANT_FILES.items():
         if SERVED_FILES[key] in files.values():
-            embeddings = parity.run_onnx(out / SERVED_FILES[key], x_train, outputs=("embedding",))["embedding"]
-            detectors[variant] = anomaly.fit_detector(embeddings, y_train, seed=seed)
+            train_embeddings[key] = parity.run_onnx(out / SERVED_FILES[key], x_train, outputs=("embedding",))["embedding"]
+            detectors[variant] = anomaly.fit_detector(train_embeddings[key], y_train, seed=seed)
     anomaly.save_detectors(out / anomaly.ANOMALY_FILE, detectors)
     files["anomaly"] = anomaly.ANOMALY_FILE
     sections["anomaly"] = {
@@ -500,7 +507,7 @@ def export_all(
     head = None
     if train_tags and val is not None and val_tags is not None:
         _emit(progress, "tags", 0.0, "fitting the tag head")
-        train_emb = parity.run_onnx(out / SERVED_FILES["onnx"], x_train, outputs=("embedding",))["embedding"]
+        train_emb = train_embeddings["onnx"]
         val_emb = parity.run_onnx(out / SERVED_FILES["onnx"], val[0], outputs=("embedding",))["embedding"]
         head = tag_stage.fit_tag_head(train_emb, train_tags, val_emb, val_tags)
     if head is not None:
