@@ -116,7 +116,7 @@ class Predictor:
         if own is None or other is None or not (self.folder / VARIANT_MODELS[other]).is_file():
             return own, None
         session = open_session(self.folder / VARIANT_MODELS[other], *self.threads)
-        return own, (PairedDetector.calibrate(own, detectors[other]), session)
+        return own, (PairedDetector.calibrate(own, detectors[other]), session, other)
 
     def _load_tags(self):
         from ml.tags import TAGS_FILE, read_tag_metadata
@@ -208,15 +208,19 @@ class Predictor:
         """Score one image's novelty from its pixels and this model's embedding of them.
 
         With a second detector (see ``ml.anomaly.PairedDetector``) the score is the sum of both
-        distance / threshold ratios and the threshold the paired one.
+        distance / threshold ratios and the threshold the paired one. ``parts`` gives each
+        detector's own distance / threshold ratio (above 1: unusual to that detector alone).
         """
+        own = float(self._detector.score(embedding)[0])
         if self._paired is None:
-            score, threshold = float(self._detector.score(embedding)[0]), self._detector.threshold
-        else:
-            paired, session = self._paired
-            other = session.run(["embedding"], {INPUT_NAME: np.asarray(pixels, np.float32)[None]})[0]
-            score, threshold = float(paired.score(embedding, other)[0]), paired.threshold
-        return {"score": score, "threshold": threshold, "flagged": score > threshold}
+            parts = {"served": own / self._detector.threshold}
+            return {"score": own, "threshold": self._detector.threshold, "flagged": own > self._detector.threshold,
+                    "parts": parts}
+        paired, session, name = self._paired
+        other_embedding = session.run(["embedding"], {INPUT_NAME: np.asarray(pixels, np.float32)[None]})[0]
+        parts = {"served": own / paired.own.threshold, name: float(paired.other.score(other_embedding)[0]) / paired.other.threshold}
+        score = sum(parts.values())
+        return {"score": score, "threshold": paired.threshold, "flagged": score > paired.threshold, "parts": parts}
 
     def cam(self, feature_maps: np.ndarray, class_index: int) -> np.ndarray:
         """Return the [0, 1] class-activation map of one image at the input resolution."""

@@ -105,6 +105,8 @@ def analysis_compute(*, version, predictor, picture: PILImage.Image) -> tuple[di
             "score": round(float(verdict["score"]), 4),
             "threshold": round(float(verdict["threshold"]), 4),
             "is_anomaly": bool(verdict["flagged"]),
+            # Each detector's own distance / threshold: which network found the picture unusual.
+            "parts": {name: round(float(ratio), 4) for name, ratio in verdict["parts"].items()},
         }
     tags = _model_tags(predictor, out["embedding"]) if "embedding" in out else []
     tags += attribute_tags(picture, pixels)

@@ -69,6 +69,16 @@
     const badge = el("span", { class: "badge fs-6 " + (a.is_anomaly ? "text-bg-warning" : "text-bg-success") }, a.is_anomaly ? texts.anomaly : texts.normal);
     box.appendChild(badge);
     box.appendChild(el("span", { class: "ms-2 small" }, texts.score + " " + a.score.toFixed(2) + " / " + texts.threshold + " " + a.threshold.toFixed(2)));
+    const parts = Object.entries(a.parts || {});
+    if (parts.length > 1) {
+      // Which network found the picture unusual: each ratio is that detector's distance over its own threshold.
+      const list = el("ul", { class: "small mb-0 mt-1" });
+      parts.forEach(([name, ratio]) => {
+        list.appendChild(el("li", {}, (texts["part_" + name] || name) + ": " + ratio.toFixed(2) + (ratio > 1 ? " ⚠" : "")));
+      });
+      box.appendChild(el("p", { class: "small mb-0 mt-2" }, texts.opinions));
+      box.appendChild(list);
+    }
     if (data.explanation && data.explanation.anomaly_sentence) box.appendChild(el("p", { class: "mb-0 mt-1" }, data.explanation.anomaly_sentence));
     if (data.anomaly_error_map_url) {
       const button = $("error-map-btn");

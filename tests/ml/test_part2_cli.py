@@ -159,7 +159,7 @@ def test_serving_path_never_imports_tensorflow(cli_run, variant):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["tensorflow"] is False
     assert result["cam"] == [32, 32] and result["error_map"] == [32, 32]
-    assert result["anomaly"] == ["flagged", "score", "threshold"]
+    assert result["anomaly"] == ["flagged", "parts", "score", "threshold"]
     assert result["activations"] >= 3 and abs(result["sum"] - 1) < 1e-3
 
 

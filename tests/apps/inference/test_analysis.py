@@ -43,7 +43,12 @@ def test_analyze_returns_the_contract_and_stores_nothing(classroom, publish, api
     assert sum(p["probability"] for p in body["predictions"]) == pytest.approx(1.0, abs=1e-4)
     assert body["confidence"] == body["predictions"][0]["probability"]
     assert body["latency_ms"] > 0
-    assert set(body["anomaly"]) == {"score", "threshold", "is_anomaly"}
+    assert set(body["anomaly"]) == {"score", "threshold", "is_anomaly", "parts"}
+    # Each detector's own ratio; with a second opinion the score is their sum.
+    parts = body["anomaly"]["parts"]
+    assert "served" in parts and body["anomaly"]["score"] == pytest.approx(
+        sum(parts.values()) if len(parts) > 1 else parts["served"] * body["anomaly"]["threshold"], rel=1e-3
+    )
     assert all({"name", "score", "source"} <= set(tag) for tag in body["tags"])
     assert {"pixels"} <= {tag["source"] for tag in body["tags"]}
     assert body["explanation"]["available"] is True
