@@ -45,6 +45,8 @@ class AnalyzeApi(APIView):
 
     ``explanation.heatmap_png`` is the class-activation map at half the model's input size (``heatmap_size``) as a base64 PNG
     with an 8-bit palette (blue: little evidence, red: most), to blend over the photo that was sent.
+    ``anomaly.parts`` gives each detector's own distance / threshold: ``served`` and, when the version
+    has one, ``reference`` (the pretrained backbone before training); ``anomaly.score`` is then their sum.
     """
 
     # Stores nothing; who may analyse in the project (students and teachers, not graders) is decided by
