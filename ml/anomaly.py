@@ -232,8 +232,13 @@ class PairedDetector:
         sums = own.reference_scores / own.threshold + other.reference_scores / other.threshold
         return cls(own, other, float(np.percentile(sums, own.percentile)))
 
+    def ratios(self, own_embeddings: np.ndarray, other_embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each detector's own distance / threshold (above 1: unusual to that detector alone)."""
+        return (self.own.score(own_embeddings) / self.own.threshold,
+                self.other.score(other_embeddings) / self.other.threshold)
+
     def score(self, own_embeddings: np.ndarray, other_embeddings: np.ndarray) -> np.ndarray:
-        return self.own.score(own_embeddings) / self.own.threshold + self.other.score(other_embeddings) / self.other.threshold
+        return sum(self.ratios(own_embeddings, other_embeddings))
 
 
 def save_detectors(path: str | Path, detectors: dict[str, AnomalyDetector]) -> Path:

@@ -211,16 +211,16 @@ class Predictor:
         distance / threshold ratios and the threshold the paired one. ``parts`` gives each
         detector's own distance / threshold ratio (above 1: unusual to that detector alone).
         """
-        own = float(self._detector.score(embedding)[0])
         if self._paired is None:
-            parts = {"served": own / self._detector.threshold}
-            return {"score": own, "threshold": self._detector.threshold, "flagged": own > self._detector.threshold,
-                    "parts": parts}
+            score, threshold = float(self._detector.score(embedding)[0]), self._detector.threshold
+            return {"score": score, "threshold": threshold, "flagged": score > threshold,
+                    "parts": {"served": score / threshold}}
         paired, session, name = self._paired
         other_embedding = session.run(["embedding"], {INPUT_NAME: np.asarray(pixels, np.float32)[None]})[0]
-        parts = {"served": own / paired.own.threshold, name: float(paired.other.score(other_embedding)[0]) / paired.other.threshold}
-        score = sum(parts.values())
-        return {"score": score, "threshold": paired.threshold, "flagged": score > paired.threshold, "parts": parts}
+        own, other = (float(r[0]) for r in paired.ratios(embedding, other_embedding))
+        score = own + other
+        return {"score": score, "threshold": paired.threshold, "flagged": score > paired.threshold,
+                "parts": {"served": own, name: other}}
 
     def cam(self, feature_maps: np.ndarray, class_index: int) -> np.ndarray:
         """Return the [0, 1] class-activation map of one image at the input resolution."""

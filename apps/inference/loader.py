@@ -88,9 +88,10 @@ def active_predictor(project):
     if active_id is not MISSING:
         with _lock:
             cached = _cache.get(project.pk)
-        key = (active_id, getattr(project, "active_version_dir", None), cached and served_variant(cached[1]))
-        if cached and cached[0] == key:
-            return cached[1], cached[2]
+        if cached:
+            key, version, predictor = cached
+            if key == (active_id, project.active_version_dir, served_variant(version)):
+                return version, predictor
     version = model_version_active(project=project)
     if version is None:
         raise ConflictError(NO_ACTIVE_MODEL)
