@@ -1,48 +1,19 @@
 """Browser and server give the same answers: headless Chromium runs the page's onnxruntime-web."""
-import os
-import shutil
 
 import numpy as np
 import pytest
 
+from tests.browser import BROWSER_MARKS, log_in, start_chromium
 from tests.trained_model import class_pictures
 
-CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", shutil.which("chromedriver") or "/usr/bin/chromedriver")
-FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)), reason="chromium and chromedriver are not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def chromium():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(120)
+    driver = start_chromium()
     yield driver
     driver.quit()
-
-
-def _log_in(driver, live_server, user):
-    from django.conf import settings
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    driver.get(live_server.url + "/accounts/login/")
-    driver.add_cookie({"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "path": "/"})
 
 
 READY = """
@@ -72,7 +43,7 @@ def test_browser_matches_the_server(classroom, publish, stored_image, live_serve
     version = publish()
     predictor = predictor_for(version)
     images = [stored_image(raw, f"{i}.png") for i, (_l, raw) in enumerate(class_pictures(8, seed=31))]
-    _log_in(chromium, live_server, classroom.student)
+    log_in(chromium, live_server, classroom.student)
     chromium.get(f"{live_server.url}/projects/{classroom.project.slug}/browser/")
     assert chromium.execute_async_script(READY) == "ok", chromium.get_log("browser") if hasattr(chromium, "get_log") else ""
 
@@ -102,7 +73,7 @@ def test_browser_run_is_recorded(classroom, publish, stored_image, live_server, 
 
     publish()
     images = [stored_image(raw, f"{i}.png") for i, (_l, raw) in enumerate(class_pictures(1, seed=32))]
-    _log_in(chromium, live_server, classroom.student)
+    log_in(chromium, live_server, classroom.student)
     chromium.get(f"{live_server.url}/projects/{classroom.project.slug}/browser/")
     assert chromium.execute_async_script(READY) == "ok"
     chromium.find_element(By.ID, "run-all").click()
