@@ -158,8 +158,15 @@ def test_train_command_refuses_bad_config(labeled_project):
 
     with pytest.raises(CommandError):
         call_command("train", labeled_project.slug, "--config", '{"nope": 1}')
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError, match="does not exist"):
         call_command("train", "no-such-project")
+    with pytest.raises(CommandError, match="not valid JSON"):
+        call_command("train", labeled_project.slug, "--config", "{epochs: 3")
+    with pytest.raises(CommandError, match="JSON object"):
+        call_command("train", labeled_project.slug, "--config", "[3]")
+    with pytest.raises(CommandError, match="JSON object"):
+        call_command("export_training_bundle", labeled_project.slug, "out.zip", "--config", "3")
+    assert not TrainingRun.objects.filter(project=labeled_project).exists()
 
 
 def test_training_pages(labeled_project, world, client, no_enqueue):

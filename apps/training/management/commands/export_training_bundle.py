@@ -4,9 +4,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.exceptions import ValidationError
 
-from apps.projects.models import Project
 from apps.training.bundles import training_bundle_write
 from apps.training.configs import training_config_clean
+from apps.training.management.commands._arguments import config_overrides, project_by_slug
 
 
 class Command(BaseCommand):
@@ -18,13 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--config", default="{}", help="JSON overrides of the training configuration")
 
     def handle(self, slug, out, config, **options):
-        project = Project.objects.filter(slug=slug).first()
-        if project is None:
-            raise CommandError(f"project {slug!r} does not exist")
-        try:
-            overrides = json.loads(config)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"--config is not valid JSON: {exc}") from exc
+        project = project_by_slug(slug)
+        overrides = config_overrides(config)
         try:
             clean = training_config_clean(overrides)
         except ValidationError as exc:

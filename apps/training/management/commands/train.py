@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from rest_framework.exceptions import ValidationError
 
 from apps.common.exceptions import ApplicationError
-from apps.projects.models import Project
+from apps.training.management.commands._arguments import config_overrides, project_by_slug
 from apps.training.models import TrainingRun
 from apps.training.serializers import TrainingRunOutputSerializer
 from apps.training.services import training_run_start
@@ -23,13 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=6 * 3600, help="seconds to wait at most with --wait")
 
     def handle(self, slug, wait, config, user, timeout, **options):
-        project = Project.objects.filter(slug=slug).first()
-        if project is None:
-            raise CommandError(f"project {slug!r} does not exist")
-        try:
-            overrides = json.loads(config)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"--config is not valid JSON: {exc}") from exc
+        project = project_by_slug(slug)
+        overrides = config_overrides(config)
         requester = get_user_model().objects.filter(username=user).first() if user else project.owner
         if requester is None:
             raise CommandError(f"user {user!r} does not exist")
