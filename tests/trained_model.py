@@ -12,27 +12,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image as PILImage
-from PIL import ImageDraw
 
 from apps.accounts import roles
 from tests.factories import ProjectFactory, UserFactory
+from tests.shapes import draw_shape
 
 SIZE = 40  # drawn pictures and model input: small enough to train in seconds on two cores
 CLASSES = ("circle", "square")
-COLOURS = {"circle": (220, 40, 40), "square": (40, 200, 60)}
 SERVING_FILES = ("model.onnx", "model.int8.onnx", "head.npz", "anomaly.npz", "activations.onnx")
 
 
 def draw(label: str, rng: np.random.Generator, size: int = SIZE) -> PILImage.Image:
     """Draw one picture of a class: a coloured shape on a noisy grey background."""
-    picture = PILImage.fromarray(rng.integers(90, 170, size=(size, size, 3), dtype=np.uint8))
-    pen = ImageDraw.Draw(picture)
-    half = int(rng.integers(size // 5, size // 3))
-    cx, cy = (int(v) for v in rng.integers(half, size - half, size=2))
-    colour = tuple(int(np.clip(c + rng.integers(-30, 30), 0, 255)) for c in COLOURS[label])
-    box = [cx - half, cy - half, cx + half, cy + half]
-    (pen.ellipse if label == "circle" else pen.rectangle)(box, fill=colour)
-    return picture
+    return draw_shape(label, rng, size, (90, 170))
 
 
 def encoded(picture: PILImage.Image, fmt: str = "PNG") -> bytes:

@@ -8,32 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+
+from tests.shapes import draw_shape
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 CLASSES = ("circle", "square", "triangle")
-# Each class has its own shape and a dominant colour, drawn at a random place and size on noise.
-COLOURS = {"circle": (220, 40, 40), "square": (40, 200, 60), "triangle": (40, 70, 220)}
-
-
-def draw_shape(label: str, rng: np.random.Generator, size: int = 40) -> Image.Image:
-    """Draw one noisy image of a class: a coloured shape on a random grey background."""
-    background = rng.integers(60, 160, size=(size, size, 3), dtype=np.uint8)
-    image = Image.fromarray(background)
-    draw = ImageDraw.Draw(image)
-    half = int(rng.integers(size // 5, size // 3))
-    cx, cy = rng.integers(half, size - half, size=2)
-    colour = tuple(int(np.clip(c + rng.integers(-30, 30), 0, 255)) for c in COLOURS[label])
-    box = [cx - half, cy - half, cx + half, cy + half]
-    if label == "circle":
-        draw.ellipse(box, fill=colour)
-    elif label == "square":
-        draw.rectangle(box, fill=colour)
-    else:
-        draw.polygon([(cx, cy - half), (cx - half, cy + half), (cx + half, cy + half)], fill=colour)
-    return image
 
 
 def make_image_folder(root: Path, per_class: int, seed: int, classes=CLASSES, size: int = 40) -> Path:

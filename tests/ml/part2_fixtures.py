@@ -9,30 +9,18 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from tests import shapes as shapes_module
+
 SIZE = 32
 CLASSES = ("circle", "square", "triangle")
-COLOURS = {"circle": (220, 40, 40), "square": (40, 200, 60), "triangle": (40, 70, 220)}
 TAGS = ("dark",)  # tag "dark": the background is darker than usual (independent of the class)
 
 _cache: dict = {}
 
 
 def draw_shape(label: str, rng: np.random.Generator, size: int = SIZE, dark: bool = False) -> np.ndarray:
-    """Draw one class image: a coloured shape on a noisy grey (or dark grey) background; return 0..255 RGB."""
-    low, high = (20, 70) if dark else (90, 170)
-    image = Image.fromarray(rng.integers(low, high, size=(size, size, 3), dtype=np.uint8))
-    draw = ImageDraw.Draw(image)
-    half = int(rng.integers(size // 5, size // 3))
-    cx, cy = (int(v) for v in rng.integers(half, size - half, size=2))
-    colour = tuple(int(np.clip(c + rng.integers(-30, 30), 0, 255)) for c in COLOURS[label])
-    box = [cx - half, cy - half, cx + half, cy + half]
-    if label == "circle":
-        draw.ellipse(box, fill=colour)
-    elif label == "square":
-        draw.rectangle(box, fill=colour)
-    else:
-        draw.polygon([(cx, cy - half), (cx - half, cy + half), (cx + half, cy + half)], fill=colour)
-    return np.asarray(image, np.float32)
+    """Draw one class image on a grey (or, tagged "dark", dark grey) background; return 0..255 RGB floats."""
+    return np.asarray(shapes_module.draw_shape(label, rng, size, (20, 70) if dark else (90, 170)), np.float32)
 
 
 def shapes(per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
