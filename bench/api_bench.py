@@ -74,10 +74,11 @@ def holdout_images(manifest: Path, limit: int | None) -> list[Path]:
 def bare_once(predictor, raw: bytes, anomaly: bool = False) -> None:
     """The bare pipeline for one picture: decode + preprocess + network + CAM (+ the anomaly score)."""
     pixels = predictor.load(raw)
-    out = predictor.run(pixels[None], outputs=("probabilities", "feature_maps", "embedding"))
+    names = ("probabilities", "feature_maps", "embedding") + (("early_features",) if anomaly else ())
+    out = predictor.run(pixels[None], outputs=names)
     predictor.cam(out["feature_maps"][0], int(np.argmax(out["probabilities"][0])))
     if anomaly:
-        predictor.anomaly(pixels, out["embedding"])
+        predictor.anomaly(pixels, out["embedding"], out)
 
 
 def _bare_worker(folder: str, variant: str, raw: bytes, anomaly: bool, seconds: float, queue) -> None:

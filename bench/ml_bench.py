@@ -118,10 +118,9 @@ def logistic_baseline(manifest: Path, alpha: float, image_size: int, seed: int) 
 
 def ood_report(run_dir: Path, card: dict, manifest: Path, ood: Path, seed: int) -> dict:
     """Score the detector of each served ONNX variant on OOD photos, held-out class photos and synthetic images."""
-    from ml.anomaly import VARIANT_MODELS, PairedDetector, auroc, load_detectors, second_opinion
+    from ml.anomaly import PairedDetector, auroc, load_detectors, second_opinion, variant_embeddings
     from ml.datasets import HOLDOUT, read_samples
     from ml.inference import load_pixels, serving_input_size
-    from ml.parity import run_onnx
 
     size = serving_input_size(card)
     inside = np.stack([load_pixels(s.path, size) for s in read_samples(manifest) if s.split == HOLDOUT])
@@ -133,19 +132,17 @@ def ood_report(run_dir: Path, card: dict, manifest: Path, ood: Path, seed: int) 
     ratios = {}  # variant -> image set -> score / threshold
     detectors = load_detectors(run_dir / "anomaly.npz")
     for variant, detector in detectors.items():
-        model = run_dir / VARIANT_MODELS[variant]
         ratios[variant] = {
-            name: detector.score(run_onnx(model, images, outputs=("embedding",))["embedding"]) / detector.threshold
+            name: detector.score(variant_embeddings(run_dir, variant, images)) / detector.threshold
             for name, images in (("in", inside), ("out", outside), ("noise", noise), ("blank", blank))
         }
-    other = second_opinion(detectors)
-    if other is not None:  # what the server runs: the served file's detector paired with the second opinion
-        for variant in ("fp32", "int8"):
-            if variant in ratios:
-                paired = PairedDetector.calibrate(detectors[variant], detectors[other])
-                ratios[f"{variant}+{other}"] = {
-                    k: (ratios[variant][k] + ratios[other][k]) / paired.threshold for k in ratios[variant]
-                }
+    for variant in ("fp32", "int8"):  # what the server runs: the served file's detector paired with the second opinion
+        other = second_opinion(detectors, variant)
+        if variant in ratios and other is not None:
+            paired = PairedDetector.calibrate(detectors[variant], detectors[other])
+            ratios[f"{variant}+{other}"] = {
+                k: (ratios[variant][k] + ratios[other][k]) / paired.threshold for k in ratios[variant]
+            }
     for variant, r in ratios.items():
         report[variant] = {"auroc": auroc(r["in"], r["out"]), **{f"flagged_{k}": float((v > 1.0).mean()) for k, v in r.items()}}
     return report
@@ -200,7 +197,7 @@ def render_compression(name: str, card: dict, ood: dict | None) -> list:
     lines.append(f"- ONNX Runtime fp32 vs Keras, single image: {keras_ms / latency['onnx_fp32']['p50']:.1f}× faster.")
     if ood:
         paired = [v for v in ood if "+" in v]
-        for variant in (*paired, "fp32", "int8", "reference", "unpruned"):
+        for variant in (*paired, "fp32", "int8", "reference", "reference_int8", "unpruned"):
             if variant in ood:
                 r = ood[variant]
                 parts = variant.split("+")

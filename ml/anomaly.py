@@ -13,10 +13,12 @@ a percentile of the training images' scores.
 Fitting uses scikit-learn; scoring is plain numpy so the web process can load the
 ``.npz`` without TensorFlow. Embeddings of the fp32 and int8 ONNX models differ, so
 one ``anomaly.npz`` holds one detector per ONNX file: fp32, int8, the unpruned model
-after pruning, and ``reference``, the pretrained backbone before training. A network
-trained on a few classes maps other kinds of photos close to them; the reference's
-general ImageNet features do not, so the server sums both detectors' opinions
-(``PairedDetector``).
+after pruning, and ``reference``, the pretrained backbone's later layers with the weights
+as loaded. A network trained on a few classes maps other kinds of photos close to them;
+the reference's general ImageNet features do not, so the server sums both detectors'
+opinions (``PairedDetector``). ``reference.onnx`` usually starts from the served model's
+``early_features`` output rather than from the image (see ``ml.models.reference_branch_point``);
+fed by the int8 model, its embeddings differ, hence a ``reference_int8`` detector.
 """
 
 from __future__ import annotations
@@ -28,14 +30,17 @@ from pathlib import Path
 import numpy as np
 
 ANOMALY_FILE = "anomaly.npz"
-# Detector variant -> the export key of the ONNX file whose embeddings it was fitted on.
-VARIANT_FILES = {"fp32": "onnx", "int8": "onnx_int8", "unpruned": "onnx_unpruned", "reference": "onnx_reference"}
+# Detector variant -> the ONNX file whose embeddings it was fitted on.
 VARIANT_MODELS = {
     "fp32": "model.onnx",
     "int8": "model.int8.onnx",
     "unpruned": "model.unpruned.onnx",
     "reference": "reference.onnx",
+    "reference_int8": "reference.onnx",
 }
+# A reference that starts from a served file's output: which file feeds each reference detector.
+REFERENCE_FEEDS = {"reference": "model.onnx", "reference_int8": "model.int8.onnx"}
+IMAGE_INPUT = "image"
 SECOND_OPINIONS = ("reference", "unpruned")  # the detector added to the served file's, by preference
 METHOD = "mahalanobis"
 DEFAULT_PERCENTILE = 99.0  # about 1 in 100 in-distribution images is flagged by design
@@ -197,9 +202,65 @@ def fit_detector(
     return AnomalyDetector(means, precision, threshold, float(percentile), shrinkage, reference, source, transform)
 
 
-def second_opinion(detectors: dict) -> str | None:
-    """Return which detector the server adds to the served file's, or None."""
-    return next((name for name in SECOND_OPINIONS if name in detectors), None)
+def second_opinion(detectors: dict, served: str = "fp32") -> str | None:
+    """Return which detector the server adds to the ``served`` variant's, or None.
+
+    The reference fed by the int8 model has its own detector (``reference_int8``).
+    """
+    for name in SECOND_OPINIONS:
+        for candidate in (f"{name}_{served}", name) if served != "fp32" else (name,):
+            if candidate in detectors:
+                return candidate
+    return None
+
+
+def part_name(variant: str) -> str:
+    """The name a detector's share of the score goes by (``reference_int8`` is still the reference)."""
+    return variant.split("_", 1)[0] if variant in REFERENCE_FEEDS else variant
+
+
+def model_input(path: str | Path) -> str:
+    """Return the input name of an ONNX file (``image``, or ``early_features`` for a reference tail)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    initialized = {t.name for t in model.graph.initializer}
+    return next(i.name for i in model.graph.input if i.name not in initialized)
+
+
+def can_fit(folder: str | Path, variant: str) -> bool:
+    """Whether a folder has the files a detector variant's embeddings come from."""
+    folder = Path(folder)
+    model = folder / VARIANT_MODELS[variant]
+    if not model.is_file():
+        return False
+    if variant not in REFERENCE_FEEDS:
+        return True
+    starts_from_image = model_input(model) == IMAGE_INPUT
+    if variant == "reference":
+        return starts_from_image or (folder / REFERENCE_FEEDS[variant]).is_file()
+    return not starts_from_image and (folder / REFERENCE_FEEDS[variant]).is_file()  # else same as "reference"
+
+
+def variant_embeddings(folder: str | Path, variant: str, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Return the embeddings a detector variant scores, for raw 0..255 images (NHWC float32).
+
+    A reference tail is fed batch by batch with its served file's ``early_features``, so the large
+    early activations of a whole training set are never held at once.
+    """
+    from ml.inference import open_session
+
+    folder = Path(folder)
+    session = open_session(folder / VARIANT_MODELS[variant])
+    feed = session.get_inputs()[0].name
+    feeder = open_session(folder / REFERENCE_FEEDS[variant]) if feed != IMAGE_INPUT else None
+    parts = []
+    for start in range(0, len(images), batch_size):
+        batch = np.asarray(images[start:start + batch_size], np.float32)
+        if feeder is not None:
+            batch = feeder.run([feed], {IMAGE_INPUT: batch})[0]
+        parts.append(session.run(["embedding"], {feed: batch})[0])
+    return np.concatenate(parts)
 
 
 def scored_with(detectors: dict) -> str:

@@ -160,10 +160,17 @@ def _named_model(inputs, tensors: dict, name: str):
     return keras.Model(inputs, outputs, name=name)
 
 
-def serving_model(model):
-    """Return the four-output model (probabilities, logits, embedding, feature_maps) of a classifier."""
+def serving_model(model, extra_outputs: dict[str, str] | None = None):
+    """Return the four-output model (probabilities, logits, embedding, feature_maps) of a classifier.
+
+    ``extra_outputs`` maps more output names to layers of the flat model whose output to expose too
+    (``early_features``, where the anomaly reference continues from).
+    """
     flat = model if _is_flat(model) else flatten(model)
-    return _named_model(flat.input, named_tensors(flat), "serving")
+    tensors = named_tensors(flat)
+    for name, layer in (extra_outputs or {}).items():
+        tensors[name] = flat.get_layer(layer).output
+    return _named_model(flat.input, tensors, "serving")
 
 
 def with_input_scaling(model, scale: float, offset: float):
@@ -202,12 +209,12 @@ def activations_model(model):
 # --- writers ------------------------------------------------------------------
 
 
-def to_onnx(model, path: str | Path, opset: int = OPSET) -> Path:
-    """Write a Keras model with one ``image`` input and a dynamic batch to ONNX."""
+def to_onnx(model, path: str | Path, opset: int = OPSET, input_name: str = INPUT_NAME) -> Path:
+    """Write a Keras model with one input (``image`` unless told) and a dynamic batch to ONNX."""
     import tf2onnx
 
     shape = (None, *model.input_shape[1:])
-    signature = (tf.TensorSpec(shape, tf.float32, name=INPUT_NAME),)
+    signature = (tf.TensorSpec(shape, tf.float32, name=input_name),)
     path = Path(path)
     tf2onnx.convert.from_keras(model, input_signature=signature, opset=opset, output_path=str(path))
     return path
@@ -316,6 +323,7 @@ def export_all(
     from ml import cam as cam_maps
     from ml import pruning as pruning_stage
     from ml import tags as tag_stage
+    from ml.models import REFERENCE_INPUT, build_reference_tail, reference_branch_point
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -351,11 +359,15 @@ def export_all(
     else:
         sections["pruning"] = {"enabled": False}
 
-    # Export: the served graph, the activations graph and the head for CAMs.
+    # Export: the served graph, the activations graph and the head for CAMs. Where the anomaly
+    # reference can continue from the served network's early layers, model.onnx also outputs them.
     start = clock()
     _emit(progress, "export", 0.0, "exporting ONNX and TFLite")
     serving = serving_model(served)
-    to_onnx(serving, path("onnx"))
+    branch = reference_branch_point(reference_model) if reference_model is not None else None
+    if branch is not None and branch not in {layer.name for layer in served.layers}:
+        branch = None
+    to_onnx(serving_model(served, {REFERENCE_INPUT: branch}) if branch else serving, path("onnx"))
     to_onnx(activations_model(served), path("activations"))
     cam_maps.save_head(path("head"), *head_weights(served))
     quantization.to_tflite(serving, path("tflite"), "fp32")
@@ -407,7 +419,7 @@ def export_all(
     # Each file runs once over the holdout: accuracy uses every image, parity a seeded sample of them.
     picked = _sample_indices(len(x_hold), PARITY_IMAGES, seed)
     holdout_outputs = {
-        key: (parity.run_onnx if kind == "onnx" else parity.run_tflite)(out / name, x_hold)
+        key: (parity.run_onnx if kind == "onnx" else parity.run_tflite)(out / name, x_hold, outputs=SERVING_OUTPUTS)
         for key, (kind, name) in variants.items()
     }
     keras_holdout = predict_named(serving, x_hold)
@@ -463,26 +475,33 @@ def export_all(
     # Anomaly detector: one per ONNX file, fitted on the embeddings that file computes.
     # Training keeps what separates the classes and loses some of what tells class photos
     # from other photos, so the server adds a second opinion: the pretrained backbone's
-    # own ImageNet features (reference.onnx) or, without one, the unpruned file's. On
+    # own ImageNet features (reference.onnx: the backbone's layers after the branch point, as
+    # loaded, on the served network's early features) or, without one, the unpruned file's. On
     # cats/dogs vs other photos: AUROC 0.972 served alone, 0.983 reference alone, 0.984 both.
     start = clock()
     _emit(progress, "anomaly", 0.0, "fitting the anomaly detector")
-    if reference_model is not None:
+    if branch is not None:
+        to_onnx(build_reference_tail(reference_model, branch), path("onnx_reference"), input_name=REFERENCE_INPUT)
+    elif reference_model is not None:
         scaled = with_input_scaling(reference_model, *input_scale) if input_scale else reference_model
         to_onnx(_named_model(scaled.input, {"embedding": scaled.output}, "reference"), path("onnx_reference"))
-    train_embeddings: dict = {}  # ONNX file key -> embeddings of the training images (the tag head reuses fp32's)
+    train_embeddings: dict = {}  # detector variant -> embeddings of the training images (the tag head reuses fp32's)
     detectors = {}
-    for variant, key in anomaly.VARIANT_FILES.items():
-        if SERVED_FILES[key] in files.values():
-            train_embeddings[key] = parity.run_onnx(out / SERVED_FILES[key], x_train, outputs=("embedding",))["embedding"]
-            detectors[variant] = anomaly.fit_detector(train_embeddings[key], y_train, seed=seed)
+    for variant in anomaly.VARIANT_MODELS:
+        if anomaly.can_fit(out, variant):
+            train_embeddings[variant] = anomaly.variant_embeddings(out, variant, x_train)
+            detectors[variant] = anomaly.fit_detector(train_embeddings[variant], y_train, seed=seed)
     anomaly.save_detectors(out / anomaly.ANOMALY_FILE, detectors)
     files["anomaly"] = anomaly.ANOMALY_FILE
     sections["anomaly"] = {
         "file": anomaly.ANOMALY_FILE,
         "scored_with": anomaly.scored_with(detectors),
-        "variants": {v: {**d.summary(), "model": SERVED_FILES[anomaly.VARIANT_FILES[v]]} for v, d in detectors.items()},
+        "variants": {v: {**d.summary(), "model": anomaly.VARIANT_MODELS[v],
+                         **({"input_from": anomaly.REFERENCE_FEEDS[v]} if branch and v in anomaly.REFERENCE_FEEDS else {})}
+                     for v, d in detectors.items()},
     }
+    if branch is not None:
+        sections["anomaly"]["reference_branch"] = {"layer": branch, "output": REFERENCE_INPUT}
     timings["anomaly"] = round(clock() - start, 3)
 
     # Autoencoder: where in the image the unusual pixels are.
@@ -507,7 +526,7 @@ def export_all(
     head = None
     if train_tags and val is not None and val_tags is not None:
         _emit(progress, "tags", 0.0, "fitting the tag head")
-        train_emb = train_embeddings["onnx"]
+        train_emb = train_embeddings["fp32"]
         val_emb = parity.run_onnx(out / SERVED_FILES["onnx"], val[0], outputs=("embedding",))["embedding"]
         head = tag_stage.fit_tag_head(train_emb, train_tags, val_emb, val_tags)
     if head is not None:

@@ -102,21 +102,25 @@ class Predictor:
         """Return the detector fitted on this model file's embeddings and, when there is one, the pair it forms.
 
         The pair's second detector comes with its own session: ``reference.onnx`` (the pretrained
-        backbone before training) or, for older folders, ``model.unpruned.onnx``.
+        backbone's later layers, usually fed with this file's ``early_features``) or, for folders
+        without one, ``model.unpruned.onnx``.
         """
-        from ml.anomaly import ANOMALY_FILE, VARIANT_MODELS, PairedDetector, load_detectors, second_opinion
+        from ml.anomaly import ANOMALY_FILE, VARIANT_MODELS, PairedDetector, load_detectors, part_name, second_opinion
 
         path = self.folder / ANOMALY_FILE
         if not path.exists():
             return None, None
         detectors = load_detectors(path)
-        # Embeddings differ between fp32 and int8 models: use the detector fitted on this file's.
+        # Embeddings differ between fp32 and int8 models: use the detectors fitted on this file's.
         own = detectors.get(self.variant)
-        other = second_opinion(detectors)
+        other = second_opinion(detectors, self.variant)
         if own is None or other is None or not (self.folder / VARIANT_MODELS[other]).is_file():
             return own, None
         session = open_session(self.folder / VARIANT_MODELS[other], *self.threads)
-        return own, (PairedDetector.calibrate(own, detectors[other]), session, other)
+        feed = session.get_inputs()[0].name
+        if feed != INPUT_NAME and feed not in self.output_names:
+            return own, None  # a reference fed by an output this file lacks
+        return own, (PairedDetector.calibrate(own, detectors[other]), session, part_name(other), feed)
 
     def _load_tags(self):
         from ml.tags import TAGS_FILE, read_tag_metadata
@@ -197,26 +201,34 @@ class Predictor:
         if with_cam and self.head is not None:
             result["cam"] = self.cam(out["feature_maps"][0], int(order[0]))
         if self._detector is not None:
-            result["anomaly"] = self.anomaly(pixels, out["embedding"])
+            result["anomaly"] = self.anomaly(pixels, out["embedding"], out)
         if self._tags is not None:
             result["tags"] = self.tags(out["embedding"])
         if self._imagenet is not None:
             result["imagenet"] = self.imagenet(out["embedding"])
         return result
 
-    def anomaly(self, pixels: np.ndarray, embedding: np.ndarray) -> dict:
+    def anomaly(self, pixels: np.ndarray, embedding: np.ndarray, outputs: dict | None = None) -> dict:
         """Score one image's novelty from its pixels and this model's embedding of them.
 
         With a second detector (see ``ml.anomaly.PairedDetector``) the score is the sum of both
         distance / threshold ratios and the threshold the paired one. ``parts`` gives each
         detector's own distance / threshold ratio (above 1: unusual to that detector alone).
+        ``outputs`` (this image's ``run`` outputs, when at hand) spares running the model again
+        for the ``early_features`` the reference continues from.
         """
         if self._paired is None:
             score, threshold = float(self._detector.score(embedding)[0]), self._detector.threshold
             return {"score": score, "threshold": threshold, "flagged": score > threshold,
                     "parts": {"served": score / threshold}}
-        paired, session, name = self._paired
-        other_embedding = session.run(["embedding"], {INPUT_NAME: np.asarray(pixels, np.float32)[None]})[0]
+        paired, session, name, feed = self._paired
+        if feed == INPUT_NAME:
+            value = np.asarray(pixels, np.float32)[None]
+        elif outputs is not None and feed in outputs:
+            value = outputs[feed]
+        else:
+            value = self.run(np.asarray(pixels, np.float32)[None], outputs=(feed,))[feed]
+        other_embedding = session.run(["embedding"], {feed: value})[0]
         own, other = (float(r[0]) for r in paired.ratios(embedding, other_embedding))
         score = own + other
         return {"score": score, "threshold": paired.threshold, "flagged": score > paired.threshold,

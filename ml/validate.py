@@ -77,6 +77,9 @@ def _check_onnx(path: Path, expected: dict, problems: list):
     inputs = [i.name for i in model.graph.input]
     outputs = [o.name for o in model.graph.output]
     missing_in = [n for n in expected.get("inputs", []) if n not in inputs]
+    one_of = expected.get("inputs_one_of")
+    if one_of and not set(one_of) & set(inputs):
+        missing_in.append(" or ".join(one_of))
     missing_out = [n for n in expected.get("outputs", []) if n not in outputs]
     if missing_in:
         problems.append(f"{path.name} lacks input(s) {missing_in}; it has {inputs}")
@@ -156,6 +159,20 @@ def _check_anomaly(folder: Path, outputs: dict, problems: list) -> None:
                 )
 
 
+def _check_reference_feed(folder: Path, served_ok: dict, problems: list) -> None:
+    """A reference that continues from a served output needs every served file to give it."""
+    import onnx
+
+    from ml.anomaly import IMAGE_INPUT, model_input
+
+    feed = model_input(folder / "reference.onnx")
+    if feed == IMAGE_INPUT:
+        return
+    for name in ("model.onnx", "model.int8.onnx"):
+        if served_ok.get(name) and feed not in [o.name for o in onnx.load(str(folder / name)).graph.output]:
+            problems.append(f"reference.onnx starts from {feed}, which {name} does not output")
+
+
 def _check_tflite(path: Path, problems: list) -> None:
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -190,6 +207,8 @@ def validate_folder(folder: str | Path) -> list[str]:
                 outputs = result
     _check_head(folder, outputs, card, problems)
     _check_anomaly(folder, outputs, problems)
+    if served_ok.get("reference.onnx"):
+        _check_reference_feed(folder, served_ok, problems)
     for path in sorted(folder.glob("*.tflite")):
         _check_tflite(path, problems)
     return problems

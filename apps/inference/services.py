@@ -99,8 +99,9 @@ def analysis_compute(*, version, predictor, picture: PILImage.Image) -> tuple[di
     label = predictor.classes[top]
     anomaly = None
     if predictor.has_detector and "embedding" in out:
-        # The predictor adds its second opinion (the pretrained reference backbone) when the version has one.
-        verdict = predictor.anomaly(pixels, out["embedding"])
+        # The predictor adds its second opinion (the pretrained reference layers, continuing from the
+        # served network's early features in ``out``) when the version has one.
+        verdict = predictor.anomaly(pixels, out["embedding"], out)
         anomaly = {
             "score": round(float(verdict["score"]), 4),
             "threshold": round(float(verdict["threshold"]), 4),

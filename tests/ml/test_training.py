@@ -98,15 +98,67 @@ def test_pretrained_run_caches_features_for_kfold_and_fine_tunes(shapes_dir, tmp
     assert card["fine_tuning"]["unfrozen_layers"] == ["conv_dw_13", "conv_pw_13"]
     first = result.model.get_layer("backbone").get_layer("conv1").get_weights()[0]
     assert np.array_equal(first, reference.get_layer("conv1").get_weights()[0])
-    # The anomaly detector's second opinion is the backbone as loaded, untouched by fine-tuning.
-    from ml.parity import run_onnx
+    # The anomaly detector's second opinion is the backbone as loaded: its layers after the branch
+    # point continue from the served model's early features, which fine-tuning the top left untouched.
+    from ml.anomaly import variant_embeddings
 
     assert card["files"]["onnx_reference"] == "reference.onnx" and "reference" in card["anomaly"]["variants"]
     assert card["anomaly"]["scored_with"].startswith("served + reference")
+    assert card["anomaly"]["reference_branch"] == {"layer": "conv_pw_3_relu", "output": "early_features"}
     pixels = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
-    exported = run_onnx(tmp_path / "run" / "reference.onnx", pixels, outputs=("embedding",))["embedding"]
+    exported = variant_embeddings(tmp_path / "run", "reference", pixels)
     expected = reference.predict(pixels / 127.5 - 1.0, verbose=0).mean(axis=(1, 2))
     np.testing.assert_allclose(exported, expected, atol=1e-4)
+
+
+def test_pruned_int8_reference_continues_from_each_served_file(shapes_dir, tmp_path, monkeypatch):
+    """After pruning, the reference's pretrained layers run on the served file's own early features
+    (fp32 or int8, each with its detector), and the server's score is the calibrated sum."""
+    import onnx
+
+    from ml.anomaly import PairedDetector, load_detectors, variant_embeddings
+    from ml.backend import keras
+    from ml.inference import Predictor
+    from ml.parity import run_onnx
+    from ml.validate import validate_folder
+
+    monkeypatch.setenv("RIIM_WEIGHTS_DIR", str(tmp_path))
+    backbone = keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, include_top=False, weights=None)
+    backbone.save_weights(tmp_path / "mobilenet_2_5_224_tf_no_top.h5")
+    config = TrainConfig(backbone="mobilenet", alpha=0.25, image_size=32, epochs=1, fine_tune_epochs=0, folds=0,
+                         augment="none", seed=0, prune=0.5, quantize=("int8",))
+    out = tmp_path / "run"
+    train(config, shapes_dir, out)
+    assert validate_folder(out) == []
+    assert [i.name for i in onnx.load(str(out / "reference.onnx")).graph.input] == ["early_features"]
+    detectors = load_detectors(out / "anomaly.npz")
+    assert {"fp32", "int8", "unpruned", "reference", "reference_int8"} <= set(detectors)
+
+    pixels = np.random.default_rng(1).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
+    rest = keras.Model(backbone.get_layer("conv_pw_3_relu").output, backbone.output)
+    for served in ("model.onnx", "model.int8.onnx"):
+        early = run_onnx(out / served, pixels, outputs=("early_features",))["early_features"]
+        variant = "reference" if served == "model.onnx" else "reference_int8"
+        np.testing.assert_allclose(variant_embeddings(out, variant, pixels),
+                                   rest.predict(early, verbose=0).mean(axis=(1, 2)), atol=1e-4)
+    # Pruning changed the early layers: the pretrained backbone alone would see other features.
+    untouched = keras.Model(backbone.input, backbone.get_layer("conv_pw_3_relu").output).predict(
+        pixels / 127.5 - 1.0, verbose=0)
+    assert not np.allclose(run_onnx(out / "model.onnx", pixels, outputs=("early_features",))["early_features"],
+                           untouched, atol=1e-3)
+
+    image = pixels[0]
+    for variant, served in (("fp32", "model.onnx"), ("int8", "model.int8.onnx")):
+        predictor = Predictor(out, variant=variant)
+        other = "reference" if variant == "fp32" else "reference_int8"
+        outputs = predictor.run(image[None])
+        verdict = predictor.anomaly(image, outputs["embedding"], outputs)
+        paired = PairedDetector.calibrate(detectors[variant], detectors[other])
+        own, ref = (float(r[0]) for r in paired.ratios(outputs["embedding"], variant_embeddings(out, other, image[None])))
+        assert verdict["parts"] == pytest.approx({"served": own, "reference": ref}, rel=1e-5)
+        assert verdict["threshold"] == paired.threshold and verdict["score"] == pytest.approx(own + ref, rel=1e-5)
+        # Without the outputs at hand the predictor computes the early features itself: same verdict.
+        assert predictor.anomaly(image, outputs["embedding"])["score"] == pytest.approx(verdict["score"], rel=1e-6)
 
 
 def test_invalid_config_values_are_refused():
