@@ -234,12 +234,12 @@ class Predictor:
         return {"score": score, "threshold": paired.threshold, "flagged": score > paired.threshold,
                 "parts": {"served": own, name: other}}
 
-    def cam(self, feature_maps: np.ndarray, class_index: int) -> np.ndarray:
-        """Return the [0, 1] class-activation map of one image at the input resolution."""
+    def cam(self, feature_maps: np.ndarray, class_index: int, size: int | None = None) -> np.ndarray:
+        """Return the [0, 1] class-activation map of one image, ``size`` pixels square (default: the input's)."""
         if self.head is None:
             raise FileNotFoundError(f"{cam_maps.HEAD_FILE} is missing from {self.folder}")
         raw = cam_maps.class_activation_map(feature_maps, self.head[0], class_index)
-        return cam_maps.upsample(cam_maps.normalize(raw), self.image_size)
+        return cam_maps.upsample(cam_maps.normalize(raw), size or self.image_size)
 
     def _activation_session(self):
         if self._activations is None:

@@ -5,10 +5,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.exceptions import ConflictError, NotFoundError
+from apps.common.negotiation import JsonOnlyNegotiation
 from apps.common.permissions import IsAuthenticatedReadOrContributor
 from apps.inference.selectors import analysis_for_image, analysis_project_get, image_version
 from apps.inference.services import (
@@ -53,6 +55,8 @@ class AnalyzeApi(APIView):
     # the service from the project role, so the global role check and its query are not needed here.
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JsonOnlyNegotiation  # one answer format: skip parsing Accept on the hot path
 
     class AnalyzeInputSerializer(serializers.Serializer):
         project = serializers.SlugField()

@@ -33,7 +33,7 @@ UNKNOWN_LAYER = gettext_lazy("This layer has no activations to show.")
 IMAGENET_TOP_K = 3  # ImageNet names are a curiosity next to the project's classes: a few suffice
 IMAGENET_MIN_PROBABILITY = 0.05  # below this an ImageNet name is noise
 HEATMAP_OPACITY = 0.5  # the stored overlay; the result page has a slider
-INLINE_HEATMAP_STEP = 2  # the heatmap in /analyze/ answers keeps every 2nd pixel: half the model's input size
+INLINE_HEATMAP_SCALE = 2  # the heatmap in /analyze/ answers is half the model's input size
 FEATURE_MAPS_SHOWN = 16  # channels drawn in a feature-map grid: enough to see variety, small enough to read
 TILE_PX = 64  # side of one feature-map tile in the grid
 
@@ -84,11 +84,14 @@ def _model_tags(predictor, embedding: np.ndarray) -> list[dict]:
     return tags
 
 
-def analysis_compute(*, version, predictor, picture: PILImage.Image) -> tuple[dict, np.ndarray | None, np.ndarray]:
+def analysis_compute(
+    *, version, predictor, picture: PILImage.Image, cam_size: int | None = None
+) -> tuple[dict, np.ndarray | None, np.ndarray]:
     """Return (analysis JSON, [0, 1] class-activation map or None, model input pixels) for one image; stores nothing.
 
-    The latency covers what the student waits for: preprocessing, the network, the anomaly score,
-    the tags and the class-activation map.
+    The map is ``cam_size`` pixels square (default: the model's input size). The latency covers
+    what the student waits for: preprocessing, the network, the anomaly score, the tags and the
+    class-activation map.
     """
     started = time.perf_counter()
     pixels = predictor.load_picture(picture)  # the rest of the preprocessing function training used
@@ -113,7 +116,7 @@ def analysis_compute(*, version, predictor, picture: PILImage.Image) -> tuple[di
     tags += attribute_tags(picture, pixels)
     explanation, cam = {"available": False}, None
     if version.explainable and predictor.head is not None and "feature_maps" in out:
-        cam = predictor.cam(out["feature_maps"][0], top)
+        cam = predictor.cam(out["feature_maps"][0], top, size=cam_size)
         explanation = {
             "available": True,
             "method": "CAM",
@@ -148,14 +151,13 @@ def analyze_upload(*, project, user, raw: bytes, name: str) -> dict:
         raise PermissionDeniedError(CANNOT_ANALYSE)
     picture = image_check(raw, name)
     version, predictor = active_predictor(project)
-    data, cam, _pixels = analysis_compute(version=version, predictor=predictor, picture=picture)
+    # The colour map alone, one byte per pixel, at half the input size: the client has the photo
+    # to blend it over, and a map upsampled from a 7x7 grid loses nothing at that size while its
+    # PNG encodes four times faster.
+    size = predictor.image_size // INLINE_HEATMAP_SCALE
+    data, cam, _pixels = analysis_compute(version=version, predictor=predictor, picture=picture, cam_size=size)
     if cam is not None:
-        # The colour map alone, one byte per pixel, at half the input size: the client has the photo
-        # to blend it over, and a map upsampled from a 7x7 grid loses nothing at that size while its
-        # PNG encodes four times faster.
-        small = cam[::INLINE_HEATMAP_STEP, ::INLINE_HEATMAP_STEP]  # a smooth map: no filter needed
-        data["explanation"]["heatmap_png"] = base64.b64encode(_png(cam_maps.colormap_image(small))).decode("ascii")
-        data["explanation"]["heatmap_size"] = list(small.shape)
+        data["explanation"]["heatmap_png"] = base64.b64encode(_png(cam_maps.colormap_image(cam))).decode("ascii")
     return data
 
 

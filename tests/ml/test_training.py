@@ -148,9 +148,8 @@ def test_pruned_int8_reference_continues_from_each_served_file(shapes_dir, tmp_p
                            untouched, atol=1e-3)
 
     image = pixels[0]
-    for variant, served in (("fp32", "model.onnx"), ("int8", "model.int8.onnx")):
+    for variant, other in (("fp32", "reference"), ("int8", "reference_int8")):
         predictor = Predictor(out, variant=variant)
-        other = "reference" if variant == "fp32" else "reference_int8"
         outputs = predictor.run(image[None])
         verdict = predictor.anomaly(image, outputs["embedding"], outputs)
         paired = PairedDetector.calibrate(detectors[variant], detectors[other])
