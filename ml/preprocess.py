@@ -41,7 +41,8 @@ def decode_resize(source: str | Path | bytes, image_size: int) -> np.ndarray:
         stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb")
         with stream, Image.open(stream) as image:
             image.load()
-            return resize_upright(ImageOps.exif_transpose(image), image_size)
+            ImageOps.exif_transpose(image, in_place=True)  # no copy of a picture that is already upright
+            return resize_upright(image, image_size)
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
         raise DataError(IMAGE_UNREADABLE.format(path=name, reason=str(exc) or type(exc).__name__)) from exc
 

@@ -87,7 +87,8 @@ def image_open(raw: bytes, name: str) -> tuple[PILImage.Image, str]:
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
             picture.seek(0)  # GIF and other animations: the first frame
             picture.load()
-            return ImageOps.exif_transpose(picture), fmt
+            ImageOps.exif_transpose(picture, in_place=True)  # no copy of a picture that is already upright
+            return picture, fmt
     except Exception as exc:
         raise ImageRejected(CORRUPT_IMAGE) from exc
 
