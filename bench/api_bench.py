@@ -342,10 +342,10 @@ def write_report(r: dict, out: Path) -> None:
         f"**{r['auroc']:.3f}** (target ≥ 0.98; {r['auroc_refused']} files refused as uploads would be).",
         "",
         "The API does more than the bare pipeline: HTTP and multipart parsing, token authentication, the project,",
-        "role and active-version lookups, the upload checks (same rules as uploads), the anomaly score (a second",
-        "network, the pretrained reference backbone, plus two Mahalanobis distances), the tags computed from",
-        "pixels, the heatmap encoded as a palette PNG in base64, and the JSON response. In the throughput run",
-        "`wrk` itself shares the two cores with the server.",
+        "role and active-version lookups, the upload checks (same rules as uploads), the anomaly score (the",
+        "pretrained reference layers continuing from the served network's early features, plus two Mahalanobis",
+        "distances), the tags computed from pixels, the heatmap encoded as a palette PNG in base64, and the JSON",
+        "response. In the throughput run `wrk` itself shares the two cores with the server.",
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -48,7 +48,8 @@ class AnalyzeApi(APIView):
     ``explanation.heatmap_png`` is the class-activation map at half the model's input size (``heatmap_size``) as a base64 PNG
     with an 8-bit palette (blue: little evidence, red: most), to blend over the photo that was sent.
     ``anomaly.parts`` gives each detector's own distance / threshold: ``served`` and, when the version
-    has one, ``reference`` (the pretrained backbone before training); ``anomaly.score`` is then their sum.
+    has one, ``reference`` (the pretrained backbone's later layers as loaded, before training, continuing
+    from the served network's early features); ``anomaly.score`` is then their sum.
     """
 
     # Stores nothing; who may analyse in the project (students and teachers, not graders) is decided by
