@@ -201,7 +201,7 @@ def render_compression(name: str, card: dict, ood: dict | None) -> list:
             if variant in ood:
                 r = ood[variant]
                 parts = variant.split("+")
-                models = " and ".join(card["anomaly"]["variants"][p]["model"] for p in parts)
+                models = " and ".join(describe_detector_input(card["anomaly"]["variants"][p]) for p in parts)
                 served = ", summed (what the server runs)" if len(parts) == 2 or not paired else ""
                 lines.append(
                     f"- Anomaly detector ({models} embeddings{served}, "
@@ -215,6 +215,13 @@ def render_compression(name: str, card: dict, ood: dict | None) -> list:
                  + f"; total {t['total_s']:.0f} s = {t['total_over_final_training']}× the final training "
                  f"({t['final_training_s']:.0f} s).")
     return lines
+
+
+def describe_detector_input(variant: dict) -> str:
+    """The file a detector's embeddings come from, and what feeds it when that is not the image."""
+    if variant.get("input_from"):
+        return f"{variant['model']} (on {variant['input_from']}'s early features)"
+    return variant["model"]
 
 
 def pct(v):

@@ -220,6 +220,17 @@ def to_onnx(model, path: str | Path, opset: int = OPSET, input_name: str = INPUT
     return path
 
 
+def export_reference(reference_model, path: str | Path, branch: str | None = None,
+                     input_scale: tuple[float, float] | None = None) -> Path:
+    """Write the anomaly reference: from ``branch``'s output (``early_features``) on, or from the image."""
+    from ml.models import REFERENCE_INPUT, build_reference_tail
+
+    if branch is not None:
+        return to_onnx(build_reference_tail(reference_model, branch), path, input_name=REFERENCE_INPUT)
+    scaled = with_input_scaling(reference_model, *input_scale) if input_scale else reference_model
+    return to_onnx(_named_model(scaled.input, {"embedding": scaled.output}, "reference"), path)
+
+
 def head_weights(model) -> tuple[np.ndarray, np.ndarray]:
     """Return the Dense head's kernel (channels, classes) and bias of a classifier."""
     flat = model if _is_flat(model) else flatten(model)
@@ -323,7 +334,7 @@ def export_all(
     from ml import cam as cam_maps
     from ml import pruning as pruning_stage
     from ml import tags as tag_stage
-    from ml.models import REFERENCE_INPUT, build_reference_tail, reference_branch_point
+    from ml.models import REFERENCE_INPUT, reference_branch_point
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -480,11 +491,8 @@ def export_all(
     # cats/dogs vs other photos: AUROC 0.972 served alone, 0.983 reference alone, 0.984 both.
     start = clock()
     _emit(progress, "anomaly", 0.0, "fitting the anomaly detector")
-    if branch is not None:
-        to_onnx(build_reference_tail(reference_model, branch), path("onnx_reference"), input_name=REFERENCE_INPUT)
-    elif reference_model is not None:
-        scaled = with_input_scaling(reference_model, *input_scale) if input_scale else reference_model
-        to_onnx(_named_model(scaled.input, {"embedding": scaled.output}, "reference"), path("onnx_reference"))
+    if reference_model is not None:
+        export_reference(reference_model, path("onnx_reference"), branch, input_scale)
     train_embeddings: dict = {}  # detector variant -> embeddings of the training images (the tag head reuses fp32's)
     detectors = {}
     for variant in anomaly.VARIANT_MODELS:

@@ -110,6 +110,28 @@ def test_pretrained_run_caches_features_for_kfold_and_fine_tunes(shapes_dir, tmp
     expected = reference.predict(pixels / 127.5 - 1.0, verbose=0).mean(axis=(1, 2))
     np.testing.assert_allclose(exported, expected, atol=1e-4)
 
+    # A folder written before the branch point, whose reference.onnx starts from the image, is still
+    # served: here both references compute the same features, so the verdicts agree.
+    import shutil
+
+    from ml.export import export_reference
+    from ml.inference import Predictor
+    from ml.models import build_reference_extractor
+    from ml.training import SERVING_INPUT_SCALE
+
+    older = tmp_path / "older"
+    shutil.copytree(tmp_path / "run", older)
+    export_reference(build_reference_extractor("mobilenet", 0.25, 32, str(tmp_path / "mobilenet_2_5_224_tf_no_top.h5")),
+                     older / "reference.onnx", input_scale=SERVING_INPUT_SCALE)
+    verdicts = []
+    for folder in (tmp_path / "run", older):
+        predictor = Predictor(folder)
+        outputs = predictor.run(pixels[:1])
+        verdicts.append(predictor.anomaly(pixels[0], outputs["embedding"], outputs))
+    new_verdict, old_verdict = verdicts
+    assert old_verdict["parts"].keys() == {"served", "reference"}
+    assert old_verdict["score"] == pytest.approx(new_verdict["score"], abs=1e-3)
+
 
 def test_pruned_int8_reference_continues_from_each_served_file(shapes_dir, tmp_path, monkeypatch):
     """After pruning, the reference's pretrained layers run on the served file's own early features
