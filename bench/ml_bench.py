@@ -118,7 +118,7 @@ def logistic_baseline(manifest: Path, alpha: float, image_size: int, seed: int) 
 
 def ood_report(run_dir: Path, card: dict, manifest: Path, ood: Path, seed: int) -> dict:
     """Score the detector of each served ONNX variant on OOD photos, held-out class photos and synthetic images."""
-    from ml.anomaly import PairedDetector, auroc, load_detectors, second_opinion, variant_embeddings
+    from ml.anomaly import PairedDetector, auroc, detector_embeddings, load_detectors, second_opinion
     from ml.datasets import HOLDOUT, read_samples
     from ml.inference import load_pixels, serving_input_size
 
@@ -131,11 +131,11 @@ def ood_report(run_dir: Path, card: dict, manifest: Path, ood: Path, seed: int) 
     report = {"n_in": len(inside), "n_out": len(outside)}
     ratios = {}  # variant -> image set -> score / threshold
     detectors = load_detectors(run_dir / "anomaly.npz")
+    embeddings = {name: detector_embeddings(run_dir, images)
+                  for name, images in (("in", inside), ("out", outside), ("noise", noise), ("blank", blank))}
     for variant, detector in detectors.items():
-        ratios[variant] = {
-            name: detector.score(variant_embeddings(run_dir, variant, images)) / detector.threshold
-            for name, images in (("in", inside), ("out", outside), ("noise", noise), ("blank", blank))
-        }
+        ratios[variant] = {name: detector.score(by_variant[variant]) / detector.threshold
+                           for name, by_variant in embeddings.items()}
     for variant in ("fp32", "int8"):  # what the server runs: the served file's detector paired with the second opinion
         other = second_opinion(detectors, variant)
         if variant in ratios and other is not None:

@@ -38,8 +38,11 @@ VARIANT_MODELS = {
     "reference": "reference.onnx",
     "reference_int8": "reference.onnx",
 }
-# A reference that starts from a served file's output: which file feeds each reference detector.
-REFERENCE_FEEDS = {"reference": "model.onnx", "reference_int8": "model.int8.onnx"}
+# A reference that starts from a served file's output: the detector each served variant's output feeds,
+# and the file that feeds each reference detector.
+REFERENCE_OF = {"fp32": "reference", "int8": "reference_int8"}
+REFERENCE_FEEDS = {reference: VARIANT_MODELS[served] for served, reference in REFERENCE_OF.items()}
+SERVED_VARIANTS = ("fp32", "int8", "unpruned")
 IMAGE_INPUT = "image"
 SECOND_OPINIONS = ("reference", "unpruned")  # the detector added to the served file's, by preference
 METHOD = "mahalanobis"
@@ -219,48 +222,36 @@ def part_name(variant: str) -> str:
     return variant.split("_", 1)[0] if variant in REFERENCE_FEEDS else variant
 
 
-def model_input(path: str | Path) -> str:
-    """Return the input name of an ONNX file (``image``, or ``early_features`` for a reference tail)."""
-    import onnx
+def detector_embeddings(folder: str | Path, images: np.ndarray, batch_size: int = 32) -> dict[str, np.ndarray]:
+    """Return, for raw 0..255 images (NHWC float32), the embeddings of every detector variant a folder can score.
 
-    model = onnx.load(str(path), load_external_data=False)
-    initialized = {t.name for t in model.graph.initializer}
-    return next(i.name for i in model.graph.input if i.name not in initialized)
-
-
-def can_fit(folder: str | Path, variant: str) -> bool:
-    """Whether a folder has the files a detector variant's embeddings come from."""
-    folder = Path(folder)
-    model = folder / VARIANT_MODELS[variant]
-    if not model.is_file():
-        return False
-    if variant not in REFERENCE_FEEDS:
-        return True
-    starts_from_image = model_input(model) == IMAGE_INPUT
-    if variant == "reference":
-        return starts_from_image or (folder / REFERENCE_FEEDS[variant]).is_file()
-    return not starts_from_image and (folder / REFERENCE_FEEDS[variant]).is_file()  # else same as "reference"
-
-
-def variant_embeddings(folder: str | Path, variant: str, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Return the embeddings a detector variant scores, for raw 0..255 images (NHWC float32).
-
-    A reference tail is fed batch by batch with its served file's ``early_features``, so the large
-    early activations of a whole training set are never held at once.
+    Each served file runs once per batch: its ``embedding`` is for its own detector, and its
+    ``early_features`` feed the reference tail (``reference`` from model.onnx, ``reference_int8``
+    from model.int8.onnx), so the large early activations of a whole training set are never held
+    at once. A reference that starts from the image runs on the image.
     """
     from ml.inference import open_session
 
     folder = Path(folder)
-    session = open_session(folder / VARIANT_MODELS[variant])
-    feed = session.get_inputs()[0].name
-    feeder = open_session(folder / REFERENCE_FEEDS[variant]) if feed != IMAGE_INPUT else None
-    parts = []
+    served = {v: open_session(folder / VARIANT_MODELS[v]) for v in SERVED_VARIANTS if (folder / VARIANT_MODELS[v]).is_file()}
+    path = folder / VARIANT_MODELS["reference"]
+    reference = open_session(path) if path.is_file() else None
+    feed = reference.get_inputs()[0].name if reference is not None else None
+    feeds = {  # served variant -> the reference detector its early features feed
+        variant: REFERENCE_OF[variant] for variant, session in served.items()
+        if variant in REFERENCE_OF and feed != IMAGE_INPUT and feed in {o.name for o in session.get_outputs()}
+    }
+    parts: dict[str, list] = {}
     for start in range(0, len(images), batch_size):
         batch = np.asarray(images[start:start + batch_size], np.float32)
-        if feeder is not None:
-            batch = feeder.run([feed], {IMAGE_INPUT: batch})[0]
-        parts.append(session.run(["embedding"], {feed: batch})[0])
-    return np.concatenate(parts)
+        for variant, session in served.items():
+            values = session.run(["embedding", feed] if variant in feeds else ["embedding"], {IMAGE_INPUT: batch})
+            parts.setdefault(variant, []).append(values[0])
+            if variant in feeds:
+                parts.setdefault(feeds[variant], []).append(reference.run(["embedding"], {feed: values[1]})[0])
+        if feed == IMAGE_INPUT:
+            parts.setdefault("reference", []).append(reference.run(["embedding"], {IMAGE_INPUT: batch})[0])
+    return {variant: np.concatenate(values) for variant, values in parts.items()}
 
 
 def scored_with(detectors: dict) -> str:

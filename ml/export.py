@@ -493,12 +493,11 @@ def export_all(
     _emit(progress, "anomaly", 0.0, "fitting the anomaly detector")
     if reference_model is not None:
         export_reference(reference_model, path("onnx_reference"), branch, input_scale)
-    train_embeddings: dict = {}  # detector variant -> embeddings of the training images (the tag head reuses fp32's)
+    # Detector variant -> embeddings of the training images (the tag head reuses fp32's).
     detectors = {}
-    for variant in anomaly.VARIANT_MODELS:
-        if anomaly.can_fit(out, variant):
-            train_embeddings[variant] = anomaly.variant_embeddings(out, variant, x_train)
-            detectors[variant] = anomaly.fit_detector(train_embeddings[variant], y_train, seed=seed)
+    train_embeddings = anomaly.detector_embeddings(out, x_train)
+    for variant, embeddings in train_embeddings.items():
+        detectors[variant] = anomaly.fit_detector(embeddings, y_train, seed=seed)
     anomaly.save_detectors(out / anomaly.ANOMALY_FILE, detectors)
     files["anomaly"] = anomaly.ANOMALY_FILE
     sections["anomaly"] = {

@@ -159,17 +159,16 @@ def _check_anomaly(folder: Path, outputs: dict, problems: list) -> None:
                 )
 
 
-def _check_reference_feed(folder: Path, served_ok: dict, problems: list) -> None:
+def _check_reference_feed(models: dict, problems: list) -> None:
     """A reference that continues from a served output needs every served file to give it."""
-    import onnx
+    from ml.anomaly import IMAGE_INPUT
 
-    from ml.anomaly import IMAGE_INPUT, model_input
-
-    feed = model_input(folder / "reference.onnx")
+    initialized = {t.name for t in models["reference.onnx"].graph.initializer}
+    feed = next(i.name for i in models["reference.onnx"].graph.input if i.name not in initialized)
     if feed == IMAGE_INPUT:
         return
     for name in ("model.onnx", "model.int8.onnx"):
-        if served_ok.get(name) and feed not in [o.name for o in onnx.load(str(folder / name)).graph.output]:
+        if models.get(name) is not None and feed not in [o.name for o in models[name].graph.output]:
             problems.append(f"reference.onnx starts from {feed}, which {name} does not output")
 
 
@@ -195,20 +194,20 @@ def validate_folder(folder: str | Path) -> list[str]:
             problems.append(f"required file {name} is missing")
     if card is not None:
         _check_listed_files(folder, card, problems)
-    served_ok = {}
+    models = {}  # file name -> the loaded ONNX model, or None when it failed its checks
     for name, expected in spec["onnx"].items():
         if (folder / name).is_file():
-            served_ok[name] = _check_onnx(folder / name, expected, problems) is not None
+            models[name] = _check_onnx(folder / name, expected, problems)
     outputs = {}
     for name in ("model.onnx", "model.int8.onnx"):
-        if served_ok.get(name):
+        if models.get(name) is not None:
             result = _check_served_model(folder, name, card, problems)
             if name == "model.onnx":
                 outputs = result
     _check_head(folder, outputs, card, problems)
     _check_anomaly(folder, outputs, problems)
-    if served_ok.get("reference.onnx"):
-        _check_reference_feed(folder, served_ok, problems)
+    if models.get("reference.onnx") is not None:
+        _check_reference_feed(models, problems)
     for path in sorted(folder.glob("*.tflite")):
         _check_tflite(path, problems)
     return problems

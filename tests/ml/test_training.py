@@ -100,13 +100,13 @@ def test_pretrained_run_caches_features_for_kfold_and_fine_tunes(shapes_dir, tmp
     assert np.array_equal(first, reference.get_layer("conv1").get_weights()[0])
     # The anomaly detector's second opinion is the backbone as loaded: its layers after the branch
     # point continue from the served model's early features, which fine-tuning the top left untouched.
-    from ml.anomaly import variant_embeddings
+    from ml.anomaly import detector_embeddings
 
     assert card["files"]["onnx_reference"] == "reference.onnx" and "reference" in card["anomaly"]["variants"]
     assert card["anomaly"]["scored_with"].startswith("served + reference")
     assert card["anomaly"]["reference_branch"] == {"layer": "conv_pw_3_relu", "output": "early_features"}
     pixels = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
-    exported = variant_embeddings(tmp_path / "run", "reference", pixels)
+    exported = detector_embeddings(tmp_path / "run", pixels)["reference"]
     expected = reference.predict(pixels / 127.5 - 1.0, verbose=0).mean(axis=(1, 2))
     np.testing.assert_allclose(exported, expected, atol=1e-4)
 
@@ -138,7 +138,7 @@ def test_pruned_int8_reference_continues_from_each_served_file(shapes_dir, tmp_p
     (fp32 or int8, each with its detector), and the server's score is the calibrated sum."""
     import onnx
 
-    from ml.anomaly import PairedDetector, load_detectors, variant_embeddings
+    from ml.anomaly import PairedDetector, detector_embeddings, load_detectors
     from ml.backend import keras
     from ml.inference import Predictor
     from ml.parity import run_onnx
@@ -158,11 +158,11 @@ def test_pruned_int8_reference_continues_from_each_served_file(shapes_dir, tmp_p
 
     pixels = np.random.default_rng(1).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
     rest = keras.Model(backbone.get_layer("conv_pw_3_relu").output, backbone.output)
-    for served in ("model.onnx", "model.int8.onnx"):
+    embeddings = detector_embeddings(out, pixels)
+    assert set(embeddings) == set(detectors)
+    for served, variant in (("model.onnx", "reference"), ("model.int8.onnx", "reference_int8")):
         early = run_onnx(out / served, pixels, outputs=("early_features",))["early_features"]
-        variant = "reference" if served == "model.onnx" else "reference_int8"
-        np.testing.assert_allclose(variant_embeddings(out, variant, pixels),
-                                   rest.predict(early, verbose=0).mean(axis=(1, 2)), atol=1e-4)
+        np.testing.assert_allclose(embeddings[variant], rest.predict(early, verbose=0).mean(axis=(1, 2)), atol=1e-4)
     # Pruning changed the early layers: the pretrained backbone alone would see other features.
     untouched = keras.Model(backbone.input, backbone.get_layer("conv_pw_3_relu").output).predict(
         pixels / 127.5 - 1.0, verbose=0)
@@ -175,7 +175,7 @@ def test_pruned_int8_reference_continues_from_each_served_file(shapes_dir, tmp_p
         outputs = predictor.run(image[None])
         verdict = predictor.anomaly(image, outputs["embedding"], outputs)
         paired = PairedDetector.calibrate(detectors[variant], detectors[other])
-        own, ref = (float(r[0]) for r in paired.ratios(outputs["embedding"], variant_embeddings(out, other, image[None])))
+        own, ref = (float(r[0]) for r in paired.ratios(outputs["embedding"], embeddings[other][:1]))
         assert verdict["parts"] == pytest.approx({"served": own, "reference": ref}, rel=1e-5)
         assert verdict["threshold"] == paired.threshold and verdict["score"] == pytest.approx(own + ref, rel=1e-5)
         # Without the outputs at hand the predictor computes the early features itself: same verdict.
