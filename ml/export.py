@@ -261,6 +261,7 @@ SERVED_FILES = {
 PARITY_IMAGES = 64  # enough images to expose a wrong layer, few enough to stay fast
 CALIBRATION_IMAGES = 100  # int8 activation ranges settle after about a hundred images; each costs conversion time
 LATENCY_REPEATS = 30
+KERAS_LATENCY_REPEATS = 10  # a Keras call takes ~50 ms: ten give a stable median for a ratio of ~50x
 
 
 def _emit(progress, stage: str, percent: float, message: str, metrics: dict | None = None) -> None:
@@ -289,7 +290,7 @@ def _sample(x: np.ndarray, count: int, seed: int) -> np.ndarray:
     return x[_sample_indices(len(x), count, seed)]
 
 
-def keras_latency_ms(model, image: np.ndarray, repeats: int = LATENCY_REPEATS) -> dict:
+def keras_latency_ms(model, image: np.ndarray, repeats: int = KERAS_LATENCY_REPEATS) -> dict:
     """Time single-image calls of a Keras model, the way a naive server would call it."""
     from ml.timing import time_calls
 
@@ -328,6 +329,7 @@ def export_all(
     ``reference_model`` (the pretrained backbone before training, image -> ``embedding``) is
     exported as ``reference.onnx`` for the anomaly detector.
     """
+    import tempfile
     import time
 
     from ml import anomaly, autoencoder, parity, quantization
@@ -381,7 +383,10 @@ def export_all(
     to_onnx(serving_model(served, {REFERENCE_INPUT: branch}) if branch else serving, path("onnx"))
     to_onnx(activations_model(served), path("activations"))
     cam_maps.save_head(path("head"), *head_weights(served))
-    quantization.to_tflite(serving, path("tflite"), "fp32")
+    # Every TFLite variant converts from one saved copy of the serving function.
+    tflite_source = tempfile.TemporaryDirectory(prefix="tflite-")
+    source = quantization.save_for_tflite(serving, tflite_source.name)
+    quantization.to_tflite(source, path("tflite"), "fp32")
     if prune:
         unpruned_gz = quantization.gzip_size(out / SERVED_FILES["onnx_unpruned"])
         pruned_gz = quantization.gzip_size(out / SERVED_FILES["onnx"])
@@ -405,8 +410,8 @@ def export_all(
             "calibration_images": int(len(calibration)),
             "weights": quantization.count_quantized_weights(out / SERVED_FILES["onnx_int8"]),
         }
-        quantization.to_tflite(serving, path("tflite_dynamic"), "dynamic")
-        quantization.to_tflite(serving, path("tflite_int8"), "int8", calibration)
+        quantization.to_tflite(source, path("tflite_dynamic"), "dynamic")
+        quantization.to_tflite(source, path("tflite_int8"), "int8", calibration)
         variants.update(
             {
                 "onnx_int8": ("onnx", SERVED_FILES["onnx_int8"]),
@@ -416,11 +421,12 @@ def export_all(
         )
     if "float16" in quantize:
         _emit(progress, "quantize", 50.0, "converting to float16")
-        quantization.to_tflite(serving, path("tflite_float16"), "float16")
+        quantization.to_tflite(source, path("tflite_float16"), "float16")
         variants["tflite_float16"] = ("tflite", SERVED_FILES["tflite_float16"])
     for key, (kind, name) in variants.items():
         if kind == "tflite":
             quant_report.setdefault("tflite_tensor_types", {})[key] = quantization.tflite_tensor_types(out / name)
+    tflite_source.cleanup()
     sections["quantization"] = quant_report
     timings["quantize"] = round(clock() - start, 3)
 

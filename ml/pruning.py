@@ -179,7 +179,10 @@ def _wrap(model, targets: dict[str, float], end_step: int, frequency: int, freez
     return wrapped
 
 
-def recalibrate_batch_norm(model, images: np.ndarray, batch_size: int = 32, batches: int = 50) -> int:
+RECALIBRATION_BATCHES = 20  # 640 images: on cats/dogs the holdout accuracy is the same as with 50 batches
+
+
+def recalibrate_batch_norm(model, images: np.ndarray, batch_size: int = 32, batches: int = RECALIBRATION_BATCHES) -> int:
     """Re-estimate every batch-norm layer's moving statistics on training images (no weight update).
 
     Pruning changes what each layer outputs, so statistics gathered before it are stale.
