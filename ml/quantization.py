@@ -116,9 +116,17 @@ def save_for_tflite(model, folder: str | Path) -> Path:
     from ml.backend import tf
 
     spec = [tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name=INPUT_NAME)]
+
+    def serve(image):
+        outputs = model(image, training=False)
+        if isinstance(outputs, dict):
+            return outputs
+        # The signature's outputs keep the model's output names, as the Keras converter's do.
+        return dict(zip(model.output_names, outputs if isinstance(outputs, (list, tuple)) else [outputs], strict=True))
+
     module = tf.Module()
     module.weights = list(model.variables)
-    module.serve = tf.function(lambda image: model(image, training=False), input_signature=spec)
+    module.serve = tf.function(serve, input_signature=spec)
     tf.saved_model.save(module, str(folder), signatures={"serving_default": module.serve})
     return Path(folder)
 

@@ -136,3 +136,22 @@ def test_flatten_inlines_nested_backbone_and_splits_softmax():
         out["probabilities"], np.exp(out["logits"]) / np.exp(out["logits"]).sum(1, keepdims=True), atol=1e-6
     )
     assert out["feature_maps"].shape == (3, 14, 14, 4)
+
+
+def test_tflite_from_one_saved_function_matches_the_keras_converter(tmp_path):
+    """The variants converted from save_for_tflite's folder give what TFLiteConverter.from_keras_model gives."""
+    from ml.backend import tf
+    from ml.parity import run_tflite
+    from ml.quantization import save_for_tflite, to_tflite
+
+    model = fx.trained()["model"]
+    images = fx.trained()["holdout"][0][:4]
+    source = save_for_tflite(model, tmp_path / "saved")
+    ours = to_tflite(source, tmp_path / "ours.tflite", "fp32")
+    theirs = tmp_path / "theirs.tflite"
+    theirs.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    ours_out, theirs_out = run_tflite(ours, images), run_tflite(theirs, images)
+    assert set(ours_out) == set(theirs_out) == {"probabilities"}
+    np.testing.assert_allclose(ours_out["probabilities"], theirs_out["probabilities"], atol=1e-6)
+    np.testing.assert_allclose(ours_out["probabilities"], model.predict(images, verbose=0), atol=1e-5)
+    assert to_tflite(source, tmp_path / "dynamic.tflite", "dynamic").stat().st_size < ours.stat().st_size
