@@ -11,6 +11,8 @@ Steps, all in one run on the same cores:
    - the bare pipeline in this process (Pillow decode + the shared preprocessing + ONNX Runtime +
      the class-activation map), 200 times (p50/p95), and the same with the anomaly score added
      (its second network), to separate that cost from the web framework's;
+   - the request's layers in this process: the analysis service alone, then Django's WSGI app
+     called directly (no server), 200 times each;
    - ``wrk`` posting the multipart image with one client (latency);
    - the bare pipelines in as many processes as the server has workers (throughput), then
      ``wrk`` with ``--clients`` clients (throughput, errors);
@@ -99,14 +101,55 @@ def _bare_worker(folder: str, variant: str, raw: bytes, anomaly: bool, seconds: 
 
 def bare_latency(predictor, raw: bytes, anomaly: bool = False, repeats: int = 200) -> dict:
     """Time the bare pipeline one call at a time in this process: p50 and p95 in milliseconds."""
+    return timed_p50(lambda: bare_once(predictor, raw, anomaly), repeats)
+
+
+def timed_p50(call, repeats: int = 200) -> dict:
+    """Time ``call()`` one at a time in this process after a warm-up: p50 and p95 in milliseconds."""
     for _ in range(5):
-        bare_once(predictor, raw, anomaly)
+        call()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        bare_once(predictor, raw, anomaly)
+        call()
         times.append((time.perf_counter() - start) * 1000)
     return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95))}
+
+
+def in_process_calls(token: str, slug: str, sample: Path, body: bytes, boundary: str) -> dict:
+    """Return the request's layers as calls in this process: the analysis service, then Django's WSGI app.
+
+    Timed beside the bare pipeline, they show what each layer adds before HTTP and gunicorn.
+    """
+    import io
+
+    from django.core.wsgi import get_wsgi_application
+
+    from apps.accounts.models import User
+    from apps.inference.selectors import analysis_project_get
+    from apps.inference.services import analyze_upload
+
+    user = User.objects.get(auth_token__key=token)
+    project = analysis_project_get(user=user, slug=slug)
+    raw = sample.read_bytes()
+    app = get_wsgi_application()
+
+    def service():
+        analyze_upload(project=project, user=user, raw=raw, name=sample.name)
+
+    def wsgi():
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/analyze/", "SERVER_NAME": "127.0.0.1",
+                   "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1",
+                   "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+                   "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
+                   "HTTP_AUTHORIZATION": f"Token {token}"}
+        statuses = []
+        response = app(environ, lambda status, headers: statuses.append(status))
+        b"".join(response)
+        response.close()
+        assert statuses[0].startswith("200"), statuses
+
+    return {"service": service, "wsgi": wsgi}
 
 
 def bare_throughput(folder: Path, variant: str, raw: bytes, workers: int, seconds: float, anomaly: bool = False) -> float:
@@ -257,11 +300,13 @@ def main() -> int:
         body.write_bytes(multipart(sample, slug, boundary))
         script = work / "post.lua"
         script.write_text(WRK_SCRIPT % {"boundary": boundary, "token": token, "body": body})
+        layers = in_process_calls(token, slug, sample, body.read_bytes(), boundary)
         rounds = []
         for _ in range(args.rounds):
             # The same with the anomaly score, whose second opinion is a second network: what is
             # left between that row and the API is the web framework and the cheap extras.
             row = {"bare": bare_latency(predictor, raw), "bare_anomaly": bare_latency(predictor, raw, anomaly=True),
+                   "service": timed_p50(layers["service"]), "wsgi": timed_p50(layers["wsgi"]),
                    "api_1_client": wrk(url, script, 1, args.seconds)}
             row["bare"]["throughput_rps"] = bare_throughput(args.model, args.variant, raw, args.workers, args.seconds)
             row["bare_anomaly"]["throughput_rps"] = bare_throughput(args.model, args.variant, raw, args.workers,
@@ -271,6 +316,7 @@ def main() -> int:
             row["throughput_ratio"] = row["api_n_clients"]["throughput_rps"] / row["bare"]["throughput_rps"]
             rounds.append(row)
         bare, bare_anomaly = median_of([r["bare"] for r in rounds]), median_of([r["bare_anomaly"] for r in rounds])
+        service, wsgi_app = median_of([r["service"] for r in rounds]), median_of([r["wsgi"] for r in rounds])
         one, many = median_of([r["api_1_client"] for r in rounds]), median_of([r["api_n_clients"] for r in rounds])
         many["errors"] = sum(r["api_n_clients"]["errors"] for r in rounds)
         one["errors"] = sum(r["api_1_client"]["errors"] for r in rounds)
@@ -299,7 +345,7 @@ def main() -> int:
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "model": str(args.model), "variant": args.variant, "image_size": json.loads((args.model / "card.json").read_text())["input"]["size"],
         "sample": f"{sample.name} ({sample_px[0]}x{sample_px[1]})", "workers": args.workers, "clients": args.clients,
-        "seconds": args.seconds, "rounds": len(rounds), "bare": bare, "bare_anomaly": bare_anomaly, "api_1_client": one,
+        "seconds": args.seconds, "rounds": len(rounds), "bare": bare, "bare_anomaly": bare_anomaly, "service": service, "wsgi": wsgi_app, "api_1_client": one,
         "api_n_clients": many,
         "round_p50_ratios": [r["p50_ratio"] for r in rounds], "round_throughput_ratios": [r["throughput_ratio"] for r in rounds],
         "p50_ratio": one["p50_ms"] / bare["p50_ms"], "throughput_ratio": many["throughput_rps"] / bare["throughput_rps"],
@@ -329,6 +375,8 @@ def write_report(r: dict, out: Path) -> None:
         "|---|---:|---:|---:|---:|",
         f"| bare pipeline (decode + preprocess + ONNX Runtime + CAM), 1 at a time / {r['workers']} processes | {bare['p50_ms']:.1f} | {bare['p95_ms']:.1f} | {bare['throughput_rps']:.1f} | — |",
         f"| bare pipeline + anomaly score (its second network and distances), same | {bare_anomaly['p50_ms']:.1f} | {bare_anomaly['p95_ms']:.1f} | {bare_anomaly['throughput_rps']:.1f} | — |",
+        f"| in this process: the analysis service (upload checks, analysis, anomaly, tags, heatmap PNG) | {r['service']['p50_ms']:.1f} | {r['service']['p95_ms']:.1f} | — | — |",
+        f"| in this process: Django's WSGI app (+ multipart, token, project lookup, DRF, JSON) | {r['wsgi']['p50_ms']:.1f} | {r['wsgi']['p95_ms']:.1f} | — | — |",
         f"| API, 1 client | {one['p50_ms']:.1f} | {one['p95_ms']:.1f} | {one['throughput_rps']:.1f} | {one['errors']} |",
         f"| API, {r['clients']} clients | {many['p50_ms']:.1f} | {many['p95_ms']:.1f} | {many['throughput_rps']:.1f} | {many['errors']} |",
         "",
@@ -340,6 +388,10 @@ def write_report(r: dict, out: Path) -> None:
         f"**{100 * r['throughput_ratio_anomaly']:.0f} %** (what the web framework and the cheap extras cost).",
         f"- Anomaly AUROC through the API, {r['auroc_in']} held-out cat/dog pictures vs {r['auroc_out']} `ood_dev` photos: "
         f"**{r['auroc']:.3f}** (target ≥ 0.98; {r['auroc_refused']} files refused as uploads would be).",
+        "",
+        "The two in-process rows split the API's time by layer: the analysis service alone, then Django's WSGI app",
+        "around it (called directly, no server); the API rows add gunicorn and TCP. In a worker the layers run one",
+        "after the other on the same core, so each starts with caches the others filled.",
         "",
         "The API does more than the bare pipeline: HTTP and multipart parsing, token authentication, the project,",
         "role and active-version lookups, the upload checks (same rules as uploads), the anomaly score (the",
