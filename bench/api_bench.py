@@ -106,14 +106,10 @@ def bare_latency(predictor, raw: bytes, anomaly: bool = False, repeats: int = 20
 
 def timed_p50(call, repeats: int = 200) -> dict:
     """Time ``call()`` one at a time in this process after a warm-up: p50 and p95 in milliseconds."""
-    for _ in range(5):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95))}
+    from ml.timing import time_calls
+
+    times = time_calls(lambda _: call(), repeats, warmup=5)
+    return {"p50_ms": times["p50"], "p95_ms": times["p95"]}
 
 
 def in_process_calls(token: str, slug: str, sample: Path, body: bytes, boundary: str) -> dict:
