@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from apps.projects.access import can_contribute
@@ -17,6 +18,10 @@ def image_upload(request):
         "network": _("The connection failed. Try again."),
         "split": _("split"),
         "analysis": _("classified as"),
+        "unusual": _("unusual for this model"),
+        "see_analysis": _("See how the network decided"),
+        # The page of image 0; the script puts each stored image's id in its place.
+        "analysis_page": reverse("analysis", kwargs={"image_id": 0}),
     }
     return render(
         request, "uploads/upload.html", {"projects": projects, "selected": selected, "upload_texts": texts}

@@ -17,10 +17,17 @@
     bar.parentElement.setAttribute("aria-valuenow", String(pct));
   }
 
-  function addResult(name, ok, message) {
+  function addResult(name, ok, message, link) {
     const li = document.createElement("li");
     li.className = "list-group-item list-group-item-" + (ok ? "success" : "danger");
     li.textContent = name + " — " + message;
+    if (link) {
+      const a = document.createElement("a");
+      a.href = link;
+      a.className = "link-success fw-semibold";
+      a.textContent = texts.see_analysis;
+      li.append(" · ", a);
+    }
     results.appendChild(li);
   }
 
@@ -38,8 +45,13 @@
         try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
         if (xhr.status === 201) {
           let msg = texts.stored + " (" + texts.split + ": " + body.split + ")";
-          if (body.analysis) msg += " · " + texts.analysis + " " + body.analysis.label;
-          addResult(file.name, true, msg);
+          const analysis = body.analysis;
+          if (analysis) {
+            msg += " · " + texts.analysis + " " + analysis.label + " (" + Math.round(analysis.confidence * 100) + " %)";
+            if (analysis.anomaly && analysis.anomaly.is_anomaly) msg += " · " + texts.unusual;
+          }
+          const page = analysis ? texts.analysis_page.replace("/0/", "/" + body.id + "/") : null;
+          addResult(file.name, true, msg, page);
         } else {
           const detail = body.detail || Object.values(body).flat().join(" ") || xhr.statusText;
           addResult(file.name, false, texts.rejected + ": " + detail);
