@@ -107,12 +107,17 @@
   function drawNetwork(network) {
     const box = $("network");
     const detail = $("layer-detail");
-    const sizes = network.layers.map((row) => {
+    // A nested model (the pretrained backbone) is drawn as its own layers: its summary row and its
+    // second input (the same image) would only repeat them.
+    const names = network.layers.map((row) => row.name);
+    const layers = network.layers.filter((row) =>
+      !names.some((name) => name.startsWith(row.name + "/")) && !(row.type === "InputLayer" && row.name.includes("/")));
+    const sizes = layers.map((row) => {
       const dims = (row.output_shape.match(/\d+/g) || []).map(Number);
       return dims.reduce((a, b) => a * b, 1);
     });
     const biggest = Math.max(1, ...sizes);
-    network.layers.forEach((row, index) => {
+    layers.forEach((row, index) => {
       const node = el("div", { class: "net-layer" + (row.activation ? " has-act" : ""), role: "option", tabindex: "0", "aria-selected": "false", "data-index": String(index) });
       node.appendChild(el("div", { class: "fw-semibold text-truncate" }, row.type));
       node.appendChild(el("div", { class: "text-muted text-truncate" }, row.name.split("/").pop()));
