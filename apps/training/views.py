@@ -3,14 +3,47 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import ValidationError
 
 from apps.common.exceptions import ApplicationError
 from apps.projects.access import can_manage
 from apps.projects.selectors import project_get
 from apps.training.forms import TrainingConfigForm
+from apps.training.models import TrainingRun
 from apps.training.selectors import model_version_list, training_run_get, training_run_list
 from apps.training.services import training_run_start
+
+# What each stage of the engine does, as the run page names it (the engine reports the keys).
+STAGE_LABELS = {
+    "data": gettext_lazy("reading the images"),
+    "build": gettext_lazy("building the network"),
+    "kfold": gettext_lazy("k-fold cross-validation"),
+    "train": gettext_lazy("training the classifier head"),
+    "fine_tune": gettext_lazy("fine-tuning the top layers"),
+    "evaluate": gettext_lazy("evaluating on the holdout"),
+    "prune": gettext_lazy("pruning"),
+    "export": gettext_lazy("exporting to ONNX and TFLite"),
+    "quantize": gettext_lazy("quantizing"),
+    "parity": gettext_lazy("checking that every format answers alike"),
+    "anomaly": gettext_lazy("fitting the anomaly detector"),
+    "autoencoder": gettext_lazy("training the autoencoder"),
+    "tags": gettext_lazy("fitting the tag head"),
+    "report": gettext_lazy("writing the model card"),
+}
+
+
+def network_summary(version) -> dict:
+    """Describe the network a version was trained with, and whether it had to start from scratch."""
+    backbone = (version.metadata or {}).get("backbone") or {}
+    used = backbone.get("used")
+    if used is None:
+        return {"name": None, "pretrained": None, "fallback": None}
+    name = "MobileNet" if used == "mobilenet" else _("CNN from scratch") if used == "scratch" else used
+    if backbone.get("alpha"):
+        name = f"{name} {backbone['alpha']}"
+    return {"name": name, "pretrained": bool(backbone.get("pretrained")),
+            "fallback": backbone.get("fallback_reason") if backbone.get("fallback") else None}
 
 
 def _project(request, slug):
@@ -52,13 +85,21 @@ def training_run_detail(request, run_id):
         run = training_run_get(user=request.user, run_id=run_id)
     except ApplicationError as exc:
         raise Http404(str(exc.message)) from exc
-    texts = {"loss": _("loss"), "val_loss": _("validation loss"), "accuracy": _("accuracy"), "val_accuracy": _("validation accuracy"), "epoch": _("epoch")}
-    return render(request, "training/run.html", {"run": run, "project": run.project, "can_manage": can_manage(user=request.user, project=run.project), "texts": texts})
+    texts = {"loss": _("loss"), "val_loss": _("validation loss"), "accuracy": _("accuracy"), "val_accuracy": _("validation accuracy"), "epoch": _("epoch"),
+             "statuses": {value: str(label) for value, label in TrainingRun.Status.choices},
+             "stages": {key: str(label) for key, label in STAGE_LABELS.items()}}
+    version = getattr(run, "model_version", None)
+    return render(request, "training/run.html", {
+        "run": run, "project": run.project, "can_manage": can_manage(user=request.user, project=run.project), "texts": texts,
+        "stage_label": STAGE_LABELS.get(run.stage, run.stage), "network": network_summary(version) if version else None,
+    })
 
 
 @login_required
 def versions_page(request, slug):
     """Every model version of the project, side by side."""
     project = _project(request, slug)
-    versions = model_version_list(user=request.user, project=project).order_by("-number")
+    versions = list(model_version_list(user=request.user, project=project).order_by("-number"))
+    for version in versions:
+        version.network = network_summary(version)
     return render(request, "training/versions.html", {"project": project, "versions": versions, "can_manage": can_manage(user=request.user, project=project)})

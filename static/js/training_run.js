@@ -16,8 +16,9 @@
   const accChart = chart("acc-chart", ["accuracy", "val_accuracy"]);
 
   function update(run) {
-    document.getElementById("run-status").textContent = run.status;
-    document.getElementById("run-stage").textContent = run.progress.stage || "—";
+    document.getElementById("run-status").textContent = texts.statuses[run.status] || run.status;
+    const stage = run.progress.stage;
+    document.getElementById("run-stage").textContent = stage ? texts.stages[stage] || stage : "—";
     const bar = document.getElementById("run-bar");
     bar.style.width = run.progress.percent + "%";
     bar.textContent = Math.round(run.progress.percent) + "%";
