@@ -46,7 +46,9 @@ class AnalysisFilter(django_filters.FilterSet):
     confidence_max = django_filters.NumberFilter(field_name="confidence", lookup_expr="lte", label=_("Confidence up to"))
     anomaly = django_filters.TypedChoiceFilter(
         field_name="is_anomaly",
-        choices=[("yes", _("Unusual")), ("no", _("Usual"))],
+        # The empty choice first, as the other selects have: without it the form shows "Unusual"
+        # while nothing is filtered.
+        choices=[("", "---------"), ("yes", _("Unusual")), ("no", _("Usual"))],
         coerce=lambda value: value == "yes",
         label=_("Anomaly"),
     )

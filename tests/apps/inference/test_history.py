@@ -39,6 +39,9 @@ def test_grader_history_filters_analyses(classroom, analysed, client):
     assert _rows(client.get(url)) == total
     assert _rows(client.get(url + "&ran_on=browser")) == 1
     assert _rows(client.get(url + f"&version={first.number}")) == len(images)
+    unfiltered = client.get(url).content.decode()
+    assert '<option value="" selected>---------</option>' in unfiltered.split('name="anomaly"')[1].split("</select>")[0]
+    assert _rows(client.get(url + "&anomaly=")) == total
     assert _rows(client.get(url + "&anomaly=yes")) == Analysis.objects.filter(is_anomaly=True).count()
     assert _rows(client.get(url + "&anomaly=no")) == Analysis.objects.filter(is_anomaly=False).count()
     label = classroom.project.classes[0]
