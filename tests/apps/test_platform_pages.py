@@ -28,6 +28,7 @@ def test_upload_and_label_pages_render(world, labeled, client, role):
     page = client.get(f"/label/{world.project.slug}/")
     assert page.status_code == 200
     assert b'data-label="gato"' in page.content
+    assert '<span class="badge text-bg-light border">Estudiante</span>' in page.content.decode()  # who gave the label that counts
 
 
 def test_grader_cannot_open_labeling(world, client):
