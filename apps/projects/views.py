@@ -10,6 +10,7 @@ from apps.projects.access import can_manage, project_role
 from apps.projects.forms import JoinForm, MemberAddForm, ProjectCreateForm, StudentsCsvForm
 from apps.projects.selectors import project_get, project_list_with_roles
 from apps.projects.services import project_create, project_join, project_member_add, students_bulk_create
+from apps.uploads.models import Image
 
 
 def _project_or_404(user, slug):
@@ -79,12 +80,21 @@ def project_detail(request, slug):
         except ApplicationError as exc:
             messages.error(request, exc.message)
     images = project.images.all()
+    split_names = dict(Image.Split.choices)
     context = {
         "project": project,
         "role": project_role(user=request.user, project=project),
         "can_manage": manage,
-        "split_counts": dict(images.values_list("split").annotate(n=Count("id"))),
-        "label_counts": list(images.exclude(label="").values("label", "split").annotate(n=Count("id")).order_by("label", "split")),
+        "split_counts": [
+            {"split": name, "n": counts.get(value, 0)}
+            for counts in [dict(images.values_list("split").annotate(n=Count("id")))]
+            for value, name in Image.Split.choices
+        ],
+        "label_counts": [
+            {**row, "split": split_names.get(row["split"], row["split"])}
+            for row in images.exclude(label="").values("label", "split").annotate(n=Count("id")).order_by("label", "split")
+        ],
+        "holdout_percent": f"{round(100 * project.holdout_fraction)} %",
         "unlabeled": images.filter(label="").count(),
         "total": images.count(),
         "memberships": project.memberships.select_related("user").order_by("role", "user__username"),

@@ -65,3 +65,13 @@ def test_project_create_page(world, client):
     assert bad.status_code == 400
     good = client.post("/projects/new/", {"name": "Aves", "classes": "loro, paloma", "holdout_fraction": 0.2})
     assert good.status_code == 302 and good["Location"] == "/projects/aves/"
+
+
+def test_project_page_names_the_split_in_the_readers_language(world, labeled, client):
+    """The fixed split's table and sentence speak Spanish: partition names, and the holdout share as a percentage."""
+    client.force_login(world.teacher)
+    html = client.get(f"/projects/{world.project.slug}/").content.decode()
+    table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert "<td>Entrenamiento</td>" in table and "<td>Reserva</td>" in table
+    assert "<td>train</td>" not in table and "<td>holdout</td>" not in table
+    assert f"aproximadamente {round(100 * world.project.holdout_fraction)} % de ellas" in html
