@@ -4,7 +4,6 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
-from apps.labeling.models import Label
 from apps.labeling.selectors import label_history, label_latest_by, labeling_queue
 from apps.projects.access import can_contribute
 from apps.projects.selectors import project_get
@@ -42,7 +41,7 @@ def labeling(request, slug):
         context.update(
             {
                 "mine": label_latest_by(image=image, user=request.user),
-                "label_source": dict(Label.Source.choices).get(image.label_source, image.label_source),
+                "label_source": image.get_label_source_display(),
                 "history": label_history(image=image)[:10],
                 "previous_id": queue.filter(pk__lt=image.pk).order_by("-pk").values_list("pk", flat=True).first(),
                 "next_id": queue.filter(pk__gt=image.pk).values_list("pk", flat=True).first(),

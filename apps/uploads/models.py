@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.models import TimeStampedModel
+from apps.labeling.models import Label
 
 
 class Image(TimeStampedModel):
@@ -26,7 +27,7 @@ class Image(TimeStampedModel):
     split = models.CharField(_("split"), max_length=10, choices=Split.choices, default=Split.TRAIN, db_index=True)
     # The label that counts (kept in sync by apps.labeling.services.image_label_resolve).
     label = models.CharField(_("label"), max_length=40, blank=True, db_index=True)
-    label_source = models.CharField(_("label source"), max_length=10, blank=True)
+    label_source = models.CharField(_("label source"), max_length=10, blank=True, choices=Label.Source.choices)
     tags = models.JSONField(_("tags"), default=list, blank=True)
     stats = models.JSONField(_("image statistics"), default=dict, blank=True)
     # Which worker (host, pid, broker transport) processed the image after upload.

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from apps.projects.access import can_contribute
 from apps.projects.selectors import project_list_with_roles
+from apps.uploads.models import Image
 
 
 @login_required
@@ -17,6 +18,7 @@ def image_upload(request):
         "rejected": _("rejected"),
         "network": _("The connection failed. Try again."),
         "split": _("split"),
+        "splits": {value: str(name) for value, name in Image.Split.choices},
         "analysis": _("classified as"),
         "unusual": _("unusual for this model"),
         "see_analysis": _("See how the network decided"),

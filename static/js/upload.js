@@ -44,7 +44,7 @@
         let body = {};
         try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
         if (xhr.status === 201) {
-          let msg = texts.stored + " (" + texts.split + ": " + body.split + ")";
+          let msg = texts.stored + " (" + texts.split + ": " + (texts.splits[body.split] || body.split) + ")";
           const analysis = body.analysis;
           if (analysis) {
             msg += " · " + texts.analysis + " " + analysis.label + " (" + Math.round(analysis.confidence * 100) + " %)";

@@ -53,7 +53,9 @@ def test_activity_filters_and_csv(world, labeled, client):
     lines = csv.content.decode().strip().splitlines()
     assert lines[0].startswith("created_at,project,author") and len(lines) == 2 and ",gato," in lines[1]
     uploads = client.get("/history/activity/", {"kind": "uploads", "format": "csv"}).content.decode()
-    assert "a.jpg" in uploads
+    assert "a.jpg" in uploads and ",student" in uploads  # the CSV keeps the stored values
+    row = client.get("/history/activity/", {"kind": "uploads"}).content.decode().split("<tbody>")[1].split("</tr>")[0]
+    assert "a.jpg" in row and "<td>Estudiante</td>" in row and ("<td>Entrenamiento</td>" in row or "<td>Reserva</td>" in row)
     client.force_login(world.student)
     assert client.get("/history/activity/").status_code == 404
 
