@@ -142,6 +142,11 @@ VARIANT_KEYS = (
 )
 
 
+def _p50(latency):
+    """A card's latency is {p50, p95, n} in milliseconds (a bare number in older cards)."""
+    return latency.get("p50") if isinstance(latency, dict) else latency
+
+
 def compression_versions(*, project) -> list[dict]:
     """Return, per version, size, holdout accuracy and latency of each exported variant from its card."""
     rows = []
@@ -158,7 +163,7 @@ def compression_versions(*, project) -> list[dict]:
                     "bytes": (sizes.get(key) or {}).get("bytes"),
                     "gzip_bytes": (sizes.get(key) or {}).get("gzip_bytes"),
                     "accuracy": (variants.get(key) or {}).get("accuracy"),
-                    "latency_ms": latency.get(key),
+                    "latency_ms": _p50(latency.get(key)),
                 }
             )
         pruning = card.get("pruning") or {}

@@ -34,3 +34,13 @@ def test_unknown_topic_and_foreign_project_are_404(lab_world, client):
     client.force_login(lab_world.outsider)
     assert client.get("/lab/nope/").status_code == 404
     assert client.get("/lab/overfitting/", {"project": lab_world.project.slug}).status_code == 404
+
+
+def test_compression_page_shows_each_variants_latency(classroom, publish, client):
+    """The variants table reads the median single-image latency the engine measured for every file."""
+    version = publish()
+    client.force_login(classroom.student)
+    page = client.get("/lab/compression/", {"project": classroom.project.slug})
+    row = page.content.decode().split("<code>onnx_fp32</code>")[1].split("</tr>")[0]
+    measured = version.metadata["latency"]["onnx_fp32"]["p50"]
+    assert f"<td>{measured:.2f}".replace(".", ",") in row
