@@ -95,6 +95,7 @@ def _texts():
         "distinct": _("distinct values"),
         "input": _("input"),
         "reconstruction": _("reconstruction"),
+        "worst_copied": _("Autoencoder: the photos it copies worst (reconstruction error)"),
         "error_map": _("error map"),
         "no_reconstruction": _("This model's autoencoder does not export its reconstruction."),
         "policy": _("augmentation policy"),

@@ -150,7 +150,7 @@
         box.appendChild(strip);
       });
       if (r.anomalies && r.anomalies.length) {
-        box.appendChild(el("h3", { class: "h6 mt-3", text: "Autoencoder" }));
+        box.appendChild(el("h3", { class: "h6 mt-3", text: T.worst_copied }));
         const strip = el("div", { class: "d-flex flex-wrap gap-2" });
         r.anomalies.forEach((a) => strip.appendChild(el("figure", { class: "figure mb-0 text-center" }, [
           el("img", { src: a.thumb, alt: a.label || T.unlabeled, width: "72", height: "72", class: "rounded border object-fit-cover", loading: "lazy" }),
