@@ -104,6 +104,13 @@ def resolve_weights(backbone: str, alpha: float, weights: str, image_size: int, 
             path = keras.utils.get_file(names[0], BASE_URLS[backbone] + names[0], cache_subdir="models")
             return WeightsResolution(weights, path, "download", f"{names[0]} downloaded")
         except Exception as exc:  # network errors come in many types; all mean "not available"
-            reason = f"download of {names[0]} failed ({type(exc).__name__})"
+            detail = f"{type(exc).__name__}: {exc}"[:160]
+            reason = f"{_not_found(names[0], directory)}, and downloading it failed ({detail})"
             return WeightsResolution(weights, None, "none", reason)
-    return WeightsResolution(weights, None, "none", f"{names[0]} not in RIIM_WEIGHTS_DIR or the Keras cache")
+    return WeightsResolution(weights, None, "none", _not_found(names[0], directory))
+
+
+def _not_found(name: str, directory: Path | None) -> str:
+    """Say where a weights file was looked for, so whoever reads it knows where to put the file."""
+    where = f"RIIM_WEIGHTS_DIR ({directory})" if directory else "RIIM_WEIGHTS_DIR (not set)"
+    return f"{name} is neither in {where} nor in the Keras cache"

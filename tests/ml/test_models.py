@@ -94,6 +94,9 @@ def test_weights_resolved_from_directory_then_cache(tmp_path, monkeypatch):
     monkeypatch.setattr("ml.weights.keras_cache_dir", lambda: cache)
     none = resolve_weights("mobilenet", 0.25, "imagenet", 128, download=False)
     assert not none.available and none.source == "none"
+    # The reason names the file and where it was looked for, so a teacher knows where to put it.
+    assert none.message == (f"mobilenet_2_5_128_tf_no_top.h5 is neither in RIIM_WEIGHTS_DIR ({weights_dir}) "
+                            "nor in the Keras cache")
     (cache / "mobilenet_2_5_224_tf_no_top.h5").write_bytes(b"x")
     assert resolve_weights("mobilenet", 0.25, "imagenet", 128, download=False).source == "cache"
     (weights_dir / "mobilenet_2_5_128_tf_no_top.h5").write_bytes(b"x")
