@@ -58,10 +58,16 @@
     const marks = labels.map((e) => (reading && (e === reading.best_epoch || e === reading.turn_epoch) ? 6 : 0));
     const markColors = labels.map((e) => (reading && e === reading.turn_epoch ? "#fd7e14" : "#198754"));
     lineChart(canvas(parent, title), labels, [
-      { label: T.loss, data: curves.map((r) => r.loss), borderColor: COLORS[0], pointRadius: 0, tension: 0.2 },
-      { label: T.val_loss, data: curves.map((r) => r.val_loss), borderColor: COLORS[1], pointRadius: marks, pointBackgroundColor: markColors, tension: 0.2 },
+      { label: T.loss, data: curves.map((r) => r.loss), borderColor: COLORS[0], pointRadius: 0, tension: 0.2, yAxisID: "y" },
+      { label: T.val_loss, data: curves.map((r) => r.val_loss), borderColor: COLORS[1], pointRadius: marks, pointBackgroundColor: markColors, tension: 0.2, yAxisID: "y" },
       { label: T.val_accuracy, data: curves.map((r) => r.val_accuracy), borderColor: COLORS[2], borderDash: [4, 4], pointRadius: 0, yAxisID: "y1", hidden: !curves.some((r) => r.val_accuracy != null) },
-    ], T.epoch, { scales: { x: { title: { display: true, text: T.epoch } }, y1: { position: "right", min: 0, max: 1, grid: { drawOnChartArea: false } } } });
+    ], T.epoch, { scales: {
+      x: { title: { display: true, text: T.epoch } },
+      // The losses get their own axis, as high as they go: a dataset without one would take the
+      // first configured y axis, the 0..1 accuracy one, and a rising validation loss would leave the chart.
+      y: { position: "left", beginAtZero: true, title: { display: true, text: T.loss } },
+      y1: { position: "right", min: 0, max: 1, grid: { drawOnChartArea: false }, title: { display: true, text: T.val_accuracy } },
+    } });
   }
 
   // Quizzes -----------------------------------------------------------------------------------------

@@ -15,6 +15,13 @@ def chromium():
     driver.quit()
 
 
+CURVE_AXES = """
+return [...document.querySelectorAll('#lab-page canvas')].map((c) => Chart.getChart(c))
+  .filter((chart) => chart && chart.data.datasets.length === 3)
+  .map((chart) => [chart.getDatasetMeta(1).yAxisID, chart.getDatasetMeta(2).yAxisID]);
+"""
+
+
 def _click(driver, element):
     # Charts resize as they draw, so the element may move between scrolling and a pointer click.
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
@@ -45,6 +52,10 @@ def test_every_lab_page_works_in_chromium(lab_world, live_server, chromium, role
         assert not _script_errors(chromium), (slug, _script_errors(chromium))
         if slug in ("overfitting", "cross-validation", "labeling", "backprop"):
             assert chromium.find_elements(By.CSS_SELECTOR, "#lab-page canvas"), slug
+        if slug == "overfitting":
+            # Losses on their own axis, never on the 0..1 accuracy one, which a rising validation loss would leave.
+            axes = chromium.execute_script(CURVE_AXES)
+            assert axes and all(loss_axis != accuracy_axis for loss_axis, accuracy_axis in axes), axes
         # The first question answers with its feedback.
         _click(chromium, chromium.find_element(By.CSS_SELECTOR, "[data-quiz-option][data-correct]"))
         assert chromium.find_element(By.CSS_SELECTOR, "[data-quiz-feedback]").text
