@@ -35,3 +35,13 @@ def api_as():
         return client
 
     return make
+
+
+@pytest.fixture
+def chromium():
+    """A headless Chromium for one test (modules that walk many pages keep one for the module)."""
+    from tests.browser import start_chromium
+
+    driver = start_chromium()
+    yield driver
+    driver.quit()

@@ -3,17 +3,10 @@
 import numpy as np
 import pytest
 
-from tests.browser import BROWSER_MARKS, log_in, start_chromium
+from tests.browser import BROWSER_MARKS, log_in
 from tests.trained_model import class_pictures
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def chromium():
-    driver = start_chromium()
-    yield driver
-    driver.quit()
 
 
 READY = """

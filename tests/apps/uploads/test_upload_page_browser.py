@@ -2,17 +2,10 @@
 
 import pytest
 
-from tests.browser import BROWSER_MARKS, log_in, start_chromium
+from tests.browser import BROWSER_MARKS, log_in
 from tests.trained_model import class_pictures
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def chromium():
-    driver = start_chromium()
-    yield driver
-    driver.quit()
 
 
 @pytest.mark.django_db(transaction=True)
