@@ -81,15 +81,12 @@ def project_detail(request, slug):
             messages.error(request, exc.message)
     images = project.images.all()
     split_names = dict(Image.Split.choices)
+    per_split = dict(images.values_list("split").annotate(n=Count("id")))
     context = {
         "project": project,
         "role": project_role(user=request.user, project=project),
         "can_manage": manage,
-        "split_counts": [
-            {"split": name, "n": counts.get(value, 0)}
-            for counts in [dict(images.values_list("split").annotate(n=Count("id")))]
-            for value, name in Image.Split.choices
-        ],
+        "split_counts": [{"split": name, "n": per_split.get(value, 0)} for value, name in Image.Split.choices],
         "label_counts": [
             {**row, "split": split_names.get(row["split"], row["split"])}
             for row in images.exclude(label="").values("label", "split").annotate(n=Count("id")).order_by("label", "split")
