@@ -45,3 +45,11 @@ def test_run_page_names_status_and_stage_and_warns_of_a_fallback(classroom, publ
     version.save(update_fields=["run", "metadata"])
     html = client.get(f"/training-runs/{run.pk}/").content.decode()
     assert "No había pesos preentrenados" in html and "is not in the weights folder" in html
+
+
+def test_every_engine_stage_has_a_name_on_the_run_page():
+    """The run page names each stage the engine reports; a new stage without a name would show its key."""
+    from apps.training.views import STAGE_LABELS
+    from ml.training import STAGE_WEIGHTS
+
+    assert set(STAGE_WEIGHTS) <= set(STAGE_LABELS)
