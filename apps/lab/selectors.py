@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apps.lab.models import LabExperiment
 from apps.training.models import ModelVersion, TrainingRun
-from apps.training.selectors import model_version_active
+from apps.training.selectors import card_variants, model_version_active
 
 
 def lab_experiment_latest(*, project, kind) -> LabExperiment | None:
@@ -142,30 +142,13 @@ VARIANT_KEYS = (
 )
 
 
-def _p50(latency):
-    """A card's latency is {p50, p95, n} in milliseconds (a bare number in older cards)."""
-    return latency.get("p50") if isinstance(latency, dict) else latency
-
-
 def compression_versions(*, project) -> list[dict]:
     """Return, per version, size, holdout accuracy and latency of each exported variant from its card."""
     rows = []
     for version in reversed(version_rows(project=project)):
         card = version.metadata
-        sizes, latency, variants = card.get("sizes", {}), card.get("latency", {}), card.get("variants", {})
-        table = []
-        for key in VARIANT_KEYS:
-            if key not in sizes and key not in variants:
-                continue
-            table.append(
-                {
-                    "key": key,
-                    "bytes": (sizes.get(key) or {}).get("bytes"),
-                    "gzip_bytes": (sizes.get(key) or {}).get("gzip_bytes"),
-                    "accuracy": (variants.get(key) or {}).get("accuracy"),
-                    "latency_ms": _p50(latency.get(key)),
-                }
-            )
+        variants = card_variants(card)
+        table = [{"key": key, **variants[key]} for key in VARIANT_KEYS if key in variants]
         pruning = card.get("pruning") or {}
         rows.append(
             {

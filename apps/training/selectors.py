@@ -34,3 +34,21 @@ def model_version_get(*, user, version_id) -> ModelVersion:
 
 def model_version_active(*, project) -> ModelVersion | None:
     return project.model_versions.filter(status=ModelVersion.Status.ACTIVE).first()
+
+
+def card_variants(card: dict) -> dict[str, dict]:
+    """Each exported variant of a model card: file size, gzip size, median latency (ms) and holdout accuracy.
+
+    The engine writes these in three sections (``sizes``, ``latency`` as p50/p95/n, ``variants``);
+    the versions page and the lab's compression page read them here.
+    """
+    sizes, latency, variants = card.get("sizes") or {}, card.get("latency") or {}, card.get("variants") or {}
+    return {
+        name: {
+            "bytes": (sizes.get(name) or {}).get("bytes"),
+            "gzip_bytes": (sizes.get(name) or {}).get("gzip_bytes"),
+            "p50_ms": (latency.get(name) or {}).get("p50"),
+            "accuracy": (variants.get(name) or {}).get("accuracy"),
+        }
+        for name in sorted(set(sizes) | set(latency) | set(variants))
+    }

@@ -25,6 +25,7 @@ from apps.training.artifacts import artifact_prefix_new, artifacts_delete, artif
 from apps.training.configs import training_config_clean
 from apps.training.evaluation import holdout_images, version_holdout_score
 from apps.training.models import ModelVersion, TrainingRun
+from apps.training.selectors import card_variants
 from ml.card import read_card
 
 logger = logging.getLogger(__name__)
@@ -250,14 +251,6 @@ def _card_metrics(card: dict) -> dict:
     """Pick the numbers the versions page compares side by side from a model card."""
     metrics = card.get("metrics") or {}
     kfold = card.get("kfold") or {}
-    sizes, latency, variants = card.get("sizes") or {}, card.get("latency") or {}, card.get("variants") or {}
-    rows = {}
-    for name in sorted(set(sizes) | set(latency) | set(variants)):
-        rows[name] = {
-            "bytes": (sizes.get(name) or {}).get("bytes"),
-            "p50_ms": (latency.get(name) or {}).get("p50"),
-            "accuracy": (variants.get(name) or {}).get("accuracy"),
-        }
     return {
         "test_accuracy": metrics.get("accuracy"),
         "test_n": metrics.get("n"),
@@ -265,7 +258,7 @@ def _card_metrics(card: dict) -> dict:
         "kfold_mean": (kfold.get("accuracy") or {}).get("mean"),
         "kfold_std": (kfold.get("accuracy") or {}).get("std"),
         "sparsity": (card.get("pruning") or {}).get("total_sparsity"),
-        "variants": rows,
+        "variants": card_variants(card),
     }
 
 
