@@ -43,7 +43,6 @@ VARIANT_MODELS = {
 REFERENCE_OF = {"fp32": "reference", "int8": "reference_int8"}
 REFERENCE_FEEDS = {reference: VARIANT_MODELS[served] for served, reference in REFERENCE_OF.items()}
 SERVED_VARIANTS = ("fp32", "int8", "unpruned")
-IMAGE_INPUT = "image"
 SECOND_OPINIONS = ("reference", "unpruned")  # the detector added to the served file's, by preference
 METHOD = "mahalanobis"
 DEFAULT_PERCENTILE = 99.0  # about 1 in 100 in-distribution images is flagged by design
@@ -230,7 +229,7 @@ def detector_embeddings(folder: str | Path, images: np.ndarray, batch_size: int 
     from model.int8.onnx), so the large early activations of a whole training set are never held
     at once. A reference that starts from the image runs on the image.
     """
-    from ml.inference import open_session
+    from ml.inference import INPUT_NAME, open_session
 
     folder = Path(folder)
     served = {v: open_session(folder / VARIANT_MODELS[v]) for v in SERVED_VARIANTS if (folder / VARIANT_MODELS[v]).is_file()}
@@ -239,18 +238,18 @@ def detector_embeddings(folder: str | Path, images: np.ndarray, batch_size: int 
     feed = reference.get_inputs()[0].name if reference is not None else None
     feeds = {  # served variant -> the reference detector its early features feed
         variant: REFERENCE_OF[variant] for variant, session in served.items()
-        if variant in REFERENCE_OF and feed != IMAGE_INPUT and feed in {o.name for o in session.get_outputs()}
+        if variant in REFERENCE_OF and feed != INPUT_NAME and feed in {o.name for o in session.get_outputs()}
     }
     parts: dict[str, list] = {}
     for start in range(0, len(images), batch_size):
         batch = np.asarray(images[start:start + batch_size], np.float32)
         for variant, session in served.items():
-            values = session.run(["embedding", feed] if variant in feeds else ["embedding"], {IMAGE_INPUT: batch})
+            values = session.run(["embedding", feed] if variant in feeds else ["embedding"], {INPUT_NAME: batch})
             parts.setdefault(variant, []).append(values[0])
             if variant in feeds:
                 parts.setdefault(feeds[variant], []).append(reference.run(["embedding"], {feed: values[1]})[0])
-        if feed == IMAGE_INPUT:
-            parts.setdefault("reference", []).append(reference.run(["embedding"], {IMAGE_INPUT: batch})[0])
+        if feed == INPUT_NAME:
+            parts.setdefault("reference", []).append(reference.run(["embedding"], {INPUT_NAME: batch})[0])
     return {variant: np.concatenate(values) for variant, values in parts.items()}
 
 

@@ -161,11 +161,11 @@ def _check_anomaly(folder: Path, outputs: dict, problems: list) -> None:
 
 def _check_reference_feed(models: dict, problems: list) -> None:
     """A reference that continues from a served output needs every served file to give it."""
-    from ml.anomaly import IMAGE_INPUT
+    from ml.inference import INPUT_NAME
 
     initialized = {t.name for t in models["reference.onnx"].graph.initializer}
     feed = next(i.name for i in models["reference.onnx"].graph.input if i.name not in initialized)
-    if feed == IMAGE_INPUT:
+    if feed == INPUT_NAME:
         return
     for name in ("model.onnx", "model.int8.onnx"):
         if models.get(name) is not None and feed not in [o.name for o in models[name].graph.output]:
