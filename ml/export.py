@@ -261,7 +261,7 @@ SERVED_FILES = {
 PARITY_IMAGES = 64  # enough images to expose a wrong layer, few enough to stay fast
 CALIBRATION_IMAGES = 100  # int8 activation ranges settle after about a hundred images; each costs conversion time
 LATENCY_REPEATS = 30
-KERAS_LATENCY_REPEATS = 10  # a Keras call takes ~50 ms: ten give a stable median for a ratio of ~50x
+KERAS_LATENCY_REPEATS = 10  # a Keras call takes tens of ms, ~40x an ONNX one: ten give a stable median
 
 
 def _emit(progress, stage: str, percent: float, message: str, metrics: dict | None = None) -> None:
