@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.ml import part2_fixtures as fx
+from tests.ml import shape_classifier as fx
 
 EXPECTED_FILES = (
     "card.json", "model.keras", "model.onnx", "model.int8.onnx", "model.unpruned.onnx", "activations.onnx",
@@ -50,7 +50,7 @@ def test_cli_writes_every_served_file(cli_run):
     assert missing == []
 
 
-def test_cli_card_reports_part2_sections(cli_run):
+def test_cli_card_reports_compression_and_detector_sections(cli_run):
     """The card validates and reports measured sparsity, fp32 parity, int8 weights and per-stage timings."""
     from ml.card import read_card, validate_card
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.ml import part2_fixtures as fx
+from tests.ml import shape_classifier as fx
 
 
 @pytest.fixture(scope="module")
