@@ -1,10 +1,9 @@
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
+from apps.common.csv_writer import csv_writer
 from apps.history.filters import AnalysisActivityFilter, AnalysisFilter, LabelActivityFilter, UploadActivityFilter
 from apps.history.selectors import (
     analysis_activity,
@@ -72,7 +71,7 @@ def history_activity(request):
 def _csv_response(kind, rows):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="riim-{kind}.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     if kind == "analyses":
         writer.writerow(["created_at", "project", "student", "image_id", "model_version", "ran_on", "label", "confidence", "anomaly_score", "is_anomaly", "latency_ms"])
         for row in rows.iterator():

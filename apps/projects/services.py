@@ -22,8 +22,9 @@ SLUG_TAKEN = _("That identifier is already used by another project.")
 JOIN_CODE_INVALID = _("That join code does not match any project.")
 USER_NOT_FOUND = _("There is no user with that name.")
 CSV_BAD_HEADER = _("The CSV needs a 'username' column (optional: first_name, last_name, email, password).")
-# Letters (accents included), digits, "-" and "_": names become folder names in exports.
-CLASS_NAME_RE = re.compile(r"[\w-]{1,40}")
+# Letters (accents included), digits, "-" and "_": names become folder names in exports. They start
+# with a letter or digit, so a manifest cell never starts like a spreadsheet formula ("-...").
+CLASS_NAME_RE = re.compile(r"\w[\w-]{0,39}")
 CSV_TOO_LARGE = _("The CSV file is too large (at most 1,000 students at once).")
 
 

@@ -1,5 +1,4 @@
 """Training elsewhere: a zip with the labeled dataset, the config and a script/notebook that run the same ml engine."""
-import csv
 import io
 import json
 import zipfile
@@ -7,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from apps.common.csv_writer import csv_writer
 from apps.training.configs import DEFAULT_CONFIG
 from apps.training.services import dataset_snapshot
 
@@ -77,7 +77,7 @@ def training_bundle_write(*, project, out_path: Path, config=None) -> dict:
     images = {img.pk: img for img in project.images.filter(pk__in=[row[0] for row in snapshot])}
     counts: dict = {}
     manifest = io.StringIO()
-    writer = csv.writer(manifest)
+    writer = csv_writer(manifest)
     writer.writerow(["path", "label", "tags", "split"])
     repo_root = Path(settings.BASE_DIR)
     flags = _cli_flags(config)

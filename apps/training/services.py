@@ -1,5 +1,4 @@
 """Retraining workflow: start a run, execute it on a worker, publish and activate versions."""
-import csv
 import hashlib
 import json
 import logging
@@ -18,6 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.csv_writer import csv_writer
 from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from apps.projects.access import can_manage
 from apps.projects.models import Project
@@ -184,7 +184,7 @@ def _manifest_write(run, scratch: Path) -> Path:
     images = {img.pk: img for img in run.project.images.filter(pk__in=[row[0] for row in run.dataset_snapshot])}
     manifest = scratch / "manifest.csv"
     with manifest.open("w", newline="") as fh:
-        writer = csv.writer(fh)
+        writer = csv_writer(fh)
         writer.writerow(["path", "label", "tags", "split"])
         for image_id, label, split in run.dataset_snapshot:
             image = images.get(image_id)
