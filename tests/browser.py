@@ -56,3 +56,28 @@ def log_in(driver, live_server, user, language="es"):
         {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "path": "/"}
     )
     driver.add_cookie({"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "path": "/"})
+
+
+# WCAG contrast ratio between an element's text colour and the first opaque background behind it.
+CONTRAST_RATIO = """
+const el = arguments[0];
+const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+const lum = ([r, g, b]) => {
+  const c = [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+};
+let node = el, bg = null;
+while (node && node.nodeType === 1) {
+  const c = rgb(getComputedStyle(node).backgroundColor);
+  if (c.length >= 3 && (c.length === 3 || c[3] > 0.5)) { bg = c; break; }
+  node = node.parentElement;
+}
+bg = bg || [255, 255, 255];
+const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(bg)].sort((x, y) => y - x);
+return (a + 0.05) / (b + 0.05);
+"""
+
+
+def contrast_ratio(driver, element) -> float:
+    """Return the WCAG contrast ratio of an element's text against its background."""
+    return float(driver.execute_script(CONTRAST_RATIO, element))

@@ -76,10 +76,18 @@
     q.querySelectorAll("[data-quiz-option]").forEach((button) => {
       button.addEventListener("click", () => {
         const right = button.dataset.correct === "1";
-        q.querySelectorAll("[data-quiz-option]").forEach((b) => b.classList.remove("btn-success", "btn-danger"));
+        // A solid button replaces the outline one: the outline's grey text on a green fill was unreadable.
+        q.querySelectorAll("[data-quiz-option]").forEach((b) => {
+          b.classList.remove("btn-success", "btn-danger");
+          b.classList.add("btn-outline-secondary");
+          b.setAttribute("aria-pressed", "false");
+        });
+        button.classList.remove("btn-outline-secondary");
         button.classList.add(right ? "btn-success" : "btn-danger");
-        feedback.textContent = (right ? T.correct + " " + feedback.dataset.right : T.wrong + " " + feedback.dataset.wrong);
-        feedback.className = "small mt-2 mb-0 " + (right ? "text-success" : "text-danger");
+        button.setAttribute("aria-pressed", "true");
+        // The explanation of a right answer already says it is right ("Correct: …"): no second verdict before it.
+        feedback.textContent = right ? feedback.dataset.right : T.wrong + " " + feedback.dataset.wrong;
+        feedback.className = "small mt-2 mb-0 fw-semibold " + (right ? "text-success-emphasis" : "text-danger-emphasis");
       });
     });
   });

@@ -3,7 +3,7 @@
 import pytest
 
 from apps.lab.views import TOPICS
-from tests.browser import BROWSER_MARKS, log_in, start_chromium
+from tests.browser import BROWSER_MARKS, contrast_ratio, log_in, start_chromium
 
 pytestmark = BROWSER_MARKS
 
@@ -25,6 +25,17 @@ return [...document.querySelectorAll('#lab-page canvas')].map((c) => Chart.getCh
 def _click(driver, element):
     # Charts resize as they draw, so the element may move between scrolling and a pointer click.
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
+
+
+def _readable(driver, element, slug):
+    """Wait out the button's colour transition, then require WCAG AA contrast (4.5 : 1)."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        WebDriverWait(driver, 2, poll_frequency=0.1).until(lambda d: contrast_ratio(d, element) >= 4.5)
+    except TimeoutException:
+        raise AssertionError((slug, element.text, contrast_ratio(driver, element))) from None
 
 
 def _script_errors(driver):
@@ -57,8 +68,17 @@ def test_every_lab_page_works_in_chromium(lab_world, live_server, chromium, role
             axes = chromium.execute_script(CURVE_AXES)
             assert axes and all(loss_axis != accuracy_axis for loss_axis, accuracy_axis in axes), axes
         # The first question answers with its feedback.
-        _click(chromium, chromium.find_element(By.CSS_SELECTOR, "[data-quiz-option][data-correct]"))
-        assert chromium.find_element(By.CSS_SELECTOR, "[data-quiz-feedback]").text
+        right = chromium.find_element(By.CSS_SELECTOR, "[data-quiz-option][data-correct]")
+        _click(chromium, right)
+        feedback = chromium.find_element(By.CSS_SELECTOR, "[data-quiz-feedback]").text
+        assert feedback
+        # The chosen answer stays readable (WCAG AA) and the verdict is not said twice ("Correcto. Correcto: …").
+        _readable(chromium, right, slug)
+        assert not feedback.startswith(("Correcto. ", "Correct. ")), feedback
+        wrong = chromium.find_element(By.CSS_SELECTOR, ".quiz-question [data-quiz-option]:not([data-correct])")
+        _click(chromium, wrong)
+        _readable(chromium, wrong, slug)
+        _readable(chromium, right, slug)
     chromium.get(f"{live_server.url}/lab/backprop/")
     _click(chromium, chromium.find_element(By.CSS_SELECTOR, "[data-bp-next]"))
     assert chromium.find_element(By.CSS_SELECTOR, "[data-bp-step]").text == "1"
