@@ -26,6 +26,7 @@ from apps.inference.services import (
     network_layers,
 )
 from apps.projects.selectors import project_get
+from apps.uploads.limits import upload_read
 from apps.uploads.selectors import image_get
 
 NO_ANALYSIS = _("This image has no analysis by that model version.")
@@ -69,7 +70,7 @@ class AnalyzeApi(APIView):
         serializer.is_valid(raise_exception=True)
         project = analysis_project_get(user=request.user, slug=serializer.validated_data["project"])
         upload = serializer.validated_data["file"]
-        return Response(analyze_upload(project=project, user=request.user, raw=upload.read(), name=upload.name))
+        return Response(analyze_upload(project=project, user=request.user, raw=upload_read(upload), name=upload.name))
 
 class ImageAnalysisApi(APIView):
     """The analysis of a stored image by the active version (`?version=N` for another), computed on first request."""

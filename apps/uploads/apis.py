@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from apps.common.exceptions import ApplicationError
 from apps.common.permissions import IsAuthenticatedReadOrContributor
 from apps.projects.selectors import project_get
+from apps.uploads.limits import upload_read
 from apps.uploads.selectors import image_get, image_list
 from apps.uploads.services import image_upload_create
 
@@ -80,7 +81,7 @@ class ImageListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         project = project_get(user=request.user, slug=serializer.validated_data["project"])
         upload = serializer.validated_data["file"]
-        image = image_upload_create(project=project, uploader=request.user, raw=upload.read(), name=upload.name)
+        image = image_upload_create(project=project, uploader=request.user, raw=upload_read(upload), name=upload.name)
         return Response(self.created_payload(request, image), status=status.HTTP_201_CREATED)
 
     def created_payload(self, request, image):

@@ -1,4 +1,5 @@
 """Store uploaded images: validate, deduplicate, assign the fixed split, process after commit."""
+import hashlib
 import posixpath
 import uuid
 
@@ -26,13 +27,14 @@ def image_upload_create(*, project, uploader, raw: bytes, name: str) -> Image:
     """Validate and store one image; raise ApplicationError (4xx) and store nothing when refused."""
     if not can_contribute(user=uploader, project=project):
         raise PermissionDeniedError(CANNOT_UPLOAD)
+    # A picture already in the project is recognised from its bytes, before paying for any decode.
+    existing = Image.objects.filter(project=project, sha256=hashlib.sha256(raw).hexdigest()).first()
+    if existing is not None:
+        raise ConflictError(DUPLICATE_IMAGE % {"name": existing.original_name}, extra={"duplicate_of": existing.pk})
     try:
         clean = image_clean(raw, name)
     except ImageRejected as exc:
         raise ApplicationError(exc.message) from exc
-    existing = Image.objects.filter(project=project, sha256=clean.sha256).first()
-    if existing is not None:
-        raise ConflictError(DUPLICATE_IMAGE % {"name": existing.original_name}, extra={"duplicate_of": existing.pk})
     path = posixpath.join("images", project.slug, clean.sha256[:2], f"{uuid.uuid4().hex}{clean.extension}")
     stored_name = default_storage.save(path, ContentFile(clean.content))
     try:
@@ -49,7 +51,8 @@ def image_upload_create(*, project, uploader, raw: bytes, name: str) -> Image:
                 size_bytes=len(clean.content),
                 split=image_split_for(sha256=clean.sha256, holdout_fraction=project.holdout_fraction),
             )
-            transaction.on_commit(lambda: _image_process_enqueue(image.pk))
+            # robust: a broker that is down must not fail the upload; the pending-work sweep resends it.
+            transaction.on_commit(lambda: _image_process_enqueue(image.pk), robust=True)
     except IntegrityError as exc:
         # The same picture arrived twice at once: the unique constraint keeps one, this one is a duplicate.
         default_storage.delete(stored_name)

@@ -1,6 +1,7 @@
 """Validate an uploaded image with Pillow and produce a clean, metadata-free copy."""
 import hashlib
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -17,10 +18,17 @@ FORMAT_NOT_ALLOWED = _("This image format is not allowed. Use JPEG, PNG, WebP, G
 EXTENSION_MISMATCH = _("The file extension does not match its content (%(ext)s file containing %(fmt)s).")
 TOO_MANY_PIXELS = _("The image is too large in pixels (%(pixels)s; the limit is %(limit)s).")
 CORRUPT_IMAGE = _("The image is damaged or incomplete and cannot be read.")
+TOO_MANY_PIXELS_TO_DECODE = _(
+    "This %(fmt)s image is too large to process (%(pixels)s pixels; the limit for this format is %(limit)s). "
+    "Save it as JPEG or make it smaller."
+)
 
 # Pillow format name -> accepted file extensions.
 ALLOWED_FORMATS = {
     "JPEG": {".jpg", ".jpeg", ".jpe", ".jfif"},
+    # Multi-picture JPEG, written by many phones (a second frame for depth or a preview): the first
+    # frame is an ordinary JPEG, and it is the one kept.
+    "MPO": {".jpg", ".jpeg", ".jpe", ".jfif", ".mpo"},
     "PNG": {".png"},
     "WEBP": {".webp"},
     "GIF": {".gif"},
@@ -53,10 +61,29 @@ def safe_original_name(name):
     return base[:255] or "image"
 
 
+_decode_slots_lock = threading.Lock()
+_decode_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def _decode_slot() -> threading.BoundedSemaphore:
+    """Return the semaphore that bounds how many images this process decodes at once."""
+    size = max(1, settings.RIIM_UPLOAD_DECODE_CONCURRENCY)
+    with _decode_slots_lock:
+        return _decode_slots.setdefault(size, threading.BoundedSemaphore(size))
+
+
+def _draft_scale(size: tuple[int, int], max_side: int) -> int:
+    """Return the largest JPEG reduction (1, 2, 4 or 8) that keeps the long side at least max_side."""
+    return next(s for s in (8, 4, 2, 1) if max(size) // s >= max_side or s == 1)
+
+
 def image_open(raw: bytes, name: str) -> tuple[PILImage.Image, str]:
     """Apply the upload rules and return (decoded upright picture, Pillow format), or raise ImageRejected.
 
-    Uploads re-encode the picture to store it; analyses that store nothing use it as it is.
+    The picture is at most RIIM_UPLOAD_MAX_SIDE pixels on its long side. Memory stays bounded: JPEG is
+    decoded directly at a reduced scale (``Image.draft``), other formats only within a pixel budget, and
+    at most RIIM_UPLOAD_DECODE_CONCURRENCY decodes run at once in a process. Uploads re-encode the picture
+    to store it; analyses that store nothing use it as it is.
     """
     original_name = safe_original_name(name)
     if not raw:
@@ -76,17 +103,36 @@ def image_open(raw: bytes, name: str) -> tuple[PILImage.Image, str]:
         raise ImageRejected(NOT_AN_IMAGE) from exc
     if fmt not in ALLOWED_FORMATS:
         raise ImageRejected(FORMAT_NOT_ALLOWED)
+    if fmt == "MPO":
+        fmt = "JPEG"  # the first frame, stored and reported as the plain JPEG it is
     ext = PurePath(original_name).suffix.lower()
     if ext not in ALLOWED_FORMATS[fmt]:
         raise ImageRejected(EXTENSION_MISMATCH % {"ext": ext or "?", "fmt": fmt})
     # Decompression bombs are refused from the header, before any pixel is decoded.
     if width * height > max_pixels:
         raise ImageRejected(TOO_MANY_PIXELS % {"pixels": f"{width * height:,}", "limit": f"{max_pixels:,}"})
+    max_side = settings.RIIM_UPLOAD_MAX_SIDE
     try:
-        with warnings.catch_warnings():
+        picture.seek(0)  # GIF, MPO and other multi-frame files: the first frame
+    except Exception as exc:
+        raise ImageRejected(CORRUPT_IMAGE) from exc
+    if fmt == "JPEG":
+        # libjpeg scales while decoding (1/2, 1/4, 1/8): a 40 Mpx photo never exists in memory at full size.
+        scale = _draft_scale(picture.size, max_side)
+        if scale > 1:
+            picture.draft(None, (width // scale, height // scale))
+    decode_pixels = picture.size[0] * picture.size[1]
+    decode_limit = settings.RIIM_UPLOAD_MAX_DECODE_PIXELS
+    if decode_pixels > decode_limit:
+        raise ImageRejected(
+            TOO_MANY_PIXELS_TO_DECODE % {"fmt": fmt, "pixels": f"{decode_pixels:,}", "limit": f"{decode_limit:,}"}
+        )
+    try:
+        with _decode_slot(), warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            picture.seek(0)  # GIF and other animations: the first frame
             picture.load()
+            if max(picture.size) > max_side:
+                picture.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
             ImageOps.exif_transpose(picture, in_place=True)  # no copy of a picture that is already upright
             return picture, fmt
     except Exception as exc:

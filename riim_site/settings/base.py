@@ -148,6 +148,19 @@ RIIM_UPLOAD_MAX_BYTES = env.int("RIIM_UPLOAD_MAX_BYTES", default=10 * 1024 * 102
 RIIM_UPLOAD_MAX_PIXELS = env.int("RIIM_UPLOAD_MAX_PIXELS", default=40_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = RIIM_UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Stored photos are downscaled to this long side: plenty for a classroom, and bounded in memory.
+RIIM_UPLOAD_MAX_SIDE = env.int("RIIM_UPLOAD_MAX_SIDE", default=2048)
+# Pixels decoded at full size: PNG, WebP, GIF and BMP cannot be decoded at a reduced scale like JPEG
+# (16 Mpx is 64 MB as RGBA).
+RIIM_UPLOAD_MAX_DECODE_PIXELS = env.int("RIIM_UPLOAD_MAX_DECODE_PIXELS", default=16_000_000)
+# Image decodes at once per process: parallel hostile uploads wait instead of adding up in memory.
+RIIM_UPLOAD_DECODE_CONCURRENCY = env.int("RIIM_UPLOAD_DECODE_CONCURRENCY", default=2)
+# The first handler refuses a request body over its limit while it arrives (apps.uploads.limits).
+FILE_UPLOAD_HANDLERS = [
+    "apps.uploads.limits.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Pretrained weights are only ever opened by file name inside this folder.
 RIIM_WEIGHTS_DIR = env("RIIM_WEIGHTS_DIR", default=str(BASE_DIR / "var" / "weights"))
 
