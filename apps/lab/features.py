@@ -16,11 +16,11 @@ from django.conf import settings
 
 from apps.training.artifacts import artifacts_local_dir
 from ml.card import CARD_FILE, read_card
-from ml.inference import load_pixels, serving_input_size
+from ml.preprocess import decode_resize
+from ml.runtime import input_size as serving_input_size
 
 LAB_MAX_IMAGES = 400  # keeps the first computation of a version under a minute on two cores
-BATCH = 16
-TRAIN_VARIANTS = ("flip", "bright", "dark", "crop")  # augmented copies, for training images only
+BATCH = 16  # photos read and embedded at once: bounds memory on large projects
 
 
 @dataclass
@@ -56,7 +56,8 @@ def input_size(card: dict) -> int:
 
 def image_pixels(image, size: int) -> np.ndarray:
     with image.file.open("rb") as fh:
-        return load_pixels(fh.read(), size)
+        # Raw 0..255 pixels: the exported graphs contain their own scaling.
+        return decode_resize(fh.read(), size).astype(np.float32)
 
 
 def _cache_path(version) -> Path:
@@ -77,28 +78,16 @@ def _save_cache(path: Path, arrays: dict) -> None:
     partial.replace(path)  # atomic: a reader never sees half a file
 
 
-def _autoencoder_errors(session, pixels: np.ndarray) -> np.ndarray:
-    from PIL import Image as PILImage
-
-    side = session.get_inputs()[0].shape[1]
-    if isinstance(side, int) and side != pixels.shape[1]:
-        pixels = np.stack(
-            [
-                np.asarray(
-                    PILImage.fromarray(p.clip(0, 255).astype(np.uint8)).resize((side, side), PILImage.BILINEAR),
-                    np.float32,
-                )
-                for p in pixels
-            ]
-        )
-    error = session.run(["error_map"], {"image": pixels.astype(np.float32)})[0]
-    return error.reshape(len(pixels), -1).mean(axis=1)
+def _batches(images: list, size: int):
+    """Yield (pixels, train mask) per batch, reading each photo only when its batch is due."""
+    for start in range(0, len(images), BATCH):
+        chunk = images[start : start + BATCH]
+        yield np.stack([image_pixels(image, size) for image in chunk]), np.array([i.split == "train" for i in chunk])
 
 
 def version_features(version, progress=None) -> ProjectFeatures:
     """Return the embeddings of the project's images under a version, computing only what is missing."""
-    from ml.inference import open_session
-    from ml.lab.augment import augment
+    from ml.lab.embeddings import TRAIN_VARIANTS, embed_batches
 
     project = version.project
     card = model_card(version)
@@ -109,29 +98,10 @@ def version_features(version, progress=None) -> ProjectFeatures:
     cache = _load_cache(path)
     known = {int(i): row for row, i in enumerate(cache.get("ids", np.zeros(0, np.int64)))}
     missing = [image for image in images if image.pk not in known]
-    folder = Path(artifacts_local_dir(version))
     if missing:
-        session = open_session(folder / "model.onnx")
-        autoencoder = open_session(folder / "autoencoder.onnx") if (folder / "autoencoder.onnx").exists() else None
-        new = {"original": [], **{v: [] for v in TRAIN_VARIANTS}, "ae_error": []}
-        for start in range(0, len(missing), BATCH):
-            chunk = missing[start : start + BATCH]
-            pixels = np.stack([image_pixels(image, size) for image in chunk])
-            emb = session.run(["embedding"], {"image": pixels})[0]
-            new["original"].append(emb)
-            train = np.array([image.split == "train" for image in chunk])
-            for variant in TRAIN_VARIANTS:
-                rows = np.full(emb.shape, np.nan, np.float32)
-                if train.any():
-                    copies = np.stack([augment(p, variant) for p in pixels[train]])
-                    rows[train] = session.run(["embedding"], {"image": copies})[0]
-                new[variant].append(rows)
-            errors = _autoencoder_errors(autoencoder, pixels) if autoencoder else np.full(len(chunk), np.nan)
-            new["ae_error"].append(errors.astype(np.float32))
-            if progress:
-                progress(min(1.0, (start + len(chunk)) / len(missing)), f"{start + len(chunk)}/{len(missing)}")
+        folder = Path(artifacts_local_dir(version))
         arrays = {"ids": np.array([image.pk for image in missing], np.int64)}
-        arrays.update({key: np.concatenate(value) for key, value in new.items()})
+        arrays.update(embed_batches(folder, _batches(missing, size), total=len(missing), progress=progress))
         if cache:
             arrays = {key: np.concatenate([cache[key], arrays[key]]) for key in arrays}
         _save_cache(path, arrays)

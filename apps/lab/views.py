@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.lab import selectors
 from apps.lab.models import LabExperiment
+from apps.lab.services import lab_backprop_example
 from apps.projects.access import can_contribute, project_role
 from apps.projects.selectors import project_list
 
@@ -141,33 +140,6 @@ def _signals():
     }
 
 
-def _backprop_example(project):
-    """Return the tiny network's steps on one labeled image of the project (its mean red, green and blue)."""
-    from ml.lab.network import init_network, train_steps
-
-    image = project.images.exclude(label="").filter(label__in=project.classes).order_by("pk").first()
-    if image is None:
-        return None
-    from apps.lab.features import image_pixels
-
-    try:
-        pixels = image_pixels(image, 32)
-    except Exception:  # an unreadable file is reported elsewhere; the page shows no example
-        return None
-    x = pixels.reshape(-1, 3).mean(axis=0) / 255.0
-    y = project.classes.index(image.label)
-    net = init_network(3, 4, len(project.classes), seed=image.pk)
-    steps = train_steps(net, np.asarray(x, np.float64), y, steps=6, learning_rate=1.0)
-    return {
-        "image": {"id": image.pk, "label": image.label, "thumb": reverse("api-image-thumbnail", kwargs={"image_id": image.pk})},
-        "inputs": [round(float(v), 4) for v in x],
-        "input_names": [_("mean red"), _("mean green"), _("mean blue")],
-        "target": y,
-        "classes": list(project.classes),
-        "steps": steps,
-    }
-
-
 def _topic_context(topic, project):
     if project is None:
         return {}
@@ -198,7 +170,7 @@ def _topic_context(topic, project):
             }
         }
     if topic == "backprop":
-        return {"backprop": _backprop_example(project)}
+        return {"backprop": lab_backprop_example(project=project)}
     return {}
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 PARAMETERS = ("W1", "b1", "W2", "b2")
+COLOUR_HIDDEN = 4  # few enough units that the page can print every weight
+COLOUR_STEPS = 6
+COLOUR_LEARNING_RATE = 1.0  # large on purpose: the loss visibly falls within a few steps
 
 
 def init_network(inputs: int, hidden: int, classes: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -100,3 +103,14 @@ def train_steps(net: dict, x: np.ndarray, y: int, steps: int = 6, learning_rate:
         for name in PARAMETERS:
             net[name] = net[name] - learning_rate * grads[name]
     return records
+
+
+def colour_example(pixels: np.ndarray, target: int, classes: int, seed: int = 0) -> dict:
+    """Train the tiny network on one photo's mean red, green and blue (0..1); return the inputs and every step."""
+    x = np.asarray(np.asarray(pixels, np.float32).reshape(-1, 3).mean(axis=0) / 255.0, np.float64)
+    net = init_network(3, COLOUR_HIDDEN, classes, seed=seed)
+    return {
+        "inputs": [round(float(v), 4) for v in x],
+        "target": int(target),
+        "steps": train_steps(net, x, target, steps=COLOUR_STEPS, learning_rate=COLOUR_LEARNING_RATE),
+    }
