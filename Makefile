@@ -101,7 +101,7 @@ SHARED_DATA ?= ../shared/data
 bench: setup
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q; \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; }
-	RIIM_WEIGHTS_DIR=$(SHARED_DATA)/keras/models $(PY) bench/ml_bench.py --runs mobilenet_compressed \
+	$(PY) bench/ml_bench.py --runs mobilenet_compressed --weights-dir $(SHARED_DATA)/keras/models \
 		--data $(SHARED_DATA)/catsdogs --ood $(SHARED_DATA)/ood_dev --work $(BENCH_WORK) \
 		--out bench/results/ml_bench_compression.md --note "ml/ at commit $$(git rev-parse --short HEAD)"
 	$(PY) bench/api_bench.py --model $(BENCH_WORK)/mobilenet_compressed --manifest $(BENCH_WORK)/manifest.csv \

@@ -83,7 +83,7 @@ def write_manifest(data: Path, out: Path, holdout: float, seed: int) -> Path:
     return manifest
 
 
-def logistic_baseline(manifest: Path, alpha: float, image_size: int, seed: int) -> dict:
+def logistic_baseline(manifest: Path, alpha: float, image_size: int, seed: int, weights_dir: Path) -> dict:
     """Logistic regression on frozen ImageNet MobileNet features (train pool -> holdout)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -96,7 +96,7 @@ def logistic_baseline(manifest: Path, alpha: float, image_size: int, seed: int) 
     start = time.perf_counter()
     data = load_image_data(manifest, image_size)
     decode_s = time.perf_counter() - start
-    resolution = resolve_weights("mobilenet", alpha, "imagenet", image_size, download=False)
+    resolution = resolve_weights("mobilenet", alpha, "imagenet", image_size, weights_dir=weights_dir, download=False)
     if not resolution.available:
         return {"error": resolution.message}
     base = build_pretrained_backbone("mobilenet", alpha, image_size, resolution.path)
@@ -318,7 +318,7 @@ def main() -> int:
     parser.add_argument("--ood", default="../shared/data/ood_dev", help="out-of-distribution photos for the detector")
     args = parser.parse_args()
 
-    os.environ["RIIM_WEIGHTS_DIR"] = str(Path(args.weights_dir).resolve())
+    weights_dir = Path(args.weights_dir).resolve()
     from ml.config import TrainConfig
     from ml.training import train
 
@@ -332,7 +332,7 @@ def main() -> int:
         return render_existing(args, meta, work)
     baseline = None
     if not args.no_baseline:
-        baseline = logistic_baseline(manifest, 0.25, 224, args.seed)
+        baseline = logistic_baseline(manifest, 0.25, 224, args.seed, weights_dir)
         (work / "baseline.json").write_text(json.dumps(baseline))
         print("baseline", json.dumps(baseline), flush=True)
     results = {}
@@ -343,6 +343,7 @@ def main() -> int:
         start = time.perf_counter()
         try:
             result = train(config, manifest, work / name, data_label=f"{args.data} (manifest with seeded holdout)",
+                           weights_dir=weights_dir,
                            progress=lambda s, f, m, name=name: print(f"[{name}] {s} {100 * f:.0f}% {m}", flush=True),
                            **EXPORT_OPTIONS.get(name, {}))
             results[name] = {"card": result.card}

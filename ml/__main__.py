@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from ml.config import AUGMENT_PRESETS, BACKBONES
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+WEIGHTS_DIR_ENV = "RIIM_WEIGHTS_DIR"  # only the default of --weights-dir: the engine takes the folder as an argument
 
 
 class CleanArgumentParser(argparse.ArgumentParser):
@@ -57,10 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     t = commands.add_parser("train", help="train a classifier and write model, card and history")
     t.add_argument("--data", required=True, help="ImageFolder directory or CSV/JSON manifest")
     t.add_argument("--out", required=True, help="output directory")
+    t.add_argument("--weights-dir", default=os.environ.get(WEIGHTS_DIR_ENV, ""), metavar="DIR",
+                   help=f"the folder trusted to hold weight files (default: ${WEIGHTS_DIR_ENV})")
     t.add_argument("--backbone", choices=BACKBONES, default="mobilenet")
     t.add_argument("--alpha", type=float, default=0.25)
     t.add_argument("--weights", default="imagenet",
-                   help="imagenet, none, or a file name (or path) inside RIIM_WEIGHTS_DIR")
+                   help="imagenet, none, or a file name (or path) inside the weights folder")
     t.add_argument("--image-size", type=int, default=224)
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--fine-tune-epochs", type=positive_int, default=5)
@@ -121,12 +125,12 @@ def command_train(args) -> dict:
         learning_rate=args.learning_rate, tta=args.tta, seed=args.seed, prune=args.prune, quantize=args.quantize,
     )
     if config.weights not in ("imagenet", "none"):
-        confined_weights_file(config.weights)  # refuse a path outside RIIM_WEIGHTS_DIR before any work
+        confined_weights_file(config.weights, args.weights_dir)  # refuse a path outside the folder before any work
     from ml.training import train
 
     bar = ProgressBar(enabled=not args.quiet)
     try:
-        result = train(config, args.data, args.out, progress=bar)
+        result = train(config, args.data, args.out, progress=bar, weights_dir=args.weights_dir or None)
     finally:
         bar.close()
     if result.card["backbone"]["fallback"]:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ml.errors import CONFIG_INVALID, ConfigError
 
 BACKBONES = ("scratch", "mobilenet", "mobilenet_v2")
 AUGMENT_PRESETS = ("none", "light", "strong")
-WEIGHTS_DIR_ENV = "RIIM_WEIGHTS_DIR"
 
 
 @dataclass(frozen=True)
@@ -20,7 +17,7 @@ class TrainConfig:
 
     backbone: str = "mobilenet"  # scratch | mobilenet | mobilenet_v2
     alpha: float = 0.25  # MobileNet width multiplier: 0.25 is small enough for 2 CPU cores
-    weights: str = "imagenet"  # "imagenet", a file name inside RIIM_WEIGHTS_DIR, or "none"
+    weights: str = "imagenet"  # "imagenet", a file name inside the weights folder, or "none"
     image_size: int = 224  # square input side in pixels
     batch_size: int = 32
     epochs: int = 10  # head epochs (pretrained) or all epochs (scratch)
@@ -89,9 +86,3 @@ class TrainConfig:
 
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
-
-
-def weights_dir() -> Path | None:
-    """Return the directory trusted to hold weight files (read at call time, never at import)."""
-    value = os.environ.get(WEIGHTS_DIR_ENV, "").strip()
-    return Path(value).expanduser().resolve() if value else None

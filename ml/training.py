@@ -138,11 +138,12 @@ def timed(timings: dict, stage: str):
 
 def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: ProgressFn | None = None,
           data_label: str | None = None, prune: float | None = None,
-          quantize: tuple | None = None) -> TrainResult:
+          quantize: tuple | None = None, weights_dir: str | Path | None = None) -> TrainResult:
     """Train, validate, evaluate, export and document one model; write it and its card to ``out_dir``.
 
     ``prune`` (target sparsity) and ``quantize`` (subset of int8, float16) default to the
-    config's fields of the same name when it has them.
+    config's fields of the same name when it has them. ``weights_dir`` is the folder trusted to
+    hold pretrained weight files (None: only the Keras cache or a download).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -156,7 +157,8 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
         splits = split_indices(images, config.val_fraction, config.test_fraction, config.seed)
 
     with timed(timings, "build"):
-        resolution = resolve_weights(config.backbone, config.alpha, config.weights, config.image_size)
+        resolution = resolve_weights(config.backbone, config.alpha, config.weights, config.image_size,
+                                     weights_dir=weights_dir)
         model, backbone_info = build_model(config, len(images.classes), resolution)
         report("build", 1.0, backbone_info["message"])
 

@@ -1,8 +1,9 @@
 """Resolve pretrained ImageNet weights without ever opening a caller-chosen path.
 
-Order for ``imagenet``: a standard Keras file name inside ``RIIM_WEIGHTS_DIR``, the Keras
+Order for ``imagenet``: a standard Keras file name inside the weights folder, the Keras
 cache (``~/.keras/models``), a download. A specific file is accepted only as a name (or a
-path) that resolves inside ``RIIM_WEIGHTS_DIR``; anything else is refused.
+path) that resolves inside the weights folder; anything else is refused. The folder is an
+argument (the platform passes ``settings.RIIM_WEIGHTS_DIR``, the CLI ``--weights-dir``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ml.config import weights_dir
 from ml.errors import WEIGHTS_BAD_NAME, WEIGHTS_OUTSIDE_DIR, WeightsError
 
 KERAS_RESOLUTIONS = (224, 192, 160, 128)
@@ -61,11 +61,17 @@ def keras_cache_dir() -> Path:
     return Path.home() / ".keras" / "models"
 
 
-def confined_weights_file(name: str) -> Path | None:
-    """Return the file for a name inside RIIM_WEIGHTS_DIR, None if absent; refuse anything outside."""
+def trusted_directory(weights_dir: str | Path | None) -> Path | None:
+    """Return the weights folder as an absolute path, or None when there is none."""
+    text = str(weights_dir or "").strip()
+    return Path(text).expanduser().resolve() if text else None
+
+
+def confined_weights_file(name: str, weights_dir: str | Path | None) -> Path | None:
+    """Return the file for a name inside the weights folder, None if absent; refuse anything outside."""
     if not name or "\x00" in name:
         raise WeightsError(WEIGHTS_BAD_NAME.format(name=name))
-    directory = weights_dir()
+    directory = trusted_directory(weights_dir)
     if directory is None:
         # Without a trusted directory only plain names are meaningful, and none can be found.
         if Path(name).name != name or name in (".", ".."):
@@ -78,19 +84,20 @@ def confined_weights_file(name: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def resolve_weights(backbone: str, alpha: float, weights: str, image_size: int, download: bool = True):
-    """Find the weights file for a backbone; the result says where it came from or why there is none."""
+def resolve_weights(backbone: str, alpha: float, weights: str, image_size: int, *,
+                    weights_dir: str | Path | None = None, download: bool = True):
+    """Find the weights file for a backbone in ``weights_dir``, the cache or online; say where it came from or why none."""
     if backbone == "scratch" or weights in ("none", "", None):
         return WeightsResolution(str(weights), None, "none", "random initialisation requested")
     if weights != "imagenet":
-        found = confined_weights_file(weights)
+        found = confined_weights_file(weights, weights_dir)
         if found:
             return WeightsResolution(weights, str(found), "directory", f"loaded {found.name} from RIIM_WEIGHTS_DIR")
         return WeightsResolution(weights, None, "none", f"weights file '{weights}' not found in RIIM_WEIGHTS_DIR")
     names = standard_file_names(backbone, alpha, image_size)
     if not names:
         return WeightsResolution(weights, None, "none", f"no ImageNet weights exist for {backbone} alpha={alpha}")
-    directory = weights_dir()
+    directory = trusted_directory(weights_dir)
     for name in names:
         if directory and (directory / name).is_file():
             return WeightsResolution(weights, str(directory / name), "directory", f"{name} from RIIM_WEIGHTS_DIR")

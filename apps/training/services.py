@@ -213,7 +213,6 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
         run.attempts += 1
         run.log = [*run.log, _log_line(f"started on {run.worker_host} (pid {run.worker_pid})")]
         run.save()
-    os.environ.setdefault("RIIM_WEIGHTS_DIR", str(settings.RIIM_WEIGHTS_DIR))
     scratch = Path(tempfile.mkdtemp(prefix=f"riim-run-{run.pk}-"))
     heartbeat = _Heartbeat(run.pk)
     heartbeat.start()
@@ -223,7 +222,8 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
 
         out_dir = scratch / "model"
         started = time.perf_counter()
-        train(_ml_config(run.config), _manifest_write(run, scratch), out_dir, progress=_Reporter(run.pk))
+        train(_ml_config(run.config), _manifest_write(run, scratch), out_dir, progress=_Reporter(run.pk),
+              weights_dir=settings.RIIM_WEIGHTS_DIR)
         training_seconds = time.perf_counter() - started
         version = model_version_publish(run=run, local_dir=out_dir)
         status = TrainingRun.Status.SUCCEEDED

@@ -87,44 +87,53 @@ def test_standard_weights_names_follow_keras():
 
 
 def test_weights_resolved_from_directory_then_cache(tmp_path, monkeypatch):
-    """ImageNet weights come from RIIM_WEIGHTS_DIR first, then the Keras cache; else none (no download)."""
+    """ImageNet weights come from the weights folder first, then the Keras cache; else none (no download)."""
     weights_dir, cache = tmp_path / "weights", tmp_path / "cache"
     weights_dir.mkdir(), cache.mkdir()
-    monkeypatch.setenv("RIIM_WEIGHTS_DIR", str(weights_dir))
     monkeypatch.setattr("ml.weights.keras_cache_dir", lambda: cache)
-    none = resolve_weights("mobilenet", 0.25, "imagenet", 128, download=False)
+    none = resolve_weights("mobilenet", 0.25, "imagenet", 128, weights_dir=weights_dir, download=False)
     assert not none.available and none.source == "none"
     # The reason names the file and where it was looked for, so a teacher knows where to put it.
     assert none.message == (f"mobilenet_2_5_128_tf_no_top.h5 is neither in RIIM_WEIGHTS_DIR ({weights_dir}) "
                             "nor in the Keras cache")
     (cache / "mobilenet_2_5_224_tf_no_top.h5").write_bytes(b"x")
-    assert resolve_weights("mobilenet", 0.25, "imagenet", 128, download=False).source == "cache"
+    assert resolve_weights("mobilenet", 0.25, "imagenet", 128, weights_dir=weights_dir, download=False).source == "cache"
     (weights_dir / "mobilenet_2_5_128_tf_no_top.h5").write_bytes(b"x")
-    found = resolve_weights("mobilenet", 0.25, "imagenet", 128, download=False)
+    found = resolve_weights("mobilenet", 0.25, "imagenet", 128, weights_dir=weights_dir, download=False)
     assert found.source == "directory" and found.to_dict()["file"] == "mobilenet_2_5_128_tf_no_top.h5"
 
 
+def test_weights_folder_is_an_argument_not_the_environment(tmp_path, monkeypatch):
+    """The engine reads no environment variable: only the folder it is given is searched."""
+    (tmp_path / "mobilenet_2_5_128_tf_no_top.h5").write_bytes(b"x")
+    (tmp_path / "mine.h5").write_bytes(b"x")
+    monkeypatch.setenv("RIIM_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setattr("ml.weights.keras_cache_dir", lambda: tmp_path / "no-cache")
+    assert resolve_weights("mobilenet", 0.25, "imagenet", 128, download=False).source == "none"
+    assert resolve_weights("mobilenet", 0.25, "mine.h5", 128, download=False).source == "none"
+    given = resolve_weights("mobilenet", 0.25, "imagenet", 128, weights_dir=tmp_path, download=False)
+    assert given.source == "directory"
+
+
 @pytest.mark.parametrize("name", ["../outside.h5", "/etc/passwd", "sub/../../x.h5"])
-def test_weights_outside_the_directory_are_refused(tmp_path, monkeypatch, name):
-    """A weights path that leaves RIIM_WEIGHTS_DIR is refused before anything is opened."""
-    monkeypatch.setenv("RIIM_WEIGHTS_DIR", str(tmp_path))
+def test_weights_outside_the_directory_are_refused(tmp_path, name):
+    """A weights path that leaves the weights folder is refused before anything is opened."""
     with pytest.raises(WeightsError, match="inside RIIM_WEIGHTS_DIR"):
-        resolve_weights("mobilenet", 0.25, name, 224)
+        resolve_weights("mobilenet", 0.25, name, 224, weights_dir=tmp_path)
 
 
-def test_pretrained_mobilenet_loads_directory_weights_and_falls_back_without(tmp_path, monkeypatch):
+def test_pretrained_mobilenet_loads_directory_weights_and_falls_back_without(tmp_path):
     """MobileNet loads the named file from the directory; a missing file falls back to scratch."""
-    monkeypatch.setenv("RIIM_WEIGHTS_DIR", str(tmp_path))
     reference = keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, include_top=False, weights=None)
     reference.save_weights(tmp_path / "mine.h5")
     config = TrainConfig(backbone="mobilenet", alpha=0.25, weights="mine.h5", image_size=32)
-    model, info = build_model(config, 2, resolve_weights("mobilenet", 0.25, "mine.h5", 32))
+    model, info = build_model(config, 2, resolve_weights("mobilenet", 0.25, "mine.h5", 32, weights_dir=tmp_path))
     assert info["pretrained"] and info["weights"]["source"] == "directory" and not info["fallback"]
     loaded = model.get_layer(BACKBONE).get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(reference.get_weights(), loaded))
 
     missing = config.replace(weights="absent.h5")
-    model, info = build_model(missing, 2, resolve_weights("mobilenet", 0.25, "absent.h5", 32))
+    model, info = build_model(missing, 2, resolve_weights("mobilenet", 0.25, "absent.h5", 32, weights_dir=tmp_path))
     assert info["fallback"] and info["used"] == "scratch" and "Falling back" in info["fallback_reason"]
     assert model.get_layer(BACKBONE).get_layer("stem_conv")
 

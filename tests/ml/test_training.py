@@ -80,16 +80,15 @@ def test_given_holdout_is_respected_and_corrupt_files_reported(holdout_manifest,
     assert [s["path"].endswith("broken.jpg") for s in result.card["dataset"]["skipped"]] == [True]
 
 
-def test_pretrained_run_caches_features_for_kfold_and_fine_tunes(shapes_dir, tmp_path, monkeypatch):
+def test_pretrained_run_caches_features_for_kfold_and_fine_tunes(shapes_dir, tmp_path):
     """A MobileNet run loads directory weights, validates the head on frozen features and fine-tunes."""
     from ml.backend import keras
 
-    monkeypatch.setenv("RIIM_WEIGHTS_DIR", str(tmp_path))
     reference = keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, include_top=False, weights=None)
     reference.save_weights(tmp_path / "mobilenet_2_5_224_tf_no_top.h5")
     config = TrainConfig(backbone="mobilenet", alpha=0.25, image_size=32, epochs=1, fine_tune_epochs=1,
                          fine_tune_layers=6, folds=2, kfold_epochs=1, augment="light", seed=0)
-    result = train(config, shapes_dir, tmp_path / "run")
+    result = train(config, shapes_dir, tmp_path / "run", weights_dir=tmp_path)
     card = result.card
     validate_card(card)
     assert card["backbone"]["weights"]["source"] == "directory" and card["backbone"]["pretrained"]
@@ -133,7 +132,7 @@ def test_pretrained_run_caches_features_for_kfold_and_fine_tunes(shapes_dir, tmp
     assert old_verdict["score"] == pytest.approx(new_verdict["score"], abs=1e-3)
 
 
-def test_pruned_int8_reference_continues_from_each_served_file(shapes_dir, tmp_path, monkeypatch):
+def test_pruned_int8_reference_continues_from_each_served_file(shapes_dir, tmp_path):
     """After pruning, the reference's pretrained layers run on the served file's own early features
     (fp32 or int8, each with its detector), and the server's score is the calibrated sum."""
     import onnx
@@ -144,13 +143,12 @@ def test_pruned_int8_reference_continues_from_each_served_file(shapes_dir, tmp_p
     from ml.parity import run_onnx
     from ml.validate import validate_folder
 
-    monkeypatch.setenv("RIIM_WEIGHTS_DIR", str(tmp_path))
     backbone = keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, include_top=False, weights=None)
     backbone.save_weights(tmp_path / "mobilenet_2_5_224_tf_no_top.h5")
     config = TrainConfig(backbone="mobilenet", alpha=0.25, image_size=32, epochs=1, fine_tune_epochs=0, folds=0,
                          augment="none", seed=0, prune=0.5, quantize=("int8",))
     out = tmp_path / "run"
-    train(config, shapes_dir, out)
+    train(config, shapes_dir, out, weights_dir=tmp_path)
     assert validate_folder(out) == []
     assert [i.name for i in onnx.load(str(out / "reference.onnx")).graph.input] == ["early_features"]
     detectors = load_detectors(out / "anomaly.npz")
