@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from ml.config import AUGMENT_PRESETS, BACKBONES
+from ml.config import DEFAULT_SETS, OPTIONS, add_option_arguments
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -28,30 +28,6 @@ class CleanArgumentParser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text}")
-    return value
-
-
-def sparsity(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1: {text}")
-    return value
-
-
-def quantize_list(text: str) -> tuple:
-    from ml.quantization import QUANTIZE_CHOICES
-
-    values = tuple(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
-    unknown = [v for v in values if v not in QUANTIZE_CHOICES]
-    if unknown or not values:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(QUANTIZE_CHOICES)}: {text}")
-    return values
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = CleanArgumentParser(prog="python -m ml", description="RIIM ML engine")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=CleanArgumentParser)
@@ -61,25 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="output directory")
     t.add_argument("--weights-dir", default=os.environ.get(WEIGHTS_DIR_ENV, ""), metavar="DIR",
                    help=f"the folder trusted to hold weight files (default: ${WEIGHTS_DIR_ENV})")
-    t.add_argument("--backbone", choices=BACKBONES, default="mobilenet")
-    t.add_argument("--alpha", type=float, default=0.25)
-    t.add_argument("--weights", default="imagenet",
-                   help="imagenet, none, or a file name (or path) inside the weights folder")
-    t.add_argument("--image-size", type=int, default=224)
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--fine-tune-epochs", type=positive_int, default=5)
-    t.add_argument("--fine-tune-layers", type=positive_int, default=20)
-    t.add_argument("--augment", choices=AUGMENT_PRESETS, default="light")
-    t.add_argument("--dropout", type=float, default=0.3)
-    t.add_argument("--folds", type=positive_int, default=5)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--learning-rate", type=float, default=1e-3)
-    t.add_argument("--tta", action="store_true", help="average predictions with mirrored images")
-    t.add_argument("--seed", type=int, default=42)
-    t.add_argument("--prune", type=sparsity, default=None, metavar="S",
-                   help="prune every conv and dense kernel to this sparsity (e.g. 0.5) and serve the pruned model")
-    t.add_argument("--quantize", type=quantize_list, default=(), metavar="LIST",
-                   help="quantized variants to write: int8, float16 or int8,float16")
+    add_option_arguments(t, OPTIONS, DEFAULT_SETS["engine"])
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = commands.add_parser("evaluate", help="evaluate a saved model on a folder or manifest")
@@ -118,12 +76,7 @@ def command_train(args) -> dict:
     from ml.config import TrainConfig
     from ml.weights import confined_weights_file
 
-    config = TrainConfig(
-        backbone=args.backbone, alpha=args.alpha, weights=args.weights, image_size=args.image_size,
-        epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs, fine_tune_layers=args.fine_tune_layers,
-        augment=args.augment, dropout=args.dropout, folds=args.folds, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, tta=args.tta, seed=args.seed, prune=args.prune, quantize=args.quantize,
-    )
+    config = TrainConfig(**{option.name: getattr(args, option.name) for option in OPTIONS})
     if config.weights not in ("imagenet", "none"):
         confined_weights_file(config.weights, args.weights_dir)  # refuse a path outside the folder before any work
     from ml.training import train

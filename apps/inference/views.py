@@ -35,6 +35,8 @@ def _texts() -> dict:
         "agree": _("Browser and server agree"),
         "disagree": _("Browser and server disagree"),
         "ms": _("ms"),
+        "working": _("Classifying…"),
+        "unreadable": _("“%(name)s” could not be read as a picture: choose a JPEG, PNG or WebP photo."),
         "recorded": _("recorded in your history"),
         "max_delta": _("largest difference between probabilities"),
         "no_model": _("This project has no active model yet."),

@@ -172,7 +172,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.common.schema.RiimAutoSchema",  # declares the 4xx error bodies too
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
 }
 SPECTACULAR_SETTINGS = {
@@ -182,10 +182,20 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
-# Celery. Without CELERY_BROKER_URL / REDIS_URL the broker is kombu's filesystem
-# transport in var/broker: real worker processes, no service to run.
+# Celery. Without CELERY_BROKER_URL / REDIS_URL the broker is riim_site.broker (kombu's SQLAlchemy
+# transport, one transaction per message) in var/broker.sqlite3: real worker processes, no service to run.
+RIIM_BROKER_EMBEDDED_URL = f"riim-sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default=RIIM_BROKER_EMBEDDED_URL))
+# Seconds a fetched but unacknowledged message stays with its worker before it is delivered again
+# (Redis and the embedded broker): a short task whose worker was killed comes back within minutes;
+# training tasks are acknowledged on receipt, so a long run is never delivered a second time.
+RIIM_BROKER_VISIBILITY_TIMEOUT = env.int("RIIM_BROKER_VISIBILITY_TIMEOUT", default=600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "riim-sqla+")):  # others reject the option
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = RIIM_BROKER_VISIBILITY_TIMEOUT
+# kombu's filesystem transport still works when set explicitly, but it can hand a consumer a message
+# file before the producer finished writing it (a lost message and a dead worker): not the default.
 _broker_dir = VAR_DIR / "broker"
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default="filesystem://"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -211,6 +221,16 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Delivery: a task is acknowledged after it ran, so one whose worker is killed mid-task runs again
+# (tasks are idempotent: each checks its row's status; training overrides this, see its task).
+CELERY_TASK_ACKS_LATE = True
+# A pool process killed by a signal (OOM killer, SIGKILL) gives its task back instead of acknowledging it.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A worker reserves only the tasks it is running: none waits hidden behind a long one past the timeout.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis only (Celery ignores it with a warning elsewhere): fetch when a pool process is free, so a
+# queued training never waits inside a busy training worker until the visibility timeout.
+CELERY_WORKER_DISABLE_PREFETCH = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
 CELERY_BEAT_SCHEDULE = {
     "training-runs-sweep-stale": {"task": "apps.training.tasks.training_runs_sweep_stale_task", "schedule": 30.0},
 }

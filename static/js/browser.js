@@ -106,10 +106,19 @@
   $("run-all").addEventListener("click", runAll);
   $("local-file").addEventListener("change", async (event) => {
     const file = event.target.files[0];
+    const out = $("local-result");
+    // Clear the previous answer first: a file that cannot be decoded must not leave another photo's result.
+    out.textContent = file ? texts.working : "";
+    out.className = "fw-semibold";
     if (!file) return;
-    const result = await classifyBlob(file, $("variant").value);
-    const index = top(result.probabilities);
-    $("local-result").textContent = version.classes[index] + " · " + (100 * result.probabilities[index]).toFixed(1) + " % · " + result.ms.toFixed(1) + " " + texts.ms;
+    try {
+      const result = await classifyBlob(file, $("variant").value);
+      const index = top(result.probabilities);
+      out.textContent = version.classes[index] + " · " + (100 * result.probabilities[index]).toFixed(1) + " % · " + result.ms.toFixed(1) + " " + texts.ms;
+    } catch (error) {
+      out.textContent = texts.unreadable.replace("%(name)s", file.name);
+      out.className = "fw-semibold text-danger";
+    }
   });
 
   // Used by the parity test and handy from the console.

@@ -73,3 +73,28 @@ def test_browser_run_is_recorded(classroom, publish, stored_image, live_server, 
     WebDriverWait(chromium, 60).until(lambda d: Analysis.objects.filter(ran_on="browser").count() == len(images))
     WebDriverWait(chromium, 30).until(lambda d: all(cell.text != "—" for cell in d.find_elements(By.CSS_SELECTOR, "#compare .agree")))
     assert Analysis.objects.filter(ran_on="server").count() == len(images)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unreadable_local_file_replaces_the_previous_answer(classroom, publish, live_server, chromium, tmp_path):
+    """A photo's answer, then a file that is not a picture: the page says so instead of keeping the old answer."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    publish()
+    _label, raw = class_pictures(1, seed=33)[0]
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(raw)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"this is not a picture")
+    log_in(chromium, live_server, classroom.student)
+    chromium.get(f"{live_server.url}/projects/{classroom.project.slug}/browser/")
+    assert chromium.execute_async_script(READY) == "ok"
+    picker = chromium.find_element(By.ID, "local-file")
+    picker.send_keys(str(photo))
+    WebDriverWait(chromium, 30).until(lambda d: " % · " in d.find_element(By.ID, "local-result").text)
+    picker.send_keys(str(broken))
+    WebDriverWait(chromium, 30).until(lambda d: "broken.jpg" in d.find_element(By.ID, "local-result").text)
+    result = chromium.find_element(By.ID, "local-result")
+    assert " % · " not in result.text
+    assert "text-danger" in result.get_attribute("class")
