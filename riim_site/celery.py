@@ -3,7 +3,12 @@ import os
 
 from celery import Celery
 
+from riim_site import broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riim_site.settings.local")
+
+# Before any connection: the embedded default broker URL names this transport (riim-sqla+sqlite://...).
+broker.register()
 
 app = Celery("riim")
 app.config_from_object("django.conf:settings", namespace="CELERY")

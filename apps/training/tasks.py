@@ -1,7 +1,9 @@
 from celery import shared_task
 
 
-@shared_task(bind=True, acks_late=True)
+# Acknowledged on receipt, unlike the short tasks: a run lasts longer than the broker's visibility
+# timeout and must never be delivered twice; if its worker dies, the heartbeat sweeper fails the run.
+@shared_task(bind=True, acks_late=False)
 def training_run_execute_task(self, run_id: int) -> None:
     """Train and publish one queued run (queue `training`; TensorFlow is imported only in here)."""
     from apps.training.services import training_run_execute

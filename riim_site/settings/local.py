@@ -1,4 +1,4 @@
-"""Local development: the embedded defaults (SQLite, filesystem broker), debug on."""
+"""Local development: the embedded defaults (SQLite database, SQLite broker), debug on."""
 from riim_site.env import env
 from riim_site.settings.base import *  # noqa: F401,F403
 

@@ -1,8 +1,9 @@
 """Test settings: fast hashing; DATABASE_URL and CELERY_BROKER_URL still come from the environment.
 
 Tests that start a real Celery worker share these with it through environment variables:
-RIIM_TEST_DATABASE_NAME (the test database the pytest process created), RIIM_TEST_BROKER_DIR
-(the folder of the filesystem broker, when no broker URL is configured) and
+RIIM_TEST_DATABASE_NAME (the test database the pytest process created), CELERY_BROKER_URL (the
+broker the test process publishes to: its private embedded broker when none is configured),
+RIIM_TEST_BROKER_DIR (the folder of a filesystem broker, when one is set explicitly) and
 RIIM_TEST_SETTINGS_JSON (settings the test overrode, as a JSON object).
 """
 
@@ -27,7 +28,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if env("RIIM_TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["NAME"] = env("RIIM_TEST_DATABASE_NAME")
 
-# The filesystem broker of the tests is private to the run: a `make run` worker must not take its tasks.
+# The embedded broker of the tests is private to the run: a `make run` worker must not take its tasks.
+if CELERY_BROKER_URL == RIIM_BROKER_EMBEDDED_URL:
+    _test_broker_file = Path(tempfile.gettempdir()) / f"riim-test-broker-{os.getpid()}.sqlite3"
+    CELERY_BROKER_URL = f"riim-sqla+sqlite:///{_test_broker_file}"
+    for _suffix in ("", "-wal", "-shm"):
+        atexit.register(Path(f"{_test_broker_file}{_suffix}").unlink, missing_ok=True)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     if env("RIIM_TEST_BROKER_DIR", default=""):
         _test_broker_dir = Path(env("RIIM_TEST_BROKER_DIR"))

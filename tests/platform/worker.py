@@ -47,6 +47,8 @@ def worker_env(*, settings_overrides: dict | None = None, **extra: str) -> dict:
         MEDIA_ROOT=str(settings.MEDIA_ROOT),
         PYTHONUNBUFFERED="1",
     )
+    # The broker this process publishes to (a test may have pointed the app at another one).
+    env["CELERY_BROKER_URL"] = str(app.conf.broker_url)
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
     if str(settings.CELERY_BROKER_URL).startswith("filesystem://") and "data_folder_in" in options:
         env["RIIM_TEST_BROKER_DIR"] = str(Path(options["data_folder_in"]).parent)
@@ -77,6 +79,7 @@ def celery_worker(
     pool: str = "solo",
     concurrency: int = 1,
     max_tasks_per_child: int | None = None,
+    include: str | None = None,
     settings_overrides: dict | None = None,
     extra_env: dict | None = None,
     ready_timeout: float = READY_TIMEOUT,
@@ -85,7 +88,8 @@ def celery_worker(
 
     Eager mode is switched off for the block so that tasks really travel through the broker.
     The worker uses riim_site.settings.test with this run's database, broker and MEDIA_ROOT; pass
-    settings the test changed as settings_overrides, and any other variables as extra_env.
+    settings the test changed as settings_overrides, and any other variables as extra_env;
+    include names extra task modules (comma-separated) the worker imports.
     Use it from tests marked `@pytest.mark.django_db(transaction=True)`: the worker only sees
     committed rows.
     """
@@ -97,6 +101,8 @@ def celery_worker(
     ]  # fmt: skip
     if max_tasks_per_child:
         command += ["--max-tasks-per-child", str(max_tasks_per_child)]
+    if include:
+        command += ["--include", include]
     log_file = tempfile.NamedTemporaryFile(prefix="riim-worker-", suffix=".log", delete=False)
     log_path = Path(log_file.name)
     process = subprocess.Popen(
@@ -126,6 +132,24 @@ def celery_worker(
         app.conf.task_always_eager = was_eager
         _stop(process)
         log_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def app_broker(url: str):
+    """Point this process's Celery app (and so the workers celery_worker starts) at another broker."""
+    saved = app.conf.broker_url
+    app.conf.broker_url = url
+    app._after_fork()  # drop the pooled connections to the previous broker
+    try:
+        yield url
+    finally:
+        app.conf.broker_url = saved
+        app._after_fork()
+
+
+def embedded_broker_url(folder: Path) -> str:
+    """Return the URL of a fresh embedded (SQLite) broker in folder, whatever broker CI configured."""
+    return f"riim-sqla+sqlite:///{Path(folder) / 'broker.sqlite3'}"
 
 
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.25, message: str = "condition"):
