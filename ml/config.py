@@ -207,15 +207,16 @@ def options_of(name: str) -> tuple:
     return tuple(option for option in OPTIONS if option.name in DEFAULT_SETS[name])
 
 
-def add_option_arguments(parser: argparse.ArgumentParser, options=OPTIONS, default_set: dict | None = None) -> None:
-    """Add one flag per option, its choices and range from the definition.
+def add_option_arguments(parser: argparse.ArgumentParser, options, default_set, *, absent_when_unset=False) -> None:
+    """Add one flag per option, its choices and range from the definition and its default from a default set.
 
-    With a default set the flags default to its values; without one an absent flag stays None,
-    so the caller can tell "not given" apart from any value.
+    With ``absent_when_unset`` a flag that is not given leaves no attribute at all (its help still
+    names the set's default), so a caller can tell "not given" apart from any value, None included.
     """
     for option in options:
-        default = None if default_set is None else default_set[option.name]
-        shown = "unset" if default_set is None else ",".join(map(str, default)) if option.many else default
+        shown = default_set[option.name]
+        shown = ",".join(map(str, shown)) if option.many else shown
+        default = argparse.SUPPRESS if absent_when_unset else default_set[option.name]
         accepts = "" if option.kind is bool else option.rule().removeprefix(option.label + " ") + "; "
         help_text = f"{option.help} ({accepts}default: {shown})"
         help_text = help_text.replace("%", "%%")  # argparse formats help with %
