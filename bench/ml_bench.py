@@ -120,9 +120,10 @@ def ood_report(run_dir: Path, card: dict, manifest: Path, ood: Path, seed: int) 
     """Score the detector of each served ONNX variant on OOD photos, held-out class photos and synthetic images."""
     from ml.anomaly import PairedDetector, auroc, detector_embeddings, load_detectors, second_opinion
     from ml.datasets import HOLDOUT, read_samples
-    from ml.inference import load_pixels, serving_input_size
+    from ml.preprocess import load_pixels
+    from ml.runtime import ANOMALY_FILE, input_size
 
-    size = serving_input_size(card)
+    size = input_size(card)
     inside = np.stack([load_pixels(s.path, size) for s in read_samples(manifest) if s.split == HOLDOUT])
     outside = np.stack([load_pixels(p, size) for p in sorted(ood.iterdir()) if p.is_file()])
     rng = np.random.default_rng(seed)
@@ -130,7 +131,7 @@ def ood_report(run_dir: Path, card: dict, manifest: Path, ood: Path, seed: int) 
     blank = np.stack([np.full((size, size, 3), c, np.float32) for c in rng.integers(0, 256, (SYNTHETIC_SIZE, 3))])
     report = {"n_in": len(inside), "n_out": len(outside)}
     ratios = {}  # variant -> image set -> score / threshold
-    detectors = load_detectors(run_dir / "anomaly.npz")
+    detectors = load_detectors(run_dir / ANOMALY_FILE)
     embeddings = {name: detector_embeddings(run_dir, images)
                   for name, images in (("in", inside), ("out", outside), ("noise", noise), ("blank", blank))}
     for variant, detector in detectors.items():
@@ -281,13 +282,13 @@ def render(meta: dict, baseline: dict | None, results: dict) -> str:
 
 def render_existing(args, meta: dict, work: Path) -> int:
     """Write the table from measured cards (runs of several invocations with the same holdout)."""
-    from ml.card import read_card
+    from ml.card import CARD_FILE, read_card
 
     baseline_file = work / "baseline.json"
     baseline = json.loads(baseline_file.read_text()) if baseline_file.exists() else None
     results, engines = {}, []
     for name in args.runs.split(","):
-        card_file = work / name / "card.json"
+        card_file = work / name / CARD_FILE
         if card_file.exists():
             results[name] = {"card": read_card(card_file)}
             engine = work / name / "engine.txt"

@@ -91,27 +91,16 @@ def command_train(args) -> dict:
     return result.summary
 
 
-EXPORTED_SUFFIXES = (".onnx", ".tflite")
-
-
 def command_evaluate(args) -> dict:
-    if args.model.endswith(EXPORTED_SUFFIXES):
-        from ml.inference import evaluate_file
+    from ml.analysis import evaluate
 
-        return evaluate_file(args.model, args.data)
-    from ml.evaluation import evaluate_saved_model
-
-    return evaluate_saved_model(args.model, args.data)
+    return evaluate(args.model, args.data)
 
 
 def command_predict(args) -> list:
-    if args.model.endswith(EXPORTED_SUFFIXES):
-        from ml.inference import predict_file
+    from ml.analysis import predict
 
-        return predict_file(args.model, args.images)
-    from ml.evaluation import predict_files
-
-    return predict_files(args.model, args.images)
+    return predict(args.model, args.images)
 
 
 def command_validate(args) -> dict:

@@ -29,14 +29,22 @@ from pathlib import Path
 
 import numpy as np
 
-ANOMALY_FILE = "anomaly.npz"
+from ml.runtime import (
+    INPUT_NAME,
+    INT8_MODEL_FILE,
+    MODEL_FILE,
+    REFERENCE_FILE,
+    UNPRUNED_MODEL_FILE,
+    open_session,
+)
+
 # Detector variant -> the ONNX file whose embeddings it was fitted on.
 VARIANT_MODELS = {
-    "fp32": "model.onnx",
-    "int8": "model.int8.onnx",
-    "unpruned": "model.unpruned.onnx",
-    "reference": "reference.onnx",
-    "reference_int8": "reference.onnx",
+    "fp32": MODEL_FILE,
+    "int8": INT8_MODEL_FILE,
+    "unpruned": UNPRUNED_MODEL_FILE,
+    "reference": REFERENCE_FILE,
+    "reference_int8": REFERENCE_FILE,
 }
 # A reference that starts from a served file's output: the detector each served variant's output feeds,
 # and the file that feeds each reference detector.
@@ -229,8 +237,6 @@ def detector_embeddings(folder: str | Path, images: np.ndarray, batch_size: int 
     from model.int8.onnx), so the large early activations of a whole training set are never held
     at once. A reference that starts from the image runs on the image.
     """
-    from ml.inference import INPUT_NAME, open_session
-
     folder = Path(folder)
     served = {v: open_session(folder / VARIANT_MODELS[v]) for v in SERVED_VARIANTS if (folder / VARIANT_MODELS[v]).is_file()}
     path = folder / VARIANT_MODELS["reference"]

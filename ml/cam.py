@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-HEAD_FILE = "head.npz"
+from ml.runtime import HEAD_FILE  # noqa: F401  (callers name the head file as cam.HEAD_FILE)
 
 
 def load_head(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

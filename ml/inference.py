@@ -1,10 +1,10 @@
 """Serve a trained model folder with ONNX Runtime: no TensorFlow on the request path.
 
 ``Predictor`` loads ``model.onnx`` (or ``model.int8.onnx``) with pinned intra- and
-inter-op thread counts and returns, for one image, the class probabilities, the
-embedding, the last conv block's feature maps, a class-activation map computed
-with numpy from ``head.npz``, the anomaly score of the detector fitted for that
-same model file, and the project tags when ``tags.onnx`` exists.
+inter-op thread counts and gives, for a batch of raw pixels, the named outputs of the
+served graph; for one image, a class-activation map computed with numpy from
+``head.npz``, the anomaly score of the detector fitted for that same model file, and
+the project tags when ``tags.onnx`` exists. ``ml.analysis.analyse`` puts them together.
 """
 
 from __future__ import annotations
@@ -14,54 +14,23 @@ from pathlib import Path
 import numpy as np
 
 from ml import cam as cam_maps
-from ml.card import CARD_FILE, read_card
-
-MODEL_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
-ACTIVATIONS_FILE = "activations.onnx"
-AUTOENCODER_FILE = "autoencoder.onnx"
-INPUT_NAME = "image"
-OUTPUTS = ("probabilities", "logits", "embedding", "feature_maps")
-
-
-def open_session(path: str | Path, intra_op_threads: int = 1, inter_op_threads: int = 1):
-    """Open an ONNX Runtime CPU session with explicit thread counts (the web process shares its cores)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_op_threads
-    options.inter_op_num_threads = inter_op_threads
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-
-
-def variant_of(model_file: str | Path) -> str:
-    """Return the served variant (``fp32`` or ``int8``) a model file name stands for."""
-    name = Path(model_file).name
-    for variant, file_name in MODEL_FILES.items():
-        if name == file_name:
-            return variant
-    return "int8" if ".int8." in name else "fp32"
-
-
-def serving_input_size(card: dict) -> int:
-    """Return the side of the square input the exported models take."""
-    spec = card.get("serving", {}).get("input") or card["input"]
-    size = spec["size"]
-    return int(size[0] if isinstance(size, list) else size)
-
-
-def load_pixels(source, image_size: int) -> np.ndarray:
-    """Decode a path, bytes or file-like object into float32 (size, size, 3) raw 0..255 pixels.
-
-    Uses the engine's one decoder (EXIF orientation, RGB, bilinear resize); the exported
-    graphs contain their own scaling, so the pixels go in unscaled.
-    """
-    from ml.preprocess import decode_resize
-
-    if hasattr(source, "read"):
-        source = source.read()
-    return decode_resize(source, image_size).astype(np.float32)
+from ml.anomaly import VARIANT_MODELS, PairedDetector, load_detectors, part_name, second_opinion
+from ml.preprocess import load_pixels, resize_batch, resize_upright
+from ml.runtime import (
+    ACTIVATIONS_FILE,
+    ANOMALY_FILE,
+    AUTOENCODER_FILE,
+    HEAD_FILE,
+    IMAGENET_HEAD_FILE,
+    INPUT_NAME,
+    TAGS_FILE,
+    TAGS_INPUT_NAME,
+    VARIANT_FILES,
+    open_session,
+    read_model_card,
+    variant_of,
+)
+from ml.tags import decide, imagenet_top_k, load_imagenet_head, load_imagenet_labels, read_tag_metadata
 
 
 class Predictor:
@@ -76,15 +45,15 @@ class Predictor:
         model_file: str | Path | None = None,
     ):
         self.folder = Path(folder)
-        self.card = read_card(self.folder)
-        self.model_path = Path(model_file) if model_file else self.folder / MODEL_FILES[variant]
+        self.card = read_model_card(self.folder)
+        self.model_path = Path(model_file) if model_file else self.folder / VARIANT_FILES[variant]
         self.variant = variant_of(self.model_path)
         self.threads = (intra_op_threads, inter_op_threads)
         self.session = open_session(self.model_path, *self.threads)
-        self.classes = list(self.card["classes"])
-        self.image_size = serving_input_size(self.card)
+        self.classes = self.card.classes
+        self.image_size = self.card.input_size
         self.output_names = [o.name for o in self.session.get_outputs()]
-        head = self.folder / cam_maps.HEAD_FILE
+        head = self.folder / HEAD_FILE
         self.head = cam_maps.load_head(head) if head.exists() else None
         self._detector, self._paired = self._load_detectors()
         self._tags = self._load_tags()
@@ -105,8 +74,6 @@ class Predictor:
         backbone's later layers, usually fed with this file's ``early_features``) or, for folders
         without one, ``model.unpruned.onnx``.
         """
-        from ml.anomaly import ANOMALY_FILE, VARIANT_MODELS, PairedDetector, load_detectors, part_name, second_opinion
-
         path = self.folder / ANOMALY_FILE
         if not path.exists():
             return None, None
@@ -123,8 +90,6 @@ class Predictor:
         return own, (PairedDetector.calibrate(own, detectors[other]), session, part_name(other), feed)
 
     def _load_tags(self):
-        from ml.tags import TAGS_FILE, read_tag_metadata
-
         path = self.folder / TAGS_FILE
         if not path.exists():
             return None
@@ -133,8 +98,6 @@ class Predictor:
 
     def _load_imagenet(self):
         """Return (label names, k, (kernel, bias)) when the folder ships ImageNet tags, else None."""
-        from ml.tags import IMAGENET_HEAD_FILE, load_imagenet_head, load_imagenet_labels
-
         labels = load_imagenet_labels(self.folder)
         if labels is None:
             return None
@@ -152,26 +115,20 @@ class Predictor:
 
     def load_picture(self, picture) -> np.ndarray:
         """Turn an already decoded, upright Pillow picture into the model's raw 0..255 input."""
-        from ml.preprocess import resize_upright
-
         return resize_upright(picture, self.image_size).astype(np.float32)
 
     def tags(self, embedding: np.ndarray) -> list[dict]:
         """Return the learned tag head's verdict for one embedding (every tag, ``present`` or not)."""
         if self._tags is None:
             return []
-        from ml.tags import decide
-
         session, names, thresholds = self._tags
-        values = session.run(["tag_probabilities"], {"embedding": np.asarray(embedding, np.float32).reshape(1, -1)})
+        values = session.run(["tag_probabilities"], {TAGS_INPUT_NAME: np.asarray(embedding, np.float32).reshape(1, -1)})
         return decide(values[0][0], names, thresholds)
 
     def imagenet(self, embedding: np.ndarray, k: int | None = None) -> list[dict]:
         """Return the top ImageNet names for one embedding, or [] when the folder has no ImageNet head."""
         if self._imagenet is None:
             return []
-        from ml.tags import imagenet_top_k
-
         names, default_k, head = self._imagenet
         return imagenet_top_k(np.asarray(embedding).reshape(-1), head, names, k or default_k)
 
@@ -180,33 +137,6 @@ class Predictor:
         names = [n for n in self.output_names if outputs is None or n in outputs]
         values = self.session.run(names, {INPUT_NAME: np.asarray(images, np.float32)})
         return dict(zip(names, values, strict=True))
-
-    def predict(self, source, top_k: int = 3, with_cam: bool = True) -> dict:
-        """Return the prediction and every explanation the server shows for one image."""
-        pixels = self.load(source)
-        out = self.run(pixels[None])
-        probabilities = out["probabilities"][0]
-        order = np.argsort(-probabilities)
-        result = {
-            "variant": self.variant,
-            "classes": self.classes,
-            "probabilities": probabilities.tolist(),
-            "top": [
-                {"label": self.classes[i], "index": int(i), "probability": float(probabilities[i])}
-                for i in order[:top_k]
-            ],
-            "embedding": out["embedding"][0],
-            "feature_maps": out["feature_maps"][0],
-        }
-        if with_cam and self.head is not None:
-            result["cam"] = self.cam(out["feature_maps"][0], int(order[0]))
-        if self._detector is not None:
-            result["anomaly"] = self.anomaly(pixels, out["embedding"], out)
-        if self._tags is not None:
-            result["tags"] = self.tags(out["embedding"])
-        if self._imagenet is not None:
-            result["imagenet"] = self.imagenet(out["embedding"])
-        return result
 
     def anomaly(self, pixels: np.ndarray, embedding: np.ndarray, outputs: dict | None = None) -> dict:
         """Score one image's novelty from its pixels and this model's embedding of them.
@@ -237,7 +167,7 @@ class Predictor:
     def cam(self, feature_maps: np.ndarray, class_index: int, size: int | None = None) -> np.ndarray:
         """Return the [0, 1] class-activation map of one image, ``size`` pixels square (default: the input's)."""
         if self.head is None:
-            raise FileNotFoundError(f"{cam_maps.HEAD_FILE} is missing from {self.folder}")
+            raise FileNotFoundError(f"{HEAD_FILE} is missing from {self.folder}")
         raw = cam_maps.class_activation_map(feature_maps, self.head[0], class_index)
         return cam_maps.upsample(cam_maps.normalize(raw), size or self.image_size)
 
@@ -260,92 +190,9 @@ class Predictor:
 
     def error_map(self, pixels: np.ndarray) -> np.ndarray:
         """Return the autoencoder's per-pixel error of one preprocessed image, at the input resolution."""
-        from ml.preprocess import resize_batch
-
         if self._autoencoder is None:
             self._autoencoder = open_session(self.folder / AUTOENCODER_FILE, *self.threads)
         size = self._autoencoder.get_inputs()[0].shape[1]
         small = resize_batch(np.asarray(pixels)[None], size)  # as the autoencoder was trained
         error = self._autoencoder.run(["error_map"], {INPUT_NAME: small})[0][0]
         return cam_maps.upsample(error, self.image_size)
-
-
-def _exported_runner(model_path: Path):
-    """Return (card, run) for an exported ``.onnx`` or ``.tflite`` file; ``run(images)`` gives probabilities."""
-    from ml.errors import CARD_NOT_FOUND, MODEL_NOT_FOUND, ModelError
-    from ml.parity import run_onnx, run_tflite
-
-    if not model_path.is_file():
-        raise ModelError(MODEL_NOT_FOUND.format(path=model_path))
-    card_path = model_path.parent / CARD_FILE
-    if not card_path.is_file():
-        raise ModelError(CARD_NOT_FOUND.format(path=card_path))
-    card = read_card(card_path)
-    runner = run_onnx if model_path.suffix == ".onnx" else run_tflite
-    return card, lambda images: runner(model_path, images, outputs=("probabilities",))["probabilities"]
-
-
-def evaluate_file(model_path: str | Path, data: str | Path, latency_repeats: int = 30) -> dict:
-    """Evaluate an exported ``.onnx`` or ``.tflite`` model on a folder or manifest (its holdout rows if split)."""
-    from ml.datasets import HOLDOUT, read_samples
-    from ml.errors import DataError
-    from ml.evaluation import classification_metrics
-
-    model_path = Path(model_path)
-    card, run = _exported_runner(model_path)
-    size, classes = serving_input_size(card), list(card["classes"])
-    samples = read_samples(data)
-    if any(s.split is not None for s in samples):
-        samples = [s for s in samples if s.split == HOLDOUT]
-    pixels, labels, skipped = [], [], []
-    for sample in samples:
-        if sample.label not in classes:
-            skipped.append({"path": sample.path, "reason": f"label {sample.label!r} unknown to the model"})
-            continue
-        try:
-            pixels.append(load_pixels(sample.path, size))
-            labels.append(classes.index(sample.label))
-        except DataError as exc:
-            skipped.append({"path": sample.path, "reason": str(exc)})
-    if not pixels:
-        raise DataError(f"No readable images in {data}")
-    images = np.stack(pixels)
-    probabilities = run(images)
-    result = classification_metrics(np.array(labels), probabilities.argmax(axis=1), classes)
-    from ml.parity import onnx_latency_ms, tflite_latency_ms
-
-    timer = onnx_latency_ms if model_path.suffix == ".onnx" else tflite_latency_ms
-    result.update(
-        {
-            "classes": classes,
-            "skipped": skipped,
-            "model": str(model_path),
-            "latency_ms": timer(model_path, images[0], repeats=latency_repeats),
-        }
-    )
-    return result
-
-
-def predict_file(model_path: str | Path, paths: list, top_k: int = 3) -> list:
-    """Classify images with an exported ``.onnx`` or ``.tflite`` model; errors are reported per file."""
-    from ml.errors import DataError
-
-    card, run = _exported_runner(Path(model_path))
-    size, classes = serving_input_size(card), list(card["classes"])
-    results = []
-    for path in paths:
-        try:
-            probabilities = run(load_pixels(path, size)[None])[0]
-        except DataError as exc:
-            results.append({"image": str(path), "error": str(exc)})
-            continue
-        order = np.argsort(-probabilities)[:top_k]
-        results.append(
-            {
-                "image": str(path),
-                "label": classes[int(order[0])],
-                "probability": float(probabilities[order[0]]),
-                "top_k": [{"label": classes[int(i)], "probability": float(probabilities[i])} for i in order],
-            }
-        )
-    return results

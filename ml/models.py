@@ -12,6 +12,7 @@ features for k-fold are ``head_pool``'s output.
 from __future__ import annotations
 
 from ml.backend import keras
+from ml.runtime import EARLY_FEATURES
 
 BACKBONE = "backbone"
 HEAD_POOL = "head_pool"
@@ -74,7 +75,7 @@ def build_reference_extractor(backbone: str, alpha: float, image_size: int, weig
     return keras.Model(inputs, pooled, name="reference")
 
 
-REFERENCE_INPUT = "early_features"  # the served network's tensor the reference continues from
+REFERENCE_INPUT = EARLY_FEATURES  # the served network's tensor the reference continues from
 
 
 def reference_branch_point(reference: keras.Model) -> str | None:

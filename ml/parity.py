@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.inference import open_session
+from ml.runtime import INPUT_NAME, open_session
 from ml.timing import time_calls
 
 COMPARED = ("probabilities", "logits", "embedding")
-INPUT_NAME = "image"
 LATENCY_REPEATS = 30
 
 

@@ -81,3 +81,13 @@ def unscale(values: np.ndarray) -> np.ndarray:
 def preprocess_image(source: str | Path | bytes, image_size: int) -> np.ndarray:
     """Return one image as the float32 (size, size, 3) array the network consumes."""
     return scale(decode_resize(source, image_size))
+
+
+def load_pixels(source, image_size: int) -> np.ndarray:
+    """Decode a path, bytes or file-like object into float32 (size, size, 3) raw 0..255 pixels.
+
+    What every exported graph takes: they contain their own scaling, so the pixels go in unscaled.
+    """
+    if hasattr(source, "read"):
+        source = source.read()
+    return decode_resize(source, image_size).astype(np.float32)

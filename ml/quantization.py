@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-INPUT_NAME = "image"
+from ml.runtime import INPUT_NAME
+
 TFLITE_MODES = ("fp32", "dynamic", "float16", "int8")
 QUANTIZE_CHOICES = ("int8", "float16")
 CALIBRATION_BATCH = 8  # images per calibration step; the statistics do not depend on it

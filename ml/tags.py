@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-TAGS_FILE = "tags.onnx"
-IMAGENET_HEAD_FILE = "imagenet_head.npz"
-IMAGENET_LABELS_FILE = "imagenet_labels.json"
+from ml.runtime import IMAGENET_HEAD_FILE, IMAGENET_LABELS_FILE, TAGS_FILE
+from ml.runtime import TAGS_INPUT_NAME as INPUT_NAME
+
 IMAGENET_TOP_K = 5
-INPUT_NAME = "embedding"
 OUTPUT_NAMES = ("tag_logits", "tag_probabilities")
 MIN_POSITIVES = 8  # fewer examples than this cannot support a per-tag threshold
 MIN_NEGATIVES = 8  # a tag on every image carries no information

@@ -219,3 +219,55 @@ def check_folder(folder: str | Path) -> dict:
     if problems:
         raise ModelFolderInvalid(f"{folder}: " + "; ".join(problems))
     return read_card(folder)
+
+
+# Importing a model trained elsewhere ---------------------------------------------------------------
+
+IMPORT_BATCH = 5  # the registry scores the holdout many photos at a time: a model fixed to one photo fails here
+
+
+def classification_problems(folder: str | Path, batch_sizes: tuple[int, ...] = (1, IMPORT_BATCH)) -> list[str]:
+    """Return why a folder cannot classify (an empty list when it can).
+
+    The minimum a classifier needs: a card with classes and an input size, and a ``model.onnx`` that
+    takes the served input and gives one row of ``probabilities`` per photo at every batch size given.
+    """
+    from ml.runtime import INPUT_NAME, MODEL_FILE, input_size, open_session
+
+    folder = Path(folder)
+    try:
+        card = read_card(folder)
+        classes = list(card["classes"])
+        size = input_size(card)
+        session = open_session(folder / MODEL_FILE)
+    except Exception as exc:  # any unreadable piece makes the folder unusable
+        return [f"{type(exc).__name__}: {exc}"[:300]]
+    inputs = [i.name for i in session.get_inputs()]
+    if "probabilities" not in [o.name for o in session.get_outputs()] or inputs != [INPUT_NAME]:
+        return [f"{MODEL_FILE} must take `{INPUT_NAME}` and give `probabilities`"]
+    for batch in batch_sizes:
+        grey = np.full((batch, size, size, 3), 128.0, np.float32)
+        try:
+            (probabilities,) = session.run(["probabilities"], {INPUT_NAME: grey})
+        except Exception as exc:  # ONNX Runtime raises its own error types for shapes it cannot take
+            return [f"{MODEL_FILE} fails on a batch of {batch} images ({type(exc).__name__}: {exc})"[:300]]
+        if probabilities.shape != (batch, len(classes)):
+            return [
+                f"{MODEL_FILE} gives probabilities of shape {list(probabilities.shape)}"
+                f" for {batch} images of {len(classes)} classes"
+            ]
+    return []
+
+
+def import_problems(folder: str | Path) -> tuple[list[str], bool]:
+    """Return (problems, explainable) for a model folder brought from elsewhere.
+
+    A folder that passes ``validate_folder`` and classifies batches is fully served (heatmaps, anomaly).
+    One that fails ``validate_folder`` but still classifies is accepted as classification only.
+    Anything else is refused with every problem found.
+    """
+    problems = validate_folder(folder)
+    basic = classification_problems(folder)
+    if basic:
+        return problems + [p for p in basic if p not in problems], False
+    return [], not problems

@@ -7,11 +7,11 @@ from django.core.files.storage import default_storage
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ConflictError
+from ml.runtime import REQUIRED_FILES, VARIANT_FILES
 
 NO_ACTIVE_MODEL = _("This project has no trained model yet. Ask your teacher to train one.")
 MODEL_UNAVAILABLE = _("The active model cannot be loaded right now (%(problem)s). Your teacher has been told in the admin.")
-REQUIRED_FILES = ("model.onnx", "card.json")
-VARIANTS = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+VARIANTS = VARIANT_FILES  # RIIM_INFERENCE_VARIANT -> the file it serves
 MISSING = object()
 
 _lock = threading.Lock()

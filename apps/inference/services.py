@@ -22,6 +22,7 @@ from apps.projects.access import can_contribute, can_manage
 from apps.training.selectors import model_version_active
 from apps.uploads import validators as upload_rules
 from ml import cam as cam_maps
+from ml.analysis import ImageAnalysis, analyse
 
 logger = logging.getLogger(__name__)
 
@@ -69,16 +70,16 @@ def anomaly_sentence(is_anomaly: bool) -> str:
     return _("This picture looks like the ones the model was trained on.")
 
 
-def _model_tags(predictor, embedding: np.ndarray) -> list[dict]:
+def _model_tags(result: ImageAnalysis) -> list[dict]:
     """Tags from the learned tag head and, when shipped with the version, ImageNet names."""
     tags = [
         {"name": t["tag"], "score": round(t["probability"], 4), "source": "model"}
-        for t in predictor.tags(embedding)
+        for t in result.tags
         if t["present"]
     ]
     tags += [
         {"name": row["label"], "score": round(row["probability"], 4), "source": "imagenet"}
-        for row in predictor.imagenet(embedding, k=IMAGENET_TOP_K)
+        for row in result.imagenet
         if row["probability"] >= IMAGENET_MIN_PROBABILITY
     ]
     return tags
@@ -95,16 +96,13 @@ def analysis_compute(
     """
     started = time.perf_counter()
     pixels = predictor.load_picture(picture)  # the rest of the preprocessing function training used
-    out = predictor.run(pixels[None])
-    probabilities = np.asarray(out["probabilities"][0], np.float64)
-    order = np.argsort(-probabilities)
-    top = int(order[0])
-    label = predictor.classes[top]
+    # The engine's one analysis: the network, the anomaly score (with the second opinion the version
+    # has), the tags and, for an explainable version, the class-activation map.
+    result = analyse(predictor, pixels, cam=version.explainable, cam_size=cam_size, imagenet_k=IMAGENET_TOP_K)
+    probabilities, order, top, label = result.probabilities, result.order, result.top, result.label
     anomaly = None
-    if predictor.has_detector and "embedding" in out:
-        # The predictor adds its second opinion (the pretrained reference layers, continuing from the
-        # served network's early features in ``out``) when the version has one.
-        verdict = predictor.anomaly(pixels, out["embedding"], out)
+    if result.anomaly is not None:
+        verdict = result.anomaly
         anomaly = {
             "score": round(float(verdict["score"]), 4),
             "threshold": round(float(verdict["threshold"]), 4),
@@ -112,11 +110,10 @@ def analysis_compute(
             # Each detector's own distance / threshold: which network found the picture unusual.
             "parts": {name: round(float(ratio), 4) for name, ratio in verdict["parts"].items()},
         }
-    tags = _model_tags(predictor, out["embedding"]) if "embedding" in out else []
+    tags = _model_tags(result)
     tags += attribute_tags(picture, pixels)
-    explanation, cam = {"available": False}, None
-    if version.explainable and predictor.head is not None and "feature_maps" in out:
-        cam = predictor.cam(out["feature_maps"][0], top, size=cam_size)
+    explanation, cam = {"available": False}, result.cam
+    if cam is not None:
         explanation = {
             "available": True,
             "method": "CAM",

@@ -10,6 +10,7 @@ from apps.projects.access import can_contribute, can_manage
 from apps.projects.selectors import project_get
 from apps.training.selectors import model_version_active
 from apps.uploads.selectors import image_get, image_list
+from ml.runtime import VARIANT_FILES
 
 
 def _texts() -> dict:
@@ -89,7 +90,7 @@ def browser_page(request, slug):
     if version is not None:
         files = {
             variant: reverse("api-model-version-file", args=[version.pk, name])
-            for variant, name in (("fp32", "model.onnx"), ("int8", "model.int8.onnx"))
+            for variant, name in VARIANT_FILES.items()
             if name in version.files
         }
         size = version.metadata.get("input", {}).get("size")

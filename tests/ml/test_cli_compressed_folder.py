@@ -129,26 +129,28 @@ def test_evaluate_and_predict_exported_models(cli_run, model_file, capsys):
 SERVING_SCRIPT = """
 import json, sys
 import numpy as np
+from ml.analysis import analyse
 from ml.inference import Predictor
 predictor = Predictor(sys.argv[1], variant=sys.argv[3])
 with open(sys.argv[2], "rb") as handle:
-    result = predictor.predict(handle, top_k=3)
-pixels = predictor.load(sys.argv[2])
+    pixels = predictor.load(handle)
+result = analyse(predictor, pixels)
 print(json.dumps({
-    "tensorflow": any(name == "tensorflow" or name.startswith("tensorflow.") for name in sys.modules),
-    "top": result["top"][0]["label"],
-    "cam": list(result["cam"].shape),
-    "anomaly": sorted(result["anomaly"]),
+    "tensorflow": any(name.split(".")[0] in ("tensorflow", "tf_keras", "keras") for name in sys.modules),
+    "variant": predictor.variant,
+    "top": result.label,
+    "cam": list(result.cam.shape),
+    "anomaly": sorted(result.anomaly),
     "error_map": list(predictor.error_map(pixels).shape),
     "activations": len(predictor.activations(pixels)),
-    "sum": float(np.sum(result["probabilities"])),
+    "sum": float(np.sum(result.probabilities)),
 }))
 """
 
 
 @pytest.mark.parametrize("variant", ["fp32", "int8"])
 def test_serving_path_never_imports_tensorflow(cli_run, variant):
-    """Predictor answers with probabilities, CAM, anomaly score, error map and activations without importing TensorFlow."""
+    """The analysis (probabilities, CAM, anomaly score), error map and activations come without importing TensorFlow."""
     data, out = cli_run
     image = next((data / "circle").iterdir())
     root = Path(__file__).resolve().parents[2]
@@ -157,16 +159,17 @@ def test_serving_path_never_imports_tensorflow(cli_run, variant):
         capture_output=True, text=True, cwd=root, timeout=120, check=True,
     )  # fmt: skip
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["tensorflow"] is False
+    assert result["tensorflow"] is False and result["variant"] == variant
     assert result["cam"] == [32, 32] and result["error_map"] == [32, 32]
     assert result["anomaly"] == ["flagged", "parts", "score", "threshold"]
     assert result["activations"] >= 3 and abs(result["sum"] - 1) < 1e-3
 
 
 def test_imagenet_tags_reach_the_predictor(cli_run, tmp_path):
-    """With an ImageNet head and index written beside the model, Predictor returns translated top-k labels."""
+    """With an ImageNet head and index written beside the model, the analysis returns translated top-k labels."""
     import numpy as np
 
+    from ml.analysis import analyse
     from ml.inference import Predictor
     from ml.tags import write_imagenet_tags
 
@@ -183,14 +186,18 @@ def test_imagenet_tags_reach_the_predictor(cli_run, tmp_path):
         folder, kernel, np.array([0.0, 3.0, 1.0]), tmp_path / "index.json", tmp_path / "es.json", k=2
     )
     assert section["enabled"] and section["language"] == "es"
-    result = Predictor(folder).predict(next((data / "square").iterdir()))
-    assert [t["label"] for t in result["imagenet"]] == ["tetera", "kite"]
-    assert "imagenet" not in Predictor(out).predict(next((data / "square").iterdir()))
+    image = next((data / "square").iterdir())
+    predictor = Predictor(folder)
+    result = analyse(predictor, predictor.load(image))
+    assert [t["label"] for t in result.imagenet] == ["tetera", "kite"]
+    plain = Predictor(out)
+    assert analyse(plain, plain.load(image)).imagenet == ()
 
 
 def test_pruned_folder_scores_novelty_with_both_embeddings(cli_run):
     """Without a reference backbone (a scratch model), a pruned folder pairs the served and unpruned detectors:
     the score is the sum of both distance/threshold ratios, the threshold calibrated on the training sums."""
+    from ml.analysis import analyse
     from ml.anomaly import PairedDetector, load_detectors
     from ml.inference import Predictor
     from ml.parity import run_onnx
@@ -206,7 +213,7 @@ def test_pruned_folder_scores_novelty_with_both_embeddings(cli_run):
         / detectors[variant].threshold
         for variant, name in (("fp32", "model.onnx"), ("unpruned", "model.unpruned.onnx"))
     ]
-    anomaly = predictor.predict(image)["anomaly"]
+    anomaly = analyse(predictor, pixels).anomaly
     assert abs(anomaly["score"] - sum(ratios)) < 1e-6
     assert anomaly["threshold"] == PairedDetector.calibrate(detectors["fp32"], detectors["unpruned"]).threshold
     assert 1.0 < anomaly["threshold"] < 2.0
