@@ -11,11 +11,16 @@ def holdout_images(project):
 
 def version_holdout_score(version, images) -> tuple[float | None, int]:
     """Return (accuracy, n) of a version on the given labeled images, through ONNX Runtime."""
+    return folder_holdout_score(artifacts_local_dir(version), images)
+
+
+def folder_holdout_score(folder, images) -> tuple[float | None, int]:
+    """Return (accuracy, n) of a model folder on the given labeled images (all of them in one batch)."""
     from ml.inference import Predictor
 
     if not images:
         return None, 0
-    predictor = Predictor(artifacts_local_dir(version))
+    predictor = Predictor(folder)
     batch = np.stack([predictor.load(_read(image)) for image in images])
     probabilities = predictor.run(batch, outputs=("probabilities",))["probabilities"]
     predicted = [predictor.classes[i] for i in probabilities.argmax(axis=1)]

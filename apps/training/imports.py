@@ -1,7 +1,13 @@
-"""Bring a model trained elsewhere: a zipped model folder checked against the card schema."""
+"""Bring a model trained elsewhere: a zipped model folder checked against the card schema.
+
+Everything that can refuse an import (the archive, the folder, running the model, scoring it on
+the holdout) happens on a scratch copy before the version row and its stored files exist.
+"""
+import logging
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -9,15 +15,55 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError, PermissionDeniedError
 from apps.projects.access import can_manage
+from apps.training.evaluation import folder_holdout_score, holdout_images
 from apps.training.models import ModelVersion
+
+logger = logging.getLogger(__name__)
 
 NOT_A_ZIP = _("The file is not a zip archive of a model folder.")
 ZIP_TOO_LARGE = _("The model archive is too large (at most %(mb)d MB unpacked).")
 ZIP_UNSAFE = _("The archive contains an unsafe path (%(name)s).")
+ZIP_NAME_TOO_LONG = _("The archive contains a name that is too long (%(name)s).")
+ZIP_NAME_CLASH = _("The archive contains a file and a folder with the same name (%(name)s).")
+ZIP_ENCRYPTED = _("The archive is password-protected (%(name)s): export the model folder without a password.")
+ZIP_DAMAGED = _("The archive is damaged: %(name)s cannot be unpacked.")
 NO_CARD = _("The archive has no card.json: export the whole model folder.")
 FOLDER_INVALID = _("The model folder is not valid: %(problems)s")
+HOLDOUT_FAILED = _("The model could not be scored on the project's holdout photos: %(reason)s")
 ONLY_TEACHER_IMPORTS = _("Only the project's teacher can import models.")
 MAX_FILES = 200
+MAX_NAME_BYTES = 255  # one path component, as most file systems allow
+MAX_PATH_CHARS = 1024  # a whole entry name; real model folders are a few levels deep
+SHOWN_NAME_CHARS = 80  # how much of an offending name a message repeats
+ENCRYPTED_FLAG = 0x1  # general purpose bit 0 of a zip entry
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= SHOWN_NAME_CHARS else name[:SHOWN_NAME_CHARS] + "…"
+
+
+def _entries_to_write(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """Refuse every entry that cannot be unpacked safely and as named; return the files to write."""
+    files, folders = [], set()
+    for member in archive.infolist():
+        name = PurePosixPath(member.filename)
+        if len(member.filename) > MAX_PATH_CHARS or any(len(p.encode("utf-8")) > MAX_NAME_BYTES for p in name.parts):
+            raise ApplicationError(ZIP_NAME_TOO_LONG % {"name": _shown(member.filename)})
+        is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
+        if not name.parts or name.is_absolute() or ".." in name.parts or is_link or "\\" in member.filename:
+            raise ApplicationError(ZIP_UNSAFE % {"name": _shown(member.filename)})
+        if member.flag_bits & ENCRYPTED_FLAG:
+            raise ApplicationError(ZIP_ENCRYPTED % {"name": _shown(member.filename)})
+        if member.is_dir():
+            folders.add(name.parts)
+            continue
+        folders.update(name.parts[:i] for i in range(1, len(name.parts)))
+        if "__MACOSX" not in name.parts:
+            files.append(member)
+    for member in files:
+        if PurePosixPath(member.filename).parts in folders:
+            raise ApplicationError(ZIP_NAME_CLASH % {"name": _shown(member.filename)})
+    return files
 
 
 def _extract(zip_file, target: Path) -> Path:
@@ -25,85 +71,53 @@ def _extract(zip_file, target: Path) -> Path:
     limit = settings.RIIM_MODEL_IMPORT_MAX_BYTES
     try:
         archive = zipfile.ZipFile(zip_file)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise ApplicationError(NOT_A_ZIP) from exc
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         if len(members) > MAX_FILES or sum(m.file_size for m in members) > limit:
             raise ApplicationError(ZIP_TOO_LARGE % {"mb": limit // (1024 * 1024)})
-        for member in members:
-            name = PurePosixPath(member.filename)
-            is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
-            if name.is_absolute() or ".." in name.parts or is_link or "\\" in member.filename:
-                raise ApplicationError(ZIP_UNSAFE % {"name": member.filename})
-            if "__MACOSX" in name.parts:
-                continue
-            destination = target.joinpath(*name.parts)
+        for member in _entries_to_write(archive):
+            destination = target.joinpath(*PurePosixPath(member.filename).parts)
             destination.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(member) as src, destination.open("wb") as dst:
-                shutil.copyfileobj(src, dst, length=1024 * 1024)
+            try:
+                with archive.open(member) as src, destination.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, length=1024 * 1024)
+            # A bad CRC, corrupt deflate data, a truncated entry or an unknown compression method.
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+                raise ApplicationError(ZIP_DAMAGED % {"name": _shown(member.filename)}) from exc
     cards = sorted(target.rglob("card.json"), key=lambda p: len(p.parts))
     if not cards:
         raise ApplicationError(NO_CARD)
     return cards[0].parent
 
 
-def _classification_problems(folder: Path) -> list[str]:
-    """Check the minimum a classifier needs: a card with classes and a model.onnx mapping `image` to them."""
-    import numpy as np
-
-    from ml.card import read_card
-    from ml.inference import open_session
-
+def _holdout_score(project, folder: Path) -> tuple[float | None, int]:
+    """Score the unpacked folder on today's holdout; a model that cannot answer it is refused here."""
     try:
-        card = read_card(folder)
-        classes = list(card["classes"])
-        size = card["input"]["size"]
-        size = int(size[0] if isinstance(size, list) else size)
-        session = open_session(folder / "model.onnx")
-        names = [o.name for o in session.get_outputs()]
-        if "probabilities" not in names or session.get_inputs()[0].name != "image":
-            return ["model.onnx must take `image` and give `probabilities`"]
-        (probabilities,) = session.run(["probabilities"], {"image": np.zeros((1, size, size, 3), np.float32)})
-    except Exception as exc:  # any unreadable piece makes the folder unusable
-        return [f"{type(exc).__name__}: {exc}"[:300]]
-    if probabilities.shape != (1, len(classes)):
-        return [f"model.onnx gives {probabilities.shape[-1]} probabilities for {len(classes)} classes"]
-    return []
-
-
-def model_folder_check(folder: Path) -> tuple[list[str], bool]:
-    """Return (problems, explainable).
-
-    A folder that passes `ml validate` is fully served (heatmaps, anomaly). One that fails it but
-    still classifies (a card with classes, model.onnx from `image` to `probabilities`) is accepted
-    as classification only; anything else is refused with every problem `ml validate` found.
-    """
-    from ml.validate import validate_folder
-
-    problems = validate_folder(folder)
-    if not problems:
-        return [], True
-    if not _classification_problems(folder):
-        return [], False
-    return problems, False
+        return folder_holdout_score(folder, holdout_images(project))
+    except Exception as exc:  # whatever the imported graph raises, the import is refused, not half stored
+        logger.info("imported model failed on the holdout: %s", exc)
+        raise ApplicationError(HOLDOUT_FAILED % {"reason": f"{type(exc).__name__}: {exc}"[:300]}) from exc
 
 
 def model_version_import(*, project, user, zip_file) -> ModelVersion:
     """Validate an uploaded model folder, score it on the holdout and register it as a candidate."""
     from apps.training.services import model_version_publish
+    from ml.validate import import_problems
 
     if not can_manage(user=user, project=project):
         raise PermissionDeniedError(ONLY_TEACHER_IMPORTS)
     scratch = Path(tempfile.mkdtemp(prefix="riim-import-"))
     try:
         folder = _extract(zip_file, scratch)
-        problems, explainable = model_folder_check(folder)
+        problems, explainable = import_problems(folder)
         if problems:
             raise ApplicationError(FOLDER_INVALID % {"problems": "; ".join(problems)})
+        holdout = _holdout_score(project, folder)
         return model_version_publish(
             project=project, user=user, local_dir=folder, source=ModelVersion.Source.IMPORTED,
-            explainable=explainable, auto_activate=False,
+            explainable=explainable, auto_activate=False, holdout=holdout,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

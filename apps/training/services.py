@@ -263,11 +263,12 @@ def _card_metrics(card: dict) -> dict:
 
 
 def model_version_publish(*, run=None, local_dir: Path, project=None, user=None, source=ModelVersion.Source.TRAINED,
-                          explainable=True, auto_activate=True) -> ModelVersion:
+                          explainable=True, auto_activate=True, holdout=None) -> ModelVersion:
     """Store a finished model folder as a new version, score it on the holdout and apply the activation policy.
 
     Files go to a fresh storage folder first; the row appears only once every file is there, so a
-    half-written version is never visible.
+    half-written version is never visible. ``holdout`` is an (accuracy, n) already measured on the
+    folder (an import scores before storing anything, so a model that cannot answer leaves nothing behind).
     """
     project = project or run.project
     card = read_card(local_dir)
@@ -291,13 +292,13 @@ def model_version_publish(*, run=None, local_dir: Path, project=None, user=None,
     except Exception:
         artifacts_delete(prefix=prefix, files=files)
         raise
-    return model_version_score_and_maybe_activate(version=version, auto_activate=auto_activate)
+    return model_version_score_and_maybe_activate(version=version, auto_activate=auto_activate, holdout=holdout)
 
 
-def model_version_score_and_maybe_activate(*, version: ModelVersion, auto_activate=True) -> ModelVersion:
+def model_version_score_and_maybe_activate(*, version: ModelVersion, auto_activate=True, holdout=None) -> ModelVersion:
     """Score the new version and the active one on today's holdout; activate the new one unless it is worse."""
     images = holdout_images(version.project)
-    accuracy, n = version_holdout_score(version, images)
+    accuracy, n = holdout if holdout is not None else version_holdout_score(version, images)
     ModelVersion.objects.filter(pk=version.pk).update(holdout_accuracy=accuracy, holdout_n=n)
     version.refresh_from_db()
     if not auto_activate:
