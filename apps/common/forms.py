@@ -1,4 +1,7 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.common.exceptions import ApplicationError
 
 
 class BootstrapFormMixin:
@@ -17,3 +20,17 @@ class BootstrapFormMixin:
             widget.attrs.setdefault("class", css)
             if field.help_text:
                 widget.attrs.setdefault("aria-describedby", f"id_{name}_help")
+
+
+# The largest id or number a query may name: beyond it SQLite cannot even compare (an overflow, not a miss).
+MAX_QUERY_INTEGER = 2**31 - 1
+BAD_QUERY_PARAMETER = _("The “%(name)s” parameter is not valid: %(problem)s")
+
+
+def query_params_clean(form_class: type[forms.Form], data) -> dict:
+    """Return a query-string form's cleaned data, or raise ApplicationError naming the bad parameter."""
+    form = form_class(data)
+    if not form.is_valid():
+        name, errors = next(iter(form.errors.items()))
+        raise ApplicationError(BAD_QUERY_PARAMETER % {"name": name, "problem": errors[0]})
+    return form.cleaned_data

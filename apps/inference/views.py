@@ -1,10 +1,10 @@
+from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from apps.common.exceptions import ApplicationError
+from apps.common.forms import MAX_QUERY_INTEGER, query_params_clean
 from apps.inference.selectors import image_analyses
 from apps.projects.access import can_contribute, can_manage
 from apps.projects.selectors import project_get
@@ -44,22 +44,23 @@ def _texts() -> dict:
     }
 
 
+class AnalysisPageQuery(forms.Form):
+    version = forms.IntegerField(min_value=1, max_value=MAX_QUERY_INTEGER, required=False)
+
+
 @login_required
 def analysis_page(request, image_id):
     """Everything the model says about one stored image, explained."""
-    try:
-        image = image_get(user=request.user, image_id=image_id)
-    except ApplicationError as exc:
-        raise Http404(str(exc.message)) from exc
+    selected = query_params_clean(AnalysisPageQuery, request.GET)["version"]
+    image = image_get(user=request.user, image_id=image_id)
     version = model_version_active(project=image.project)
     versions = image.project.model_versions.order_by("-number")
-    selected = request.GET.get("version")
     context = {
         "image": image,
         "project": image.project,
         "active_version": version,
         "versions": versions,
-        "selected_version": int(selected) if selected and selected.isdigit() else (version.number if version else None),
+        "selected_version": selected if selected is not None else (version.number if version else None),
         "history": image_analyses(image=image)[:20],
         "can_manage": can_manage(user=request.user, project=image.project),
         "texts": _texts(),
@@ -76,10 +77,7 @@ def analysis_page(request, image_id):
 @login_required
 def browser_page(request, slug):
     """Run the active model in the student's browser with onnxruntime-web, next to the server."""
-    try:
-        project = project_get(user=request.user, slug=slug)
-    except ApplicationError as exc:
-        raise Http404(str(exc.message)) from exc
+    project = project_get(user=request.user, slug=slug)
     version = model_version_active(project=project)
     images = image_list(user=request.user, filters={"project": project.slug}).order_by("-created_at", "-id")[:24]
     config = {

@@ -1,28 +1,31 @@
+from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from apps.common.exceptions import ApplicationError
+from apps.common.exceptions import NotFoundError
+from apps.common.forms import MAX_QUERY_INTEGER, query_params_clean
 from apps.labeling.selectors import label_history, label_latest_by, labeling_queue
+from apps.labeling.services import CANNOT_LABEL
 from apps.projects.access import can_contribute
 from apps.projects.selectors import project_get
+
+
+class LabelingQuery(forms.Form):
+    image = forms.IntegerField(min_value=1, max_value=MAX_QUERY_INTEGER, required=False)
 
 
 @login_required
 def labeling(request, slug):
     """One image at a time, with keyboard shortcuts; labels are posted to the API."""
-    try:
-        project = project_get(user=request.user, slug=slug)
-    except ApplicationError as exc:
-        raise Http404(str(exc.message)) from exc
+    requested = query_params_clean(LabelingQuery, request.GET)["image"]
+    project = project_get(user=request.user, slug=slug)
     if not can_contribute(user=request.user, project=project):
-        raise Http404
+        raise NotFoundError(CANNOT_LABEL)  # graders have no labeling page (404, as before)
     queue = labeling_queue(project=project, user=request.user)
-    requested = request.GET.get("image")
     image = None
-    if requested and requested.isdigit():
-        image = queue.filter(pk=int(requested)).first()
+    if requested is not None:
+        image = queue.filter(pk=requested).first()
     if image is None:
         image = queue.filter(labeled_by_me=False).first() or queue.first()
     context = {

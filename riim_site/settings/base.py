@@ -43,6 +43,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.common.view_errors.ApplicationErrorMiddleware",  # services' refusals as 4xx pages
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
