@@ -13,8 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.anomaly import load_detectors
+from ml.cam import load_head
 from ml.card import CARD_FILE, card_schema, read_card
 from ml.errors import ModelError
+from ml.runtime import (
+    ANOMALY_FILE,
+    HEAD_FILE,
+    INPUT_NAME,
+    MODEL_FILE,
+    REFERENCE_FILE,
+    VARIANT_FILES,
+    input_size,
+    open_session,
+)
 
 FOLDER_KEY = "x-model-folder"
 MAX_SCHEMA_ERRORS = 10  # enough to show what is wrong without burying the first problem
@@ -31,10 +43,11 @@ def folder_spec() -> dict:
 
 
 def _input_size(card: dict) -> int | None:
-    size = (card.get("input") or {}).get("size")
-    if isinstance(size, list):
-        size = size[0] if size else None
-    return int(size) if isinstance(size, (int, float)) else None
+    """Return the card's served input size, or None when the card gives no usable one (the schema reports why)."""
+    try:
+        return input_size(card)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def _check_card(folder: Path, problems: list) -> dict | None:
@@ -90,8 +103,6 @@ def _check_onnx(path: Path, expected: dict, problems: list):
 
 def _check_served_model(folder: Path, name: str, card: dict | None, problems: list) -> dict:
     """Run a served classifier on one grey image and check shapes against the card; return its outputs."""
-    from ml.inference import open_session
-
     session = open_session(folder / name)
     (image,) = session.get_inputs()
     shape = list(image.shape)
@@ -121,8 +132,6 @@ def _check_served_model(folder: Path, name: str, card: dict | None, problems: li
 
 
 def _check_head(folder: Path, outputs: dict, card: dict | None, problems: list) -> None:
-    from ml.cam import HEAD_FILE, load_head
-
     path = folder / HEAD_FILE
     if not path.is_file():
         return
@@ -138,8 +147,6 @@ def _check_head(folder: Path, outputs: dict, card: dict | None, problems: list) 
 
 
 def _check_anomaly(folder: Path, outputs: dict, problems: list) -> None:
-    from ml.anomaly import ANOMALY_FILE, load_detectors
-
     path = folder / ANOMALY_FILE
     if not path.is_file():
         return
@@ -161,15 +168,13 @@ def _check_anomaly(folder: Path, outputs: dict, problems: list) -> None:
 
 def _check_reference_feed(models: dict, problems: list) -> None:
     """A reference that continues from a served output needs every served file to give it."""
-    from ml.inference import INPUT_NAME
-
-    initialized = {t.name for t in models["reference.onnx"].graph.initializer}
-    feed = next(i.name for i in models["reference.onnx"].graph.input if i.name not in initialized)
+    initialized = {t.name for t in models[REFERENCE_FILE].graph.initializer}
+    feed = next(i.name for i in models[REFERENCE_FILE].graph.input if i.name not in initialized)
     if feed == INPUT_NAME:
         return
-    for name in ("model.onnx", "model.int8.onnx"):
+    for name in VARIANT_FILES.values():
         if models.get(name) is not None and feed not in [o.name for o in models[name].graph.output]:
-            problems.append(f"reference.onnx starts from {feed}, which {name} does not output")
+            problems.append(f"{REFERENCE_FILE} starts from {feed}, which {name} does not output")
 
 
 def _check_tflite(path: Path, problems: list) -> None:
@@ -199,14 +204,14 @@ def validate_folder(folder: str | Path) -> list[str]:
         if (folder / name).is_file():
             models[name] = _check_onnx(folder / name, expected, problems)
     outputs = {}
-    for name in ("model.onnx", "model.int8.onnx"):
+    for name in VARIANT_FILES.values():
         if models.get(name) is not None:
             result = _check_served_model(folder, name, card, problems)
-            if name == "model.onnx":
+            if name == MODEL_FILE:
                 outputs = result
     _check_head(folder, outputs, card, problems)
     _check_anomaly(folder, outputs, problems)
-    if models.get("reference.onnx") is not None:
+    if models.get(REFERENCE_FILE) is not None:
         _check_reference_feed(models, problems)
     for path in sorted(folder.glob("*.tflite")):
         _check_tflite(path, problems)
