@@ -75,7 +75,8 @@ def lab_experiment_start(*, project, user, kind: str, params: dict | None = None
     experiment = LabExperiment.objects.create(
         project=project, model_version=version, requested_by=user, kind=kind, params=clean
     )
-    transaction.on_commit(lambda: _enqueue(experiment.pk))
+    # robust: a broker that is down must not fail the request; the pending-work sweep resends it.
+    transaction.on_commit(lambda: _enqueue(experiment.pk), robust=True)
     return experiment
 
 

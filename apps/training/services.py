@@ -81,7 +81,9 @@ def training_run_start(*, project: Project, user, config=None) -> TrainingRun:
                 dataset_hash=snapshot_hash(snapshot, project),
                 log=[_log_line(f"queued by {user.username}")],
             )
-            transaction.on_commit(lambda: _enqueue(run.pk))
+            # robust: a broker that is down must not fail the request; the run keeps no task id
+            # and the pending-work sweep sends it again.
+            transaction.on_commit(lambda: _enqueue(run.pk), robust=True)
     except IntegrityError as exc:
         raise ConflictError(RUN_ALREADY_ACTIVE) from exc
     return run

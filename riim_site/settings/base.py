@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "apps.training",
     "apps.inference",
     "apps.lab",
+    "apps.delivery",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,7 @@ CELERY_TASK_QUEUES = (Queue("default"), Queue("training"), Queue("lab"))
 CELERY_TASK_ROUTES = {
     # Exact names win over patterns: the sweeper must run even while a training occupies its queue.
     "apps.training.tasks.training_runs_sweep_stale_task": {"queue": "default"},
+    "apps.delivery.tasks.*": {"queue": "default"},
     "apps.training.tasks.*": {"queue": "training"},
     "apps.lab.tasks.*": {"queue": "lab"},
 }
@@ -232,9 +234,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis only (Celery ignores it with a warning elsewhere): fetch when a pool process is free, so a
 # queued training never waits inside a busy training worker until the visibility timeout.
 CELERY_WORKER_DISABLE_PREFETCH = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+# Publishing to a broker that is down fails after ~1 s instead of blocking a request; the pending
+# work sweeper (apps.delivery) sends it again.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE = {
     "training-runs-sweep-stale": {"task": "apps.training.tasks.training_runs_sweep_stale_task", "schedule": 30.0},
+    "pending-work-resend": {"task": "apps.delivery.tasks.pending_work_resend_task", "schedule": 60.0},
 }
+# Work whose row still says pending this long after it was created is sent to the broker again
+# (its first enqueue may have failed), then again after twice as long each time, at most this many times.
+RIIM_PENDING_RESEND_AFTER = env.int("RIIM_PENDING_RESEND_AFTER", default=120)
+RIIM_PENDING_RESEND_MAX = env.int("RIIM_PENDING_RESEND_MAX", default=8)
 
 # Training and the model registry.
 RIIM_MODELS_PREFIX = "models"  # storage folder of published model versions

@@ -136,14 +136,17 @@ def celery_worker(
 
 @contextlib.contextmanager
 def app_broker(url: str):
-    """Point this process's Celery app (and so the workers celery_worker starts) at another broker."""
-    saved = app.conf.broker_url
-    app.conf.broker_url = url
+    """Point this process's Celery app (and so the workers celery_worker starts) at another broker.
+
+    Eager mode is off for the block: tasks really go to that broker.
+    """
+    saved, was_eager = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url, app.conf.task_always_eager = url, False
     app._after_fork()  # drop the pooled connections to the previous broker
     try:
         yield url
     finally:
-        app.conf.broker_url = saved
+        app.conf.broker_url, app.conf.task_always_eager = saved, was_eager
         app._after_fork()
 
 

@@ -1,0 +1,122 @@
+"""Send work whose row still says it is pending to the broker again: each row is its own outbox.
+
+A service writes its row and enqueues the task when the transaction commits. If the broker is down
+at that moment the enqueue fails (the robust on_commit logs it), but the row still says the work is
+pending; beat runs this sweep, which sends it again once the broker is back. Resends back off
+(twice as long each time) and stop after RIIM_PENDING_RESEND_MAX, so work that can never finish
+(an image that cannot be decoded) is not sent forever. A duplicate is harmless: every task checks
+its row before working, or redoes the same work.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from apps.delivery.models import PendingResend
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500  # pending rows of one kind looked at per sweep
+MAX_BACKOFF = 3600  # seconds: a resend waits at most this long after the previous one
+
+
+def _pending_images(cutoff: datetime) -> Iterable[int]:
+    from apps.uploads.models import Image
+
+    return Image.objects.filter(processed_by={}, created_at__lt=cutoff).order_by("pk").values_list("pk", flat=True)
+
+
+def _image_send(image_id: int) -> None:
+    from apps.uploads.tasks import image_process_task
+
+    image_process_task.delay(image_id)
+
+
+def _pending_training_runs(cutoff: datetime) -> Iterable[int]:
+    from apps.training.models import TrainingRun
+
+    # A run handed to the broker holds its task id; a queued run without one was never sent.
+    return (
+        TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, celery_task_id="", created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _training_run_send(run_id: int) -> None:
+    from apps.training.models import TrainingRun
+    from apps.training.tasks import training_run_execute_task
+
+    result = training_run_execute_task.delay(run_id)
+    TrainingRun.objects.filter(pk=run_id, celery_task_id="").update(celery_task_id=result.id or "")
+
+
+def _pending_lab_experiments(cutoff: datetime) -> Iterable[int]:
+    from apps.lab.models import LabExperiment
+
+    return (
+        LabExperiment.objects.filter(status=LabExperiment.Status.QUEUED, created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _lab_experiment_send(experiment_id: int) -> None:
+    from apps.lab.tasks import lab_experiment_execute_task
+
+    lab_experiment_execute_task.delay(experiment_id)
+
+
+# kind -> (ids of pending work created before a cutoff, send one to the broker)
+PENDING_WORK: dict[str, tuple[Callable[[datetime], Iterable[int]], Callable[[int], None]]] = {
+    "image_process": (_pending_images, _image_send),
+    "training_run": (_pending_training_runs, _training_run_send),
+    "lab_experiment": (_pending_lab_experiments, _lab_experiment_send),
+}
+
+
+def _resend_due(resend: PendingResend | None, *, now: datetime, grace: int) -> bool:
+    if resend is None:
+        return True
+    if resend.count >= settings.RIIM_PENDING_RESEND_MAX:
+        return False
+    wait = min(grace * 2**resend.count, MAX_BACKOFF)
+    return now - resend.last_sent_at >= timedelta(seconds=wait)
+
+
+def pending_work_resend(*, now: datetime | None = None) -> dict[str, int]:
+    """Send pending work older than RIIM_PENDING_RESEND_AFTER to the broker again; return counts per kind.
+
+    Stops at the first failed send (the broker is still down): the next sweep tries again.
+    """
+    now = now or timezone.now()
+    grace = settings.RIIM_PENDING_RESEND_AFTER
+    cutoff = now - timedelta(seconds=grace)
+    sent = dict.fromkeys(PENDING_WORK, 0)
+    for kind, (pending, send) in PENDING_WORK.items():
+        ids = list(pending(cutoff)[:BATCH])
+        resends = {row.object_id: row for row in PendingResend.objects.filter(kind=kind, object_id__in=ids)}
+        for object_id in ids:
+            resend = resends.get(object_id)
+            if not _resend_due(resend, now=now, grace=grace):
+                continue
+            try:
+                send(object_id)
+            except OperationalError:
+                logger.warning("pending work: broker unreachable, %s %s stays pending", kind, object_id, exc_info=True)
+                return sent
+            count = (resend.count if resend else 0) + 1
+            PendingResend.objects.update_or_create(
+                kind=kind, object_id=object_id, defaults={"count": count, "last_sent_at": now}
+            )
+            sent[kind] += 1
+            logger.info("pending work: sent %s %s to the broker again (%d×)", kind, object_id, count)
+            if count >= settings.RIIM_PENDING_RESEND_MAX:
+                logger.error("pending work: %s %s still pending after %d resends; no more resends", kind, object_id, count)
+    # Bookkeeping of work that finished long ago.
+    PendingResend.objects.filter(last_sent_at__lt=now - timedelta(days=7)).delete()
+    return sent
