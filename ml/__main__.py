@@ -59,12 +59,14 @@ class ProgressBar:
     def __init__(self, width: int = 30, enabled: bool = True):
         self.width, self.enabled = width, enabled
 
-    def __call__(self, stage: str, fraction: float, message: str, metrics: dict | None = None) -> None:
+    def __call__(self, event) -> None:
+        """Draw one ``ml.events.Event``: its overall fraction, stage and English text."""
         if not self.enabled:
             return
+        fraction = event.fraction or 0.0
         filled = int(round(fraction * self.width))
         bar = "#" * filled + "." * (self.width - filled)
-        sys.stderr.write(f"\r[{bar}] {100 * fraction:3.0f}% {stage:<9} {message[:60]:<60}")
+        sys.stderr.write(f"\r[{bar}] {100 * fraction:3.0f}% {event.stage:<9} {event.text[:60]:<60}")
         sys.stderr.flush()
 
     def close(self) -> None:

@@ -9,17 +9,17 @@ the per-pixel squared error averaged over colour channels (``error_map``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from ml.backend import keras, tf
+from ml.events import ProgressFn
+from ml.graphs import to_onnx
 from ml.preprocess import resize_batch
 from ml.progress import EpochReporter
+from ml.runtime import AUTOENCODER_FILE, INPUT_NAME
 
-AUTOENCODER_FILE = "autoencoder.onnx"
-INPUT_NAME = "image"
 OUTPUT_NAMES = ("reconstruction", "error_map")
 DEFAULT_SIZE = 64  # coarse enough to train in seconds, fine enough to point at a region
 FILTERS = (16, 32, 64)  # each stride-2 stage halves the side: 64 -> 8 at the bottleneck
@@ -47,14 +47,14 @@ def train_autoencoder(
     epochs: int = DEFAULT_EPOCHS,
     batch_size: int = 32,
     seed: int = 0,
-    progress: Callable[[dict], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> tuple[keras.Model, dict]:
     """Train the autoencoder on 0..255 images; return it and a report for the card."""
     keras.utils.set_random_seed(seed)
     x = resize_batch(images, size)
     model = build_autoencoder(size)
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse")
-    callbacks = [EpochReporter(progress, epochs, "autoencoder", "autoencoder epoch")] if progress else []
+    callbacks = [EpochReporter(progress, epochs, "autoencoder", "autoencoder.epoch")] if progress else []
     history = model.fit(
         x, x / 255.0, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks
     )
@@ -88,6 +88,4 @@ def error_model(autoencoder: keras.Model) -> keras.Model:
 
 def export_autoencoder(autoencoder: keras.Model, path: str | Path) -> Path:
     """Write ``autoencoder.onnx`` with outputs ``reconstruction`` (0..255) and ``error_map``."""
-    from ml.export import to_onnx
-
     return to_onnx(error_model(autoencoder), path, opset=OPSET)

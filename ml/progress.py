@@ -1,27 +1,18 @@
-"""Progress reporting shared by the training stages."""
+"""Progress reporting shared by the training stages: each epoch of a Keras fit as an event."""
 
 from __future__ import annotations
 
-from typing import Callable
-
 from ml.backend import keras
+from ml.events import ProgressFn, emit, epoch_metrics
 
 
 class EpochReporter(keras.callbacks.Callback):
-    """Forward each epoch of a stage's Keras fit to the training progress callback (event form)."""
+    """Report each epoch of a stage's Keras fit as the event ``key`` (with ``epoch`` and ``epochs``)."""
 
-    def __init__(self, progress: Callable[[dict], None], epochs: int, stage: str, message: str):
+    def __init__(self, progress: ProgressFn, epochs: int, stage: str, key: str):
         super().__init__()
-        self.progress, self.epochs, self.stage, self.message = progress, epochs, stage, message
+        self.progress, self.epochs, self.stage, self.key = progress, epochs, stage, key
 
     def on_epoch_end(self, epoch, logs=None):
-        self.progress(
-            {
-                "stage": self.stage,
-                "epoch": epoch + 1,
-                "epochs": self.epochs,
-                "percent": 100.0 * (epoch + 1) / self.epochs,
-                "metrics": {k: float(v) for k, v in (logs or {}).items()},
-                "message": f"{self.message} {epoch + 1}/{self.epochs}",
-            }
-        )
+        emit(self.progress, self.stage, self.key, (epoch + 1) / self.epochs, epoch_metrics(logs),
+             epoch=epoch + 1, epochs=self.epochs)

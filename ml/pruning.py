@@ -14,13 +14,13 @@ stripping.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
 from ml import backend
 from ml.backend import keras
-from ml.export import flatten
+from ml.events import ProgressFn
+from ml.graphs import flatten
 from ml.progress import EpochReporter
 
 DEFAULT_SPARSITY = 0.5
@@ -233,7 +233,7 @@ def prune(
     allocation: str = DEFAULT_ALLOCATION,
     freeze_batch_norm: bool = False,
     recalibrate: bool = True,
-    progress: Callable[[dict], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> tuple:
     """Prune a trained classifier to ``target`` sparsity; return the stripped flat model and a report.
 
@@ -264,7 +264,7 @@ def prune(
     wrapped.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"])
     callbacks = [tfmot.sparsity.keras.UpdatePruningStep()]
     if progress is not None:
-        callbacks.append(EpochReporter(progress, epochs, "prune", "pruning fine-tune epoch"))
+        callbacks.append(EpochReporter(progress, epochs, "prune", "prune.epoch"))
     history = wrapped.fit(epochs=epochs, validation_data=validation_data, callbacks=callbacks, verbose=0, **fit_args)
     pruned = _plain(tfmot.sparsity.keras.strip_pruning(wrapped))
     recalibrated = recalibrate_batch_norm(pruned, x, batch_size) if recalibrate and isinstance(train_data, tuple) else 0

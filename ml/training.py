@@ -10,14 +10,12 @@ The stages after "evaluate" run in ``ml.export.export_all`` on the trained model
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -27,6 +25,8 @@ from ml.card import CARD_FILE, SCHEMA_VERSION, write_card
 from ml.config import TrainConfig
 from ml.datasets import ImageData, load_image_data, make_tf_dataset, split_counts, split_indices
 from ml.evaluation import classification_metrics, predict_proba
+from ml.events import Event, ProgressFn, epoch_metrics
+from ml.export import export_all
 from ml.history import merge_phases, overfitting_report, save_history
 from ml.models import (
     HEAD_PREDICTIONS,
@@ -41,17 +41,12 @@ from ml.models import (
     parameter_counts,
     unfreeze_top,
 )
-from ml.preprocess import preprocessing_spec
+from ml.preprocess import preprocessing_spec, unscale
+from ml.runtime import FILES, INPUT_NAME, MODEL_FILE, SERVING_OUTPUTS
 from ml.validation import kfold_head_on_features, kfold_short_training
 from ml.weights import WeightsResolution, resolve_weights
 
-# (stage, overall fraction 0..1, message[, metrics]): at each epoch's end the fourth argument
-# carries that epoch's logs (loss, accuracy, val_loss, val_accuracy) so callers can draw curves live.
-ProgressFn = Callable[..., None]
-
-MODEL_FILE = "model.keras"
-HISTORY_FILE = "history.json"
-HISTORY_PLOT = "history.png"
+KERAS_FILE, HISTORY_FILE, HISTORY_PLOT = FILES["model"], FILES["history"], FILES["history_plot"]
 MIN_STEPS_PER_EPOCH = 8  # small datasets: repeat the training batches up to this many steps per epoch
 BN_POLICY = "batch-norm layers frozen and run in inference mode (base called with training=False)"
 
@@ -75,38 +70,25 @@ class TrainResult:
     summary: dict = field(default_factory=dict)
 
 
-def _accepts_fourth_argument(callback) -> bool:
-    """Tell whether a progress callback can take the epoch's metrics as a fourth argument."""
-    try:
-        params = list(inspect.signature(callback).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return True
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 4
-
-
 class Progress:
-    """Turn stage-local progress into one overall fraction for the caller's callback."""
+    """Pass each stage's events on to the caller with the stage's fraction mapped onto the whole run."""
 
     def __init__(self, callback: ProgressFn | None, stages: list):
         self.callback = callback
-        self.takes_metrics = callback is not None and _accepts_fourth_argument(callback)
         total = sum(STAGE_WEIGHTS[s] for s in stages)
         self.offsets, acc = {}, 0.0
         for stage in stages:
             self.offsets[stage] = (acc / total, STAGE_WEIGHTS[stage] / total)
             acc += STAGE_WEIGHTS[stage]
 
-    def __call__(self, stage: str, fraction: float, message: str = "", metrics: dict | None = None) -> None:
-        if self.callback and stage in self.offsets:
-            start, width = self.offsets[stage]
-            overall = min(1.0, start + width * min(max(fraction, 0.0), 1.0))
-            if metrics is None or not self.takes_metrics:  # three-argument callbacks keep working
-                self.callback(stage, overall, message)
-            else:
-                self.callback(stage, overall, message, metrics)
+    def __call__(self, event: Event) -> None:
+        if self.callback and event.stage in self.offsets:
+            start, width = self.offsets[event.stage]
+            self.callback(event.at(min(1.0, start + width * min(max(event.fraction or 0.0, 0.0), 1.0))))
+
+    def emit(self, stage: str, key: str, fraction: float, metrics: dict | None = None, **params) -> None:
+        """Report ``key`` with ``params`` at ``fraction`` of ``stage``."""
+        self(Event(stage, key, fraction, params, metrics))
 
 
 class BestWeights(keras.callbacks.Callback):
@@ -153,20 +135,21 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
 
     with timed(timings, "data"):
         images = load_image_data(data, config.image_size,
-                                 progress=lambda i, n: i % max(1, n // 20) == 0 and report("data", i / n, f"decoded {i}/{n}"))
+                                 progress=lambda i, n: i % max(1, n // 20) == 0
+                                 and report.emit("data", "data.decoded", i / n, done=i, total=n))
         splits = split_indices(images, config.val_fraction, config.test_fraction, config.seed)
 
     with timed(timings, "build"):
         resolution = resolve_weights(config.backbone, config.alpha, config.weights, config.image_size,
                                      weights_dir=weights_dir)
         model, backbone_info = build_model(config, len(images.classes), resolution)
-        report("build", 1.0, backbone_info["message"])
+        report.emit("build", "build.backbone", 1.0, detail=backbone_info["message"])
 
     with timed(timings, "kfold"):
         frozen = frozen_pool_features(model, images, splits) if backbone_info["pretrained"] else None
         kfold = cross_validate(config, model, images, splits, frozen,
-                               lambda f, k: report("kfold", f / k, f"fold {f}/{k}"))
-        report("kfold", 1.0, "k-fold done")
+                               lambda f, k: report.emit("kfold", "kfold.fold", f / k, fold=f, folds=k))
+        report.emit("kfold", "kfold.done", 1.0)
 
     phases = []
     augmentation = make_augmentation(config.augment, seed=config.seed)
@@ -179,8 +162,7 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
             head_init = warm_start_head(model, frozen[:train_count], images.y[splits["train"]], config)
         compile_model(model, config.learning_rate)
         phases.append(("head" if backbone_info["pretrained"] else "scratch",
-                       fit_phase(model, config, images, splits, augmentation, config.epochs,
-                                 lambda f, m, logs=None: report(stage, f, m, logs))))
+                       fit_phase(model, config, images, splits, augmentation, config.epochs, report, stage)))
 
     unfrozen: list = []
     if backbone_info["pretrained"] and config.fine_tune_epochs > 0:
@@ -189,14 +171,14 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
             compile_model(model, config.fine_tune_learning_rate)
             phases.append(("fine_tune",
                            fit_phase(model, config, images, splits, augmentation, config.fine_tune_epochs,
-                                     lambda f, m, logs=None: report("fine_tune", f, m, logs))))
+                                     report, "fine_tune")))
 
     with timed(timings, "evaluate"):
         test_idx = splits["test"]
         probs = predict_proba(model, images.x[test_idx], tta=config.tta)
         metrics = classification_metrics(images.y[test_idx], probs.argmax(axis=1), images.classes)
         metrics.update({"split": "holdout" if images.holdout_given else "test", "tta": config.tta})
-        report("evaluate", 1.0, f"accuracy {metrics['accuracy']:.3f}")
+        report.emit("evaluate", "evaluate.accuracy", 1.0, accuracy=round(metrics["accuracy"], 3))
 
     prune = prune if prune is not None else getattr(config, "prune", None)
     quantize = tuple(quantize if quantize is not None else getattr(config, "quantize", ()) or ())
@@ -216,7 +198,7 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
     card["fine_tuning"]["head_init"] = head_init
     write_card(card, out_dir / CARD_FILE)
     files["card"] = CARD_FILE
-    report("report", 1.0, "card written")
+    report.emit("report", "report.done", 1.0)
     split_paths = {name: [images.samples[i].path for i in idx] for name, idx in splits.items()}
     summary = {
         "out": str(out_dir),
@@ -236,8 +218,6 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
 def export_stages(config: TrainConfig, model, images: ImageData, splits: dict, out_dir: Path, prune, quantize,
                   report, reference=None) -> dict:
     """Prune, export, quantize, check parity, fit the detector, autoencoder and tags; return card sections."""
-    from ml.export import SERVING_OUTPUTS, export_all
-    from ml.preprocess import unscale
 
     def raw(name):  # exported graphs take raw pixels: undo the training-time scaling
         idx = splits[name]
@@ -251,16 +231,15 @@ def export_stages(config: TrainConfig, model, images: ImageData, splits: dict, o
         prune=prune, quantize=quantize, batch_size=config.batch_size,
         train_tags=tags("train"), val_tags=tags("val"), input_scale=SERVING_INPUT_SCALE, seed=config.seed,
         reference_model=reference,
-        progress=lambda event: report(event["stage"], (event.get("percent") or 0.0) / 100.0, event.get("message", ""),
-                                      event.get("metrics") or None),
+        progress=report,
     )
     sections = result["sections"]
     card = {key: sections[key] for key in ("pruning", "quantization", "sizes", "latency", "parity", "variants",
                                            "anomaly", "autoencoder", "tags")}
     card["serving"] = {
-        "input": {"name": "image", "size": config.image_size, "channels": 3, "range": [0, 255], "layout": "NHWC"},
+        "input": {"name": INPUT_NAME, "size": config.image_size, "channels": 3, "range": [0, 255], "layout": "NHWC"},
         "outputs": list(SERVING_OUTPUTS),
-        "model": "model.onnx",
+        "model": MODEL_FILE,
         "pruned": bool(prune),
         "holdout_images": sections["variants_holdout_images"],
     }
@@ -357,7 +336,7 @@ def cross_validate(config: TrainConfig, model, images: ImageData, splits: dict, 
 
 
 def fit_phase(model, config: TrainConfig, images: ImageData, splits: dict, augmentation, epochs: int,
-              on_epoch) -> dict:
+              report: Progress, stage: str) -> dict:
     """Fit with early stopping on validation loss; keep the best epoch's weights. Return the history."""
     train_idx, val_idx = splits["train"], splits["val"]
     train_ds = make_tf_dataset(images.x[train_idx], images.y[train_idx], config.batch_size,
@@ -372,10 +351,9 @@ def fit_phase(model, config: TrainConfig, images: ImageData, splits: dict, augme
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
         BestWeights(),
         keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda e, logs: on_epoch(
-                (e + 1) / epochs,
-                f"epoch {e + 1}/{epochs} loss {logs['loss']:.3f} val_acc {logs.get('val_accuracy', 0):.3f}",
-                {k: float(v) for k, v in (logs or {}).items()})),
+            on_epoch_end=lambda e, logs: report.emit(
+                stage, "train.epoch", (e + 1) / epochs, epoch_metrics(logs), epoch=e + 1, epochs=epochs,
+                loss=round(float(logs["loss"]), 3), val_accuracy=round(float(logs.get("val_accuracy", 0)), 3))),
     ]
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=callbacks, verbose=0)
@@ -384,9 +362,9 @@ def fit_phase(model, config: TrainConfig, images: ImageData, splits: dict, augme
 
 def write_outputs(model, out_dir: Path, rows: list) -> dict:
     """Save the model, the history JSON and its plot."""
-    model.save(out_dir / MODEL_FILE)
+    model.save(out_dir / KERAS_FILE)
     save_history(rows, out_dir / HISTORY_FILE, out_dir / HISTORY_PLOT)
-    return {"model": MODEL_FILE, "history": HISTORY_FILE, "history_plot": HISTORY_PLOT}
+    return {"model": KERAS_FILE, "history": HISTORY_FILE, "history_plot": HISTORY_PLOT}
 
 
 def build_card(config, images, splits, backbone_info, unfrozen, metrics, kfold, rows, model, timings, files,

@@ -30,6 +30,9 @@ class TrainingRun(TimeStampedModel):
     curves = models.JSONField(_("curves so far"), default=list, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     log = models.JSONField(default=list, blank=True)
+    # The engine's latest progress event ({"key", "params"} of ml.events.Event): the page renders it
+    # in the reader's language with apps.training.events.
+    event = models.JSONField(default=dict, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     error_message = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)

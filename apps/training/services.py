@@ -24,9 +24,11 @@ from apps.projects.models import Project
 from apps.training.artifacts import artifact_prefix_new, artifacts_delete, artifacts_upload, image_local_path
 from apps.training.configs import training_config_clean
 from apps.training.evaluation import holdout_images, version_holdout_score
+from apps.training.events import event_text
 from apps.training.models import ModelVersion, TrainingRun
 from apps.training.selectors import card_variants
 from ml.card import read_card
+from ml.events import Event
 
 logger = logging.getLogger(__name__)
 
@@ -128,12 +130,8 @@ class _Reporter:
         self.last_stage = None
         self.curves = []
 
-    def __call__(self, stage, fraction=None, message="", metrics=None, **extra):
-        if isinstance(stage, dict):  # event form: {"stage", "percent", "message", "metrics", "epoch"}
-            event = stage
-            stage, message, metrics = event.get("stage", ""), event.get("message", ""), event.get("metrics")
-            fraction = (event.get("percent") or 0) / 100.0
-            extra = {"epoch": event.get("epoch")}
+    def __call__(self, event: Event):
+        stage, metrics = event.stage, event.metrics
         now = time.monotonic()
         epoch_end = bool(metrics and "val_loss" in metrics)
         if epoch_end:
@@ -142,17 +140,17 @@ class _Reporter:
             return
         fields = {
             "stage": stage,
-            "percent": round(100.0 * float(fraction or 0.0), 1),
+            "percent": round(100.0 * float(event.fraction or 0.0), 1),
             "heartbeat_at": timezone.now(),
             "curves": self.curves,
+            "event": {"key": event.key, "params": event.params},
         }
         if metrics:
             fields["metrics"] = {k: float(v) for k, v in metrics.items()}
-        if extra.get("epoch") is not None:
-            fields["epoch"] = extra["epoch"]
+        if event.epoch is not None:
+            fields["epoch"] = event.epoch
         TrainingRun.objects.filter(pk=self.run_id).update(**fields)
-        if stage != self.last_stage or message:
-            training_run_log(run_id=self.run_id, text=f"[{stage}] {message}".strip())
+        training_run_log(run_id=self.run_id, text=f"[{stage}] {event_text(event.key, event.params)}")
         self.last_stage, self.last_write = stage, now
         if TrainingRun.objects.filter(pk=self.run_id, cancel_requested=True).exists():
             raise RunCancelled()

@@ -119,7 +119,7 @@ def test_activations_model_outputs_every_block(bundle):
 def test_flatten_inlines_nested_backbone_and_splits_softmax():
     """A nested backbone with a softmax Dense exports the same probabilities, with logits split out."""
     from ml.backend import keras
-    from ml.export import flatten, predict_named, serving_model
+    from ml.graphs import flatten, predict_named, serving_model
 
     inner_in = keras.Input((16, 16, 3), name="image")
     h = keras.layers.Conv2D(4, 3, activation="relu", name="c")(inner_in)

@@ -55,7 +55,7 @@ def test_history_and_plot_are_written(scratch_run):
     assert rows and {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
     assert (out / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "model.keras").is_file()
-    fractions = [f for _, f in events]
+    fractions = [event.fraction for event in events]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
 
 
@@ -113,7 +113,7 @@ def test_pretrained_run_caches_features_for_kfold_and_fine_tunes(shapes_dir, tmp
     # served: here both references compute the same features, so the verdicts agree.
     import shutil
 
-    from ml.export import export_reference
+    from ml.graphs import export_reference
     from ml.inference import Predictor
     from ml.models import build_reference_extractor
     from ml.training import SERVING_INPUT_SCALE

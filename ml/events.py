@@ -1,0 +1,78 @@
+"""The one progress event the engine reports: a message key with its parameters, not a sentence.
+
+Training, pruning, export and the autoencoder all call ``progress(Event(...))``. The key names
+the message and ``params`` fills it in, so a caller that speaks another language (the platform
+renders each key from its own translated table) never parses English text; ``text`` gives the
+English sentence for the command line and logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+# Key -> the English sentence, filled in with ``str.format(**params)``. Numbers in params are
+# already rounded for display, so a translated table can substitute them as they are.
+MESSAGES = {
+    "data.decoded": "decoded {done}/{total}",
+    "build.backbone": "{detail}",
+    "kfold.fold": "fold {fold}/{folds}",
+    "kfold.done": "k-fold done",
+    "train.epoch": "epoch {epoch}/{epochs} loss {loss} val_acc {val_accuracy}",
+    "evaluate.accuracy": "accuracy {accuracy}",
+    "prune.start": "pruning to {percent}% sparsity",
+    "prune.epoch": "pruning fine-tune epoch {epoch}/{epochs}",
+    "export.start": "exporting ONNX and TFLite",
+    "quantize.int8": "quantizing to int8",
+    "quantize.float16": "converting to float16",
+    "parity.start": "comparing Keras, ONNX and TFLite",
+    "anomaly.start": "fitting the anomaly detector",
+    "autoencoder.start": "training the autoencoder",
+    "autoencoder.epoch": "autoencoder epoch {epoch}/{epochs}",
+    "tags.start": "fitting the tag head",
+    "report.done": "card written",
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One progress report: which stage, how far along (0..1, or None when unknown), and what happened."""
+
+    stage: str
+    key: str  # a key of MESSAGES
+    fraction: float | None = None
+    params: dict = field(default_factory=dict)
+    metrics: dict | None = None  # an epoch's logs (loss, accuracy, val_loss, val_accuracy), for live curves
+
+    def __post_init__(self):
+        if self.key not in MESSAGES:
+            raise ValueError(f"unknown progress event key {self.key!r}")
+
+    @property
+    def text(self) -> str:
+        """The English sentence of this event."""
+        return MESSAGES[self.key].format(**self.params)
+
+    @property
+    def epoch(self) -> int | None:
+        """The epoch this event ends, for epoch events."""
+        return self.params.get("epoch")
+
+    def at(self, fraction: float) -> "Event":
+        """Return the same event at another fraction (e.g. the stage's share mapped onto a whole run)."""
+        return replace(self, fraction=fraction)
+
+
+ProgressFn = Callable[[Event], None]
+
+
+def emit(progress: ProgressFn | None, stage: str, key: str, fraction: float | None = None,
+         metrics: dict | None = None, **params) -> None:
+    """Send one event to ``progress`` when there is a listener."""
+    if progress is not None:
+        progress(Event(stage, key, fraction, params, metrics))
+
+
+def epoch_metrics(logs: dict | None) -> dict:
+    """Return an epoch's Keras logs as plain floats."""
+    return {k: float(v) for k, v in (logs or {}).items()}
