@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run       set up, seed the demo on first run, start web + workers + beat on http://127.0.0.1:8000"
 	@echo "make test      set up, then run the whole test suite"
-	@echo "make lint      ruff and actionlint"
+	@echo "make lint      ruff, import contracts (lint-imports) and actionlint"
 	@echo "make messages  refresh locale/{es,en}/LC_MESSAGES/django.po from the code"
 	@echo "make setup     only the setup steps"
 	@echo "make bench     benchmarks on ../shared/data: train the compressed model, then load the analysis API"
@@ -93,6 +93,7 @@ test: setup
 
 lint: python-packages
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/actionlint
 
 # Benchmarks (not tests): they need ../shared/data and take minutes. wrk is the API's load generator.
