@@ -82,8 +82,8 @@ collectstatic: python-packages node-packages
 run: setup
 	@mkdir -p var; \
 	if [ ! -f var/.seeded ]; then $(MANAGE) seed_demo && touch var/.seeded; fi
-	@echo "RIIM on http://127.0.0.1:8000 (Ctrl-C stops web, workers and beat)"
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONUNBUFFERED=1 $(VENV)/bin/honcho start -f Procfile
+	@echo "RIIM on http://127.0.0.1:8000 (a process that dies is restarted; Ctrl-C stops web, workers and beat)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONUNBUFFERED=1 $(PY) riim_site/supervisor.py Procfile
 
 # The exit status of pytest is kept in var/pytest.status (make itself can only say 2).
 test: setup
