@@ -16,7 +16,7 @@ from django.conf import settings
 
 from apps.training.artifacts import artifacts_local_dir
 from ml.card import CARD_FILE, read_card
-from ml.preprocess import decode_resize
+from ml.preprocess import load_pixels
 from ml.runtime import input_size as serving_input_size
 
 LAB_MAX_IMAGES = 400  # keeps the first computation of a version under a minute on two cores
@@ -56,8 +56,7 @@ def input_size(card: dict) -> int:
 
 def image_pixels(image, size: int) -> np.ndarray:
     with image.file.open("rb") as fh:
-        # Raw 0..255 pixels: the exported graphs contain their own scaling.
-        return decode_resize(fh.read(), size).astype(np.float32)
+        return load_pixels(fh, size)
 
 
 def _cache_path(version) -> Path:

@@ -189,11 +189,12 @@ def run_bandit(experiment, progress):
 
 def run_compression(experiment, progress):
     from ml.lab.compression import compare_variants, present_variants
+    from ml.runtime import MODEL_FILE
 
     version = experiment.model_version
     folder = Path(artifacts_local_dir(version))
     if not present_variants(folder):
-        raise ApplicationError(FILE_MISSING % {"file": "model.onnx"})
+        raise ApplicationError(FILE_MISSING % {"file": MODEL_FILE})
     card = model_card(version)
     image = _sample_image(version.project)
     pixels = image_pixels(image, input_size(card)) if image else None
