@@ -237,8 +237,6 @@ def classification_problems(folder: str | Path, batch_sizes: tuple[int, ...] = (
     The minimum a classifier needs: a card with classes and an input size, and a ``model.onnx`` that
     takes the served input and gives one row of ``probabilities`` per photo at every batch size given.
     """
-    from ml.runtime import INPUT_NAME, MODEL_FILE, input_size, open_session
-
     folder = Path(folder)
     try:
         card = read_card(folder)
