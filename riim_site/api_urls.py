@@ -1,7 +1,7 @@
 """Version 1 of the REST API."""
 from django.urls import path
 
-from apps.accounts.apis import TokenObtainApi
+from apps.accounts.apis import TokenLogoutApi, TokenObtainApi
 from apps.inference.apis import (
     AnalyzeApi,
     BrowserPredictionApi,
@@ -28,6 +28,7 @@ from apps.uploads.apis import ImageDetailApi, ImageFileApi, ImageListCreateApi
 
 urlpatterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
+    path("auth/logout/", TokenLogoutApi.as_view(), name="api-logout"),
     path("projects/", ProjectListCreateApi.as_view(), name="api-projects"),
     path("projects/<slug:slug>/", ProjectDetailApi.as_view(), name="api-project-detail"),
     path("images/", ImageListCreateApi.as_view(), name="api-images"),

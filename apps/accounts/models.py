@@ -1,5 +1,7 @@
 from django.contrib.auth.models import AbstractUser
+from django.db import models
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts import roles
 
@@ -26,3 +28,19 @@ class User(AbstractUser):
     @property
     def is_student(self):
         return self.role == roles.STUDENT
+
+
+class LoginFailure(models.Model):
+    """One failed login (web form, admin or API token) for the lockout rules of apps.accounts.lockout."""
+
+    username = models.CharField(_("username"), max_length=150, db_index=True)  # lower-cased as typed
+    address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("failed login")
+        verbose_name_plural = _("failed logins")
+
+    def __str__(self):
+        return f"{self.username} from {self.address} at {self.created_at:%Y-%m-%d %H:%M:%S}"

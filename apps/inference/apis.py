@@ -57,6 +57,7 @@ class AnalyzeApi(APIView):
     # the service from the project role, so the global role check and its query are not needed here.
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "analysis"  # per user (apps.accounts.throttles)
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JsonOnlyNegotiation  # one answer format: skip parsing Accept on the hot path
 

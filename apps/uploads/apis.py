@@ -52,6 +52,7 @@ class ImageListCreateApi(APIView):
 
     permission_classes = [IsAuthenticatedReadOrContributor]
     parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "uploads"  # per user, on POST (apps.accounts.throttles)
 
     class InputSerializer(serializers.Serializer):
         class Meta:

@@ -104,6 +104,15 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Django's model backend, refusing a locked username before its password is checked (apps.accounts.lockout).
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.LoginLockoutBackend"]
+# Failed logins count for this many seconds. A username is locked at this many failures from one address,
+# or at the second number from anywhere; never an address alone, since a whole class shares one.
+RIIM_LOGIN_LOCKOUT_WINDOW = env.int("RIIM_LOGIN_LOCKOUT_WINDOW", default=15 * 60)
+RIIM_LOGIN_LOCKOUT_FAILURES = env.int("RIIM_LOGIN_LOCKOUT_FAILURES", default=20)
+RIIM_LOGIN_LOCKOUT_USER_FAILURES = env.int("RIIM_LOGIN_LOCKOUT_USER_FAILURES", default=50)
+# API tokens expire this long after they were issued (a school week); POST /api/v1/auth/logout/ revokes one.
+RIIM_TOKEN_MAX_AGE = env.int("RIIM_TOKEN_MAX_AGE", default=7 * 24 * 3600)
 
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
@@ -176,6 +185,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "apps.common.schema.RiimAutoSchema",  # declares the 4xx error bodies too
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Views with a throttle_scope get its rate per user (apps.accounts.throttles).
+    "DEFAULT_THROTTLE_CLASSES": ["apps.accounts.throttles.UserScopedRateThrottle"],
+}
+# Requests per user (the token endpoint: per typed username and address), read at request time. Rates
+# leave room for a class: each student has their own budget, and a webcam sends a few pictures a second.
+RIIM_THROTTLE_RATES = {
+    "auth_token": env("RIIM_THROTTLE_AUTH_TOKEN", default="20/min"),
+    "uploads": env("RIIM_THROTTLE_UPLOADS", default="120/min"),
+    "analysis": env("RIIM_THROTTLE_ANALYSIS", default="300/min"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RIIM API",

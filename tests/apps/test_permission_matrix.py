@@ -29,6 +29,7 @@ def _requests(world, image):
         "image file": ("get", f"/api/v1/images/{image.pk}/file/", None),
         "label image": ("post", f"/api/v1/images/{image.pk}/labels/", {"label": "gato"}),
         "undo label": ("post", f"/api/v1/images/{image.pk}/labels/undo/", None),
+        "log out": ("post", "/api/v1/auth/logout/", None),
     }
 
 
@@ -43,6 +44,7 @@ EXPECTED = {
     "image file": (403, 200, 200, 200, 404, 200),
     "label image": (403, 201, 201, 403, 404, 201),
     "undo label": (403, 204, 204, 403, 404, 204),
+    "log out": (403, 204, 204, 204, 204, 204),
 }
 
 
