@@ -126,12 +126,12 @@ def in_process_calls(token: str, slug: str, sample: Path, body: bytes, boundary:
     from apps.inference.services import analyze_upload
 
     user = User.objects.get(auth_token__key=token)
-    project = analysis_project_get(user=user, slug=slug)
+    target = analysis_project_get(user=user, slug=slug)
     raw = sample.read_bytes()
     app = get_wsgi_application()
 
     def service():
-        analyze_upload(project=project, user=user, raw=raw, name=sample.name)
+        analyze_upload(target=target, raw=raw, name=sample.name)
 
     def wsgi():
         environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/analyze/", "SERVER_NAME": "127.0.0.1",

@@ -1,7 +1,7 @@
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -10,20 +10,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.exceptions import ConflictError, NotFoundError
+from apps.common.forms import MAX_QUERY_INTEGER
 from apps.common.negotiation import JsonOnlyNegotiation
 from apps.common.permissions import IsAuthenticatedReadOrContributor
+from apps.common.schema import error_responses
+from apps.inference.pictures import activation_png, cam_png, error_map_png, image_network
 from apps.inference.selectors import analysis_for_image, analysis_project_get, image_version
+from apps.inference.serializers import AnalysisOutputSerializer, ComputedAnalysisOutputSerializer
 from apps.inference.services import (
-    activation_png,
-    activation_summary,
     analyses_refresh,
-    analysis_to_json,
     analyze_upload,
     browser_prediction_record,
-    cam_png,
-    error_map_png,
-    image_analysis_create,
-    network_layers,
+    image_analysis_get_or_create,
 )
 from apps.projects.selectors import project_get
 from apps.uploads.limits import upload_read
@@ -32,16 +30,30 @@ from apps.uploads.selectors import image_get
 NO_ANALYSIS = _("This image has no analysis by that model version.")
 NO_AUTOENCODER = _("This model version has no autoencoder.")
 FILE_MISSING = _("Choose an image file to analyse (form field “file”).")
-VERSION_PARAM = OpenApiParameter("version", int, description="model version number (default: the active one)")
+PNG = {(200, "image/png"): bytes}
 
-def _version_number(request):
-    value = request.query_params.get("version")
-    return int(value) if value and value.isdigit() else None
+
+class VersionQuerySerializer(serializers.Serializer):
+    """``?version=N``: which of the project's model versions (default: the active one)."""
+
+    version = serializers.IntegerField(
+        min_value=1, max_value=MAX_QUERY_INTEGER, required=False,
+        help_text="model version number (default: the active one)",
+    )
+
+
+def _version_number(request) -> int | None:
+    """Return ``?version=N`` as a number, None when absent; anything else is a 400 naming the parameter."""
+    query = VersionQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data.get("version")
+
 
 def _png_response(content: bytes) -> HttpResponse:
     response = HttpResponse(content, content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"  # a version's pictures of an image never change
     return response
+
 
 class AnalyzeApi(APIView):
     """Analyse an image with the project's active model without storing anything (the heatmap comes inline).
@@ -65,95 +77,153 @@ class AnalyzeApi(APIView):
         project = serializers.SlugField()
         file = serializers.FileField(allow_empty_file=True, error_messages={"required": FILE_MISSING})
 
-    @extend_schema(request=AnalyzeInputSerializer, responses={200: dict, 409: dict})
+    @extend_schema(
+        request=AnalyzeInputSerializer, responses={200: ComputedAnalysisOutputSerializer, **error_responses(409)}
+    )
     def post(self, request):
         serializer = self.AnalyzeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        project = analysis_project_get(user=request.user, slug=serializer.validated_data["project"])
+        target = analysis_project_get(user=request.user, slug=serializer.validated_data["project"])
         upload = serializer.validated_data["file"]
-        return Response(analyze_upload(project=project, user=request.user, raw=upload_read(upload), name=upload.name))
+        data = analyze_upload(target=target, raw=upload_read(upload), name=upload.name)
+        return Response(ComputedAnalysisOutputSerializer(data).data)
+
 
 class ImageAnalysisApi(APIView):
-    """The analysis of a stored image by the active version (`?version=N` for another), computed on first request."""
+    """The analysis of a stored image by the active version (`?version=N` for another).
+
+    Computed on first request by a student or teacher; a grader reads only what is stored (404 before).
+    """
 
     permission_classes = [IsAuthenticatedReadOrContributor]
 
-    @extend_schema(parameters=[VERSION_PARAM], responses=dict)
+    @extend_schema(parameters=[VersionQuerySerializer], responses={200: AnalysisOutputSerializer, **error_responses(409)})
     def get(self, request, image_id):
-        image = image_get(user=request.user, image_id=image_id)
         number = _version_number(request)
-        analysis = analysis_for_image(image=image, version_number=number)
-        if analysis is None:
-            analysis = image_analysis_create(image=image, version=image_version(image=image, version_number=number))
-        return Response(analysis_to_json(analysis))
+        image = image_get(user=request.user, image_id=image_id)
+        analysis = image_analysis_get_or_create(image=image, user=request.user, version_number=number)
+        return Response(AnalysisOutputSerializer(analysis).data)
+
 
 class ImageHeatmapApi(APIView):
     """The stored class-activation overlay of an image's analysis."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
 
-    @extend_schema(parameters=[VERSION_PARAM], responses={(200, "image/png"): bytes})
+    @extend_schema(parameters=[VersionQuerySerializer], responses=PNG)
     def get(self, request, image_id):
+        number = _version_number(request)
         image = image_get(user=request.user, image_id=image_id)
-        analysis = analysis_for_image(image=image, version_number=_version_number(request))
+        analysis = analysis_for_image(image=image, version_number=number)
         if analysis is None or not analysis.heatmap:
             raise NotFoundError(NO_ANALYSIS)
         with analysis.heatmap.open("rb") as fh:
             return _png_response(fh.read())
+
 
 class ImageCamApi(APIView):
     """The colourised class-activation map alone, for the page's opacity slider."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
 
-    @extend_schema(parameters=[VERSION_PARAM], responses={(200, "image/png"): bytes})
+    @extend_schema(parameters=[VersionQuerySerializer], responses={**PNG, **error_responses(409)})
     def get(self, request, image_id):
+        number = _version_number(request)
         image = image_get(user=request.user, image_id=image_id)
-        version = image_version(image=image, version_number=_version_number(request))
+        version = image_version(image=image, version_number=number)
         return _png_response(cam_png(image=image, version=version))
+
 
 class ImageErrorMapApi(APIView):
     """The autoencoder's reconstruction error of the image, as a heat PNG (computed on demand)."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
 
-    @extend_schema(parameters=[VERSION_PARAM], responses={(200, "image/png"): bytes})
+    @extend_schema(parameters=[VersionQuerySerializer], responses={**PNG, **error_responses(409)})
     def get(self, request, image_id):
+        number = _version_number(request)
         image = image_get(user=request.user, image_id=image_id)
-        version = image_version(image=image, version_number=_version_number(request))
+        version = image_version(image=image, version_number=number)
         if "autoencoder.onnx" not in version.files:
             raise ConflictError(NO_AUTOENCODER)
         return _png_response(error_map_png(image=image, version=version))
+
 
 class ImageNetworkApi(APIView):
     """The network view: the version's layers (from its card) and this image's activation statistics."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
 
-    @extend_schema(parameters=[VERSION_PARAM], responses=dict)
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ImageNetworkOutput"
+
+        class LayerSerializer(serializers.Serializer):
+            class Meta:
+                ref_name = "NetworkLayerOutput"
+
+            class StatsSerializer(serializers.Serializer):
+                class Meta:
+                    ref_name = "ActivationStatsOutput"
+
+                shape = serializers.ListField(child=serializers.IntegerField())
+                mean = serializers.FloatField()
+                max = serializers.FloatField()
+
+            name = serializers.CharField()
+            type = serializers.CharField()
+            output_shape = serializers.CharField()
+            params = serializers.IntegerField()
+            activation = serializers.CharField(allow_null=True, help_text="short name of a layer whose activations can be drawn")
+            # Only on layers with ``activation``: this image's statistics and the address of its feature-map grid.
+            stats = StatsSerializer(required=False, allow_null=True)
+            url = serializers.CharField(required=False)
+
+            def to_representation(self, row):
+                data = super().to_representation(row)
+                if row["activation"]:
+                    layer_url = reverse(
+                        "api-image-activation", kwargs={"image_id": self.context["image_id"], "layer": row["activation"]}
+                    )
+                    data["url"] = f"{layer_url}?version={self.context['version_number']}"
+                else:
+                    data.pop("stats", None)
+                return data
+
+        model_version = serializers.IntegerField()
+        layers = LayerSerializer(many=True)
+        first_layer_url = serializers.SerializerMethodField()
+
+        def get_first_layer_url(self, view) -> str | None:
+            return None  # filled in by to_representation, from the layers' addresses
+
+        def to_representation(self, view):
+            data = super().to_representation(view)
+            data["first_layer_url"] = next((row["url"] for row in data["layers"] if row.get("url")), None)
+            return data
+
+    @extend_schema(parameters=[VersionQuerySerializer], responses={200: OutputSerializer, **error_responses(409)})
     def get(self, request, image_id):
+        number = _version_number(request)
         image = image_get(user=request.user, image_id=image_id)
-        version = image_version(image=image, version_number=_version_number(request))
-        layers = network_layers(version=version)
-        summary = activation_summary(image=image, version=version) if "activations.onnx" in version.files else {}
-        for row in layers:
-            if row["activation"]:
-                row["stats"] = summary.get(row["activation"])
-                url = reverse("api-image-activation", kwargs={"image_id": image.pk, "layer": row["activation"]})
-                row["url"] = f"{url}?version={version.number}"
-        first = next((row["url"] for row in layers if row.get("url")), None)
-        return Response({"model_version": version.number, "layers": layers, "first_layer_url": first})
+        version = image_version(image=image, version_number=number)
+        view = {"model_version": version.number, "layers": image_network(image=image, version=version)}
+        context = {"image_id": image.pk, "version_number": version.number}
+        return Response(self.OutputSerializer(view, context=context).data)
+
 
 class ImageActivationApi(APIView):
     """A grid of one layer's activations (feature maps) for this image."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
 
-    @extend_schema(parameters=[VERSION_PARAM], responses={(200, "image/png"): bytes})
+    @extend_schema(parameters=[VersionQuerySerializer], responses={**PNG, **error_responses(409)})
     def get(self, request, image_id, layer):
+        number = _version_number(request)
         image = image_get(user=request.user, image_id=image_id)
-        version = image_version(image=image, version_number=_version_number(request))
+        version = image_version(image=image, version_number=number)
         return _png_response(activation_png(image=image, version=version, layer=layer))
+
 
 class BrowserPredictionApi(APIView):
     """Record a prediction made in the browser with onnxruntime-web."""
@@ -162,12 +232,12 @@ class BrowserPredictionApi(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     class BrowserPredictionInputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(min_value=1)
+        version = serializers.IntegerField(min_value=1, max_value=MAX_QUERY_INTEGER)
         probabilities = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=100)
         latency_ms = serializers.FloatField(min_value=0, max_value=600_000)
         variant = serializers.ChoiceField(choices=["fp32", "int8"], required=False)
 
-    @extend_schema(request=BrowserPredictionInputSerializer, responses={201: dict})
+    @extend_schema(request=BrowserPredictionInputSerializer, responses={201: AnalysisOutputSerializer})
     def post(self, request, image_id):
         image = image_get(user=request.user, image_id=image_id)
         serializer = self.BrowserPredictionInputSerializer(data=request.data)
@@ -183,15 +253,24 @@ class BrowserPredictionApi(APIView):
             latency_ms=serializer.validated_data["latency_ms"],
             variant=serializer.validated_data.get("variant", "fp32"),
         )
-        return Response(analysis_to_json(analysis), status=status.HTTP_201_CREATED)
+        return Response(AnalysisOutputSerializer(analysis).data, status=status.HTTP_201_CREATED)
+
 
 class ProjectAnalysesRefreshApi(APIView):
     """Re-analyse every image of the project with its active version, as a background batch (teacher)."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
 
-    @extend_schema(request=None, responses={202: dict})
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ProjectAnalysesRefreshOutput"
+
+        queued = serializers.BooleanField()
+        images = serializers.IntegerField(help_text="how many images the batch will look at")
+
+    @extend_schema(request=None, responses={202: OutputSerializer, **error_responses(409)})
     def post(self, request, slug):
         project = project_get(user=request.user, slug=slug)
         count = analyses_refresh(project=project, user=request.user)
-        return Response({"queued": True, "images": count}, status=status.HTTP_202_ACCEPTED)
+        data = self.OutputSerializer({"queued": True, "images": count}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)

@@ -12,7 +12,7 @@ from ml.runtime import REQUIRED_FILES, VARIANT_FILES
 NO_ACTIVE_MODEL = _("This project has no trained model yet. Ask your teacher to train one.")
 MODEL_UNAVAILABLE = _("The active model cannot be loaded right now (%(problem)s). Your teacher has been told in the admin.")
 VARIANTS = VARIANT_FILES  # RIIM_INFERENCE_VARIANT -> the file it serves
-MISSING = object()
+UNREAD = object()  # the caller has not read which version is active
 
 _lock = threading.Lock()
 # project id -> ((version id, artifact folder, variant), version, predictor). The artifact folder is
@@ -74,23 +74,23 @@ def predictor_for(version):
     return predictor
 
 
-def active_predictor(project):
+def active_predictor(project, *, active_version_id=UNREAD, active_version_dir: str | None = None):
     """Return (active version, predictor); which version is active is read from the database on every call.
 
-    A project read with ``active_version_id`` (``analysis_project_get``) already says which; when this
-    process serves that version, its cached row and predictor answer without another query.
+    A caller that read the active version's id and folder along with the project
+    (``analysis_project_get``) passes them: when this process serves that version, its cached row
+    and predictor answer without another query.
     """
     from apps.training.selectors import model_version_active
 
-    active_id = getattr(project, "active_version_id", MISSING)
-    if active_id is None:
+    if active_version_id is None:
         raise ConflictError(NO_ACTIVE_MODEL)
-    if active_id is not MISSING:
+    if active_version_id is not UNREAD:
         with _lock:
             cached = _cache.get(project.pk)
         if cached:
             key, version, predictor = cached
-            if key == (active_id, project.active_version_dir, served_variant(version)):
+            if key == (active_version_id, active_version_dir, served_variant(version)):
                 return version, predictor
     version = model_version_active(project=project)
     if version is None:

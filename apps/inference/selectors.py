@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from functools import cache
 
 from django.db.models import QuerySet
@@ -26,8 +27,18 @@ def _analysis_project():
     return reader, sql
 
 
-def analysis_project_get(*, user, slug):
-    """Return a project the user can see, carrying the user's role and its active version's id and folder.
+@dataclass(frozen=True)
+class AnalysisTarget:
+    """A project read for an analysis, with the viewer's role and which version is active (one query)."""
+
+    project: Project
+    role: str  # the viewer's role in the project, as ``project_role`` answers it
+    active_version_id: int | None
+    active_version_dir: str | None  # the active version's artifact folder: part of the loader's cache key
+
+
+def analysis_project_get(*, user, slug) -> AnalysisTarget:
+    """Return a project the user can see, with the user's role and its active version's id and folder.
 
     This is the analysis API's hot path, so it is one hand-written query read without the ORM's
     per-query machinery (``apps.common.rows``). The loader then needs no other query when this
@@ -35,14 +46,13 @@ def analysis_project_get(*, user, slug):
     """
     reader, sql = _analysis_project()
     found = reader.fetch_one(sql, [user.pk, ModelVersion.Status.ACTIVE.value, slug])
-    project = None
-    if found is not None:
-        project, (role, version_id, version_dir) = found
-        project.active_version_id, project.active_version_dir = version_id, version_dir
-        project.viewer_id, project.viewer_role = user.pk, role  # read by project_role
-    if project is None or project_role(user=user, project=project) is None:
+    if found is None:
         raise NotFoundError(PROJECT_NOT_FOUND)
-    return project
+    project, (membership_role, version_id, version_dir) = found
+    role = project_role(user=user, project=project, membership_role=membership_role)
+    if role is None:
+        raise NotFoundError(PROJECT_NOT_FOUND)
+    return AnalysisTarget(project=project, role=role, active_version_id=version_id, active_version_dir=version_dir)
 
 
 def analysis_for_image(*, image, version_number=None, ran_on="server") -> Analysis | None:

@@ -3,24 +3,28 @@ import base64
 import io
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
+from apps.common.exceptions import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from apps.inference.attributes import attribute_tags
 from apps.inference.loader import NO_ACTIVE_MODEL, active_predictor, predictor_for
 from apps.inference.models import Analysis
-from apps.projects.access import can_contribute, can_manage
+from apps.inference.pictures import image_bytes, png_bytes
+from apps.inference.selectors import AnalysisTarget, analysis_for_image, image_version
+from apps.projects.access import CONTRIBUTOR_ROLES, can_contribute, can_manage
 from apps.training.selectors import model_version_active
 from apps.uploads import validators as upload_rules
+from apps.uploads.models import Image
+from apps.uploads.services import image_upload_create
 from ml import cam as cam_maps
 from ml.analysis import ImageAnalysis, analyse
 
@@ -28,15 +32,15 @@ logger = logging.getLogger(__name__)
 
 CANNOT_ANALYSE = gettext_lazy("You cannot analyse images in this project.")
 ONLY_TEACHER_REFRESHES = gettext_lazy("Only the project's teacher can re-analyse its images.")
+NOT_ANALYSED_YET = gettext_lazy(
+    "This image has not been analysed by that model version yet; only the project's students and teachers can "
+    "start an analysis."
+)
 BAD_BROWSER_PREDICTION = gettext_lazy("The browser prediction must list one probability per class of that model version.")
-NO_ACTIVATIONS = gettext_lazy("This model version has no activation graph for the network view.")
-UNKNOWN_LAYER = gettext_lazy("This layer has no activations to show.")
 IMAGENET_TOP_K = 3  # ImageNet names are a curiosity next to the project's classes: a few suffice
 IMAGENET_MIN_PROBABILITY = 0.05  # below this an ImageNet name is noise
 HEATMAP_OPACITY = 0.5  # the stored overlay; the result page has a slider
 INLINE_HEATMAP_SCALE = 2  # the heatmap in /analyze/ answers is half the model's input size
-FEATURE_MAPS_SHOWN = 16  # channels drawn in a feature-map grid: enough to see variety, small enough to read
-TILE_PX = 64  # side of one feature-map tile in the grid
 
 
 def image_check(raw: bytes, name: str) -> PILImage.Image:
@@ -46,14 +50,6 @@ def image_check(raw: bytes, name: str) -> PILImage.Image:
     except upload_rules.ImageRejected as exc:
         raise ApplicationError(exc.message) from exc
     return picture
-
-
-def _png(picture: np.ndarray | PILImage.Image, compress_level: int = 1) -> bytes:
-    if not isinstance(picture, PILImage.Image):
-        picture = PILImage.fromarray(np.asarray(picture, np.uint8))
-    out = io.BytesIO()
-    picture.save(out, format="PNG", compress_level=compress_level)
-    return out.getvalue()
 
 
 def heatmap_sentence(label: str) -> str:
@@ -142,12 +138,14 @@ def analysis_compute(
     return data, cam, pixels
 
 
-def analyze_upload(*, project, user, raw: bytes, name: str) -> dict:
+def analyze_upload(*, target: AnalysisTarget, raw: bytes, name: str) -> dict:
     """Analyse an image without storing it (POST /api/v1/analyze/); the heatmap comes inline."""
-    if not can_contribute(user=user, project=project):
+    if target.role not in CONTRIBUTOR_ROLES:
         raise PermissionDeniedError(CANNOT_ANALYSE)
     picture = image_check(raw, name)
-    version, predictor = active_predictor(project)
+    version, predictor = active_predictor(
+        target.project, active_version_id=target.active_version_id, active_version_dir=target.active_version_dir
+    )
     # The colour map alone, one byte per pixel, at half the input size: the client has the photo
     # to blend it over, and a map upsampled from a 7x7 grid loses nothing at that size while its
     # PNG encodes four times faster.
@@ -155,49 +153,9 @@ def analyze_upload(*, project, user, raw: bytes, name: str) -> dict:
     data, cam, _pixels = analysis_compute(version=version, predictor=predictor, picture=picture, cam_size=size)
     if cam is not None:
         # Sent uncompressed: zlib only shrinks a smooth 112x112 map from 13 to 8 KB, for twice the time.
-        heatmap = _png(cam_maps.colormap_image(cam), compress_level=0)
+        heatmap = png_bytes(cam_maps.colormap_image(cam), compress_level=0)
         data["explanation"]["heatmap_png"] = base64.b64encode(heatmap).decode("ascii")
     return data
-
-
-def analysis_to_json(analysis: Analysis) -> dict:
-    """Return the API's JSON of a stored analysis (the contract's fields plus links)."""
-    number = analysis.model_version.number
-    image_id = analysis.image_id
-    data = {
-        "id": analysis.pk,
-        "image": analysis.image_id,
-        "model_version": number,
-        "label": analysis.label,
-        "confidence": analysis.confidence,
-        "predictions": analysis.predictions,
-        "tags": analysis.tags,
-        "anomaly": analysis.anomaly or None,
-        "explanation": dict(analysis.explanation),
-        "latency_ms": analysis.latency_ms,
-        "ran_on": analysis.ran_on,
-        "created_at": analysis.created_at.isoformat(),
-    }
-    if analysis.heatmap:
-        data["explanation"]["heatmap_url"] = _versioned("api-image-heatmap", image_id, number)
-        data["explanation"]["cam_url"] = _versioned("api-image-cam", image_id, number)
-    if analysis.ran_on == Analysis.RanOn.SERVER:
-        files = analysis.model_version.files
-        if "activations.onnx" in files:
-            data["explanation"]["feature_maps_url"] = _versioned("api-image-network", image_id, number)
-        if "autoencoder.onnx" in files:
-            data["anomaly_error_map_url"] = _versioned("api-image-error-map", image_id, number)
-    return data
-
-
-def _versioned(name: str, image_id: int, number: int) -> str:
-    """The API address of one of an image's analysis pictures by a given version."""
-    return f"{reverse(name, kwargs={'image_id': image_id})}?version={number}"
-
-
-def _image_bytes(image) -> bytes:
-    with image.file.open("rb") as fh:
-        return fh.read()
 
 
 def image_analysis_create(*, image, version=None) -> Analysis:
@@ -212,12 +170,12 @@ def image_analysis_create(*, image, version=None) -> Analysis:
     existing = Analysis.objects.filter(image=image, model_version=version, ran_on=Analysis.RanOn.SERVER).first()
     if existing:
         return existing
-    raw = _image_bytes(image)
+    raw = image_bytes(image)
     picture = ImageOps.exif_transpose(PILImage.open(io.BytesIO(raw)))
     data, cam, pixels = analysis_compute(version=version, predictor=predictor, picture=picture)
     heatmap_name = ""
     if cam is not None:
-        overlay = _png(cam_maps.overlay(pixels, cam, opacity=HEATMAP_OPACITY))
+        overlay = png_bytes(cam_maps.overlay(pixels, cam, opacity=HEATMAP_OPACITY))
         heatmap_name = default_storage.save(
             f"analyses/{image.project.slug}/{image.pk}-v{version.number}.png", ContentFile(overlay)
         )
@@ -240,6 +198,43 @@ def image_analysis_create(*, image, version=None) -> Analysis:
         if heatmap_name:
             default_storage.delete(heatmap_name)
         return Analysis.objects.get(image=image, model_version=version, ran_on=Analysis.RanOn.SERVER)
+
+
+def image_analysis_get_or_create(*, image, user, version_number: int | None = None) -> Analysis:
+    """Return the stored analysis of an image by a version (default: the active one), computing it on first request.
+
+    Only those who may analyse in the project start one: a read-only role (grader) reads what is
+    stored, and a GET of theirs never runs the model nor writes a row.
+    """
+    analysis = analysis_for_image(image=image, version_number=version_number)
+    if analysis is not None:
+        return analysis
+    version = image_version(image=image, version_number=version_number)
+    if not can_contribute(user=user, project=image.project):
+        raise NotFoundError(NOT_ANALYSED_YET)
+    return image_analysis_create(image=image, version=version)
+
+
+@dataclass(frozen=True)
+class AnalysedUpload:
+    """A stored upload and what the active model said about it."""
+
+    image: Image
+    analysis: Analysis | None  # None: no active model yet, or it could not answer
+    analysis_error: str | None = None  # why the model could not answer; the upload is kept all the same
+
+
+def image_upload_analyse(*, project, uploader, raw: bytes, name: str) -> AnalysedUpload:
+    """Store an uploaded image, then analyse it with the project's active model when there is one."""
+    image = image_upload_create(project=project, uploader=uploader, raw=raw, name=name)
+    version = model_version_active(project=project)
+    if version is None:
+        return AnalysedUpload(image=image, analysis=None)
+    try:
+        analysis = image_analysis_create(image=image, version=version)
+    except ApplicationError as exc:
+        return AnalysedUpload(image=image, analysis=None, analysis_error=str(exc.message))
+    return AnalysedUpload(image=image, analysis=analysis)
 
 
 def analyses_refresh(*, project, user) -> int:
@@ -294,94 +289,3 @@ def browser_prediction_record(*, image, user, version, probabilities, latency_ms
         latency_ms=float(latency_ms),
         explanation={"variant": variant},
     )
-
-
-# --- pictures computed on demand --------------------------------------------
-
-
-def _stored_pixels(image, predictor) -> np.ndarray:
-    return predictor.load(_image_bytes(image))
-
-
-def cam_png(*, image, version) -> bytes:
-    """Return the colourised class-activation map alone (the page blends it with a slider)."""
-    predictor = predictor_for(version)
-    if predictor.head is None or not version.explainable:
-        raise ConflictError(NO_ACTIVATIONS)
-    pixels = _stored_pixels(image, predictor)
-    out = predictor.run(pixels[None], outputs=("probabilities", "feature_maps"))
-    heat = predictor.cam(out["feature_maps"][0], int(np.argmax(out["probabilities"][0])))
-    return _png(cam_maps.colormap_image(heat))
-
-
-def error_map_png(*, image, version) -> bytes:
-    """Return the autoencoder's reconstruction error over the picture, as a heat overlay."""
-    predictor = predictor_for(version)
-    pixels = _stored_pixels(image, predictor)
-    heat = cam_maps.normalize(np.asarray(predictor.error_map(pixels), np.float32))
-    return _png(cam_maps.overlay(pixels, heat, opacity=0.6))
-
-
-def _short_name(name: str) -> str:
-    return name.rsplit("/", 1)[-1]
-
-
-def network_layers(*, version) -> list[dict]:
-    """Return the architecture layer by layer from the card, marking the layers whose activations can be shown."""
-    available = set()
-    if "activations.onnx" in version.files:
-        predictor = predictor_for(version)
-        available = set(predictor.activation_names())
-    rows = []
-    for row in version.metadata.get("layers", []):
-        short = _short_name(row.get("name", ""))
-        rows.append({
-            "name": row.get("name", ""),
-            "type": row.get("type", ""),
-            "output_shape": row.get("output_shape", ""),
-            "params": row.get("params", 0),
-            "activation": short if short in available else None,
-        })
-    return rows
-
-
-def feature_maps_grid(maps: np.ndarray, count: int = FEATURE_MAPS_SHOWN) -> np.ndarray:
-    """Tile the first ``count`` channels of one (h, w, c) activation into a greyscale grid (each scaled to 0..255)."""
-    maps = np.asarray(maps, np.float32)
-    channels = min(count, maps.shape[-1])
-    columns = int(np.ceil(np.sqrt(channels)))
-    rows = int(np.ceil(channels / columns))
-    grid = np.full((rows * (TILE_PX + 2), columns * (TILE_PX + 2)), 255, np.uint8)
-    for index in range(channels):
-        channel = maps[..., index]
-        low, high = float(channel.min()), float(channel.max())
-        scaled = (channel - low) / (high - low) if high > low else np.zeros_like(channel)
-        tile = PILImage.fromarray((scaled * 255).round().astype(np.uint8)).resize((TILE_PX, TILE_PX), PILImage.NEAREST)
-        r, c = divmod(index, columns)
-        grid[r * (TILE_PX + 2) + 1: r * (TILE_PX + 2) + 1 + TILE_PX, c * (TILE_PX + 2) + 1: c * (TILE_PX + 2) + 1 + TILE_PX] = tile
-    return grid
-
-
-def activation_png(*, image, version, layer: str | None = None) -> bytes:
-    """Return a grid of one layer's activations for this image (default: the first layer)."""
-    if "activations.onnx" not in version.files:
-        raise ConflictError(NO_ACTIVATIONS)
-    predictor = predictor_for(version)
-    names = predictor.activation_names()
-    name = _short_name(layer) if layer else (names[0] if names else None)
-    if name not in names:
-        raise ApplicationError(UNKNOWN_LAYER)
-    values = predictor.activations(_stored_pixels(image, predictor))
-    return _png(feature_maps_grid(values[name]))
-
-
-def activation_summary(*, image, version) -> dict:
-    """Return per-layer activation statistics of one image (mean, peak, channels)."""
-    predictor = predictor_for(version)
-    values = predictor.activations(_stored_pixels(image, predictor))
-    return {
-        name: {"shape": list(v.shape), "mean": round(float(v.mean()), 4), "max": round(float(v.max()), 4)}
-        for name, v in values.items()
-    }
-
-

@@ -20,7 +20,7 @@ class ProjectOutputSerializer(serializers.Serializer):
     holdout_fraction = serializers.FloatField()
     owner = serializers.CharField(source="owner.username")
     role = serializers.SerializerMethodField()
-    join_code = serializers.SerializerMethodField()
+    join_code = serializers.SerializerMethodField(help_text="only for the project's teacher (null for others)")
     created_at = serializers.DateTimeField()
 
     def get_role(self, obj) -> str | None:
@@ -35,6 +35,7 @@ class ProjectListCreateApi(APIView):
     """List the projects you belong to; teachers create new ones."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
+    pagination_class = PageNumberPagination  # also tells the schema the list is paginated
 
     class InputSerializer(serializers.Serializer):
         class Meta:
@@ -51,7 +52,7 @@ class ProjectListCreateApi(APIView):
 
     @extend_schema(operation_id="projects_list", responses=ProjectOutputSerializer(many=True))
     def get(self, request):
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(project_list(user=request.user), request, view=self)
         data = ProjectOutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)

@@ -12,7 +12,7 @@ from apps.training.services import model_version_activate, training_run_cancel, 
 
 
 def _paginated(request, view, queryset, serializer_class):
-    paginator = PageNumberPagination()
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
@@ -21,6 +21,7 @@ class ProjectTrainingRunsApi(APIView):
     """List a project's runs; POST {config} starts a retrain (202)."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
+    pagination_class = PageNumberPagination  # also tells the schema the list is paginated
 
     class InputSerializer(serializers.Serializer):
         class Meta:
@@ -61,6 +62,7 @@ class TrainingRunCancelApi(APIView):
 
 class ProjectModelVersionsApi(APIView):
     permission_classes = [IsAuthenticatedReadOrContributor]
+    pagination_class = PageNumberPagination  # also tells the schema the list is paginated
 
     @extend_schema(responses=ModelVersionOutputSerializer(many=True))
     def get(self, request, slug):

@@ -1,21 +1,24 @@
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.exceptions import ApplicationError
+from apps.common.exceptions import ApplicationError, NotFoundError
 from apps.common.permissions import IsAuthenticatedReadOrContributor
+from apps.inference.serializers import AnalysisOutputSerializer
+from apps.inference.services import image_upload_analyse
 from apps.projects.selectors import project_get
 from apps.uploads.limits import upload_read
 from apps.uploads.selectors import image_get, image_list
-from apps.uploads.services import image_upload_create
 
 FILE_MISSING = _("Choose an image file to upload (form field “file”).")
+NO_STORED_FILE = _("This image has no such file.")
+FILE_GONE = _("The stored file is missing.")
 
 
 class ImageOutputSerializer(serializers.Serializer):
@@ -36,6 +39,9 @@ class ImageOutputSerializer(serializers.Serializer):
     stats = serializers.DictField()
     created_at = serializers.DateTimeField()
     analysis = serializers.SerializerMethodField()
+    analysis_error = serializers.CharField(
+        required=False, help_text="after an upload: why the active model could not analyse it (the image is kept)"
+    )
 
     def get_url(self, obj) -> str:
         return reverse("api-image-file", kwargs={"image_id": obj.pk})
@@ -43,8 +49,18 @@ class ImageOutputSerializer(serializers.Serializer):
     def get_thumbnail_url(self, obj) -> str | None:
         return reverse("api-image-thumbnail", kwargs={"image_id": obj.pk}) if obj.thumbnail else None
 
+    @extend_schema_field(AnalysisOutputSerializer(allow_null=True))
     def get_analysis(self, obj) -> dict | None:
-        return self.context.get("analyses", {}).get(obj.pk)
+        """The analysis by the active model, given only to the answer of an upload (null elsewhere)."""
+        analysis = self.context.get("analyses", {}).get(obj.pk)
+        return AnalysisOutputSerializer(analysis).data if analysis is not None else None
+
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        error = self.context.get("analysis_errors", {}).get(obj.pk)
+        if error:
+            data["analysis_error"] = error
+        return data
 
 
 class ImageListCreateApi(APIView):
@@ -53,6 +69,7 @@ class ImageListCreateApi(APIView):
     permission_classes = [IsAuthenticatedReadOrContributor]
     parser_classes = [MultiPartParser, FormParser]
     throttle_scope = "uploads"  # per user, on POST (apps.accounts.throttles)
+    pagination_class = PageNumberPagination  # also tells the schema the list is paginated
 
     class InputSerializer(serializers.Serializer):
         class Meta:
@@ -72,7 +89,7 @@ class ImageListCreateApi(APIView):
         responses=ImageOutputSerializer(many=True),
     )
     def get(self, request):
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(image_list(user=request.user, filters=request.query_params), request, view=self)
         return paginator.get_paginated_response(ImageOutputSerializer(page, many=True).data)
 
@@ -82,25 +99,9 @@ class ImageListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         project = project_get(user=request.user, slug=serializer.validated_data["project"])
         upload = serializer.validated_data["file"]
-        image = image_upload_create(project=project, uploader=request.user, raw=upload_read(upload), name=upload.name)
-        return Response(self.created_payload(request, image), status=status.HTTP_201_CREATED)
-
-    def created_payload(self, request, image):
-        """The stored image plus its analysis by the active model (null when there is none yet)."""
-        from apps.inference.services import analysis_to_json, image_analysis_create
-        from apps.training.selectors import model_version_active
-
-        analyses, analysis_error = {}, None
-        version = model_version_active(project=image.project)
-        if version is not None:
-            try:
-                analyses[image.pk] = analysis_to_json(image_analysis_create(image=image, version=version))
-            except ApplicationError as exc:  # the upload is kept even when the model cannot answer
-                analysis_error = str(exc.message)
-        data = ImageOutputSerializer(image, context={"analyses": analyses}).data
-        if analysis_error:
-            data["analysis_error"] = analysis_error
-        return data
+        done = image_upload_analyse(project=project, uploader=request.user, raw=upload_read(upload), name=upload.name)
+        context = {"analyses": {done.image.pk: done.analysis}, "analysis_errors": {done.image.pk: done.analysis_error}}
+        return Response(ImageOutputSerializer(done.image, context=context).data, status=status.HTTP_201_CREATED)
 
 
 class ImageDetailApi(APIView):
@@ -121,9 +122,9 @@ class ImageFileApi(APIView):
         image = image_get(user=request.user, image_id=image_id)
         field = image.thumbnail if variant == "thumbnail" else image.file
         if not field:
-            raise Http404
+            raise NotFoundError(NO_STORED_FILE)
         try:
             handle = field.storage.open(field.name, "rb")
         except FileNotFoundError as exc:
-            raise ApplicationError(_("The stored file is missing."), extra={}) from exc
+            raise ApplicationError(FILE_GONE) from exc
         return FileResponse(handle, content_type="image/jpeg" if field.name.endswith(".jpg") else "image/png")

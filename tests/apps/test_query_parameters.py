@@ -67,3 +67,60 @@ def test_a_refusal_raised_in_a_page_is_shown_with_its_status_and_message(world, 
     client.force_login(world.grader)
     response = client.get(f"/label/{world.project.slug}/")
     assert response.status_code == 404 and str(CANNOT_LABEL) in response.content.decode()
+
+
+VERSIONED_APIS = [
+    "/api/v1/images/{id}/analysis/",
+    "/api/v1/images/{id}/analysis/heatmap.png",
+    "/api/v1/images/{id}/analysis/cam.png",
+    "/api/v1/images/{id}/analysis/error-map.png",
+    "/api/v1/images/{id}/analysis/network/",
+    "/api/v1/images/{id}/analysis/network/conv.png",
+]
+
+
+@pytest.mark.parametrize("url", VERSIONED_APIS)
+@pytest.mark.parametrize("value", BAD_NUMBERS)
+def test_analysis_apis_refuse_a_bad_version(world, image, api_as, url, value):
+    """?version=² on every analysis endpoint is a 400 whose body names ``version``, for any role that may read."""
+    for user in (world.student, world.grader):
+        response = api_as(user).get(url.format(id=image.pk), {"version": value})
+        assert response.status_code == 400, (url, value, response.status_code)
+        assert "version" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "field"),
+    [
+        ("compression", {"version": "abc"}, "version"),
+        ("compression", {"version": [1]}, "version"),
+        ("compression", {"version": "²"}, "version"),
+        ("compression", {"version": 10**30}, "version"),
+        ("clusters", {"k": "²"}, "k"),
+        ("clusters", {"k": [3]}, "k"),
+        ("clusters", {"k": 11}, "k"),
+        ("clusters", {"method": "umap"}, "method"),
+        ("label_noise", {"percent": "mucho"}, "percent"),
+        ("label_noise", {"percent": {"a": 1}}, "percent"),
+    ],
+)
+def test_lab_experiments_refuse_bad_params(world, api_as, kind, params, field):
+    """A lab experiment's params of the wrong type or range are a 400 naming the field, not a 500."""
+    url = f"/lab/api/projects/{world.project.slug}/experiments/"
+    response = api_as(world.student).post(url, {"kind": kind, "params": params}, format="json")
+    assert response.status_code == 400, (params, response.status_code)
+    assert field in response.json()["params"]
+
+
+def test_lab_params_must_be_an_object(world, api_as):
+    url = f"/lab/api/projects/{world.project.slug}/experiments/"
+    response = api_as(world.student).post(url, {"kind": "clusters", "params": [1, 2]}, format="json")
+    assert response.status_code == 400 and "params" in response.json()
+
+
+def test_browser_prediction_refuses_a_version_beyond_any_row(world, image, api_as):
+    """A version number too large for the database is a 400, not an overflow."""
+    url = f"/api/v1/images/{image.pk}/browser-predictions/"
+    body = {"version": 10**30, "probabilities": [0.5, 0.5], "latency_ms": 3}
+    response = api_as(world.student).post(url, body, format="json")
+    assert response.status_code == 400 and "version" in response.json()

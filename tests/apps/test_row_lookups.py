@@ -27,9 +27,14 @@ def test_token_user_has_python_values_and_reads_dates_on_use(world):
 
 def test_analysis_project_carries_role_and_active_version(world):
     """The project comes with the viewer's role and no active version; JSON columns load when read."""
-    project = analysis_project_get(user=world.student, slug=world.project.slug)
+    target = analysis_project_get(user=world.student, slug=world.project.slug)
+    project = target.project
     assert isinstance(project, Project) and project.pk == world.project.pk and project.owner_id == world.teacher.pk
-    assert project.viewer_role == "student" and project.active_version_id is None
+    assert target.role == "student" and target.active_version_id is None and target.active_version_dir is None
+    assert not hasattr(project, "viewer_role") and not hasattr(project, "active_version_id")  # nothing pinned on the row
+    assert analysis_project_get(user=world.grader, slug=world.project.slug).role == "grader"
+    assert analysis_project_get(user=world.teacher, slug=world.project.slug).role == "teacher"
+    assert analysis_project_get(user=world.staff, slug=world.project.slug).role == "staff"
     assert "classes" in project.get_deferred_fields() and project.classes == Project.objects.get(pk=project.pk).classes
     with pytest.raises(NotFoundError):
         analysis_project_get(user=world.outsider, slug=world.project.slug)

@@ -146,6 +146,7 @@ def test_picture_endpoints_return_pngs(classroom, publish, stored_image, api_as)
     publish()
     client = api_as(classroom.grader)
     image = stored_image(class_pictures(1, seed=6)[0][1])
+    assert api_as(classroom.student).get(f"/api/v1/images/{image.pk}/analysis/").status_code == 200  # a student analyses
     analysis = client.get(f"/api/v1/images/{image.pk}/analysis/").json()
     urls = [analysis["explanation"]["heatmap_url"], analysis["explanation"]["cam_url"], analysis["anomaly_error_map_url"]]
     network = client.get(analysis["explanation"]["feature_maps_url"]).json()

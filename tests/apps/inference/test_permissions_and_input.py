@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.inference.services import ONLY_TEACHER_REFRESHES
+from apps.inference.models import Analysis
+from apps.inference.services import NOT_ANALYSED_YET, ONLY_TEACHER_REFRESHES
 from tests.factories import UserFactory, image_bytes
 from tests.trained_model import class_pictures
 
@@ -60,6 +61,7 @@ def test_stored_analysis_permissions(classroom, publish, stored_image, api_as):
     """Members (graders included) read an image's analysis and pictures; outsiders and anonymous do not."""
     version = publish()
     image = stored_image(class_pictures(1, seed=2)[0][1])
+    assert api_as(classroom.student).get(f"/api/v1/images/{image.pk}/analysis/").status_code == 200  # stored now
     urls = [
         f"/api/v1/images/{image.pk}/analysis/",
         f"/api/v1/images/{image.pk}/analysis/heatmap.png",
@@ -72,6 +74,22 @@ def test_stored_analysis_permissions(classroom, publish, stored_image, api_as):
         assert api_as(classroom.grader).get(url).status_code == 200, url
         assert api_as(classroom.outsider).get(url).status_code == 404, url
         assert api_as(None).get(url).status_code in (401, 403), url
+
+
+@pytest.mark.django_db
+def test_a_grader_reading_an_analysis_never_creates_one(classroom, publish, stored_image, api_as):
+    """A grader's GET of an image nobody analysed yet is a 404 saying so, and runs no model: no row, no picture."""
+    version = publish()
+    image = stored_image(class_pictures(1, seed=8)[0][1])
+    for url in (f"/api/v1/images/{image.pk}/analysis/", f"/api/v1/images/{image.pk}/analysis/?version={version.number}"):
+        response = api_as(classroom.grader).get(url)
+        assert response.status_code == 404 and response.json()["detail"] == str(NOT_ANALYSED_YET), url
+    assert not Analysis.objects.filter(image=image).exists()
+    stored = api_as(classroom.student).get(f"/api/v1/images/{image.pk}/analysis/")
+    assert stored.status_code == 200
+    again = api_as(classroom.grader).get(f"/api/v1/images/{image.pk}/analysis/")
+    assert again.status_code == 200 and again.json()["id"] == stored.json()["id"]
+    assert Analysis.objects.filter(image=image).count() == 1
 
 
 @pytest.mark.django_db
