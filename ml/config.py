@@ -137,7 +137,7 @@ OPTIONS = (
     Option("backbone", str, "network: a pretrained MobileNet or MobileNetV2, or a small CNN from scratch",
            choices=BACKBONES),
     Option("alpha", float, "MobileNet width multiplier: 0.25 is small enough for 2 CPU cores", choices=ALPHAS),
-    Option("weights", str, "imagenet, none, or a file name (or path) inside the weights folder", max_length=200),
+    Option("weights", str, "imagenet, none, or a weights file inside the weights folder", max_length=200),
     Option("image_size", int, "square input side in pixels", minimum=32, maximum=1024),
     Option("batch_size", int, "images per gradient step", minimum=1),
     Option("epochs", int, "head epochs (pretrained) or all epochs (scratch)", minimum=1, maximum=200),

@@ -2,43 +2,66 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.forms import BootstrapFormMixin
-from apps.training.configs import DEFAULT_CONFIG
+from apps.training.configs import CLASSROOM_OPTIONS, DEFAULT_CONFIG, option_bounds
+
+# What the form shows for each option; the fields themselves (choices, ranges) come from ml.config.
+LABELS = {
+    "backbone": _("Network"),
+    "alpha": _("MobileNet width (alpha)"),
+    "weights": _("Pretrained weights"),
+    "image_size": _("Image size (pixels)"),
+    "epochs": _("Epochs"),
+    "fine_tune_epochs": _("Fine-tuning epochs"),
+    "augment": _("Data augmentation"),
+    "dropout": _("Dropout"),
+    "folds": _("Cross-validation folds (k)"),
+    "seed": _("Random seed"),
+    "prune": _("Pruning sparsity"),
+    "quantize": _("Quantization"),
+}
+HELP_TEXTS = {
+    "backbone": _("A pretrained network already knows shapes and textures from millions of photos: it learns your classes with few images."),
+    "alpha": _("Wider networks are more accurate but slower and larger. ImageNet weights exist for 0.25 only with MobileNet, and for 0.35, 1.3 and 1.4 only with MobileNetV2."),
+    "weights": _("“imagenet”, “none”, or the name of a file in the weights folder."),
+    "epochs": _("How many times the network sees every training image."),
+    "fine_tune_epochs": _("Extra epochs with the top of the pretrained network unfrozen, at a lower learning rate."),
+    "augment": _("Random flips, turns, zooms and colour changes so the network does not memorise the photos."),
+    "dropout": _("Share of features switched off at random while training, against overfitting."),
+    "folds": _("0 skips k-fold cross-validation."),
+    "prune": _("Share of weights set to zero to make the model smaller; empty or 0 skips pruning."),
+}
+CHOICE_LABELS = {
+    "backbone": {
+        "mobilenet": _("MobileNet (pretrained, fine-tuned)"),
+        "mobilenet_v2": _("MobileNetV2 (pretrained, fine-tuned)"),
+        "scratch": _("Small CNN from scratch"),
+    },
+    "augment": {"none": _("None"), "light": _("Light"), "strong": _("Strong")},
+}
+
+
+def config_form_field(option) -> forms.Field:
+    """Return the form field that accepts exactly the values the option accepts, labelled for the reader."""
+    common = {"label": LABELS.get(option.name, option.label), "help_text": HELP_TEXTS.get(option.name, "")}
+    labels = CHOICE_LABELS.get(option.name, {})
+    choices = [(value, labels.get(value, str(value))) for value in option.choices]
+    if option.many and option.choices:
+        return forms.MultipleChoiceField(choices=choices, required=False, widget=forms.CheckboxSelectMultiple, **common)
+    if option.choices:
+        return forms.TypedChoiceField(choices=choices, coerce=option.kind, **common)
+    if option.kind is bool:
+        return forms.BooleanField(required=False, **common)
+    if option.kind is int:
+        return forms.IntegerField(required=not option.nullable, **option_bounds(option), **common)
+    if option.kind is float:
+        return forms.FloatField(required=not option.nullable, **option_bounds(option), **common)
+    if option.kind is str and not option.many:
+        return forms.CharField(max_length=option.max_length, **common)
+    raise TypeError(f"no form field for the option {option.name}")
 
 
 class TrainingConfigForm(BootstrapFormMixin, forms.Form):
     """The retraining options, with defaults that work on a classroom computer."""
-
-    backbone = forms.ChoiceField(
-        label=_("Network"),
-        choices=[
-            ("mobilenet", _("MobileNet (pretrained, fine-tuned)")),
-            ("mobilenet_v2", _("MobileNetV2 (pretrained, fine-tuned)")),
-            ("scratch", _("Small CNN from scratch")),
-        ],
-        help_text=_("A pretrained network already knows shapes and textures from millions of photos: it learns your classes with few images."),
-    )
-    alpha = forms.TypedChoiceField(
-        label=_("MobileNet width (alpha)"), coerce=float, choices=[(0.25, "0.25"), (0.5, "0.5"), (0.75, "0.75"), (1.0, "1.0")],
-        help_text=_("Wider networks are more accurate but slower and larger."),
-    )
-    weights = forms.CharField(label=_("Pretrained weights"), max_length=200,
-                              help_text=_("“imagenet”, “none”, or the name of a file in the weights folder."))
-    image_size = forms.IntegerField(label=_("Image size (pixels)"), min_value=32, max_value=512)
-    epochs = forms.IntegerField(label=_("Epochs"), min_value=1, max_value=200,
-                                help_text=_("How many times the network sees every training image."))
-    fine_tune_epochs = forms.IntegerField(label=_("Fine-tuning epochs"), min_value=0, max_value=200,
-                                          help_text=_("Extra epochs with the top of the pretrained network unfrozen, at a lower learning rate."))
-    augment = forms.ChoiceField(label=_("Data augmentation"), choices=[("none", _("None")), ("light", _("Light")), ("strong", _("Strong"))],
-                                help_text=_("Random flips, turns, zooms and colour changes so the network does not memorise the photos."))
-    dropout = forms.FloatField(label=_("Dropout"), min_value=0.0, max_value=0.9,
-                               help_text=_("Share of features switched off at random while training, against overfitting."))
-    folds = forms.IntegerField(label=_("Cross-validation folds (k)"), min_value=0, max_value=10,
-                               help_text=_("0 skips k-fold cross-validation."))
-    prune = forms.FloatField(label=_("Pruning sparsity"), min_value=0.0, max_value=0.95, required=False,
-                             help_text=_("Share of weights set to zero to make the model smaller; empty or 0 skips pruning."))
-    quantize = forms.MultipleChoiceField(label=_("Quantization"), required=False, widget=forms.CheckboxSelectMultiple,
-                                         choices=[("int8", "int8"), ("float16", "float16")])
-    seed = forms.IntegerField(label=_("Random seed"), min_value=0)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", DEFAULT_CONFIG)
@@ -48,3 +71,7 @@ class TrainingConfigForm(BootstrapFormMixin, forms.Form):
         data = dict(self.cleaned_data)
         data["prune"] = data.get("prune") or None
         return data
+
+
+# One field per option of the classroom set, in ml.config's order (the metaclass has already run).
+TrainingConfigForm.base_fields = {option.name: config_form_field(option) for option in CLASSROOM_OPTIONS}

@@ -4,7 +4,6 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework.exceptions import ValidationError
 
 from apps.common.exceptions import ApplicationError
 from apps.projects.access import can_manage
@@ -53,6 +52,23 @@ def _project(request, slug):
         raise Http404(str(exc.message)) from exc
 
 
+def _messages(errors) -> list:
+    """Flatten a refusal's per-key messages (lists, or dicts of lists for list items) into strings."""
+    if isinstance(errors, dict):
+        return [message for value in errors.values() for message in _messages(value)]
+    if isinstance(errors, (list, tuple)):
+        return [message for value in errors for message in _messages(value)]
+    return [str(errors)]
+
+
+def _form_errors_add(form, exc: ApplicationError) -> None:
+    """Show a refusal on the form: per-field messages beside their fields, the rest on top."""
+    if not exc.extra:
+        form.add_error(None, exc.message)
+    for key, errors in exc.extra.items():
+        form.add_error(key if key in form.fields else None, _messages(errors))
+
+
 @login_required
 def training_page(request, slug):
     """The teacher's retraining page: the options form and the project's runs."""
@@ -65,11 +81,8 @@ def training_page(request, slug):
         if form.is_valid():
             try:
                 run = training_run_start(project=project, user=request.user, config=form.config())
-            except ValidationError as exc:
-                for field, errors in (exc.detail.items() if isinstance(exc.detail, dict) else [(None, exc.detail)]):
-                    form.add_error(field if field in form.fields else None, [str(e) for e in errors])
             except ApplicationError as exc:
-                form.add_error(None, exc.message)
+                _form_errors_add(form, exc)
             else:
                 messages.success(request, _("Training run %(id)d queued.") % {"id": run.pk})
                 return redirect("training_run_detail", run_id=run.pk)

@@ -2,7 +2,6 @@
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from apps.labeling.services import label_assign
@@ -40,19 +39,21 @@ def no_enqueue(monkeypatch):
 
 
 def test_config_rejects_unknown_keys_and_bad_values(settings, tmp_path):
-    """Unknown keys, out-of-range values and paths as weights are refused with messages."""
+    """Unknown keys, out-of-range values and paths as weights are refused with per-key messages."""
     settings.RIIM_WEIGHTS_DIR = str(tmp_path)
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(ApplicationError) as err:
         training_config_clean({"learning_rate": 1})
-    assert "learning_rate" in str(err.value.detail)
-    with pytest.raises(ValidationError):
+    assert list(err.value.extra) == ["config"] and "learning_rate" in err.value.extra["config"][0]
+    with pytest.raises(ApplicationError) as err:
         training_config_clean({"epochs": 0})
-    with pytest.raises(ValidationError):
-        training_config_clean({"weights": "../../etc/passwd"})
-    with pytest.raises(ValidationError):
-        training_config_clean({"weights": "/tmp/x.h5"})
-    with pytest.raises(ValidationError):
-        training_config_clean({"weights": "missing.h5"})
+    assert list(err.value.extra) == ["epochs"]
+    for path in ("../../etc/passwd", "/tmp/x.h5", "missing.h5"):
+        with pytest.raises(ApplicationError) as err:
+            training_config_clean({"weights": path})
+        assert list(err.value.extra) == ["weights"]
+    with pytest.raises(ApplicationError) as err:
+        training_config_clean([3])
+    assert list(err.value.extra) == ["config"]
     (tmp_path / "mine.h5").write_bytes(b"x")
     assert training_config_clean({"weights": "mine.h5", "epochs": 2})["weights"] == "mine.h5"
 
@@ -130,6 +131,18 @@ def test_start_api_bad_config_is_400(labeled_project, world, api_as, no_enqueue)
     assert response.status_code == 400 and "colour" in str(response.json())
 
 
+def test_start_api_bad_values_are_400_with_a_message_per_key(labeled_project, world, api_as, no_enqueue):
+    """Values out of range are refused with 400: one list of messages per refused key, beside the detail."""
+    response = api_as(world.teacher).post(
+        f"/api/v1/projects/{labeled_project.slug}/training-runs/",
+        {"config": {"epochs": "many", "dropout": 1, "quantize": ["int4"]}}, format="json",
+    )
+    body = response.json()
+    assert response.status_code == 400, body
+    assert {"epochs", "dropout", "quantize"} <= set(body) and isinstance(body["epochs"], list)
+    assert "epochs" in body["detail"] and not TrainingRun.objects.exists()
+
+
 @pytest.mark.parametrize("role,expected", [("teacher", 200), ("student", 200), ("grader", 200), ("outsider", 404)])
 def test_run_read_and_cancel_permissions(labeled_project, world, api_as, no_enqueue, role, expected):
     run = training_run_start(project=labeled_project, user=world.teacher)
@@ -166,7 +179,22 @@ def test_train_command_refuses_bad_config(labeled_project):
         call_command("train", labeled_project.slug, "--config", "[3]")
     with pytest.raises(CommandError, match="JSON object"):
         call_command("export_training_bundle", labeled_project.slug, "out.zip", "--config", "3")
+    with pytest.raises(CommandError, match="epochs"):
+        call_command("train", labeled_project.slug, "--config", '{"epochs": 0}')
+    with pytest.raises(CommandError, match="invalid choice"):
+        call_command("train", labeled_project.slug, "--backbone", "resnet")
     assert not TrainingRun.objects.filter(project=labeled_project).exists()
+
+
+def test_train_command_flags_win_over_config(labeled_project, no_enqueue, capsys):
+    """Option flags override --config; keys given nowhere take the classroom defaults."""
+    from django.core.management import call_command
+
+    call_command("train", labeled_project.slug, "--config", '{"epochs": 3, "folds": 0}', "--epochs", "2",
+                 "--prune", "none", "--quantize", "int8")
+    run = TrainingRun.objects.get()
+    assert (run.config["epochs"], run.config["folds"], run.config["prune"], run.config["quantize"]) == (2, 0, None, ["int8"])
+    assert run.config["fine_tune_epochs"] == 3 and run.config["backbone"] == "mobilenet"
 
 
 def test_training_pages(labeled_project, world, client, no_enqueue):
@@ -183,3 +211,16 @@ def test_training_pages(labeled_project, world, client, no_enqueue):
     assert client.get(f"/projects/{labeled_project.slug}/versions/").status_code == 200
     client.force_login(world.student)
     assert client.post(f"/projects/{labeled_project.slug}/training/", form).status_code == 404
+
+
+def test_training_page_shows_a_refused_value_beside_its_field(labeled_project, world, client, no_enqueue, settings, tmp_path):
+    """A value the form accepts but the service refuses (an absent weights file) is shown on its field: 400, no run."""
+    settings.RIIM_WEIGHTS_DIR = str(tmp_path)
+    client.force_login(world.teacher)
+    form = {"backbone": "mobilenet", "alpha": "0.25", "weights": "absent.h5", "image_size": 64, "epochs": 2,
+            "fine_tune_epochs": 0, "augment": "light", "dropout": 0.2, "folds": 0, "prune": "", "seed": 1}
+    response = client.post(f"/projects/{labeled_project.slug}/training/", form)
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert list(errors) == ["weights"] and "absent.h5" in errors["weights"][0]
+    assert not TrainingRun.objects.exists()

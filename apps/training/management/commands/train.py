@@ -3,10 +3,9 @@ import time
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.exceptions import ValidationError
 
 from apps.common.exceptions import ApplicationError
-from apps.training.management.commands._arguments import config_overrides, project_by_slug
+from apps.training.management.commands._arguments import config_arguments_add, config_from_options, project_by_slug
 from apps.training.models import TrainingRun
 from apps.training.serializers import TrainingRunOutputSerializer
 from apps.training.services import training_run_start
@@ -18,22 +17,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("slug")
         parser.add_argument("--wait", action="store_true", help="block until the run ends; exit 1 unless it succeeded")
-        parser.add_argument("--config", default="{}", help='JSON overrides, e.g. \'{"epochs": 3}\'')
         parser.add_argument("--user", help="teacher who requests it (default: the project's teacher)")
         parser.add_argument("--timeout", type=float, default=6 * 3600, help="seconds to wait at most with --wait")
+        config_arguments_add(parser)
 
-    def handle(self, slug, wait, config, user, timeout, **options):
+    def handle(self, slug, wait, user, timeout, **options):
         project = project_by_slug(slug)
-        overrides = config_overrides(config)
+        overrides = config_from_options(options)
         requester = get_user_model().objects.filter(username=user).first() if user else project.owner
         if requester is None:
             raise CommandError(f"user {user!r} does not exist")
         try:
             run = training_run_start(project=project, user=requester, config=overrides)
-        except ValidationError as exc:
-            raise CommandError(json.dumps(exc.detail, ensure_ascii=False, default=str)) from exc
         except ApplicationError as exc:
-            raise CommandError(str(exc.message)) from exc
+            # A refused configuration names each key and its messages, as the API's 400 body does.
+            raise CommandError(json.dumps(exc.extra, ensure_ascii=False) if exc.extra else str(exc.message)) from exc
         self.stderr.write(f"training run {run.pk} queued for {project.slug}")
         if not wait:
             self.stdout.write(json.dumps({"id": run.pk, "status": run.status}))
