@@ -13,7 +13,8 @@ from riim_site import broker
 
 def main(url: str, queue: str, path: str, prefix: str, count: int) -> None:
     broker.register()
-    app = Celery("riim-broker-producer", broker=url, set_as_current=False)
+    app = Celery("riim-broker-producer", set_as_current=False)
+    app.conf.broker_write_url = url  # wins over a CELERY_BROKER_URL in the environment (CI's Redis)
     with app.producer_or_acquire() as producer:
         for i in range(count):
             app.send_task("tests.broker.record", args=[path, f"{prefix}-{i}"], queue=queue, producer=producer)

@@ -48,7 +48,7 @@ def worker_env(*, settings_overrides: dict | None = None, **extra: str) -> dict:
         PYTHONUNBUFFERED="1",
     )
     # The broker this process publishes to (a test may have pointed the app at another one).
-    env["CELERY_BROKER_URL"] = str(app.conf.broker_url)
+    env["CELERY_BROKER_URL"] = str(app.conf.broker_write_url)
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
     if str(settings.CELERY_BROKER_URL).startswith("filesystem://") and "data_folder_in" in options:
         env["RIIM_TEST_BROKER_DIR"] = str(Path(options["data_folder_in"]).parent)
@@ -140,13 +140,15 @@ def app_broker(url: str):
 
     Eager mode is off for the block: tasks really go to that broker.
     """
-    saved, was_eager = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url, app.conf.task_always_eager = url, False
+    # Celery prefers a CELERY_BROKER_URL environment variable to broker_url: set the read and write URLs.
+    names = ("broker_read_url", "broker_write_url", "task_always_eager")
+    saved = {name: app.conf.get(name) for name in names}
+    app.conf.update(broker_read_url=url, broker_write_url=url, task_always_eager=False)
     app._after_fork()  # drop the pooled connections to the previous broker
     try:
         yield url
     finally:
-        app.conf.broker_url, app.conf.task_always_eager = saved, was_eager
+        app.conf.update(saved)
         app._after_fork()
 
 
