@@ -21,7 +21,7 @@ def _planted() -> np.ndarray:
 
 def test_error_map_is_larger_on_the_planted_region(bundle):
     """The ONNX autoencoder's per-pixel error is several times larger on the planted patch than elsewhere."""
-    from ml.inference import open_session
+    from ml.runtime import open_session
 
     session = open_session(bundle["out"] / "autoencoder.onnx")
     error = session.run(["error_map"], {"image": _planted()[None]})[0][0]
@@ -33,7 +33,7 @@ def test_error_map_is_larger_on_the_planted_region(bundle):
 
 def test_reconstruction_is_in_pixel_range(bundle):
     """The reconstruction output is in 0..255 and close to ordinary images."""
-    from ml.inference import open_session
+    from ml.runtime import open_session
 
     session = open_session(bundle["out"] / "autoencoder.onnx")
     images = fx.trained()["holdout"][0][:4]

@@ -126,6 +126,23 @@ def test_evaluate_and_predict_exported_models(cli_run, model_file, capsys):
     assert result["label"] in fx.CLASSES and len(result["top_k"]) == 3
 
 
+def test_cli_predict_and_the_server_analysis_agree(cli_run, capsys):
+    """python -m ml predict on model.onnx ranks the classes exactly as the server's analysis of the same photo."""
+    from ml.__main__ import main
+    from ml.analysis import analyse
+    from ml.inference import Predictor
+
+    data, out = cli_run
+    image = next((data / "triangle").iterdir())
+    assert main(["predict", "--model", str(out / "model.onnx"), str(image)]) == 0
+    (cli,) = json.loads(capsys.readouterr().out)
+    predictor = Predictor(out)
+    served = analyse(predictor, predictor.load(image))
+    assert cli["label"] == served.label
+    assert [row["label"] for row in cli["top_k"]] == [row["label"] for row in served.ranking(3)]
+    assert cli["probability"] == pytest.approx(float(served.probabilities[served.top]), abs=1e-6)
+
+
 SERVING_SCRIPT = """
 import json, sys
 import numpy as np

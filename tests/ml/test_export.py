@@ -54,7 +54,7 @@ def test_parity_detects_a_different_model(bundle):
 
 def test_dynamic_batch_runs(bundle):
     """The same ONNX session accepts batches of 1 and 5."""
-    from ml.inference import open_session
+    from ml.runtime import open_session
 
     session = open_session(bundle["out"] / "model.onnx")
     x = fx.trained()["holdout"][0]

@@ -15,8 +15,8 @@ def bundle(tmp_path_factory):
 
 def test_tag_head_learns_tag_independent_of_class(bundle):
     """The 'dark' tag is predicted on holdout images with F1 above 0.8 using the exported tags.onnx and its threshold."""
-    from ml.inference import open_session
     from ml.parity import run_onnx
+    from ml.runtime import open_session
     from ml.tags import read_tag_metadata
 
     assert bundle["sections"]["tags"]["trained"] is True
@@ -44,7 +44,7 @@ def test_rare_tags_are_not_trained():
 
 def test_onnx_head_matches_numpy(tmp_path):
     """tags.onnx computes the same probabilities as the fitted head."""
-    from ml.inference import open_session
+    from ml.runtime import open_session
     from ml.tags import export_tag_head, fit_tag_head
 
     rng = np.random.default_rng(0)

@@ -28,7 +28,7 @@ def _photo(colour, rng) -> bytes:
 
 def _holdout_score(folder, images):
     from apps.lab.features import image_pixels
-    from ml.inference import open_session
+    from ml.runtime import open_session
 
     session = open_session(Path(folder) / "model.onnx")
     classes = json.loads((Path(folder) / "card.json").read_text())["classes"]
