@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError
-from apps.projects.models import Membership, Project
+from apps.projects.models import Invitation, Membership, Project
 from apps.projects.selectors import project_list
 
 
@@ -44,3 +44,10 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ("project", "user", "role", "created_at")
     list_filter = ("role", "project")
     search_fields = ("user__username", "project__name")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ("project", "username", "role", "invited_by", "created_at")
+    list_filter = ("role", "project")
+    search_fields = ("username", "project__name")

@@ -41,6 +41,8 @@ class JoinForm(BootstrapFormMixin, forms.Form):
 
 
 class MemberAddForm(BootstrapFormMixin, forms.Form):
+    """Invite a username: the account joins only when it accepts (see project_invitation_create)."""
+
     username = forms.CharField(label=_("Username"), max_length=150)
     role = forms.ChoiceField(
         label=_("Role"), choices=[("grader", _("Grader")), ("student", _("Student"))], initial="grader"

@@ -62,3 +62,24 @@ class Membership(TimeStampedModel):
 
     def __str__(self):
         return f"{self.user} @ {self.project} ({self.role})"
+
+
+class Invitation(TimeStampedModel):
+    """A teacher's offer of a project role to a username; it takes effect only when that account accepts it.
+
+    The username is stored as typed, so inviting says nothing about whether such an account exists.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    username = models.CharField(_("username"), max_length=150)
+    role = models.CharField(_("role"), max_length=10, choices=[c for c in Membership.Role.choices if c[0] != "teacher"])
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["project", "username"], name="unique_invitation_per_project")]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self):
+        return f"{self.username} → {self.project} ({self.role})"

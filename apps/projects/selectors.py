@@ -2,7 +2,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import NotFoundError
-from apps.projects.models import Membership, Project
+from apps.projects.models import Invitation, Membership, Project
 
 PROJECT_NOT_FOUND = _("The project does not exist or you are not a member of it.")
 
@@ -36,3 +36,12 @@ def project_get(*, user, slug) -> Project:
     if project is None:
         raise NotFoundError(PROJECT_NOT_FOUND)
     return project
+
+
+def invitation_list_pending(*, user) -> QuerySet[Invitation]:
+    """Return the invitations addressed to the user's username for projects they are not in yet."""
+    return (
+        Invitation.objects.filter(username=user.get_username())
+        .exclude(project__memberships__user=user)
+        .select_related("project", "invited_by")
+    )

@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts import roles
 from apps.common.exceptions import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from apps.projects.access import can_manage
-from apps.projects.models import Membership, Project
+from apps.projects.models import Invitation, Membership, Project
+from apps.projects.selectors import invitation_list_pending
 
 ONLY_TEACHERS_CREATE = _("Only teachers can create projects.")
 ONLY_PROJECT_TEACHER = _("Only the project's teacher can do this.")
@@ -20,7 +21,14 @@ TOO_FEW_CLASSES = _("A project needs at least two different classes.")
 BAD_CLASS_NAME = _("Class names must be short words of letters, digits, '-' or '_'.")
 SLUG_TAKEN = _("That identifier is already used by another project.")
 JOIN_CODE_INVALID = _("That join code does not match any project.")
-USER_NOT_FOUND = _("There is no user with that name.")
+# One message whether or not the account exists: the form must not tell which usernames are taken.
+INVITATION_RECORDED = _(
+    "Invitation recorded. If an account named “%(username)s” exists, it will see the invitation on its "
+    "home page and join when it accepts."
+)
+INVITATION_NOT_FOUND = _("That invitation does not exist or is not yours.")
+BAD_INVITATION_ROLE = _("Invite graders or students; a project has one teacher.")
+CSV_ACCOUNT_EXISTS = _("an account with this name already exists: it was invited to the project instead")
 CSV_BAD_HEADER = _("The CSV needs a 'username' column (optional: first_name, last_name, email, password).")
 # Letters (accents included), digits, "-" and "_": names become folder names in exports. They start
 # with a letter or digit, so a manifest cell never starts like a spreadsheet formula ("-...").
@@ -81,25 +89,50 @@ def project_join(*, user, join_code):
     return project
 
 
-def project_member_add(*, project, actor, username, role):
-    """Add an existing user to the project with a role (teachers add graders this way)."""
+def project_invitation_create(*, project, actor, username, role) -> Invitation:
+    """Invite a username to the project (graders this way, or a student who has an account already).
+
+    Nothing changes for the account until it accepts; its global role never changes here (only in the admin).
+    """
     if not can_manage(user=actor, project=project):
         raise PermissionDeniedError(ONLY_PROJECT_TEACHER)
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise NotFoundError(USER_NOT_FOUND)
-    membership, _created = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
-    if role == Membership.Role.GRADER and user.role is None:
-        roles.role_assign(user, roles.GRADER)
+    if role not in (Membership.Role.GRADER, Membership.Role.STUDENT):
+        raise ApplicationError(BAD_INVITATION_ROLE)
+    invitation, _created = Invitation.objects.update_or_create(
+        project=project, username=username.strip(), defaults={"role": role, "invited_by": actor}
+    )
+    return invitation
+
+
+def _own_invitation(*, user, invitation_id) -> Invitation:
+    invitation = invitation_list_pending(user=user).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise NotFoundError(INVITATION_NOT_FOUND)
+    return invitation
+
+
+@transaction.atomic
+def project_invitation_accept(*, user, invitation_id) -> Membership:
+    """Join the project of an invitation addressed to the user, with the invited role."""
+    invitation = _own_invitation(user=user, invitation_id=invitation_id)
+    membership, _created = Membership.objects.get_or_create(
+        project=invitation.project, user=user, defaults={"role": invitation.role}
+    )
+    invitation.delete()
     return membership
+
+
+def project_invitation_decline(*, user, invitation_id) -> None:
+    _own_invitation(user=user, invitation_id=invitation_id).delete()
 
 
 @transaction.atomic
 def students_bulk_create(*, project, actor, csv_file):
     """Create student accounts from a CSV and add them to the project.
 
-    Return {"created": [(username, password)], "added": [username], "errors": [(line, message)]}.
-    Passwords are generated when the CSV has none and shown to the teacher once.
+    Return {"created": [(username, password)], "invited": [username], "errors": [(line, message)]}.
+    Passwords are generated when the CSV has none and shown to the teacher once. A name that already
+    has an account is never added directly: it gets an invitation, which its owner may accept.
     """
     if not can_manage(user=actor, project=project):
         raise PermissionDeniedError(ONLY_PROJECT_TEACHER)
@@ -111,26 +144,27 @@ def students_bulk_create(*, project, actor, csv_file):
     if not reader.fieldnames or "username" not in [f.strip() for f in reader.fieldnames]:
         raise ApplicationError(CSV_BAD_HEADER)
     User = get_user_model()
-    report = {"created": [], "added": [], "errors": []}
+    report = {"created": [], "invited": [], "errors": []}
     for line, row in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
         username = row.get("username", "")
         if not username or len(username) > 150:
             report["errors"].append((line, str(_("missing or too long username"))))
             continue
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            password = row.get("password") or secrets.token_urlsafe(8)
-            user = User.objects.create_user(
-                username=username,
-                password=password,
-                first_name=row.get("first_name", ""),
-                last_name=row.get("last_name", ""),
-                email=row.get("email", ""),
-            )
-            roles.role_assign(user, roles.STUDENT)
-            report["created"].append((username, password))
-        else:
-            report["added"].append(username)
+        if User.objects.filter(username=username).exists():
+            project_invitation_create(project=project, actor=actor, username=username, role=Membership.Role.STUDENT)
+            report["invited"].append(username)
+            report["errors"].append((line, str(CSV_ACCOUNT_EXISTS)))
+            continue
+        password = row.get("password") or secrets.token_urlsafe(8)
+        user = User.objects.create_user(
+            username=username,
+            password=password,
+            first_name=row.get("first_name", ""),
+            last_name=row.get("last_name", ""),
+            email=row.get("email", ""),
+        )
+        roles.role_assign(user, roles.STUDENT)
+        report["created"].append((username, password))
         Membership.objects.get_or_create(project=project, user=user, defaults={"role": Membership.Role.STUDENT})
     return report

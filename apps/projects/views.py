@@ -4,12 +4,21 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from apps.common.exceptions import ApplicationError
 from apps.projects.access import can_manage, project_role
 from apps.projects.forms import JoinForm, MemberAddForm, ProjectCreateForm, StudentsCsvForm
-from apps.projects.selectors import project_get, project_list_with_roles
-from apps.projects.services import project_create, project_join, project_member_add, students_bulk_create
+from apps.projects.selectors import invitation_list_pending, project_get, project_list_with_roles
+from apps.projects.services import (
+    INVITATION_RECORDED,
+    project_create,
+    project_invitation_accept,
+    project_invitation_create,
+    project_invitation_decline,
+    project_join,
+    students_bulk_create,
+)
 from apps.uploads.models import Image
 
 
@@ -24,7 +33,21 @@ def _project_or_404(user, slug):
 def home(request):
     projects = project_list_with_roles(user=request.user).annotate(n_images=Count("images"))
     rows = [(project, project_role(user=request.user, project=project)) for project in projects]
-    return render(request, "projects/home.html", {"rows": rows})
+    invitations = invitation_list_pending(user=request.user)
+    return render(request, "projects/home.html", {"rows": rows, "invitations": invitations})
+
+
+@login_required
+@require_POST
+def invitation_answer(request, invitation_id, answer):
+    """Accept (join the project with the invited role) or decline an invitation addressed to you."""
+    if answer == "accept":
+        membership = project_invitation_accept(user=request.user, invitation_id=invitation_id)
+        messages.success(request, _("You joined %(name)s.") % {"name": membership.project.name})
+        return redirect("project_detail", slug=membership.project.slug)
+    project_invitation_decline(user=request.user, invitation_id=invitation_id)
+    messages.info(request, _("Invitation declined."))
+    return redirect("home")
 
 
 @login_required
@@ -74,8 +97,8 @@ def project_detail(request, slug):
             else:
                 member_form = MemberAddForm(request.POST)
                 if member_form.is_valid():
-                    project_member_add(project=project, actor=request.user, **member_form.cleaned_data)
-                    messages.success(request, _("Member added."))
+                    project_invitation_create(project=project, actor=request.user, **member_form.cleaned_data)
+                    messages.success(request, INVITATION_RECORDED % {"username": member_form.cleaned_data["username"]})
                     return redirect("project_detail", slug=slug)
         except ApplicationError as exc:
             messages.error(request, exc.message)
@@ -95,6 +118,7 @@ def project_detail(request, slug):
         "unlabeled": images.filter(label="").count(),
         "total": images.count(),
         "memberships": project.memberships.select_related("user").order_by("role", "user__username"),
+        "invitations": project.invitations.order_by("username") if manage else [],
         "member_form": member_form,
         "csv_form": csv_form,
         "csv_report": csv_report,
