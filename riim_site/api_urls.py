@@ -1,7 +1,8 @@
 """Version 1 of the REST API."""
-from django.urls import path
+from django.urls import path, re_path
 
 from apps.accounts.apis import TokenLogoutApi, TokenObtainApi
+from apps.common.api_errors import ApiNotFoundApi
 from apps.inference.apis import (
     AnalyzeApi,
     BrowserPredictionApi,
@@ -13,7 +14,7 @@ from apps.inference.apis import (
     ImageNetworkApi,
     ProjectAnalysesRefreshApi,
 )
-from apps.labeling.apis import LabelCreateApi, LabelUndoApi
+from apps.labeling.apis import LabelCreateApi, LabelUndoApi, ProjectLabelUndoApi
 from apps.projects.apis import ProjectDetailApi, ProjectListCreateApi
 from apps.training.apis import (
     ModelVersionActivateApi,
@@ -37,6 +38,7 @@ urlpatterns = [
     path("images/<int:image_id>/thumbnail/", ImageFileApi.as_view(), {"variant": "thumbnail"}, name="api-image-thumbnail"),
     path("images/<int:image_id>/labels/", LabelCreateApi.as_view(), name="api-image-labels"),
     path("images/<int:image_id>/labels/undo/", LabelUndoApi.as_view(), name="api-image-labels-undo"),
+    path("projects/<slug:slug>/labels/undo/", ProjectLabelUndoApi.as_view(), name="api-project-labels-undo"),
     path("projects/<slug:slug>/training-runs/", ProjectTrainingRunsApi.as_view(), name="api-project-training-runs"),
     path("training-runs/<int:run_id>/", TrainingRunDetailApi.as_view(), name="api-training-run"),
     path("training-runs/<int:run_id>/cancel/", TrainingRunCancelApi.as_view(), name="api-training-run-cancel"),
@@ -53,4 +55,6 @@ urlpatterns = [
     path("images/<int:image_id>/browser-predictions/", BrowserPredictionApi.as_view(), name="api-image-browser-predictions"),
     path("model-versions/<int:version_id>/files/<path:name>", ModelVersionFileApi.as_view(), name="api-model-version-file"),
     path("projects/<slug:slug>/model-versions/import/", ModelVersionImportApi.as_view(), name="api-project-model-versions-import"),
+    # Last: any other address under the API is a JSON 404, not Django's HTML page.
+    re_path(r"^.*$", ApiNotFoundApi.as_view(), name="api-not-found"),
 ]

@@ -1,6 +1,7 @@
 """Headless Chromium for the browser tests: Debian's chromium and chromedriver, no downloads."""
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,16 @@ return (a + 0.05) / (b + 0.05);
 def contrast_ratio(driver, element) -> float:
     """Return the WCAG contrast ratio of an element's text against its background."""
     return float(driver.execute_script(CONTRAST_RATIO, element))
+
+
+ARTIFACTS = Path(os.environ.get("RIIM_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "var" / "test-artifacts"))
+
+
+def screenshot(driver, name: str, width: int | None = None, height: int | None = None) -> Path:
+    """Save the page as var/test-artifacts/<name>.png (optionally at a phone's window size) for people to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if width and height:
+        driver.set_window_size(width, height)
+    path = ARTIFACTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path

@@ -4,7 +4,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.permissions import IsAuthenticatedReadOrContributor
-from apps.labeling.services import label_assign, label_undo
+from apps.labeling.services import label_assign, label_undo, label_undo_latest
+from apps.projects.selectors import project_get
 from apps.uploads.selectors import image_get
 
 
@@ -49,6 +50,20 @@ class LabelUndoApi(APIView):
     def post(self, request, image_id):
         image = image_get(user=request.user, image_id=image_id)
         row = label_undo(image=image, author=request.user)
+        if row is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(LabelOutputSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectLabelUndoApi(APIView):
+    """Undo your latest labeling act in a project, whichever photo it was on (the page has moved on since)."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    @extend_schema(request=None, responses={201: LabelOutputSerializer, 204: None})
+    def post(self, request, slug):
+        project = project_get(user=request.user, slug=slug)
+        row = label_undo_latest(project=project, author=request.user)
         if row is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(LabelOutputSerializer(row).data, status=status.HTTP_201_CREATED)

@@ -8,8 +8,13 @@ from apps.common.models import TimeStampedModel
 class Label(TimeStampedModel):
     """One labeling act; rows are never overwritten, so the history of every image is kept.
 
-    An empty `label` withdraws the author's earlier label (what "undo" records).
+    An empty `label` withdraws the author's earlier label (what "undo" records), and
+    `NONE_OF_THESE` records that the photo belongs to none of the project's classes: an
+    answer like any other for the label rule, never a class to train on.
     """
+
+    # Class names start with a letter or a digit, so this value can never be a class.
+    NONE_OF_THESE = "_none"
 
     class Source(models.TextChoices):
         STUDENT = "student", _("Student")

@@ -81,7 +81,7 @@ def label_assign(*, image, author, label: str, tags=None, source=None) -> Label:
     if not can_contribute(user=author, project=project):
         raise PermissionDeniedError(CANNOT_LABEL)
     label = (label or "").strip().lower()
-    if label and label not in project.classes:
+    if label and label != Label.NONE_OF_THESE and label not in project.classes:
         raise ApplicationError(UNKNOWN_CLASS % {"label": label, "classes": ", ".join(project.classes)})
     if source is None:
         role = project_role(user=author, project=project)
@@ -89,6 +89,16 @@ def label_assign(*, image, author, label: str, tags=None, source=None) -> Label:
     row = Label.objects.create(image=image, author=author, label=label, tags=_clean_tags(project, tags), source=source)
     image_label_resolve(image=image)
     return row
+
+
+def label_undo_latest(*, project, author) -> Label | None:
+    """Undo the author's latest labeling act in the project, whichever photo it was on.
+
+    The labeling page moves on to the next photo after each answer, so "undo" means the
+    answer just given, not the photo now on screen.
+    """
+    latest = Label.objects.filter(image__project=project, author=author).select_related("image").first()
+    return label_undo(image=latest.image, author=author) if latest else None
 
 
 def label_undo(*, image, author) -> Label | None:

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from apps.common.exceptions import NotFoundError
 from apps.common.forms import MAX_QUERY_INTEGER, query_params_clean
+from apps.labeling.models import Label
 from apps.labeling.selectors import label_history, label_latest_by, labeling_queue
 from apps.labeling.services import CANNOT_LABEL
 from apps.projects.access import can_contribute
@@ -34,10 +35,15 @@ def labeling(request, slug):
         "total": queue.count(),
         "labeled_by_me": queue.filter(labeled_by_me=True).count(),
         "labeled_counted": project.images.exclude(label="").count(),
+        "none_of_these": Label.NONE_OF_THESE,
         "texts": {
-            "saved": _("Saved"),
             "error": _("Could not save the label"),
-            "undone": _("Undone"),
+            "saved_previous": _("Saved “%(label)s” for the previous photo. Press U to undo it."),
+            "saved_last": _("Saved “%(label)s”. Press U to undo it."),
+            "undone_to": _("Undone: your answer for this photo is back to “%(label)s”."),
+            "undone_empty": _("Undone: this photo no longer has an answer from you."),
+            "nothing_to_undo": _("There is nothing of yours to undo in this project."),
+            "none_of_these": _("None of these"),
         },
     }
     if image is not None:

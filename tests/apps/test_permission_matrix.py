@@ -30,6 +30,7 @@ def _requests(world, image):
         "label image": ("post", f"/api/v1/images/{image.pk}/labels/", {"label": "gato"}),
         "undo label": ("post", f"/api/v1/images/{image.pk}/labels/undo/", None),
         "log out": ("post", "/api/v1/auth/logout/", None),
+        "undo last label in project": ("post", f"/api/v1/projects/{slug}/labels/undo/", None),
     }
 
 
@@ -45,6 +46,7 @@ EXPECTED = {
     "label image": (403, 201, 201, 403, 404, 201),
     "undo label": (403, 204, 204, 403, 404, 204),
     "log out": (403, 204, 204, 204, 204, 204),
+    "undo last label in project": (403, 204, 204, 403, 404, 204),
 }
 
 
