@@ -10,8 +10,8 @@ from apps.common.exceptions import ApplicationError
 
 TITLES = {
     400: _("This request cannot be answered"),
-    403: _("You cannot do this"),
-    404: _("Not found"),
+    403: _("You cannot open this page"),
+    404: _("This page does not exist"),
     409: _("Not possible right now"),
 }
 

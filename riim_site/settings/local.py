@@ -1,5 +1,6 @@
-"""Local development: the embedded defaults (SQLite database, SQLite broker), debug on."""
+"""The embedded defaults of `make run` (SQLite database and broker); debug only when DEBUG=1."""
 from riim_site.env import env
 from riim_site.settings.base import *  # noqa: F401,F403
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for (`DEBUG=1 make run`): students must never see debug pages that list every URL.
+DEBUG = env.bool("DEBUG", default=False)
