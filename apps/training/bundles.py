@@ -9,6 +9,7 @@ from django.conf import settings
 from apps.common.csv_writer import csv_writer
 from apps.training.configs import DEFAULT_CONFIG
 from apps.training.services import dataset_snapshot
+from ml.config import options_of
 
 BUNDLE_README = """# {name}: training bundle
 
@@ -39,14 +40,16 @@ echo "Upload model.zip on the project's versions page."
 
 
 def _cli_flags(config: dict) -> str:
+    """Write a run configuration as `python -m ml train` flags; what it leaves unset takes the engine's default, as on the worker."""
     flags = []
-    for key in ("backbone", "alpha", "weights", "image_size", "epochs", "fine_tune_epochs", "augment", "dropout", "folds", "seed"):
-        if key in config and config[key] is not None:
-            flags.append(f"--{key.replace('_', '-')} {config[key]}")
-    if config.get("prune"):
-        flags.append(f"--prune {config['prune']}")
-    if config.get("quantize"):
-        flags.append(f"--quantize {','.join(config['quantize'])}")
+    for option in options_of("classroom"):
+        value = config.get(option.name)
+        if value is None or value is False or (option.many and not value):
+            continue
+        if option.kind is bool:
+            flags.append(option.flag)
+        else:
+            flags.append(f"{option.flag} {','.join(map(str, value)) if option.many else value}")
     return " ".join(flags)
 
 

@@ -1,6 +1,7 @@
 """export_training_bundle: the zip trains with its own copy of the engine and imports back as a candidate."""
 import json
 import os
+import shlex
 import subprocess
 import sys
 import zipfile
@@ -11,6 +12,8 @@ from django.core.management import CommandError, call_command
 
 from apps.labeling.services import label_assign
 from apps.training.imports import model_version_import
+from ml.__main__ import build_parser
+from ml.config import OPTIONS, TrainConfig
 from tests.trained_model import class_pictures
 
 
@@ -35,6 +38,12 @@ def test_bundle_contents(labeled, tmp_path, capsys):
     with zipfile.ZipFile(out) as bundle:
         assert json.loads(bundle.read("config.json"))["epochs"] == 3
         assert json.loads(bundle.read("riim_train.ipynb"))["nbformat"] == 4
+        config = json.loads(bundle.read("config.json"))
+        line = next(line for line in bundle.read("train.sh").decode().splitlines() if line.startswith("python -m ml train"))
+    # The script's flags rebuild exactly the engine configuration the platform's worker would train with.
+    args = build_parser().parse_args(shlex.split(line)[3:])
+    assert TrainConfig(**{o.name: getattr(args, o.name) for o in OPTIONS}) == TrainConfig.from_dict(
+        {**config, "prune": config["prune"] or None})
     with pytest.raises(CommandError):
         call_command("export_training_bundle", labeled.slug, str(out), "--config", '{"bogus": 1}')
 
