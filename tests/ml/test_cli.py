@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ml.__main__ import main
+from ml.__main__ import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,3 +98,11 @@ def test_cli_subprocess_error_has_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("error: No readable images")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_cli_weights_dir_flag_defaults_to_the_environment(tmp_path, monkeypatch):
+    """--weights-dir names the trusted weights folder; RIIM_WEIGHTS_DIR is only its default."""
+    monkeypatch.setenv("RIIM_WEIGHTS_DIR", str(tmp_path / "from-env"))
+    assert build_parser().parse_args(["train", "--data", "d", "--out", "o"]).weights_dir == str(tmp_path / "from-env")
+    given = build_parser().parse_args(["train", "--data", "d", "--out", "o", "--weights-dir", str(tmp_path)])
+    assert given.weights_dir == str(tmp_path)
