@@ -252,9 +252,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis only (Celery ignores it with a warning elsewhere): fetch when a pool process is free, so a
 # queued training never waits inside a busy training worker until the visibility timeout.
 CELERY_WORKER_DISABLE_PREFETCH = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
-# Publishing to a broker that is down fails after ~1 s instead of blocking a request; the pending
-# work sweeper (apps.delivery) sends it again.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE = {
     "training-runs-sweep-stale": {"task": "apps.training.tasks.training_runs_sweep_stale_task", "schedule": 30.0},
     "pending-work-resend": {"task": "apps.delivery.tasks.pending_work_resend_task", "schedule": 60.0},
