@@ -243,7 +243,7 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Delivery: a task is acknowledged after it ran, so one whose worker is killed mid-task runs again
-# (tasks are idempotent: each checks its row's status; training overrides this, see its task).
+# (harmless twice: each task checks its row's status or redoes the same work; training overrides this).
 CELERY_TASK_ACKS_LATE = True
 # A pool process killed by a signal (OOM killer, SIGKILL) gives its task back instead of acknowledging it.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
