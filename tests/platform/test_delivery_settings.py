@@ -1,0 +1,54 @@
+"""Delivery settings: which broker each environment gets and which options reach its transport."""
+
+import json
+import os
+import subprocess
+import sys
+
+from apps.training.tasks import training_run_execute_task
+from apps.uploads.tasks import image_process_task
+from riim_site.celery import app
+from tests.platform.worker import REPO_ROOT
+
+PRINT_SETTINGS = (
+    "import json; from django.conf import settings as s; print(json.dumps({"
+    "'url': s.CELERY_BROKER_URL, 'options': s.CELERY_BROKER_TRANSPORT_OPTIONS, "
+    "'disable_prefetch': s.CELERY_WORKER_DISABLE_PREFETCH}))"
+)
+
+
+def _settings_with(tmp_path, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")}
+    clean.update(DJANGO_SETTINGS_MODULE="riim_site.settings.local", RIIM_VAR_DIR=str(tmp_path), **env)
+    out = subprocess.run([sys.executable, "-c", PRINT_SETTINGS], cwd=REPO_ROOT, env=clean, capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_embedded_default_is_the_sqlite_broker_with_a_visibility_timeout(tmp_path):
+    """Without a broker URL, make run's broker is var/broker.sqlite3 and abandoned tasks come back after 600 s."""
+    conf = _settings_with(tmp_path)
+    assert conf["url"] == f"riim-sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"
+    assert conf["options"] == {"visibility_timeout": 600}
+    assert conf["disable_prefetch"] is False
+
+
+def test_redis_gets_the_visibility_timeout_and_no_prefetch(tmp_path):
+    """On Redis a killed short task comes back after the timeout; a busy worker fetches nothing ahead."""
+    conf = _settings_with(tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:6379/0", RIIM_BROKER_VISIBILITY_TIMEOUT="300")
+    assert conf["options"] == {"visibility_timeout": 300}
+    assert conf["disable_prefetch"] is True
+
+
+def test_explicit_filesystem_and_plain_sqlalchemy_brokers_still_work(tmp_path):
+    """filesystem:// keeps its folders and kombu's own sqla+ gets no option it would pass to create_engine."""
+    assert _settings_with(tmp_path, CELERY_BROKER_URL="filesystem://")["options"]["data_folder_in"].startswith(str(tmp_path))
+    assert _settings_with(tmp_path, CELERY_BROKER_URL=f"sqla+sqlite:///{tmp_path}/k.sqlite3")["options"] == {}
+
+
+def test_short_tasks_ack_late_and_training_acks_on_receipt():
+    """Short tasks run again when their worker dies; a training run is never delivered twice."""
+    assert app.conf.task_acks_late is True and app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert image_process_task.acks_late is True
+    assert training_run_execute_task.acks_late is False
