@@ -98,6 +98,14 @@ def input_size(card: dict) -> int:
     return int(size[0] if isinstance(size, list) else size)
 
 
+def input_size_or_none(card: dict) -> int | None:
+    """Return ``input_size(card)``, or None for a card that gives no usable size (an imported or damaged one)."""
+    try:
+        return input_size(card)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None
+
+
 def model_card(card: dict) -> ModelCard:
     """Return the runtime's view of a card dict."""
     return ModelCard(input_size=input_size(card), classes=list(card["classes"]),

@@ -25,6 +25,7 @@ from ml.runtime import (
     REFERENCE_FILE,
     VARIANT_FILES,
     input_size,
+    input_size_or_none,
     open_session,
 )
 
@@ -40,14 +41,6 @@ class ModelFolderInvalid(ModelError):
 def folder_spec() -> dict:
     """Return the required files and ONNX names declared in the schema."""
     return card_schema()[FOLDER_KEY]
-
-
-def _input_size(card: dict) -> int | None:
-    """Return the card's served input size, or None when the card gives no usable one (the schema reports why)."""
-    try:
-        return input_size(card)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
-        return None
 
 
 def _check_card(folder: Path, problems: list) -> dict | None:
@@ -106,7 +99,7 @@ def _check_served_model(folder: Path, name: str, card: dict | None, problems: li
     session = open_session(folder / name)
     (image,) = session.get_inputs()
     shape = list(image.shape)
-    size = _input_size(card or {})
+    size = input_size_or_none(card or {})  # None: the schema check says what is wrong
     fixed_batch = isinstance(shape[0], int) and shape[0] > 0 if shape else True
     if len(shape) != 4 or shape[3] != 3 or fixed_batch:
         problems.append(f"{name} input must be NHWC with 3 channels and a dynamic batch, got {shape}")

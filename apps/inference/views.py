@@ -10,7 +10,7 @@ from apps.projects.access import can_contribute, can_manage
 from apps.projects.selectors import project_get
 from apps.training.selectors import model_version_active
 from apps.uploads.selectors import image_get, image_list
-from ml.runtime import VARIANT_FILES
+from ml.runtime import VARIANT_FILES, input_size_or_none
 
 
 def _texts() -> dict:
@@ -91,12 +91,11 @@ def browser_page(request, slug):
             for variant, name in VARIANT_FILES.items()
             if name in version.files
         }
-        size = version.metadata.get("input", {}).get("size")
         config["version"] = {
             "id": version.pk,
             "number": version.number,
             "classes": version.metadata.get("classes", []),
-            "size": size[0] if isinstance(size, list) else size,
+            "size": input_size_or_none(version.metadata),  # the served graphs' input, as the server feeds them
             "files": files,
         }
     config["images"] = [

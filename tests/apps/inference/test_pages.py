@@ -33,6 +33,21 @@ def test_browser_page_links_the_onnx_files(classroom, publish, client):
 
 
 @pytest.mark.django_db
+def test_browser_page_feeds_the_served_input_size(classroom, publish, client):
+    """The browser resizes photos to the size the served graphs take (the card's serving input), not the training one."""
+    import json
+    import re
+
+    version = publish()
+    version.metadata = {**version.metadata, "input": {**version.metadata["input"], "size": [999, 999]}}
+    version.save(update_fields=["metadata"])
+    client.force_login(classroom.student)
+    html = client.get(f"/projects/{classroom.project.slug}/browser/").content.decode()
+    config = json.loads(re.search(r'<script id="browser-config" type="application/json">(.*?)</script>', html).group(1))
+    assert config["version"]["size"] == version.metadata["serving"]["input"]["size"] != 999
+
+
+@pytest.mark.django_db
 def test_browser_page_without_a_model_says_so(classroom, client):
     """Before any model the page explains there is none instead of failing."""
     client.force_login(classroom.student)
