@@ -190,10 +190,11 @@ REST_FRAMEWORK = {
 }
 # Requests per user (the token endpoint: per typed username and address), read at request time. Rates
 # leave room for a class: each student has their own budget, and a webcam sends a few pictures a second.
+# An empty value switches a rate off.
 RIIM_THROTTLE_RATES = {
-    "auth_token": env("RIIM_THROTTLE_AUTH_TOKEN", default="20/min"),
-    "uploads": env("RIIM_THROTTLE_UPLOADS", default="120/min"),
-    "analysis": env("RIIM_THROTTLE_ANALYSIS", default="300/min"),
+    "auth_token": env("RIIM_THROTTLE_AUTH_TOKEN", default="20/min") or None,
+    "uploads": env("RIIM_THROTTLE_UPLOADS", default="120/min") or None,
+    "analysis": env("RIIM_THROTTLE_ANALYSIS", default="300/min") or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RIIM API",
