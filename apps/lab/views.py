@@ -137,6 +137,10 @@ def _signals():
         "accuracy_gap": _("Training accuracy is much higher than validation accuracy."),
         "train_accuracy_low": _("Accuracy is low even on the training photos."),
         "still_improving": _("The validation loss was still falling at the last epoch."),
+        "val_below_train": _(
+            "The validation loss stayed below the training loss: augmentation and dropout make the training "
+            "photos harder than the validation ones. That is not overfitting."
+        ),
     }
 
 
