@@ -27,6 +27,12 @@ class Project(TimeStampedModel):
     holdout_fraction = models.FloatField(
         _("holdout fraction"), default=0.18, validators=[MinValueValidator(0.05), MaxValueValidator(0.5)]
     )
+    # How many people should label each photo before the queue stops asking for it first.
+    labels_per_image = models.PositiveSmallIntegerField(
+        _("labels per image"), default=1, validators=[MinValueValidator(1), MaxValueValidator(3)]
+    )
+    # The order the labeling page asks for photos in (ml.active_learning.STRATEGIES).
+    labeling_strategy = models.CharField(_("labeling order"), max_length=20, default="mix")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects", verbose_name=_("teacher")
     )

@@ -1,0 +1,131 @@
+"""Which unlabeled photos teach the model most: scores per photo, arrays in and arrays out.
+
+Every scorer returns one float per candidate, higher meaning "ask for this label sooner".
+The platform (``apps.labeling.queue``) decides which photos are candidates and in which
+share each strategy is served; nothing here knows about users or the database.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+UNCERTAINTY = "uncertainty"  # smallest margin between the two most probable classes
+DISAGREEMENT = "disagreement"  # the labels already given conflict
+ANOMALY = "anomaly"  # far from the other photos: unusual, worth a look
+DIVERSE = "diverse"  # covers the embedding space (k-center greedy): a cold start with no model
+RANDOM = "random"
+MIX = "mix"  # the default: the strategies above taken in turn
+STRATEGIES = (MIX, UNCERTAINTY, DISAGREEMENT, ANOMALY, DIVERSE, RANDOM)
+# The order the mix takes its strategies in, per round of the queue.
+MIX_ROUND = (UNCERTAINTY, DIVERSE, DISAGREEMENT, UNCERTAINTY, RANDOM)
+
+
+def margin_scores(probabilities: np.ndarray) -> np.ndarray:
+    """Return 1 - (p_top - p_second) per row: 1 for a coin toss, 0 for a certain prediction."""
+    probabilities = np.asarray(probabilities, np.float64)
+    if probabilities.ndim != 2 or probabilities.shape[0] == 0:
+        return np.zeros(len(probabilities))
+    if probabilities.shape[1] < 2:
+        return np.zeros(len(probabilities))
+    top2 = -np.sort(-probabilities, axis=1)[:, :2]
+    return 1.0 - (top2[:, 0] - top2[:, 1])
+
+
+def disagreement_scores(votes: np.ndarray) -> np.ndarray:
+    """Return 1 - (share of the most given answer) per row of vote counts; 0 with fewer than two votes.
+
+    ``votes`` is (n, answers): how many people gave each answer on each photo. Two of three
+    agreeing scores 1/3; an even split of two scores 1/2.
+    """
+    votes = np.asarray(votes, np.float64)
+    if votes.ndim != 2 or votes.shape[0] == 0:
+        return np.zeros(len(votes))
+    total = votes.sum(axis=1)
+    shares = np.divide(votes.max(axis=1), total, out=np.ones(len(votes)), where=total > 0)
+    return np.where(total >= 2, 1.0 - shares, 0.0)
+
+
+def _unit(embeddings: np.ndarray) -> np.ndarray:
+    embeddings = np.asarray(embeddings, np.float64)
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return embeddings / np.maximum(norms, 1e-12)
+
+
+def anomaly_scores(candidates: np.ndarray, reference: np.ndarray, k: int = 5) -> np.ndarray:
+    """Return each candidate's mean cosine distance to its ``k`` nearest reference photos.
+
+    ``reference`` is every photo of the project (a candidate in it is skipped as its own
+    neighbour), so a photo unlike the rest of the class's photos scores high.
+    """
+    candidates, reference = _unit(candidates), _unit(reference)
+    if len(candidates) == 0 or len(reference) == 0:
+        return np.zeros(len(candidates))
+    distances = 1.0 - candidates @ reference.T
+    distances[distances < 1e-9] = np.inf  # the photo itself (or an exact duplicate) is no neighbour
+    k = max(1, min(k, reference.shape[0] - 1)) if reference.shape[0] > 1 else 1
+    nearest = np.sort(distances, axis=1)[:, :k]
+    nearest[~np.isfinite(nearest)] = 0.0
+    return nearest.mean(axis=1)
+
+
+def k_center_greedy(candidates: np.ndarray, covered: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (order, distances): ``k`` candidate indices, each the farthest from all covered so far.
+
+    The classic core-set selection (Sener & Savarese, 2018): ``covered`` are the embeddings
+    already labeled; with none, the first pick is the candidate closest to the centre. The
+    distance returned for each pick is how far it was from the nearest covered photo.
+    """
+    candidates = _unit(candidates)
+    n = len(candidates)
+    k = min(k, n)
+    if k <= 0:
+        return np.zeros(0, np.int64), np.zeros(0)
+    order, gaps = [], []
+    if covered is not None and len(covered):
+        nearest = (1.0 - candidates @ _unit(covered).T).min(axis=1)
+    else:  # nothing labeled yet: start from the most typical photo
+        first = int(np.argmax(candidates @ candidates.mean(axis=0)))
+        order.append(first)
+        gaps.append(1.0)
+        nearest = 1.0 - candidates @ candidates[first]
+    while len(order) < k:
+        masked = nearest.copy()
+        masked[order] = -np.inf
+        pick = int(np.argmax(masked))
+        order.append(pick)
+        gaps.append(float(nearest[pick]))
+        nearest = np.minimum(nearest, 1.0 - candidates @ candidates[pick])
+    return np.array(order, np.int64), np.array(gaps)
+
+
+def random_scores(n: int, seed: int) -> np.ndarray:
+    """Return ``n`` uniform scores from a seeded generator (the same seed, the same order)."""
+    return np.random.default_rng(seed).random(n)
+
+
+def interleave(streams: list[list], shares: list[float], limit: int) -> list:
+    """Return up to ``limit`` items taken from several ranked streams in proportion to ``shares``.
+
+    Each slot goes to the stream furthest behind its share (a largest-remainder schedule), so a
+    20 % share gets every fifth slot; items already taken from another stream are skipped.
+    """
+    taken, seen = [], set()
+    served = [0] * len(streams)
+    positions = [0] * len(streams)
+    shares = np.asarray(shares, np.float64)
+    while len(taken) < limit:
+        live = [i for i, s in enumerate(streams) if positions[i] < len(s) and shares[i] > 0]
+        if not live:
+            break
+        total = max(len(taken), 0) + 1
+        deficit = {i: shares[i] / shares[live].sum() * total - served[i] for i in live}
+        i = max(live, key=lambda j: (deficit[j], -j))
+        item = streams[i][positions[i]]
+        positions[i] += 1
+        key = item[0] if isinstance(item, tuple) else item
+        if key in seen:
+            continue
+        seen.add(key)
+        served[i] += 1
+        taken.append(item)
+    return taken
