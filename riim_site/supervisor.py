@@ -5,7 +5,8 @@ worker, beat or web process that crashes (or is killed) comes back on its own. E
 in its own process group, so its own children (a prefork pool) stop with it. A child that exits is
 logged with its exit code or signal and started again after a delay that doubles with each quick
 failure (base, 2×base, ... up to max) and resets once it stayed up `stable` seconds. Ctrl-C or
-SIGTERM stops every child: SIGTERM first (a worker's warm shutdown), SIGKILL after a grace period.
+SIGTERM stops every child: SIGTERM to the child itself first (a Celery worker then stops its own
+pool: a warm shutdown), SIGKILL to its whole process group after a grace period.
 Each output line is prefixed with the time and the process's name, as honcho did.
 """
 
@@ -128,21 +129,23 @@ class Supervisor:
         return 0
 
     def stop(self) -> None:
-        """SIGTERM every child's process group, then SIGKILL what is left after the grace period."""
+        """SIGTERM every child, then SIGKILL the process groups of those left after the grace period."""
         running = [child for child in self.children if child.process is not None and child.process.poll() is None]
         for child in running:
             self.log("supervisor", f"stopping {child.name} (pid {child.process.pid})")
+            # Only the child: a signal to its pool processes too would kill the tasks they run.
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.process.pid, signal.SIGTERM)
+                child.process.terminate()
         deadline = time.monotonic() + self.grace
         for child in running:
             try:
                 child.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 self.log("supervisor", f"{child.name} did not stop within {self.grace:.0f} s: SIGKILL")
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.process.pid, signal.SIGKILL)
-                child.process.wait()
+            # Whatever it left behind (or all of it, when it did not stop) goes too.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait()
 
 
 def main(argv=None) -> int:
