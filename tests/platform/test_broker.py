@@ -43,9 +43,9 @@ def test_concurrent_producers_deliver_every_message_exactly_once(tmp_path):
             for p in range(PRODUCERS)
         ]
         for producer in producers:
-            _, err = producer.communicate(timeout=60)
+            _, err = producer.communicate(timeout=90)
             assert producer.returncode == 0, err.decode(errors="replace")
-        wait_for(lambda: len(_lines(record)) >= len(expected), timeout=45, message="every message delivered")
+        wait_for(lambda: len(_lines(record)) >= len(expected), timeout=60, message="every message delivered")
         time.sleep(1.5)  # room for a duplicate to show up
         assert worker.process.poll() is None, worker.log()
         log = worker.log()
