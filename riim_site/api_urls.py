@@ -56,5 +56,5 @@ urlpatterns = [
     path("model-versions/<int:version_id>/files/<path:name>", ModelVersionFileApi.as_view(), name="api-model-version-file"),
     path("projects/<slug:slug>/model-versions/import/", ModelVersionImportApi.as_view(), name="api-project-model-versions-import"),
     # Last: any other address under the API is a JSON 404, not Django's HTML page.
-    re_path(r"^.*$", ApiNotFoundApi.as_view(), name="api-not-found"),
+    re_path(r"^", ApiNotFoundApi.as_view(), name="api-not-found"),
 ]

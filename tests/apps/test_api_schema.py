@@ -134,3 +134,14 @@ def test_real_responses_match_the_schema(schema, classroom, publish, stored_imag
                        data={"kind": "clusters", "params": {"k": 2}}, format="json")
     assert experiment.status_code == 201
     assert check(student, "get", experiment.json()["url"]).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope/", "/api/v1/images/abc/", "/api/v1/images/1/%0A/", "/lab/api/experiments/x/"])
+def test_an_unknown_api_address_is_a_json_404(world, api_as, path):
+    """An address under the API that no endpoint matches answers JSON like every other API error, not an HTML page."""
+    from apps.common.api_errors import NO_SUCH_ENDPOINT
+
+    for user in (world.teacher, None):
+        response = api_as(user).get(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json"
+        assert response.json()["detail"] == str(NO_SUCH_ENDPOINT)
