@@ -33,7 +33,7 @@ from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqla
 from kombu.utils.encoding import bytes_to_str
 from sqlalchemy import create_engine, delete, event, text, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -91,9 +91,19 @@ class Channel(kombu_sqla.Channel):
         with _ENGINES_LOCK:
             if key not in _ENGINES:
                 engine = self._engine_from_config()
-                kombu_sqla.metadata.create_all(engine)
+                try:
+                    kombu_sqla.metadata.create_all(engine)
+                except OperationalError:  # another process created the tables between check and create
+                    kombu_sqla.metadata.create_all(engine)
                 _ENGINES[key] = engine, sessionmaker(bind=engine)
         return _ENGINES[key]
+
+    def _get_or_create(self, queue):
+        try:
+            return super()._get_or_create(queue)
+        except IntegrityError:  # another process inserted the same queue name first: use its row
+            self.session.rollback()
+            return self.session.query(self.queue_cls).filter(self.queue_cls.name == queue).one()
 
     @property
     def engine(self):
