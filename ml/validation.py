@@ -27,17 +27,21 @@ def _stratified_folds(y: np.ndarray, k: int, seed: int):
     return StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
 
 
+def spread(values) -> dict:
+    """Return the mean and the sample standard deviation (n - 1) of fold scores: the one "± std" shown everywhere."""
+    array = np.asarray(values, dtype=float)
+    return {"mean": float(array.mean()), "std": float(array.std(ddof=1)) if array.size > 1 else 0.0}
+
+
 def summarize(per_fold: list, k_requested: int, method: str) -> dict:
     """Return per-fold results with mean and standard deviation of accuracy and loss."""
-    acc = np.array([f["accuracy"] for f in per_fold])
-    loss = np.array([f["loss"] for f in per_fold])
     return {
         "k": len(per_fold),
         "k_requested": k_requested,
         "method": method,
         "per_fold": per_fold,
-        "accuracy": {"mean": float(acc.mean()), "std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0},
-        "loss": {"mean": float(loss.mean()), "std": float(loss.std(ddof=1)) if len(loss) > 1 else 0.0},
+        "accuracy": spread([f["accuracy"] for f in per_fold]),
+        "loss": spread([f["loss"] for f in per_fold]),
     }
 
 

@@ -12,6 +12,7 @@ from apps.training.forms import TrainingConfigForm
 from apps.training.models import TrainingRun
 from apps.training.selectors import model_version_list, training_run_get, training_run_list
 from apps.training.services import training_run_start
+from apps.training.variants import variant_label
 
 # What each stage of the engine does, as the run page names it (the engine reports the keys).
 STAGE_LABELS = {
@@ -115,4 +116,8 @@ def versions_page(request, slug):
     versions = list(model_version_list(user=request.user, project=project).order_by("-number"))
     for version in versions:
         version.network = network_summary(version)
-    return render(request, "training/versions.html", {"project": project, "versions": versions, "can_manage": can_manage(user=request.user, project=project)})
+        version.variant_rows = [(key, variant_label(key), row) for key, row in (version.metrics.get("variants") or {}).items()]
+    # After an activation the page comes back with ?activated=<number>: confirm it only if that version is the active one.
+    activated = next((v for v in versions if str(v.number) == request.GET.get("activated") and v.status == "active"), None)
+    return render(request, "training/versions.html", {"project": project, "versions": versions, "activated": activated,
+                                                      "can_manage": can_manage(user=request.user, project=project)})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ml.lab.heads import HeadConfig, fit_head, head_accuracy
+from ml.validation import spread
 
 OVERFIT_PER_CLASS = 8  # a deliberately small training subset, so memorising is easy
 OVERFIT_EPOCHS = 60
@@ -94,7 +95,7 @@ def label_noise_experiment(
                 "fraction": float(fraction),
                 "flipped": int(round(fraction * len(train_y))),
                 "accuracy": float(np.mean(scores)),
-                "std": float(np.std(scores)),
+                "std": spread(scores)["std"],
             }
         )
         if progress:
@@ -132,7 +133,7 @@ def split_spread(
         "single_min": float(np.min(singles)),
         "single_max": float(np.max(singles)),
         "test_size": int(round(test_fraction * len(y))),
-        "kfold": {"k": k, "per_fold": per_fold, "mean": float(fold_scores.mean()), "std": float(fold_scores.std())},
+        "kfold": {"k": k, "per_fold": per_fold, **spread(fold_scores)},
     }
 
 
@@ -141,9 +142,9 @@ def fold_summary(per_fold: list[dict]) -> dict:
     scores = np.array([float(row["accuracy"]) for row in per_fold]) if per_fold else np.zeros(0)
     if scores.size == 0:
         return {"mean": None, "std": None, "min": None, "max": None}
+    # The same mean ± std as the card's (ml.validation), so the lab and the versions page agree.
     return {
-        "mean": float(scores.mean()),
-        "std": float(scores.std()),
+        **spread(scores),
         "min": float(scores.min()),
         "max": float(scores.max()),
     }

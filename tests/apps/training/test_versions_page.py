@@ -1,0 +1,52 @@
+"""The versions page: variant names in words, activation that asks and confirms, the lab's cross-validation spread."""
+import pytest
+
+from apps.training.models import ModelVersion
+from ml.validation import summarize
+
+# Five folds whose sample and population standard deviations differ in the third decimal.
+PER_FOLD = [{"fold": i + 1, "accuracy": a, "loss": 0.5, "n": 10} for i, a in enumerate([0.8, 0.95, 0.85, 0.7, 0.9])]
+
+
+@pytest.mark.django_db
+def test_variants_are_named_in_words(classroom, publish, client):
+    """No raw key such as tflite_dynamic is shown as a variant name; it stays only in the title attribute."""
+    publish()
+    client.force_login(classroom.teacher)
+    html = client.get(f"/projects/{classroom.project.slug}/versions/").content.decode()
+    assert "TFLite, pesos de 8 bits" in html and "ONNX (el que responde)" in html
+    assert ">tflite_dynamic<" not in html and "<code>onnx_fp32</code>" not in html
+
+
+@pytest.mark.django_db
+def test_activation_asks_first_and_the_page_confirms_it(classroom, publish, client):
+    """The activate button carries its question, and the page says which version became active."""
+    first = publish()
+    second = publish()
+    assert second.status == "active"
+    client.force_login(classroom.teacher)
+    url = f"/projects/{classroom.project.slug}/versions/"
+    html = client.get(url).content.decode()
+    assert f"¿Activar la versión {first.number}?" in html
+    assert "js/versions.js" in html and "<script>\n" not in html.split("js/csrf.js")[1]
+    assert "ahora es el modelo activo" not in client.get(f"{url}?activated={first.number}").content.decode()
+    html = client.get(f"{url}?activated={second.number}").content.decode()
+    assert f"La versión {second.number} ahora es el modelo activo" in html
+
+
+@pytest.mark.django_db
+def test_cross_validation_spread_is_the_same_on_the_versions_page_and_in_the_lab(classroom, publish, client):
+    """Both pages show the card's mean ± sample standard deviation for the same version."""
+    version = publish()
+    kfold = summarize(PER_FOLD, 5, "head")
+    version.metadata["kfold"] = kfold
+    version.metrics = {**version.metrics, "kfold_k": 5, "kfold_mean": kfold["accuracy"]["mean"],
+                       "kfold_std": kfold["accuracy"]["std"]}
+    version.save(update_fields=["metadata", "metrics"])
+    assert ModelVersion.objects.get(pk=version.pk).metrics["kfold_std"] == pytest.approx(0.0962, abs=1e-4)
+    client.force_login(classroom.teacher)
+    spread = f"± {kfold['accuracy']['std']:.3f}".replace(".", ",")
+    versions = client.get(f"/projects/{classroom.project.slug}/versions/").content.decode()
+    lab = client.get(f"/lab/cross-validation/?project={classroom.project.slug}").content.decode()
+    assert spread in versions
+    assert spread in lab
