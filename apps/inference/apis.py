@@ -242,9 +242,7 @@ class BrowserPredictionApi(APIView):
         image = image_get(user=request.user, image_id=image_id)
         serializer = self.BrowserPredictionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        version = image.project.model_versions.filter(number=serializer.validated_data["version"]).first()
-        if version is None:
-            raise NotFoundError(NO_ANALYSIS)
+        version = image_version(image=image, version_number=serializer.validated_data["version"])
         analysis = browser_prediction_record(
             image=image,
             user=request.user,

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -5,10 +6,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.permissions import IsAuthenticatedReadOrContributor
+from apps.common.schema import error_responses
 from apps.projects.selectors import project_get
 from apps.training.selectors import model_version_get, model_version_list, training_run_get, training_run_list
 from apps.training.serializers import ModelVersionOutputSerializer, TrainingRunOutputSerializer
 from apps.training.services import model_version_activate, training_run_cancel, training_run_start
+
+VERSION_FILE_GONE = _("The file %(name)s of this model version is missing from storage.")
 
 
 def _paginated(request, view, queryset, serializer_class):
@@ -88,7 +92,7 @@ class ModelVersionFileApi(APIView):
     permission_classes = [IsAuthenticatedReadOrContributor]
     CONTENT_TYPES = {".json": "application/json", ".png": "image/png", ".onnx": "application/octet-stream"}
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, **error_responses(409)})
     def get(self, request, version_id, name):
         import posixpath
         from pathlib import PurePosixPath
@@ -96,13 +100,16 @@ class ModelVersionFileApi(APIView):
         from django.core.files.storage import default_storage
         from django.http import FileResponse
 
-        from apps.common.exceptions import NotFoundError
+        from apps.common.exceptions import ConflictError, NotFoundError
         from apps.training.selectors import VERSION_NOT_FOUND
 
         version = model_version_get(user=request.user, version_id=version_id)
         if name not in version.files:  # only names the version recorded: no path from the client is opened
             raise NotFoundError(VERSION_NOT_FOUND)
-        handle = default_storage.open(posixpath.join(version.artifact_dir, name), "rb")
+        try:
+            handle = default_storage.open(posixpath.join(version.artifact_dir, name), "rb")
+        except FileNotFoundError as exc:  # recorded but gone from storage: the version is broken, not the request
+            raise ConflictError(VERSION_FILE_GONE % {"name": name}) from exc
         content_type = self.CONTENT_TYPES.get(PurePosixPath(name).suffix, "application/octet-stream")
         return FileResponse(handle, content_type=content_type, filename=PurePosixPath(name).name,
                             as_attachment=request.query_params.get("download") == "1")
