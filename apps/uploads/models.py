@@ -32,6 +32,8 @@ class Image(TimeStampedModel):
     stats = models.JSONField(_("image statistics"), default=dict, blank=True)
     # Which worker (host, pid, broker transport) processed the image after upload.
     processed_by = models.JSONField(default=dict, blank=True)
+    # Hidden by a teacher (moderation): out of students' views, the labeling queue and training.
+    hidden = models.BooleanField(_("hidden"), default=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -41,3 +43,67 @@ class Image(TimeStampedModel):
 
     def __str__(self):
         return f"{self.original_name} ({self.project.slug})"
+
+
+class ImageImport(TimeStampedModel):
+    """One zip (or set of loose files) imported in the background; its summary is read by the page."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="image_imports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    # The spooled upload (a zip, or a folder of loose files) under the import spool folder, removed when done.
+    source = models.CharField(max_length=255, blank=True)
+    # Folder name -> class; "" maps the files at the zip's top level (a flat zip or loose files).
+    classes = models.JSONField(_("classes"), default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    # [{"name": entry name, "reason": why it was refused}, ...]
+    skipped = models.JSONField(default=list, blank=True)
+    error_message = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("image import")
+        verbose_name_plural = _("image imports")
+
+    def __str__(self):
+        return f"import {self.pk} · {self.project.slug} · {self.status}"
+
+    @property
+    def is_active(self):
+        return self.status in self.ACTIVE_STATUSES
+
+
+class ImageDeletion(TimeStampedModel):
+    """Who deleted which photos, and how many derived copies went with them (the photos themselves are gone)."""
+
+    project = models.ForeignKey("projects.Project", null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    image_ids = models.JSONField(default=list)
+    # Uploader usernames of the deleted photos, so a teacher can see whose work was removed.
+    uploaders = models.JSONField(default=list, blank=True)
+    # {"images", "files", "labels", "analyses", "embeddings", "lab_results"}: rows and files removed.
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("photo deletion")
+        verbose_name_plural = _("photo deletions")
+
+    def __str__(self):
+        return f"{len(self.image_ids)} photos deleted by {self.actor or '—'}"
