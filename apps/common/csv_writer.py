@@ -5,9 +5,20 @@ leading tab or carriage return) as a formula, so a label or a user name such as
 ``=HYPERLINK("http://evil", "click")`` would turn an export into an attack on whoever opens it
 (CSV injection). Such text cells get a leading single quote, which spreadsheets show as text;
 numbers stay numbers, so ``-0.5`` is still a negative number.
+
+Exports meant for people (``csv_export_response``) are also written the way the reader's spreadsheet
+program opens them: UTF-8 with a byte-order mark (without it Excel reads the accents as Latin-1),
+``;`` between cells where the language writes decimals with a comma (Spanish Excel and LibreOffice
+split on ``;`` there), decimal commas, local time without microseconds, and yes/no in words.
+Machine-read files (training manifests) keep the plain ``csv_writer``.
 """
 import csv
+import datetime
 from decimal import Decimal
+
+from django.http import HttpResponse
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,3 +48,36 @@ class SafeCsvWriter:
 def csv_writer(fh, **fmtparams) -> SafeCsvWriter:
     """Return a CSV writer for an export (a file, an HttpResponse, a StringIO)."""
     return SafeCsvWriter(fh, **fmtparams)
+
+
+def spreadsheet_cell(value, decimal_separator: str = "."):
+    """Return the value as a person's spreadsheet should show it: local time, localized decimals, words."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (float, Decimal)):
+        # Six decimals at most and never an exponent: spreadsheets read "1e-07" as text.
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        return text.replace(".", decimal_separator)
+    if isinstance(value, datetime.datetime):
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return local.replace(microsecond=0).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return csv_cell(str(value))
+
+
+def csv_export_response(*, filename: str, header: list, rows) -> HttpResponse:
+    """Return a CSV download for a spreadsheet in the active language: BOM, separator, decimals, local time."""
+    decimal_separator = formats.get_format("DECIMAL_SEPARATOR")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")
+    writer = csv.writer(response, delimiter=";" if decimal_separator == "," else ",")
+    writer.writerow([csv_cell(str(name)) for name in header])
+    for row in rows:
+        writer.writerow([spreadsheet_cell(value, decimal_separator) for value in row])
+    return response

@@ -62,7 +62,8 @@ class AnalysisFilter(django_filters.FilterSet):
 
 class AnalysisActivityFilter(_DateRangeMixin, AnalysisFilter):
     project = django_filters.CharFilter(field_name="image__project__slug", label=_("Project"))
-    student = django_filters.CharFilter(field_name="image__uploader__username", label=_("Student"))
+    # Who uploaded the photo, not who ran the analysis: the column is titled the same way.
+    student = django_filters.CharFilter(field_name="image__uploader__username", label=_("Uploaded by"))
 
     class Meta:
         model = Analysis

@@ -1,9 +1,11 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext_lazy as _
 
-from apps.common.csv_writer import csv_writer
+from apps.common.csv_writer import csv_export_response
 from apps.history.filters import AnalysisActivityFilter, AnalysisFilter, LabelActivityFilter, UploadActivityFilter
 from apps.history.selectors import (
     analysis_activity,
@@ -14,6 +16,7 @@ from apps.history.selectors import (
     reviewable_projects,
     upload_activity,
 )
+from apps.labeling.templatetags.labels import label_name as _label_name
 
 PAGE_SIZE = 50
 
@@ -46,42 +49,84 @@ def history_activity(request):
     projects = reviewable_projects(user=request.user)
     if not projects:
         raise Http404
-    kind = request.GET.get("kind") if request.GET.get("kind") in ("uploads", "analyses") else "labels"
-    if kind == "analyses":
-        filterset = AnalysisActivityFilter(request.GET, queryset=analysis_activity(user=request.user).order_by("-created_at", "-id"))
-    elif kind == "uploads":
-        filterset = UploadActivityFilter(request.GET, queryset=upload_activity(user=request.user).order_by("-created_at", "-id"))
-    else:
-        filterset = LabelActivityFilter(request.GET, queryset=label_activity(user=request.user).order_by("-created_at", "-id"))
+    kind = request.GET.get("kind") or "labels"
+    errors = [] if kind in ACTIVITY_FILTERS else [_gettext("Unknown tab: %(kind)s.") % {"kind": kind}]
+    kind = kind if kind in ACTIVITY_FILTERS else "labels"
+    filter_class, selector = ACTIVITY_FILTERS[kind]
+    filterset = filter_class(request.GET, queryset=selector(user=request.user).order_by("-created_at", "-id"))
     for field in filterset.form.fields.values():
         field.widget.attrs.setdefault("class", "form-select form-select-sm" if hasattr(field, "choices") else "form-control form-control-sm")
-    rows = filterset.qs
-    if request.GET.get("format") == "csv":
+    # An invalid filter is reported (400, next to its field), never silently dropped from the query.
+    if errors or not filterset.is_valid():
+        rows = filterset.queryset.none()
+        status = 400
+    else:
+        rows, status = filterset.qs, 200
+    if request.GET.get("format") == "csv" and status == 200:
         return _csv_response(kind, rows)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("format", None)
     return render(
         request,
         "history/activity.html",
-        {"filter": filterset, "page": page, "kind": kind, "projects": projects, "query": query.urlencode()},
+        {"filter": filterset, "page": page, "kind": kind, "projects": projects, "query": query.urlencode(),
+         "tabs": _tab_queries(request.GET), "errors": errors},
+        status=status,
     )
 
 
-def _csv_response(kind, rows):
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="riim-{kind}.csv"'
-    writer = csv_writer(response)
+ACTIVITY_FILTERS = {
+    "labels": (LabelActivityFilter, label_activity),
+    "uploads": (UploadActivityFilter, upload_activity),
+    "analyses": (AnalysisActivityFilter, analysis_activity),
+}
+
+
+def _tab_queries(params) -> dict:
+    """Return each tab's query string, keeping the current filters that the tab also has."""
+    tabs = {}
+    for kind, (filter_class, _selector) in ACTIVITY_FILTERS.items():
+        query = params.copy()
+        for key in list(query):
+            if key not in filter_class.base_filters:
+                del query[key]
+        query["kind"] = kind
+        tabs[kind] = query.urlencode()
+    return tabs
+
+
+# Column headers of each export, in the reader's language; the analyses' person is whoever uploaded the photo.
+CSV_HEADERS = {
+    "analyses": [_("Date"), _("Project"), _("Uploaded by"), _("Image ID"), _("Model version"), _("Ran on"),
+                 _("Predicted class"), _("Confidence"), _("Anomaly score"), _("Unusual"), _("Latency (ms)")],
+    "uploads": [_("Date"), _("Project"), _("Uploaded by"), _("Image ID"), _("File name"), _("Split"), _("Class"),
+                _("Label source")],
+    "labels": [_("Date"), _("Project"), _("Author"), _("Image ID"), _("Class"), _("Tags"), _("Label source")],
+}
+
+
+def label_name(value):
+    """Return a label as the export shows it: "none of these" in words, nothing when there is none."""
+    return str(_label_name(value)) if value else ""
+
+
+def _csv_rows(kind, rows):
     if kind == "analyses":
-        writer.writerow(["created_at", "project", "student", "image_id", "model_version", "ran_on", "label", "confidence", "anomaly_score", "is_anomaly", "latency_ms"])
         for row in rows.iterator():
-            writer.writerow([row.created_at.isoformat(), row.image.project.slug, row.image.uploader.username, row.image_id, row.model_version.number, row.ran_on, row.label, row.confidence, (row.anomaly or {}).get("score", ""), row.is_anomaly, row.latency_ms])
+            yield [row.created_at, row.image.project.slug, row.image.uploader.username, row.image_id,
+                   row.model_version.number, row.get_ran_on_display(), label_name(row.label), row.confidence,
+                   (row.anomaly or {}).get("score"), row.is_anomaly, row.latency_ms]
     elif kind == "uploads":
-        writer.writerow(["created_at", "project", "uploader", "image_id", "original_name", "split", "label", "label_source"])
         for img in rows.iterator():
-            writer.writerow([img.created_at.isoformat(), img.project.slug, img.uploader.username, img.pk, img.original_name, img.split, img.label, img.label_source])
+            yield [img.created_at, img.project.slug, img.uploader.username, img.pk, img.original_name,
+                   img.get_split_display(), label_name(img.label), img.get_label_source_display()]
     else:
-        writer.writerow(["created_at", "project", "author", "image_id", "label", "tags", "source"])
         for row in rows.iterator():
-            writer.writerow([row.created_at.isoformat(), row.image.project.slug, row.author.username, row.image_id, row.label, ";".join(row.tags), row.source])
-    return response
+            yield [row.created_at, row.image.project.slug, row.author.username, row.image_id, label_name(row.label),
+                   ", ".join(row.tags), row.get_source_display()]
+
+
+def _csv_response(kind, rows):
+    return csv_export_response(filename=f"riim-{kind}.csv", header=CSV_HEADERS[kind], rows=_csv_rows(kind, rows))

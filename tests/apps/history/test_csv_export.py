@@ -46,11 +46,11 @@ def test_activity_export_neutralises_hostile_names(world, client):
     client.force_login(world.grader)
     response = client.get("/history/activity/?kind=uploads&format=csv")
     assert response.status_code == 200
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     header, row = rows[0], rows[1]
-    assert row[header.index("uploader")] == "'" + HOSTILE
-    assert row[header.index("original_name")] == "'=1+1.jpg"
-    assert row[header.index("image_id")].isdigit()
+    assert row[header.index("Subida por")] == "'" + HOSTILE
+    assert row[header.index("Nombre del archivo")] == "'=1+1.jpg"
+    assert row[header.index("ID de la imagen")].isdigit()
 
 
 def test_class_names_cannot_start_with_a_formula_sign():
