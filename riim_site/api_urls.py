@@ -3,6 +3,7 @@ from django.urls import path, re_path
 
 from apps.accounts.apis import TokenLogoutApi, TokenObtainApi
 from apps.common.api_errors import ApiNotFoundApi
+from apps.gradebook.apis import GradebookStudentUpdateApi, ProjectGradebookApi, QuizAnswerApi
 from apps.inference.apis import (
     AnalyzeApi,
     BrowserPredictionApi,
@@ -57,4 +58,12 @@ urlpatterns = [
     path("projects/<slug:slug>/model-versions/import/", ModelVersionImportApi.as_view(), name="api-project-model-versions-import"),
     # Last: any other address under the API is a JSON 404, not Django's HTML page.
     re_path(r"^", ApiNotFoundApi.as_view(), name="api-not-found"),
+    path("projects/<slug:slug>/gradebook/", ProjectGradebookApi.as_view(), name="api-project-gradebook"),
+    # Any valid username (letters, digits and @ . + - _), so not a slug.
+    path(
+        "projects/<slug:slug>/gradebook/<str:username>/",
+        GradebookStudentUpdateApi.as_view(),
+        name="api-project-gradebook-student",
+    ),
+    path("lab/questions/<str:question_id>/answers/", QuizAnswerApi.as_view(), name="api-quiz-answers"),
 ]

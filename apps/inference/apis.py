@@ -56,7 +56,7 @@ def _png_response(content: bytes) -> HttpResponse:
 
 
 class AnalyzeApi(APIView):
-    """Analyse an image with the project's active model without storing anything (the heatmap comes inline).
+    """Analyse an image with the project's active model without storing it (the heatmap comes inline); who asked is recorded.
 
     ``explanation.heatmap_png`` is the class-activation map at half the model's input size (``heatmap_size``) as a base64 PNG
     with an 8-bit palette (blue: little evidence, red: most), to blend over the photo that was sent.
@@ -65,7 +65,7 @@ class AnalyzeApi(APIView):
     from the served network's early features); ``anomaly.score`` is then their sum.
     """
 
-    # Stores nothing; who may analyse in the project (students and teachers, not graders) is decided by
+    # Keeps no photo; who may analyse in the project (students and teachers, not graders) is decided by
     # the service from the project role, so the global role check and its query are not needed here.
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
@@ -85,7 +85,7 @@ class AnalyzeApi(APIView):
         serializer.is_valid(raise_exception=True)
         target = analysis_project_get(user=request.user, slug=serializer.validated_data["project"])
         upload = serializer.validated_data["file"]
-        data = analyze_upload(target=target, raw=upload_read(upload), name=upload.name)
+        data = analyze_upload(target=target, raw=upload_read(upload), name=upload.name, requester=request.user)
         return Response(ComputedAnalysisOutputSerializer(data).data)
 
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "apps.inference",
     "apps.lab",
     "apps.delivery",
+    "apps.gradebook",
 ]
 
 MIDDLEWARE = [

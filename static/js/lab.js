@@ -71,11 +71,27 @@
   }
 
   // Quizzes -----------------------------------------------------------------------------------------
+  // The right option is not in the page: the server records the answer and says whether it was right.
   document.querySelectorAll(".quiz-question").forEach((q) => {
     const feedback = q.querySelector("[data-quiz-feedback]");
     q.querySelectorAll("[data-quiz-option]").forEach((button) => {
-      button.addEventListener("click", () => {
-        const right = button.dataset.correct === "1";
+      button.addEventListener("click", async () => {
+        let answer;
+        try {
+          const response = await fetch(q.dataset.quizUrl, {
+            method: "POST",
+            credentials: "same-origin",
+            headers: { "Content-Type": "application/json", "X-CSRFToken": window.riimCsrfToken() },
+            body: JSON.stringify({ option: Number(button.dataset.quizOption), project: q.dataset.project || null }),
+          });
+          answer = await response.json();
+          if (!response.ok) throw new Error(answer.detail || response.status);
+        } catch (err) {
+          feedback.textContent = feedback.dataset.error;
+          feedback.className = "small mt-2 mb-0 fw-semibold text-danger-emphasis";
+          return;
+        }
+        const right = answer.correct;
         // A solid button replaces the outline one: the outline's grey text on a green fill was unreadable.
         q.querySelectorAll("[data-quiz-option]").forEach((b) => {
           b.classList.remove("btn-success", "btn-danger");
@@ -86,7 +102,7 @@
         button.classList.add(right ? "btn-success" : "btn-danger");
         button.setAttribute("aria-pressed", "true");
         // The explanation of a right answer already says it is right ("Correct: …"): no second verdict before it.
-        feedback.textContent = right ? feedback.dataset.right : T.wrong + " " + feedback.dataset.wrong;
+        feedback.textContent = right ? answer.feedback : T.wrong + " " + answer.feedback;
         feedback.className = "small mt-2 mb-0 fw-semibold " + (right ? "text-success-emphasis" : "text-danger-emphasis");
       });
     });

@@ -52,6 +52,10 @@ def _script_errors(driver):
 def test_every_lab_page_works_in_chromium(lab_world, live_server, chromium, role):
     """Each page loads in Spanish with its charts drawn, the nav links the lab, and no script error occurs."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from apps.gradebook.models import QuizAnswer
+    from apps.lab.quizzes import BY_ID
 
     log_in(chromium, live_server, getattr(lab_world, role))
     chromium.get(f"{live_server.url}/lab/?project={lab_world.project.slug}")
@@ -67,18 +71,26 @@ def test_every_lab_page_works_in_chromium(lab_world, live_server, chromium, role
             # Losses on their own axis, never on the 0..1 accuracy one, which a rising validation loss would leave.
             axes = chromium.execute_script(CURVE_AXES)
             assert axes and all(loss_axis != accuracy_axis for loss_axis, accuracy_axis in axes), axes
-        # The first question answers with its feedback.
-        right = chromium.find_element(By.CSS_SELECTOR, "[data-quiz-option][data-correct]")
+        # The first question answers with the server's feedback; the right option is not in the page.
+        assert not chromium.find_elements(By.CSS_SELECTOR, "[data-correct]"), slug
+        question = chromium.find_element(By.CSS_SELECTOR, ".quiz-question")
+        right_option = BY_ID[question.get_attribute("data-quiz-question")].right
+        right = question.find_element(By.CSS_SELECTOR, f"[data-quiz-option='{right_option}']")
         _click(chromium, right)
-        feedback = chromium.find_element(By.CSS_SELECTOR, "[data-quiz-feedback]").text
+        WebDriverWait(chromium, 10).until(lambda d: question.find_element(By.CSS_SELECTOR, "[data-quiz-feedback]").text)
+        feedback = question.find_element(By.CSS_SELECTOR, "[data-quiz-feedback]").text
         assert feedback
         # The chosen answer stays readable (WCAG AA) and the verdict is not said twice ("Correcto. Correcto: …").
         _readable(chromium, right, slug)
         assert not feedback.startswith(("Correcto. ", "Correct. ")), feedback
-        wrong = chromium.find_element(By.CSS_SELECTOR, ".quiz-question [data-quiz-option]:not([data-correct])")
+        wrong = question.find_element(By.CSS_SELECTOR, f"[data-quiz-option]:not([data-quiz-option='{right_option}'])")
         _click(chromium, wrong)
+        WebDriverWait(chromium, 10).until(lambda d: wrong.get_attribute("aria-pressed") == "true")
         _readable(chromium, wrong, slug)
         _readable(chromium, right, slug)
+    # Each page's first question was answered twice (right, then wrong), and the server kept both.
+    answers = QuizAnswer.objects.filter(user=getattr(lab_world, role), project=lab_world.project)
+    assert answers.filter(correct=True).count() == answers.filter(correct=False).count() == len(TOPICS)
     chromium.get(f"{live_server.url}/lab/backprop/")
     _click(chromium, chromium.find_element(By.CSS_SELECTOR, "[data-bp-next]"))
     assert chromium.find_element(By.CSS_SELECTOR, "[data-bp-step]").text == "1"

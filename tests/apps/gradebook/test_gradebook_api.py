@@ -1,0 +1,124 @@
+"""The gradebook API: the class's rows, a student's own row, grading with its history, and bad input."""
+import pytest
+
+from apps.gradebook.models import AnalysisRequest, Criterion, FeedbackEntry, QuizAnswer, ScoreEntry
+from apps.lab.models import LabExperiment
+from apps.labeling.services import label_assign
+from apps.projects.models import Membership
+from apps.uploads.services import image_upload_create
+from tests.factories import UserFactory, image_bytes
+
+
+@pytest.fixture
+def rubric(world):
+    return [
+        Criterion.objects.create(project=world.project, name="Fotos", points=4, position=0),
+        Criterion.objects.create(project=world.project, name="Etiquetas", points=6, position=1),
+    ]
+
+
+def _url(world, username=None):
+    base = f"/api/v1/projects/{world.project.slug}/gradebook/"
+    return f"{base}{username}/" if username else base
+
+
+def test_teacher_reads_the_rows_with_activity_figures(world, rubric, api_as):
+    """Uploads, labels, analyses, lab experiments and first-try quiz answers are counted per student."""
+    image = image_upload_create(project=world.project, uploader=world.student, raw=image_bytes(), name="a.jpg")
+    label_assign(image=image, author=world.student, label="gato")
+    AnalysisRequest.objects.create(project=world.project, requester=world.student, ran_on="server", image=image)
+    AnalysisRequest.objects.create(project=world.project, requester=world.student, ran_on="browser", image=image)
+    LabExperiment.objects.create(project=world.project, requested_by=world.student, kind="clusters")
+    for question, correct in (("q1", False), ("q1", True), ("q2", True)):
+        QuizAnswer.objects.create(user=world.student, project=world.project, question=question, option=1, correct=correct)
+    body = api_as(world.teacher).get(_url(world)).json()
+    assert body["rubric"] == [
+        {"id": rubric[0].pk, "name": "Fotos", "points": 4.0},
+        {"id": rubric[1].pk, "name": "Etiquetas", "points": 6.0},
+    ]
+    (row,) = body["students"]
+    assert row == {
+        "username": "alumna", "uploads": 1, "labels": 1, "agreement": None, "gold_accuracy": None, "analyses": 2,
+        "lab": {"experiments": 1, "quiz_answered": 2, "quiz_correct": 1},
+        "scores": {}, "total": None, "comment": "",
+    }
+
+
+def test_grader_scores_and_every_change_is_kept(world, rubric, api_as):
+    """A PUT answers with the row; a second PUT adds rows to the history instead of changing the first."""
+    client = api_as(world.grader)
+    first = client.put(_url(world, "alumna"), {"scores": {str(rubric[0].pk): 3}, "comment": "Bien"}, format="json")
+    assert first.status_code == 200, first.content
+    assert first.json()["scores"] == {str(rubric[0].pk): 3.0} and first.json()["total"] == 3.0
+    second = client.put(
+        _url(world, "alumna"), {"scores": {str(rubric[0].pk): 4, str(rubric[1].pk): 5.5}, "comment": "Muy bien"},
+        format="json",
+    )
+    assert second.json()["total"] == 9.5 and second.json()["comment"] == "Muy bien"
+    assert list(ScoreEntry.objects.filter(criterion=rubric[0]).values_list("points", flat=True)) == [4.0, 3.0]
+    assert list(FeedbackEntry.objects.values_list("comment", "author__username")) == [
+        ("Muy bien", "evaluador"), ("Bien", "evaluador"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"scores": {"FIRST": 4.5}},  # above the criterion's points
+        {"scores": {"FIRST": -1}},
+        {"scores": {"999999": 1}},  # unknown criterion
+        {"scores": {"FIRST": "mucho"}},
+        {"scores": ["FIRST"]},
+        {"comment": "x" * 5001},
+    ],
+)
+def test_bad_scores_are_refused_with_400(world, rubric, api_as, body):
+    """Out of range, unknown criteria and malformed bodies are a 400 and write nothing."""
+    text = str(body).replace("FIRST", str(rubric[0].pk))
+    response = api_as(world.teacher).put(_url(world, "alumna"), eval(text), format="json")  # noqa: S307
+    assert response.status_code == 400, response.content
+    assert not ScoreEntry.objects.exists() and not FeedbackEntry.objects.exists()
+
+
+def test_unknown_student_is_a_400(world, rubric, api_as):
+    """A username that is not a student of the project (the grader, an outsider, nobody) is refused."""
+    for name in ("nadie", "evaluador", "ajeno"):
+        assert api_as(world.teacher).put(_url(world, name), {"comment": "x"}, format="json").status_code == 400
+
+
+def test_usernames_with_symbols_reach_their_row(world, rubric, api_as):
+    """Usernames with @ . + - work in the address."""
+    user = UserFactory(username="ana.p+1@x-y", role="student")
+    Membership.objects.create(project=world.project, user=user, role="student")
+    response = api_as(world.teacher).put(_url(world, user.username), {"scores": {str(rubric[1].pk): 6}}, format="json")
+    assert response.status_code == 200 and response.json()["username"] == "ana.p+1@x-y"
+
+
+def test_student_reads_only_their_own_row_and_writes_none(world, rubric, api_as):
+    """A student sees their grade and feedback but not a classmate's, and cannot grade anyone."""
+    other = UserFactory(username="otro", role="student")
+    Membership.objects.create(project=world.project, user=other, role="student")
+    api_as(world.teacher).put(_url(world, "otro"), {"comment": "Privado"}, format="json")
+    api_as(world.teacher).put(_url(world, "alumna"), {"comment": "Para ti"}, format="json")
+    body = api_as(world.student).get(_url(world)).json()
+    assert [row["username"] for row in body["students"]] == ["alumna"]
+    assert body["students"][0]["comment"] == "Para ti"
+    assert api_as(world.student).put(_url(world, "alumna"), {"comment": "10"}, format="json").status_code == 403
+    assert api_as(world.student).put(_url(world, "otro"), {"comment": "mal"}, format="json").status_code == 403
+
+
+def test_quiz_answer_is_checked_on_the_server(world, api_as):
+    """The right option is decided by the server's question table; each answer is kept."""
+    from apps.lab.quizzes import BY_ID
+
+    question = BY_ID["overfitting-dropout"]
+    url = f"/api/v1/lab/questions/{question.id}/answers/"
+    client = api_as(world.student)
+    wrong = client.post(url, {"option": 1, "project": world.project.slug}, format="json")
+    right = client.post(url, {"option": question.right, "project": world.project.slug}, format="json")
+    assert wrong.status_code == right.status_code == 201
+    assert wrong.json()["correct"] is False and right.json()["correct"] is True
+    assert right.json()["feedback"] == str(question.explanation)
+    assert list(QuizAnswer.objects.values_list("correct", flat=True)) == [True, False]
+    assert client.post(url, {"option": 7}, format="json").status_code == 400
+    assert client.post("/api/v1/lab/questions/nope/answers/", {"option": 1}, format="json").status_code == 404
