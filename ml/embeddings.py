@@ -1,0 +1,173 @@
+"""Embeddings of photos under the frozen pretrained backbone, computed with ONNX Runtime.
+
+One cache serves the quick model, the lab, active learning and label quality: the features of
+the ImageNet backbone *as loaded* (never a fine-tuned copy) do not depend on any project's
+labels, so an image's embedding is computed once. It is keyed by the backbone's fingerprint
+(network, width, input size, weights file hash): another backbone or another weights file is
+another key, and old rows simply stop matching.
+
+The backbone is exported once per fingerprint to ``backbone.onnx`` (input ``image``, raw 0..255
+pixels; outputs ``embedding`` and ``feature_maps``) in a cache folder; TensorFlow is imported only
+to build that file. Every later embedding, and every quick model's served graph (``ml.quick``),
+starts from it. Each photo also gets the embedding of its mirror image (flipped left to right):
+the quick model trains on both and averages both predictions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ml.runtime import INPUT_NAME, open_session
+from ml.weights import resolve_weights
+
+BACKBONE_FILE = "backbone.onnx"
+BACKBONE_INT8_FILE = "backbone.int8.onnx"
+BACKBONE_INFO_FILE = "backbone.json"
+EMBEDDING_DTYPE = np.float16  # half the bytes of float32; the head's accuracy does not move (< 1e-3 relative error)
+BATCH = 32  # photos per ONNX call (64 rows with their mirrors): bounded memory, full use of the threads
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """The frozen feature extractor every cached embedding comes from."""
+
+    network: str  # "mobilenet" or "mobilenet_v2"
+    alpha: float
+    image_size: int
+    weights_path: str
+    weights_sha256: str
+
+    @property
+    def fingerprint(self) -> str:
+        """Return a short key that changes with the network, its width, its input size or its weights."""
+        text = f"{self.network}|{self.alpha}|{self.image_size}|{self.weights_sha256}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def describe(self) -> dict:
+        """Return what the model card and the cache say about the backbone (no local path)."""
+        data = asdict(self)
+        data["weights_file"] = Path(data.pop("weights_path")).name
+        data["fingerprint"] = self.fingerprint
+        return data
+
+
+class BackboneUnavailable(Exception):
+    """No pretrained weights file for the requested backbone: the message says where it was looked for."""
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def resolve_backbone(network: str, alpha: float, image_size: int, weights: str = "imagenet", *,
+                     weights_dir: str | Path | None = None) -> Backbone:
+    """Find the pretrained weights of a backbone (never downloading) and return it; raise BackboneUnavailable."""
+    resolution = resolve_weights(network, alpha, weights, image_size, weights_dir=weights_dir, download=False)
+    if not resolution.available:
+        raise BackboneUnavailable(resolution.message)
+    return Backbone(network, float(alpha), int(image_size), resolution.path, file_sha256(resolution.path))
+
+
+def backbone_folder(backbone: Backbone, cache_dir: str | Path) -> Path:
+    return Path(cache_dir) / f"backbone-{backbone.fingerprint}"
+
+
+def _atomic_replace(written: Path, final: Path) -> Path:
+    written.replace(final)  # a reader never sees half a file; two writers leave the same content
+    return final
+
+
+def backbone_onnx(backbone: Backbone, cache_dir: str | Path) -> Path:
+    """Return the frozen backbone's ONNX file for a fingerprint, exporting it the first time (TensorFlow)."""
+    folder = backbone_folder(backbone, cache_dir)
+    path = folder / BACKBONE_FILE
+    if path.is_file():
+        return path
+    from ml.backend import keras
+    from ml.graphs import _named_model, to_onnx
+    from ml.models import build_pretrained_backbone
+    from ml.training import SERVING_INPUT_SCALE
+
+    folder.mkdir(parents=True, exist_ok=True)
+    base = build_pretrained_backbone(backbone.network, backbone.alpha, backbone.image_size, backbone.weights_path)
+    base.trainable = False
+    inputs = keras.Input((backbone.image_size, backbone.image_size, 3), name=INPUT_NAME)
+    scaled = keras.layers.Rescaling(*SERVING_INPUT_SCALE, name="input_scaling")(inputs)
+    maps = base(scaled, training=False)
+    pooled = keras.layers.GlobalAveragePooling2D(name="embedding")(maps)
+    model = _named_model(inputs, {"embedding": pooled, "feature_maps": maps}, "backbone")
+    partial = folder / f"{uuid.uuid4().hex[:8]}.onnx"
+    to_onnx(model, partial)
+    (folder / BACKBONE_INFO_FILE).write_text(json.dumps(backbone.describe(), indent=2))
+    return _atomic_replace(partial, path)
+
+
+def backbone_int8_onnx(backbone: Backbone, cache_dir: str | Path, calibration_images) -> Path:
+    """Return the static int8 copy of the backbone, calibrated once per fingerprint on the given raw images.
+
+    ``calibration_images`` is an array, or a callable returning one, called only when the file is built.
+    """
+    from ml.quantization import quantize_onnx_int8
+
+    folder = backbone_folder(backbone, cache_dir)
+    path = folder / BACKBONE_INT8_FILE
+    if path.is_file():
+        return path
+    source = backbone_onnx(backbone, cache_dir)
+    images = calibration_images() if callable(calibration_images) else calibration_images
+    partial = folder / f"{uuid.uuid4().hex[:8]}.int8.onnx"
+    quantize_onnx_int8(source, partial, np.asarray(images, np.float32))
+    return _atomic_replace(partial, path)
+
+
+def mirror(images: np.ndarray) -> np.ndarray:
+    """Flip NHWC images left to right."""
+    return np.ascontiguousarray(np.asarray(images)[:, :, ::-1, :])
+
+
+class Embedder:
+    """Compute (embedding, mirror embedding) pairs of raw 0..255 images with the backbone's ONNX file."""
+
+    def __init__(self, path: str | Path, threads: int = 2):
+        self.session = open_session(path, intra_op_threads=threads)
+
+    def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        images = np.asarray(images, np.float32)
+        n = len(images)
+        if n == 0:
+            return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
+        both = self.session.run(["embedding"], {INPUT_NAME: np.concatenate([images, mirror(images)])})[0]
+        return both[:n], both[n:]
+
+
+def embed_batches(embedder: Embedder, batches) -> tuple[np.ndarray, np.ndarray]:
+    """Embed an iterable of image batches; return all photos' embeddings and their mirrors' (float32)."""
+    photos, mirrors = [], []
+    for batch in batches:
+        photo, flipped = embedder(batch)
+        photos.append(photo)
+        mirrors.append(flipped)
+    if not photos:
+        return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
+    return np.concatenate(photos), np.concatenate(mirrors)
+
+
+def to_bytes(vector: np.ndarray) -> bytes:
+    """Store one embedding compactly (float16, little-endian)."""
+    return np.asarray(vector, "<f2").tobytes()
+
+
+def from_bytes(data: bytes) -> np.ndarray:
+    """Read back one embedding written by ``to_bytes`` as float32."""
+    return np.frombuffer(bytes(data), "<f2").astype(np.float32)

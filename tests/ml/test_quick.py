@@ -1,0 +1,150 @@
+"""The embeddings cache's engine side and the quick model: a tiny MobileNet built here, generated images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml.card import validate_card
+from ml.embeddings import (
+    BackboneUnavailable,
+    Embedder,
+    backbone_int8_onnx,
+    backbone_onnx,
+    from_bytes,
+    mirror,
+    resolve_backbone,
+    to_bytes,
+)
+from ml.quick import QuickData, fit_quick_head, publish_quick
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def weights_dir(tmp_path_factory):
+    """A weights folder holding a random-weight MobileNet 0.25 under the standard ImageNet file name."""
+    from ml.backend import keras
+
+    folder = tmp_path_factory.mktemp("weights")
+    keras.utils.set_random_seed(0)
+    base = keras.applications.MobileNet(input_shape=(SIZE, SIZE, 3), alpha=0.25, include_top=False, weights=None)
+    base.save_weights(folder / "mobilenet_2_5_224_tf_no_top.h5")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def backbone(weights_dir):
+    return resolve_backbone("mobilenet", 0.25, SIZE, weights_dir=weights_dir)
+
+
+@pytest.fixture(scope="module")
+def backbone_file(backbone, tmp_path_factory):
+    return backbone_onnx(backbone, tmp_path_factory.mktemp("cache"))
+
+
+def _images(n, seed):
+    return np.random.default_rng(seed).uniform(0, 255, (n, SIZE, SIZE, 3)).astype(np.float32)
+
+
+def test_no_weights_refuses_with_the_reason(tmp_path):
+    """Without a weights file the backbone is unavailable, and the reason names the weights folder."""
+    with pytest.raises(BackboneUnavailable, match="RIIM_WEIGHTS_DIR"):
+        resolve_backbone("mobilenet", 0.25, SIZE, weights_dir=tmp_path)
+
+
+def test_fingerprint_changes_with_weights_and_size(backbone, weights_dir, tmp_path):
+    """Another input size or another weights file is another cache key."""
+    assert resolve_backbone("mobilenet", 0.25, SIZE, weights_dir=weights_dir).fingerprint == backbone.fingerprint
+    assert resolve_backbone("mobilenet", 0.25, 64, weights_dir=weights_dir).fingerprint != backbone.fingerprint
+    other = tmp_path / "mobilenet_2_5_224_tf_no_top.h5"
+    other.write_bytes((weights_dir / "mobilenet_2_5_224_tf_no_top.h5").read_bytes() + b"\0")
+    assert resolve_backbone("mobilenet", 0.25, SIZE, weights_dir=tmp_path).fingerprint != backbone.fingerprint
+
+
+def test_backbone_onnx_matches_keras_and_is_reused(backbone, backbone_file, weights_dir):
+    """The exported backbone computes the frozen network's pooled features; a second call reuses the file."""
+    from ml.backend import keras
+
+    images = _images(3, 1)
+    photo, flipped = Embedder(backbone_file)(images)
+    base = keras.applications.MobileNet(input_shape=(SIZE, SIZE, 3), alpha=0.25, include_top=False, weights=None)
+    base.load_weights(weights_dir / "mobilenet_2_5_224_tf_no_top.h5")
+    expected = base.predict(images / 127.5 - 1.0, verbose=0).mean(axis=(1, 2))
+    np.testing.assert_allclose(photo, expected, atol=1e-4)
+    np.testing.assert_allclose(flipped, base.predict(mirror(images) / 127.5 - 1.0, verbose=0).mean(axis=(1, 2)),
+                               atol=1e-4)
+    mtime = backbone_file.stat().st_mtime_ns
+    assert backbone_onnx(backbone, backbone_file.parent.parent) == backbone_file
+    assert backbone_file.stat().st_mtime_ns == mtime
+
+
+def test_float16_storage_round_trip():
+    """An embedding is stored as float16 bytes: two bytes a value, read back within float16 precision."""
+    vector = np.random.default_rng(0).uniform(0, 6, 256).astype(np.float32)
+    data = to_bytes(vector)
+    assert len(data) == 512
+    np.testing.assert_allclose(from_bytes(data), vector, rtol=1e-3)
+
+
+def _separable(n, d=16, seed=0, classes=3):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    centres = rng.normal(0, 3, (classes, d))
+    x = centres[y] + rng.normal(0, 1, (n, d))
+    return x.astype(np.float32), (x + rng.normal(0, 0.3, (n, d))).astype(np.float32), y
+
+
+def test_head_chooses_c_by_cross_validation_and_separates_classes():
+    """On separable embeddings the head is accurate on new rows; C comes from the grid, with its CV table."""
+    x, xm, y = _separable(150)
+    head = fit_quick_head(x, xm, y, 3, seed=0)
+    assert head.cv["k"] == 5 and str(head.c) in head.cv["c_grid"]
+    assert head.cv["accuracy"]["mean"] > 0.9
+    x_new, xm_new, y_new = _separable(90, seed=0)
+    proba = head.predict_proba(x_new, xm_new)
+    assert np.allclose(proba.sum(1), 1.0, atol=1e-5)
+    assert (proba.argmax(1) == y_new).mean() > 0.9
+
+
+def test_head_with_too_few_photos_skips_cross_validation():
+    """A class with a single photo cannot be cross-validated: the default C is used and kfold is empty."""
+    x, xm, y = _separable(7, classes=2)
+    y[0] = 0
+    y[1:] = 1
+    head = fit_quick_head(x, xm, y, 2)
+    assert head.cv is None and head.c == 0.03
+
+
+def test_published_folder_serves_the_contract_with_mirror_averaging(backbone, backbone_file, tmp_path):
+    """The quick folder answers through the server's Predictor: four outputs, the head's own probabilities
+    (mean of photo and mirror, so a photo and its mirror get the same answer), a CAM, an anomaly verdict."""
+    from ml.inference import Predictor
+    from ml.runtime import SERVING_OUTPUTS
+
+    embed = Embedder(backbone_file)
+    images = _images(24, 2)
+    labels = np.arange(24) % 2
+    x, xm = embed(images)
+    int8 = backbone_int8_onnx(backbone, backbone_file.parent.parent, lambda: images)
+    card = publish_quick(tmp_path, backbone=backbone, backbone_file=backbone_file, backbone_int8_file=int8,
+                         classes=["a", "b"], train=QuickData(x[:18], xm[:18], labels[:18]),
+                         holdout=QuickData(x[18:], xm[18:], labels[18:]), config={}, dataset_sha256="0" * 64)
+    validate_card(card)
+    assert card["mode"] == "quick" and card["metrics"]["split"] == "holdout" and card["metrics"]["n"] == 6
+    predictor = Predictor(tmp_path)
+    outputs = predictor.run(images[18:])
+    assert set(SERVING_OUTPUTS) <= set(outputs)
+    kernel, bias = predictor.head
+    logits = lambda e: e @ kernel + bias  # noqa: E731
+    soft = lambda z: np.exp(z - z.max(1, keepdims=True)) / np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(outputs["probabilities"], (soft(logits(x[18:])) + soft(logits(xm[18:]))) / 2, atol=1e-4)
+    np.testing.assert_allclose(outputs["embedding"], x[18:], atol=1e-4)
+    mirrored = predictor.run(mirror(images[18:]), outputs=("probabilities",))["probabilities"]
+    np.testing.assert_allclose(mirrored, outputs["probabilities"], atol=1e-4)
+    from ml.analysis import analyse
+
+    result = analyse(predictor, images[18])
+    assert result.cam is not None and result.anomaly is not None
+    int8_outputs = Predictor(tmp_path, variant="int8").run(images[:4])
+    assert int8_outputs["probabilities"].shape == (4, 2)
