@@ -2,7 +2,6 @@
 import csv
 import io
 import re
-import secrets
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -10,6 +9,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts import roles
+from apps.accounts.passwords import readable_password
 from apps.common.exceptions import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from apps.projects.access import can_manage
 from apps.projects.models import Invitation, Membership, Project
@@ -156,7 +156,7 @@ def students_bulk_create(*, project, actor, csv_file):
             report["invited"].append(username)
             report["errors"].append((line, str(CSV_ACCOUNT_EXISTS)))
             continue
-        password = row.get("password") or secrets.token_urlsafe(8)
+        password = row.get("password") or readable_password()
         user = User.objects.create_user(
             username=username,
             password=password,

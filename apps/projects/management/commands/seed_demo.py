@@ -1,10 +1,9 @@
-import secrets
-
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apps.accounts import roles
+from apps.accounts.passwords import readable_password
 from apps.projects.models import Membership, Project
 from apps.projects.services import project_create
 
@@ -22,7 +21,7 @@ class Command(BaseCommand):
         for username, role in DEMO_USERS:
             user = User.objects.filter(username=username).first()
             if user is None:
-                password = secrets.token_urlsafe(9)
+                password = readable_password()
                 user = User.objects.create_user(username=username, password=password)
                 roles.role_assign(user, role)
                 if role == roles.TEACHER:
