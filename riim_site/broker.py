@@ -57,6 +57,11 @@ def _sqlite_connect(dbapi_connection, _record):
     cursor.close()
 
 
+def _utcnow() -> datetime.datetime:
+    # Naive, like kombu's column; UTC so that a daylight-saving change does not age hidden rows.
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 class Channel(kombu_sqla.Channel):
     """A SQLAlchemy channel that deletes acknowledged rows and restores abandoned ones."""
 
@@ -127,7 +132,8 @@ class Channel(kombu_sqla.Channel):
             )
             if row is None:
                 raise Empty()
-            row.visible = False  # the column's onupdate stamps sent_at: the moment it was hidden
+            row.visible = False
+            row.sent_at = _utcnow()  # the moment it was hidden (kombu's onupdate would use local time)
             row_id, payload = row.id, row.payload
         finally:
             session.commit()
@@ -179,8 +185,7 @@ class Channel(kombu_sqla.Channel):
     def restore_visible(self, *, older_than: float | None = None) -> int:
         """Make rows hidden for longer than the visibility timeout visible again; return how many."""
         timeout = self.visibility_timeout if older_than is None else older_than
-        # Same clock as the column's onupdate (naive local time): one machine's embedded broker.
-        cutoff = datetime.datetime.now() - datetime.timedelta(seconds=float(timeout))
+        cutoff = _utcnow() - datetime.timedelta(seconds=float(timeout))
         table = self.message_cls.__table__
         held = list(self._row_ids.values())  # rows this live process still works on
         statement = update(table).where(table.c.visible.is_(False), table.c.timestamp < cutoff)
