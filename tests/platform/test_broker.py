@@ -74,6 +74,7 @@ def test_task_whose_pool_process_is_killed_runs_again(tmp_path):
         assert worker.process.poll() is None
     pids = _started(record, "k")
     assert len(pids) == 2 and pids[1] != first_pid
+    assert _rows_left(tmp_path / "broker.sqlite3") == 0  # handed back in place, not copied
 
 
 def test_task_whose_worker_is_killed_runs_on_the_next_worker(tmp_path):
