@@ -81,6 +81,10 @@ def command_train(args) -> dict:
     config = TrainConfig(**{option.name: getattr(args, option.name) for option in OPTIONS})
     if config.weights not in ("imagenet", "none"):
         confined_weights_file(config.weights, args.weights_dir)  # refuse a path outside the folder before any work
+    if config.mode == "quick":  # a head on the frozen backbone's embeddings: no epochs, no progress bar
+        from ml.quick import train_quick
+
+        return train_quick(config, args.data, args.out, weights_dir=args.weights_dir or None)
     from ml.training import train
 
     bar = ProgressBar(enabled=not args.quiet)

@@ -23,6 +23,7 @@ AUGMENT_PRESETS = ("none", "light", "strong")
 # Widths with published ImageNet weights: 0.25 exists only for MobileNet, 0.35, 1.3 and 1.4 only for V2.
 ALPHAS = (0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 QUANTIZE_CHOICES = ("int8", "float16")
+MODES = ("quick", "full")
 MAX_SEED = 2**31 - 1  # numpy and TensorFlow seeds are non-negative 32-bit integers
 
 
@@ -134,6 +135,9 @@ class Option:
 
 
 OPTIONS = (
+    Option("mode", str, "quick: a linear head on cached frozen-backbone embeddings, in seconds; "
+           "full: the whole training pipeline (fine-tuning, k-fold, pruning, quantization), in minutes",
+           choices=MODES),
     Option("backbone", str, "network: a pretrained MobileNet or MobileNetV2, or a small CNN from scratch",
            choices=BACKBONES),
     Option("alpha", float, "MobileNet width multiplier: 0.25 is small enough for 2 CPU cores", choices=ALPHAS),
@@ -172,7 +176,7 @@ OPTIONS_BY_NAME = MappingProxyType({option.name: option for option in OPTIONS})
 DEFAULT_SETS = MappingProxyType({
     # What the engine does on its own: `python -m ml train` and TrainConfig().
     "engine": MappingProxyType({
-        "backbone": "mobilenet", "alpha": 0.25, "weights": "imagenet", "image_size": 224, "batch_size": 32,
+        "mode": "full", "backbone": "mobilenet", "alpha": 0.25, "weights": "imagenet", "image_size": 224, "batch_size": 32,
         "epochs": 10, "fine_tune_epochs": 5, "fine_tune_layers": 20, "learning_rate": 1e-3,
         "fine_tune_learning_rate": 1e-4, "augment": "light", "dropout": 0.3, "l2": 1e-4, "patience": 4, "folds": 5,
         "kfold_epochs": 0, "val_fraction": 0.15, "test_fraction": 0.15, "tta": False, "seed": 42,
@@ -181,6 +185,7 @@ DEFAULT_SETS = MappingProxyType({
     # What the platform offers a teacher (form, API, admin, manage.py train): the options named here,
     # with values that train on a classroom CPU in a few minutes and beat training from scratch.
     "classroom": MappingProxyType({
+        "mode": "full",  # "quick" answers in seconds; the automatic retrain after labeling always uses it
         "backbone": "mobilenet",
         "alpha": 0.25,
         "weights": "imagenet",
@@ -247,6 +252,7 @@ _ENGINE = DEFAULT_SETS["engine"]
 class TrainConfig:
     """Every hyperparameter of one training run (``OPTIONS`` says what each is for); rebuilt from the card."""
 
+    mode: str = _ENGINE["mode"]
     backbone: str = _ENGINE["backbone"]
     alpha: float = _ENGINE["alpha"]
     weights: str = _ENGINE["weights"]

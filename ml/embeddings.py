@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.errors import WeightsError
 from ml.runtime import INPUT_NAME, open_session
 from ml.weights import resolve_weights
 
@@ -58,7 +59,7 @@ class Backbone:
         return data
 
 
-class BackboneUnavailable(Exception):
+class BackboneUnavailable(WeightsError):
     """No pretrained weights file for the requested backbone: the message says where it was looked for."""
 
 

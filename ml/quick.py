@@ -26,7 +26,7 @@ import numpy as np
 from ml.card import CARD_FILE, SCHEMA_VERSION, write_card
 from ml.embeddings import Backbone
 from ml.evaluation import classification_metrics
-from ml.preprocess import preprocessing_spec
+from ml.preprocess import preprocessing_spec, unscale
 from ml.runtime import ANOMALY_FILE, FILES, INPUT_NAME, SERVING_OUTPUTS
 
 MODES = ("quick", "full")
@@ -370,3 +370,42 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
     }
     write_card(card, out / CARD_FILE)
     return card
+
+
+def train_quick(config, data: str | Path, out_dir: str | Path, *, weights_dir: str | Path | None = None,
+                cache_dir: str | Path | None = None) -> dict:
+    """Train a quick model from images on disk (``python -m ml train --mode quick``); return a summary.
+
+    The training pool (train + validation splits) fits the head; the test split (or the given
+    holdout) scores it. Raises ``ml.embeddings.BackboneUnavailable`` without pretrained weights.
+    """
+    import tempfile
+
+    from ml.datasets import load_image_data, split_counts, split_indices
+    from ml.embeddings import BATCH, Embedder, backbone_int8_onnx, backbone_onnx, embed_batches, resolve_backbone
+
+    started = time.perf_counter()
+    backbone = resolve_backbone(config.backbone, config.alpha, config.image_size, config.weights,
+                                weights_dir=weights_dir)
+    images = load_image_data(data, config.image_size)
+    splits = split_indices(images, config.val_fraction, config.test_fraction, config.seed)
+    pool = np.concatenate([splits["train"], splits["val"]])
+    with tempfile.TemporaryDirectory() as scratch:
+        cache = Path(cache_dir or scratch)
+        source = backbone_onnx(backbone, cache)
+        raw = unscale(images.x).astype(np.float32)  # the served graphs take raw pixels
+        int8 = (backbone_int8_onnx(backbone, cache, raw[pool[:100]].astype(np.float32))
+                if "int8" in (config.quantize or ()) else None)
+        embed = Embedder(source)
+        x, xm = embed_batches(embed, (raw[i : i + BATCH] for i in range(0, len(raw), BATCH)))
+        test = splits["test"]
+        card = publish_quick(out_dir, backbone=backbone, backbone_file=source, backbone_int8_file=int8,
+                             classes=images.classes, train=QuickData(x[pool], xm[pool], images.y[pool]),
+                             holdout=QuickData(x[test], xm[test], images.y[test]) if len(test) else None,
+                             config=config.to_dict(), dataset_sha256=images.sha256, seed=config.seed,
+                             counts=split_counts(images, splits))
+    metrics = card["metrics"]
+    return {"out": str(out_dir), "mode": "quick", "backbone": backbone.network,
+            "accuracy": round(metrics["accuracy"], 4), "n": metrics["n"],
+            "ci95": [round(v, 4) for v in metrics["ci95"]], "c": card["quick"]["c"],
+            "seconds": round(time.perf_counter() - started, 2)}

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "apps.labeling",
     "apps.history",
     "apps.training",
+    "apps.embeddings",
     "apps.inference",
     "apps.lab",
     "apps.delivery",
@@ -167,6 +168,13 @@ RIIM_UPLOAD_MAX_SIDE = env.int("RIIM_UPLOAD_MAX_SIDE", default=2048)
 RIIM_UPLOAD_MAX_DECODE_PIXELS = env.int("RIIM_UPLOAD_MAX_DECODE_PIXELS", default=16_000_000)
 # Image decodes at once per process: parallel hostile uploads wait instead of adding up in memory.
 RIIM_UPLOAD_DECODE_CONCURRENCY = env.int("RIIM_UPLOAD_DECODE_CONCURRENCY", default=2)
+# Imports of many photos at once (apps.uploads.imports): the zip (or the loose files together), the
+# files it may hold, their uncompressed total, and the largest compression ratio an entry over 1 MB may
+# have (photos barely compress; a higher ratio is a zip bomb).
+RIIM_IMPORT_MAX_BYTES = env.int("RIIM_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+RIIM_IMPORT_MAX_ENTRIES = env.int("RIIM_IMPORT_MAX_ENTRIES", default=5000)
+RIIM_IMPORT_MAX_TOTAL_BYTES = env.int("RIIM_IMPORT_MAX_TOTAL_BYTES", default=1024 * 1024 * 1024)
+RIIM_IMPORT_MAX_RATIO = env.int("RIIM_IMPORT_MAX_RATIO", default=20)
 # The first handler refuses a request body over its limit while it arrives (apps.uploads.limits).
 FILE_UPLOAD_HANDLERS = [
     "apps.uploads.limits.UploadSizeLimitHandler",
@@ -234,11 +242,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = (Queue("default"), Queue("training"), Queue("lab"))
+CELERY_TASK_QUEUES = (Queue("default"), Queue("training"), Queue("quick"), Queue("lab"))
 CELERY_TASK_ROUTES = {
     # Exact names win over patterns: the sweeper must run even while a training occupies its queue.
     "apps.training.tasks.training_runs_sweep_stale_task": {"queue": "default"},
     "apps.delivery.tasks.*": {"queue": "default"},
+    "apps.embeddings.tasks.*": {"queue": "default"},
     "apps.training.tasks.*": {"queue": "training"},
     "apps.lab.tasks.*": {"queue": "lab"},
 }
@@ -257,6 +266,8 @@ CELERY_WORKER_DISABLE_PREFETCH = CELERY_BROKER_URL.startswith(("redis://", "redi
 CELERY_BEAT_SCHEDULE = {
     "training-runs-sweep-stale": {"task": "apps.training.tasks.training_runs_sweep_stale_task", "schedule": 30.0},
     "pending-work-resend": {"task": "apps.delivery.tasks.pending_work_resend_task", "schedule": 60.0},
+    # Projects past their course end + retention period lose their photos (the gradebook stays).
+    "gradebook-retention-sweep": {"task": "apps.gradebook.tasks.retention_sweep_task", "schedule": 3600.0},
 }
 # Work whose row still says pending this long after it was created is sent to the broker again
 # (its first enqueue may have failed), then again after twice as long each time, at most this many times.

@@ -148,3 +148,19 @@ def test_published_folder_serves_the_contract_with_mirror_averaging(backbone, ba
     assert result.cam is not None and result.anomaly is not None
     int8_outputs = Predictor(tmp_path, variant="int8").run(images[:4])
     assert int8_outputs["probabilities"].shape == (4, 2)
+
+
+def test_cli_trains_a_quick_model(shapes_dir, weights_dir, tmp_path):
+    """`python -m ml train --mode quick` writes a served quick folder and prints its holdout accuracy."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "quick"
+    done = subprocess.run([sys.executable, "-m", "ml", "train", "--mode", "quick", "--data", str(shapes_dir),
+                           "--out", str(out), "--image-size", str(SIZE), "--weights-dir", str(weights_dir)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["mode"] == "quick" and summary["n"] > 0
+    assert (out / "model.onnx").is_file() and json.loads((out / "card.json").read_text())["mode"] == "quick"
