@@ -26,6 +26,7 @@ MESSAGES = {
     "quantize.int8": "quantizing to int8",
     "quantize.float16": "converting to float16",
     "parity.start": "comparing Keras, ONNX and TFLite",
+    "tfjs.start": "writing the TensorFlow.js model",
     "anomaly.start": "fitting the anomaly detector",
     "autoencoder.start": "training the autoencoder",
     "autoencoder.epoch": "autoencoder epoch {epoch}/{epochs}",

@@ -1,6 +1,6 @@
 """The export pipeline of a training run, one function per stage.
 
-    prune -> export (ONNX, TFLite, head) -> quantize -> parity -> anomaly detector -> autoencoder -> tags
+    prune -> export (ONNX, TFLite, head) -> quantize -> parity -> TF.js -> anomaly detector -> autoencoder -> tags
 
 ``export_all`` calls the stages in that order; each returns its card section. The graph tools
 they use (flattening, the named serving graph, ONNX writing) live in ``ml.graphs``.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import anomaly, autoencoder, parity, quantization
+from ml import anomaly, autoencoder, parity, quantization, tfjs
 from ml import cam as cam_maps
 from ml import pruning as pruning_stage
 from ml import tags as tag_stage
@@ -222,6 +222,32 @@ def parity_stage(run: ExportRun, served, serving, variants: dict, pruned: bool) 
     return sections
 
 
+def tfjs_stage(run: ExportRun, served, classes: list[str] | None) -> dict:
+    """Write the TF.js layers model that Teachable Machine's library loads, and check it against Keras.
+
+    The check feeds the same holdout pixels to the served classifier (raw pixels) and to the
+    TF.js graph's Keras twin (pixels as the library scales them). Return the card's ``tfjs`` section;
+    a model the library's TF.js cannot load gets a section saying why instead of failing the run.
+    """
+    if not classes:
+        return {"enabled": False, "reason": "no class names were given to the export"}
+    with run.timed("tfjs"):
+        run.emit("tfjs", "tfjs.start")
+        try:
+            section = tfjs.export_tfjs(served, run.out, classes)
+        except tfjs.UnsupportedModel as error:
+            return {"enabled": False, "reason": str(error)}
+        for key in tfjs.TFJS_FILES:
+            run.files[key] = tfjs.TFJS_FILES[key]
+        x_hold = run.holdout[0][_sample_indices(len(run.holdout[0]), PARITY_IMAGES, run.seed)]
+        if len(x_hold):
+            expected = np.asarray(served.predict(x_hold, verbose=0))
+            got = tfjs.predict_tm(tfjs.tm_model(served), x_hold)
+            section["parity"] = {"images": int(len(x_hold)), "reference": "keras",
+                                 "max_abs_diff": float(np.abs(expected - got).max())}
+    return section
+
+
 def anomaly_stage(run: ExportRun, reference_model, branch: str | None,
                   input_scale: tuple[float, float] | None) -> tuple[dict, dict]:
     """Fit one anomaly detector per ONNX file on the embeddings that file computes.
@@ -312,14 +338,16 @@ def export_all(
     seed: int = 0,
     progress: ProgressFn | None = None,
     reference_model=None,
+    classes: list[str] | None = None,
 ) -> dict:
-    """Run pruning, export, quantization, parity, detector, autoencoder and tag stages; return card sections.
+    """Run pruning, export, quantization, parity, TF.js, detector, autoencoder and tag stages; return card sections.
 
     ``train``/``holdout``/``val`` are (images, labels) as raw 0..255 pixels. A model
     that expects scaled pixels gets ``input_scale=(scale, offset)``: the scaling is
     then put inside every exported graph, so all of them take the same raw pixels.
     ``reference_model`` (the pretrained backbone before training, image -> ``embedding``) is
-    exported as ``reference.onnx`` for the anomaly detector.
+    exported as ``reference.onnx`` for the anomaly detector. ``classes`` (in output order) label
+    the TF.js export's Teachable Machine metadata; without them there is no TF.js export.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -334,6 +362,7 @@ def export_all(
             sections["pruning"]["gzip_bytes"] = pruned_gzip_sizes(run)
         sections["quantization"], variants = quantize_stage(run, source, quantize)
     sections.update(parity_stage(run, served, serving, variants, bool(prune)))
+    sections["tfjs"] = tfjs_stage(run, served, classes)
     sections["anomaly"], train_embeddings = anomaly_stage(run, reference_model, branch, input_scale)
     sections["autoencoder"] = autoencoder_stage(run, autoencoder_epochs)
     sections["tags"] = tags_stage(run, train_embeddings["fp32"], train_tags, val, val_tags)

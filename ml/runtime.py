@@ -53,6 +53,9 @@ MODEL_FOLDER = (
     ModelFile("tflite_dynamic", "model.dynamic.tflite", "TFLite, int8 weights and float activations"),
     ModelFile("tflite_float16", "model.float16.tflite", "TFLite, float16 weights"),
     ModelFile("tflite_int8", "model.int8.tflite", "TFLite, full integer"),
+    ModelFile("tfjs_model", "tfjs/model.json", "TF.js layers model: topology and weights manifest (Teachable Machine input)"),
+    ModelFile("tfjs_weights", "tfjs/weights.bin", "TF.js weights, little-endian float32"),
+    ModelFile("tfjs_metadata", "tfjs/metadata.json", "Teachable Machine metadata: labels in output order, imageSize"),
 )
 FILES = {f.key: f.name for f in MODEL_FOLDER}  # card["files"] key -> file name
 ROLES = {f.name: f.role for f in MODEL_FOLDER}  # file name -> what it is for
@@ -73,6 +76,8 @@ KERAS_FILE = FILES["model"]
 VARIANT_FILES = {"fp32": MODEL_FILE, "int8": INT8_MODEL_FILE}
 # The ONNX files that compute the classifier's outputs (the served ones and the unpruned one).
 CLASSIFIER_FILES = (MODEL_FILE, INT8_MODEL_FILE, UNPRUNED_MODEL_FILE)
+# The TF.js export, loaded as it is by @teachablemachine/image: key -> path inside the model folder.
+TFJS_FILES = {key: FILES[key] for key in ("tfjs_model", "tfjs_weights", "tfjs_metadata")}
 # What a version needs before the server can answer with it.
 REQUIRED_FILES = (MODEL_FILE, CARD_FILE)
 EXPORTED_SUFFIXES = (".onnx", ".tflite")

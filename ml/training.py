@@ -52,7 +52,7 @@ BN_POLICY = "batch-norm layers frozen and run in inference mode (base called wit
 
 # Share of the progress bar each stage takes (roughly its share of the run time).
 STAGE_WEIGHTS = {"data": 0.08, "build": 0.02, "kfold": 0.15, "train": 0.45, "fine_tune": 0.25,
-                 "evaluate": 0.03, "prune": 0.08, "export": 0.03, "quantize": 0.04, "parity": 0.03,
+                 "evaluate": 0.03, "prune": 0.08, "export": 0.03, "quantize": 0.04, "parity": 0.03, "tfjs": 0.01,
                  "anomaly": 0.02, "autoencoder": 0.06, "tags": 0.01, "report": 0.02}
 # The served graphs take raw 0..255 pixels; this is ``preprocess.scale`` (x / 127.5 - 1) as (scale, offset).
 SERVING_INPUT_SCALE = (1 / 127.5, -1.0)
@@ -230,12 +230,12 @@ def export_stages(config: TrainConfig, model, images: ImageData, splits: dict, o
         model, out_dir, train=raw("train"), holdout=raw("test"), val=raw("val"),
         prune=prune, quantize=quantize, batch_size=config.batch_size,
         train_tags=tags("train"), val_tags=tags("val"), input_scale=SERVING_INPUT_SCALE, seed=config.seed,
-        reference_model=reference,
+        reference_model=reference, classes=list(images.classes),
         progress=report,
     )
     sections = result["sections"]
     card = {key: sections[key] for key in ("pruning", "quantization", "sizes", "latency", "parity", "variants",
-                                           "anomaly", "autoencoder", "tags")}
+                                           "anomaly", "autoencoder", "tags", "tfjs")}
     card["serving"] = {
         "input": {"name": INPUT_NAME, "size": config.image_size, "channels": 3, "range": [0, 255], "layout": "NHWC"},
         "outputs": list(SERVING_OUTPUTS),

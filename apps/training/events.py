@@ -18,6 +18,7 @@ EVENT_MESSAGES = {
     "quantize.int8": _("quantizing to int8"),
     "quantize.float16": _("converting to float16"),
     "parity.start": _("comparing Keras, ONNX and TFLite outputs"),
+    "tfjs.start": _("writing the TensorFlow.js model"),
     "anomaly.start": _("fitting the anomaly detector"),
     "autoencoder.start": _("training the autoencoder"),
     "autoencoder.epoch": _("autoencoder epoch %(epoch)s/%(epochs)s"),

@@ -131,6 +131,7 @@ def exported(tmp_path_factory) -> dict:
             val=data["val"],
             val_tags=data["val_tags"],
             progress=events.append,
+            classes=list(CLASSES),
         )
         _cache["exported"] = {**result, "out": out, "events": events}
     return _cache["exported"]

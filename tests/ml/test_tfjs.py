@@ -1,0 +1,112 @@
+"""The TF.js export: Teachable Machine's input, one output, a topology TF.js 1.3.1 knows, float32 weights."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.ml import shape_classifier as fx
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return fx.exported(tmp_path_factory)
+
+
+def _manifest_weights(folder):
+    document = json.loads((folder / "tfjs" / "model.json").read_text())
+    (group,) = document["weightsManifest"]
+    raw = (folder / "tfjs" / group["paths"][0]).read_bytes()
+    values, offset = {}, 0
+    for spec in group["weights"]:
+        count = int(np.prod(spec["shape"])) if spec["shape"] else 1
+        values[spec["name"]] = np.frombuffer(raw, "<f4", count, offset).reshape(spec["shape"])
+        offset += 4 * count
+    assert offset == len(raw), "weights.bin holds exactly the manifest's weights"
+    return document, values
+
+
+def test_export_writes_the_teachable_machine_files(bundle):
+    """The pipeline's TF.js stage writes model.json, weights.bin and metadata.json and lists them in the card files."""
+    from ml.runtime import TFJS_FILES
+
+    out = bundle["out"]
+    for name in TFJS_FILES.values():
+        assert (out / name).is_file(), name
+    assert set(TFJS_FILES.values()) <= set(bundle["sections"]["files"].values())
+    metadata = json.loads((out / "tfjs" / "metadata.json").read_text())
+    assert metadata["labels"] == list(fx.CLASSES)  # in output order
+    assert metadata["imageSize"] == fx.SIZE
+    assert metadata["packageName"] == "@teachablemachine/image" and metadata["tfjsVersion"] == "1.3.1"
+
+
+def test_topology_uses_only_what_tfjs_1_3_1_knows(bundle):
+    """The topology is a "Model" of supported layers, with no Keras 2.13+ keys, one output and the library's input."""
+    from ml.tfjs import DROPPED_KEYS, SUPPORTED_LAYERS
+
+    document, values = _manifest_weights(bundle["out"])
+    topology = document["modelTopology"]
+    assert document["format"] == "layers-model" and topology["class_name"] == "Model"
+    layers = topology["config"]["layers"]
+    assert {layer["class_name"] for layer in layers} <= SUPPORTED_LAYERS
+    text = json.dumps(topology)
+    assert not any(f'"{key}"' in text for key in DROPPED_KEYS)
+    assert topology["config"]["output_layers"] == [["probabilities", 0, 0]]
+    assert all(":" not in name for name in values)
+    assert all(layer["config"].get("kernel_regularizer") is None for layer in layers)
+
+
+def test_stored_weights_reproduce_the_served_probabilities(bundle):
+    """The weights as written, in a Keras twin of the topology, give the served model's probabilities from pixels / 127 - 1."""
+    from ml.backend import keras
+    from ml.parity import run_onnx
+    from ml.tfjs import TM_PIXEL_DIVISOR
+
+    document, values = _manifest_weights(bundle["out"])
+    config = document["modelTopology"]["config"]
+    twin = keras.Model.from_config(config)
+    for layer in twin.layers:
+        if layer.weights:
+            layer.set_weights([values[f"{layer.name}/{w.name.split('/')[-1].split(':')[0]}"] for w in layer.weights])
+    pixels = fx.trained()["holdout"][0][:16]
+    served = run_onnx(bundle["out"] / "model.onnx", pixels, outputs=("probabilities",))["probabilities"]
+    got = twin.predict(pixels / TM_PIXEL_DIVISOR - 1.0, verbose=0)
+    assert np.abs(got - served).max() <= 1e-4
+    assert bundle["sections"]["tfjs"]["parity"]["max_abs_diff"] <= 1e-4
+
+
+def test_served_input_scaling_is_folded_exactly():
+    """A served graph with the engine's x / 127.5 - 1 scaling gets the same probabilities from the library's x / 127 - 1."""
+    from ml.graphs import flatten, with_input_scaling
+    from ml.tfjs import predict_tm, tm_model
+
+    flat = flatten(with_input_scaling(fx.build_classifier(), 1 / 127.5, -1.0))
+    twin = tm_model(flat)
+    assert "Rescaling" not in {type(layer).__name__ for layer in twin.layers}
+    pixels = np.random.default_rng(0).integers(0, 256, (4, fx.SIZE, fx.SIZE, 3)).astype(np.float32)
+    assert np.abs(predict_tm(twin, pixels) - flat.predict(pixels, verbose=0)).max() <= 1e-5
+
+
+def test_a_layer_tfjs_cannot_load_is_refused(tmp_path):
+    """A model with a layer type outside TF.js 1.3.1 is refused with its name, and nothing half-written is kept as valid."""
+    from ml.backend import keras
+    from ml.tfjs import UnsupportedModel, export_tfjs
+
+    inputs = keras.Input((8, 8, 3), name="image")
+    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    x = keras.layers.UnitNormalization(name="unit_norm")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = keras.layers.Dense(2, activation="softmax", name="probabilities")(x)
+    with pytest.raises(UnsupportedModel, match="UnitNormalization"):
+        export_tfjs(keras.Model(inputs, outputs), tmp_path, ["a", "b"])
+    assert not (tmp_path / "tfjs").exists()
+
+
+def test_the_export_without_class_names_says_so(tmp_path):
+    """Without class names the stage writes nothing and the card section says why."""
+    from ml.export import ExportRun, tfjs_stage
+
+    run = ExportRun(tmp_path, (np.zeros((0, 8, 8, 3)), np.zeros(0)), (np.zeros((0, 8, 8, 3)), np.zeros(0)))
+    section = tfjs_stage(run, None, None)
+    assert section["enabled"] is False and section["reason"]
+    assert not (tmp_path / "tfjs").exists()
