@@ -33,6 +33,13 @@ class Project(TimeStampedModel):
     )
     # The order the labeling page asks for photos in (ml.active_learning.STRATEGIES).
     labeling_strategy = models.CharField(_("labeling order"), max_length=20, default="mix")
+    # A quick model retrains by itself a little after the labels change (apps.training.automation).
+    auto_quick_retrain = models.BooleanField(
+        _("retrain a quick model automatically when labels change"), default=True
+    )
+    # Set when the teacher activates (or rolls back to) a version by hand: automatic runs then publish
+    # without activating until the teacher releases the pin.
+    model_pinned = models.BooleanField(_("active model chosen by hand"), default=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects", verbose_name=_("teacher")
     )

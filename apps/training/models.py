@@ -16,9 +16,17 @@ class TrainingRun(TimeStampedModel):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class Mode(models.TextChoices):
+        QUICK = "quick", _("Quick (a head on cached embeddings, seconds)")
+        FULL = "full", _("Full (fine-tuning, minutes)")
+
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="training_runs")
+    # Quick and full runs have their own queues: one of each may be active per project.
+    mode = models.CharField(_("mode"), max_length=5, choices=Mode.choices, default=Mode.FULL)
+    # Started by the labels changing (apps.training.automation), not by a teacher.
+    automatic = models.BooleanField(default=False)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="training_runs")
     config = models.JSONField(_("configuration"), default=dict)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
@@ -51,7 +59,8 @@ class TrainingRun(TimeStampedModel):
         constraints = [
             # Two clicks at once start one run: the database refuses a second active run.
             models.UniqueConstraint(
-                fields=["project"], condition=Q(status__in=["queued", "running"]), name="one_active_run_per_project"
+                fields=["project", "mode"], condition=Q(status__in=["queued", "running"]),
+                name="one_active_run_per_project_and_mode",
             )
         ]
         verbose_name = _("training run")
@@ -106,3 +115,12 @@ class ModelVersion(TimeStampedModel):
 
     def __str__(self):
         return f"{self.project.slug} v{self.number} ({self.status})"
+
+    @property
+    def mode(self) -> str:
+        """Return "quick" for a quick model, "full" for every other (trained or imported) version."""
+        return "quick" if self.metadata.get("mode") == "quick" else "full"
+
+    @property
+    def automatic(self) -> bool:
+        return bool(self.run_id and self.run and self.run.automatic)
