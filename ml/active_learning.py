@@ -103,11 +103,11 @@ def random_scores(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random(n)
 
 
-def interleave(streams: list[list], shares: list[float], limit: int) -> list:
+def interleave(streams: list[list], shares: list[float], limit: int, key=None) -> list:
     """Return up to ``limit`` items taken from several ranked streams in proportion to ``shares``.
 
     Each slot goes to the stream furthest behind its share (a largest-remainder schedule), so a
-    20 % share gets every fifth slot; items already taken from another stream are skipped.
+    20 % share gets every fifth slot; items already taken from another stream (same ``key``) are skipped.
     """
     taken, seen = [], set()
     served = [0] * len(streams)
@@ -122,10 +122,10 @@ def interleave(streams: list[list], shares: list[float], limit: int) -> list:
         i = max(live, key=lambda j: (deficit[j], -j))
         item = streams[i][positions[i]]
         positions[i] += 1
-        key = item[0] if isinstance(item, tuple) else item
-        if key in seen:
+        identity = key(item) if key else item
+        if identity in seen:
             continue
-        seen.add(key)
+        seen.add(identity)
         served[i] += 1
         taken.append(item)
     return taken

@@ -15,7 +15,7 @@ from apps.inference.apis import (
     ImageNetworkApi,
     ProjectAnalysesRefreshApi,
 )
-from apps.labeling.apis import LabelCreateApi, LabelUndoApi, ProjectLabelUndoApi
+from apps.labeling.apis import LabelCreateApi, LabelingQueueApi, LabelQualityApi, LabelUndoApi, ProjectLabelUndoApi
 from apps.projects.apis import ProjectDetailApi, ProjectListCreateApi
 from apps.training.apis import (
     ModelVersionActivateApi,
@@ -40,6 +40,8 @@ urlpatterns = [
     path("images/<int:image_id>/labels/", LabelCreateApi.as_view(), name="api-image-labels"),
     path("images/<int:image_id>/labels/undo/", LabelUndoApi.as_view(), name="api-image-labels-undo"),
     path("projects/<slug:slug>/labels/undo/", ProjectLabelUndoApi.as_view(), name="api-project-labels-undo"),
+    path("projects/<slug:slug>/labeling-queue/", LabelingQueueApi.as_view(), name="api-project-labeling-queue"),
+    path("projects/<slug:slug>/label-quality/", LabelQualityApi.as_view(), name="api-project-label-quality"),
     path("projects/<slug:slug>/training-runs/", ProjectTrainingRunsApi.as_view(), name="api-project-training-runs"),
     path("training-runs/<int:run_id>/", TrainingRunDetailApi.as_view(), name="api-training-run"),
     path("training-runs/<int:run_id>/cancel/", TrainingRunCancelApi.as_view(), name="api-training-run-cancel"),

@@ -4,6 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.permissions import IsAuthenticatedReadOrContributor
+from apps.labeling.selectors import label_quality_for, labeling_queue_for
 from apps.labeling.services import label_assign, label_undo, label_undo_latest
 from apps.projects.selectors import project_get
 from apps.uploads.selectors import image_get
@@ -67,3 +68,75 @@ class ProjectLabelUndoApi(APIView):
         if row is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(LabelOutputSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class LabelingQueueItemSerializer(serializers.Serializer):
+    image = serializers.IntegerField(source="image_id")
+    score = serializers.FloatField()
+    reason = serializers.CharField()  # in the reader's language
+
+
+class LabelQualityStudentSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    labels = serializers.IntegerField()
+    agreement = serializers.FloatField(allow_null=True)
+    gold_accuracy = serializers.FloatField(allow_null=True)
+
+
+class LabelQualitySuspectSerializer(serializers.Serializer):
+    image = serializers.IntegerField(source="image_id")
+    label = serializers.CharField()
+    suggested = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class LabelingQueueApi(APIView):
+    """The next photos for you to label, in the order a strategy chooses, each with why it was chosen."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    class FilterSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "LabelingQueueFilter"
+
+        # Validated by the queue itself, so an unknown name gets the message that lists the valid ones.
+        strategy = serializers.CharField(required=False, allow_blank=False, max_length=40)
+        limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=200)
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "LabelingQueue"
+
+        strategy = serializers.CharField()
+        results = LabelingQueueItemSerializer(many=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
+    def get(self, request, slug):
+        project = project_get(user=request.user, slug=slug)
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        strategy = params.validated_data.get("strategy") or project.labeling_strategy
+        items = labeling_queue_for(project=project, user=request.user, strategy=strategy,
+                                   limit=params.validated_data["limit"])
+        return Response(self.OutputSerializer({"strategy": strategy, "results": items}).data)
+
+
+class LabelQualityApi(APIView):
+    """Agreement between labelers, each student's reliability and the labels most likely wrong."""
+
+    permission_classes = [IsAuthenticatedReadOrContributor]
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "LabelQuality"
+
+        alpha = serializers.FloatField(allow_null=True)
+        images_with_multiple_labels = serializers.IntegerField()
+        students = LabelQualityStudentSerializer(many=True)
+        suspect_labels = LabelQualitySuspectSerializer(many=True, source="suspects")
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request, slug):
+        project = project_get(user=request.user, slug=slug)
+        quality = label_quality_for(project=project, user=request.user)
+        return Response(self.OutputSerializer(quality).data)

@@ -17,3 +17,29 @@ def label_latest_by(*, image, user):
 
 def label_history(*, image):
     return image.labels.select_related("author").order_by("-created_at", "-id")
+
+
+def labeling_queue_for(*, project, user, strategy=None, limit=20):
+    """Return the user's next photos to label (a contributor's queue; graders have none)."""
+    from apps.common.exceptions import PermissionDeniedError
+    from apps.labeling.queue import labeling_queue_ranked
+    from apps.labeling.services import CANNOT_LABEL
+    from apps.projects.access import can_contribute
+
+    if not can_contribute(user=user, project=project):
+        raise PermissionDeniedError(CANNOT_LABEL)
+    return labeling_queue_ranked(project=project, user=user, strategy=strategy, limit=limit)
+
+
+def label_quality_for(*, project, user):
+    """Return the project's label quality as the user may see it: a student only their own row, no suspects."""
+    from dataclasses import replace
+
+    from apps.labeling.quality import label_quality
+    from apps.projects.access import project_role
+    from apps.projects.models import Membership
+
+    if project_role(user=user, project=project) in ("staff", Membership.Role.TEACHER, Membership.Role.GRADER):
+        return label_quality(project)
+    quality = label_quality(project, suspects=False)
+    return replace(quality, students=[row for row in quality.students if row.user_id == user.pk], suspects=[])

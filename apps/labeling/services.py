@@ -13,6 +13,8 @@ CANNOT_LABEL = _("You cannot label images of this project.")
 UNKNOWN_CLASS = _("“%(label)s” is not one of this project's classes (%(classes)s).")
 UNKNOWN_TAG = _("“%(tag)s” is not in this project's tag vocabulary.")
 TOO_MANY_TAGS = _("Too many tags (at most 20).")
+CANNOT_MANAGE_LABELING = _("Only the project's teacher can change how the class labels.")
+LABELS_PER_IMAGE_RANGE = _("Labels per image must be 1, 2 or 3.")
 
 
 def _latest_per_author(labels):
@@ -114,3 +116,18 @@ def label_undo(*, image, author) -> Label | None:
         tags=previous.tags if previous else [],
         source=rows[0].source,
     )
+
+
+def project_labeling_settings_update(*, project, actor, labeling_strategy: str, labels_per_image: int):
+    """Store the project's labeling order and labels per image (its teacher only)."""
+    from apps.labeling.queue import strategy_validate
+    from apps.projects.access import can_manage
+
+    if not can_manage(user=actor, project=project):
+        raise PermissionDeniedError(CANNOT_MANAGE_LABELING)
+    if not 1 <= int(labels_per_image) <= 3:
+        raise ApplicationError(LABELS_PER_IMAGE_RANGE)
+    project.labeling_strategy = strategy_validate(labeling_strategy)
+    project.labels_per_image = int(labels_per_image)
+    project.save(update_fields=["labeling_strategy", "labels_per_image", "updated_at"])
+    return project

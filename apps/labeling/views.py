@@ -1,15 +1,22 @@
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.common.exceptions import NotFoundError
 from apps.common.forms import MAX_QUERY_INTEGER, query_params_clean
+from apps.labeling.forms import LabelingSettingsForm
 from apps.labeling.models import Label
+from apps.labeling.quality import label_quality
+from apps.labeling.queue import labeling_queue_ranked
 from apps.labeling.selectors import label_history, label_latest_by, labeling_queue
-from apps.labeling.services import CANNOT_LABEL
-from apps.projects.access import can_contribute
+from apps.labeling.services import CANNOT_LABEL, project_labeling_settings_update
+from apps.projects.access import can_contribute, can_manage
 from apps.projects.selectors import project_get
+
+REVIEW_FOR_TEACHERS = gettext_lazy("Only the project's teacher can review its labels.")
 
 
 class LabelingQuery(forms.Form):
@@ -24,11 +31,13 @@ def labeling(request, slug):
     if not can_contribute(user=request.user, project=project):
         raise NotFoundError(CANNOT_LABEL)  # graders have no labeling page (404, as before)
     queue = labeling_queue(project=project, user=request.user)
+    # The project's strategy orders the photos still to label; browsing (← →) keeps upload order.
+    ranked = labeling_queue_ranked(project=project, user=request.user, limit=None)
     image = None
     if requested is not None:
         image = queue.filter(pk=requested).first()
     if image is None:
-        image = queue.filter(labeled_by_me=False).first() or queue.first()
+        image = queue.filter(pk=ranked[0].image_id).first() if ranked else queue.first()
     context = {
         "project": project,
         "image": image,
@@ -54,7 +63,36 @@ def labeling(request, slug):
                 "history": label_history(image=image)[:10],
                 "previous_id": queue.filter(pk__lt=image.pk).order_by("-pk").values_list("pk", flat=True).first(),
                 "next_id": queue.filter(pk__gt=image.pk).values_list("pk", flat=True).first(),
-                "next_unlabeled_id": queue.filter(pk__gt=image.pk, labeled_by_me=False).values_list("pk", flat=True).first(),
+                "next_unlabeled_id": next((item.image_id for item in ranked if item.image_id != image.pk), None),
+                "reason": next((item.reason for item in ranked if item.image_id == image.pk), ""),
             }
         )
     return render(request, "labeling/label.html", context)
+
+
+@login_required
+def label_review(request, slug):
+    """The teacher's review: agreement, each student's reliability and the labels most likely wrong."""
+    project = project_get(user=request.user, slug=slug)
+    if not can_manage(user=request.user, project=project):
+        raise NotFoundError(REVIEW_FOR_TEACHERS)
+    initial = {"labeling_strategy": project.labeling_strategy, "labels_per_image": project.labels_per_image}
+    form = LabelingSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        project_labeling_settings_update(project=project, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Labeling settings saved."))
+        return redirect("label_review", slug=slug)
+    quality = label_quality(project)
+    images = project.images.in_bulk([row.image_id for row in quality.suspects])
+    context = {
+        "project": project,
+        "form": form,
+        "quality": quality,
+        "alpha_per_class": [(name, value) for name, value in quality.alpha_per_class.items()],
+        "suspects": [(row, images[row.image_id]) for row in quality.suspects if row.image_id in images],
+        "texts": {
+            "saved": _("Saved: the teacher's label is now “%(label)s”."),
+            "error": _("Could not save the label"),
+        },
+    }
+    return render(request, "labeling/review.html", context)

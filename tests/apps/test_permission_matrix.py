@@ -31,6 +31,8 @@ def _requests(world, image):
         "undo label": ("post", f"/api/v1/images/{image.pk}/labels/undo/", None),
         "log out": ("post", "/api/v1/auth/logout/", None),
         "undo last label in project": ("post", f"/api/v1/projects/{slug}/labels/undo/", None),
+        "labeling queue": ("get", f"/api/v1/projects/{slug}/labeling-queue/?strategy=uncertainty&limit=5", None),
+        "label quality": ("get", f"/api/v1/projects/{slug}/label-quality/", None),
     }
 
 
@@ -47,6 +49,8 @@ EXPECTED = {
     "undo label": (403, 204, 204, 403, 404, 204),
     "log out": (403, 204, 204, 204, 204, 204),
     "undo last label in project": (403, 204, 204, 403, 404, 204),
+    "labeling queue": (403, 200, 200, 403, 404, 200),
+    "label quality": (403, 200, 200, 200, 404, 200),
 }
 
 

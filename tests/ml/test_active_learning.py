@@ -1,0 +1,40 @@
+"""Active learning scores: arrays in, arrays out."""
+import numpy as np
+
+from ml.active_learning import anomaly_scores, disagreement_scores, interleave, k_center_greedy, margin_scores
+
+
+def test_margin_is_highest_for_a_coin_toss():
+    scores = margin_scores(np.array([[0.5, 0.5, 0.0], [0.9, 0.1, 0.0], [0.6, 0.3, 0.1]]))
+    assert np.allclose(scores, [1.0, 0.2, 0.7])
+    assert margin_scores(np.zeros((0, 2))).shape == (0,)
+
+
+def test_disagreement_needs_two_votes():
+    scores = disagreement_scores(np.array([[1, 1], [2, 0], [1, 0], [2, 1]]))
+    assert np.allclose(scores, [0.5, 0.0, 0.0, 1 / 3])
+
+
+def test_anomaly_scores_the_outlier_highest():
+    rng = np.random.default_rng(0)
+    photos = np.abs(rng.normal(1, 0.05, (30, 8)))
+    photos[7] = np.abs(rng.normal(0, 1, 8)) * np.eye(8)[3] + 0.01
+    assert int(np.argmax(anomaly_scores(photos, photos))) == 7
+
+
+def test_k_center_covers_every_cluster_first():
+    """Three tight clusters: the first three picks land one in each."""
+    rng = np.random.default_rng(0)
+    centres = np.eye(3) * 10 + 1
+    photos = np.vstack([c + rng.normal(0, 0.05, (20, 3)) for c in centres])
+    order, _ = k_center_greedy(photos, None, 3)
+    assert sorted(order // 20) == [0, 1, 2]
+    # With the first cluster already labeled, the picks avoid it.
+    order, _ = k_center_greedy(photos[20:], photos[:20], 2)
+    assert sorted(order // 20) == [0, 1]
+
+
+def test_interleave_respects_shares_and_skips_repeats():
+    taken = interleave([[1, 2, 3, 4, 5, 6, 7, 8], [1, 10, 11]], [0.75, 0.25], 8)
+    assert taken[:4].count(10) + taken[:4].count(11) == 1
+    assert len(taken) == len(set(taken)) == 8
