@@ -133,6 +133,10 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap-icons", _NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/chart.js", _NODE_MODULES / "chart.js" / "dist"),
     ("vendor/onnxruntime-web", _NODE_MODULES / "onnxruntime-web" / "dist"),
+    ("vendor/tfjs", _NODE_MODULES / "@tensorflow" / "tfjs" / "dist"),
+    # Teachable Machine's library and the TF.js it was built for (1.3.1, installed as the npm alias tfjs-tm).
+    ("vendor/tfjs-tm", _NODE_MODULES / "tfjs-tm" / "dist"),
+    ("vendor/teachablemachine-image", _NODE_MODULES / "@teachablemachine" / "image" / "dist"),
 ]
 # The development server guesses types with mimetypes; browsers only stream-compile
 # WebAssembly served as application/wasm, and ES modules need a JavaScript type.
