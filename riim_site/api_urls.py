@@ -27,6 +27,7 @@ from apps.training.apis import (
     TrainingRunDetailApi,
 )
 from apps.uploads.apis import ImageDetailApi, ImageFileApi, ImageListCreateApi
+from apps.uploads.import_apis import ImageImportDetailApi, ProjectImageImportPreviewApi, ProjectImageImportsApi
 
 urlpatterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
@@ -58,6 +59,13 @@ urlpatterns = [
     path("images/<int:image_id>/browser-predictions/", BrowserPredictionApi.as_view(), name="api-image-browser-predictions"),
     path("model-versions/<int:version_id>/files/<path:name>", ModelVersionFileApi.as_view(), name="api-model-version-file"),
     path("projects/<slug:slug>/model-versions/import/", ModelVersionImportApi.as_view(), name="api-project-model-versions-import"),
+    path("projects/<slug:slug>/image-imports/", ProjectImageImportsApi.as_view(), name="api-project-image-imports"),
+    path(
+        "projects/<slug:slug>/image-imports/preview/",
+        ProjectImageImportPreviewApi.as_view(),
+        name="api-project-image-imports-preview",
+    ),
+    path("image-imports/<int:import_id>/", ImageImportDetailApi.as_view(), name="api-image-import"),
     # Last: any other address under the API is a JSON 404, not Django's HTML page.
     re_path(r"^", ApiNotFoundApi.as_view(), name="api-not-found"),
     path("projects/<slug:slug>/gradebook/", ProjectGradebookApi.as_view(), name="api-project-gradebook"),

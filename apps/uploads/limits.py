@@ -10,6 +10,8 @@ from apps.uploads.validators import FILE_TOO_LARGE
 
 # The API that takes zipped model folders (apps.training.imports) has its own, larger limit.
 MODEL_IMPORT_URL_NAME = "api-project-model-versions-import"
+# Zips of photos (apps.uploads.imports) too.
+IMAGE_IMPORT_URL_NAMES = ("api-project-image-imports", "api-project-image-imports-preview")
 # Room for the other form fields and the multipart boundaries around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
 
@@ -30,6 +32,8 @@ def upload_limit_bytes(request) -> int:
             match = None
     if match is not None and match.url_name == MODEL_IMPORT_URL_NAME:
         return settings.RIIM_MODEL_IMPORT_MAX_BYTES
+    if match is not None and match.url_name in IMAGE_IMPORT_URL_NAMES:
+        return settings.RIIM_IMPORT_MAX_BYTES
     return settings.RIIM_UPLOAD_MAX_BYTES
 
 

@@ -61,8 +61,12 @@ class ImageImport(TimeStampedModel):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     # The spooled upload (a zip, or a folder of loose files) under the import spool folder, removed when done.
     source = models.CharField(max_length=255, blank=True)
-    # Folder name -> class; "" maps the files at the zip's top level (a flat zip or loose files).
+    # Folder name -> class, as the teacher confirmed it; empty: proposed from the folder names.
     classes = models.JSONField(_("classes"), default=dict, blank=True)
+    # One class for every file (a flat zip or loose files), instead of the mapping.
+    single_class = models.CharField(max_length=40, blank=True)
+    # Loose files: [[stored name, original name], ...] under `source`; empty for a zip.
+    files = models.JSONField(default=list, blank=True)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     imported = models.PositiveIntegerField(default=0)

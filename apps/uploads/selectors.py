@@ -32,3 +32,17 @@ def image_get(*, user, image_id) -> Image:
     if image is None:
         raise NotFoundError(IMAGE_NOT_FOUND)
     return image
+
+
+IMPORT_NOT_FOUND = _("The import does not exist or you cannot see it.")
+
+
+def image_import_get(*, user, import_id):
+    """Return an import of a project the user manages (its teacher, or staff)."""
+    from apps.projects.access import can_manage
+    from apps.uploads.models import ImageImport
+
+    image_import = ImageImport.objects.filter(pk=import_id).select_related("project").first()
+    if image_import is None or not can_manage(user=user, project=image_import.project):
+        raise NotFoundError(IMPORT_NOT_FOUND)
+    return image_import
