@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("apps.inference.urls")),
     path("", include("apps.training.urls")),
     path("", include("apps.projects.urls")),
+    path("gradebook/", include("apps.gradebook.urls")),
 ]

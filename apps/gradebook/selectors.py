@@ -78,23 +78,20 @@ def project_students(*, project) -> QuerySet:
 def label_quality_figures(*, project) -> dict:
     """Return {username: {"agreement", "gold_accuracy"}} from apps.labeling's label quality; {} until it exists.
 
-    The label-quality selector is optional here: without it (or when it fails) the figures are None.
+    The label-quality service is optional here: without it (or when it fails) the figures are None.
     """
     try:
-        from apps.labeling.selectors import label_quality
+        from apps.labeling.quality import label_quality
     except ImportError:
         return {}
     try:
-        quality = label_quality(project)
+        quality = label_quality(project, suspects=False)  # the suspects' ranking is not needed here
     except Exception:  # a failing quality computation must not take the gradebook down
         logger.exception("label quality of project %s failed", project.pk)
         return {}
-    students = quality.get("students", []) if isinstance(quality, dict) else getattr(quality, "students", [])
-    figures = {}
-    for row in students:
-        row = row if isinstance(row, dict) else vars(row)
-        figures[row["username"]] = {"agreement": row.get("agreement"), "gold_accuracy": row.get("gold_accuracy")}
-    return figures
+    return {
+        row.username: {"agreement": row.agreement, "gold_accuracy": row.gold_accuracy} for row in quality.students
+    }
 
 
 def current_scores(*, project, student) -> dict:
@@ -148,7 +145,9 @@ def gradebook_get(*, project, usernames: list[str] | None = None) -> Gradebook:
         row = StudentRow(username=user.username, user_id=user.pk)
         row.uploads = uploads.get(user.pk, {}).get("n", 0) + snapshot.get("uploads", 0)
         row.labels = labels.get(user.pk, {}).get("n", 0) + snapshot.get("labels", 0)
-        figures = quality.get(user.username) or snapshot.get("quality") or {}
+        live = quality.get(user.username) or {}
+        # After retention the labels are gone: the figures kept at that time stand until new labels come.
+        figures = live if any(v is not None for v in live.values()) else snapshot.get("quality") or live
         row.agreement = figures.get("agreement")
         row.gold_accuracy = figures.get("gold_accuracy")
         req = requests.get(user.pk, {})
@@ -229,3 +228,8 @@ def student_disagreements(*, project, student, limit: int = 60) -> list[Label]:
         for label in latest.values()
         if label.label and label.image.label and label.label != label.image.label
     ][:limit]
+
+
+def student_labels(*, project, student) -> QuerySet[Label]:
+    """The student's labeling acts in the project, newest first, with their images."""
+    return Label.objects.filter(image__project=project, author=student).select_related("image").order_by("-created_at", "-id")

@@ -18,10 +18,10 @@ class TrainingRunOutputSerializer(serializers.Serializer):
     dataset = serializers.SerializerMethodField()
     worker = serializers.SerializerMethodField()
     model_version = serializers.SerializerMethodField()
-    heartbeat_at = serializers.DateTimeField()
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)  # null until a worker picks the run up
+    finished_at = serializers.DateTimeField(allow_null=True)
 
     def get_progress(self, run) -> dict:
         return {"stage": run.stage, "epoch": run.epoch, "percent": run.percent, "cancel_requested": run.cancel_requested}
@@ -58,4 +58,4 @@ class ModelVersionOutputSerializer(serializers.Serializer):
     problem = serializers.CharField()
     files = serializers.DictField()
     created_at = serializers.DateTimeField()
-    activated_at = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField(allow_null=True)  # null for a version never activated
