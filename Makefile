@@ -21,7 +21,7 @@ help:
 	@echo "make run       set up, seed the demo on first run, start web + workers + beat on http://127.0.0.1:8000"
 	@echo "make test      set up, then run the whole test suite"
 	@echo "make lint      ruff, import contracts (lint-imports) and actionlint"
-	@echo "make messages  refresh locale/{es,en}/LC_MESSAGES/django.po from the code"
+	@echo "make messages  refresh locale/{es,en}/LC_MESSAGES/django.po and djangojs.po from the code"
 	@echo "make setup     only the setup steps"
 	@echo "make bench     benchmarks on ../shared/data: train the compressed model, then load the analysis API"
 
@@ -110,6 +110,7 @@ bench: setup
 
 messages: python-packages
 	$(MANAGE) makemessages -l es -l en $(I18N_IGNORE) --no-obsolete
+	$(MANAGE) makemessages -d djangojs -l es -l en $(I18N_IGNORE) --no-obsolete
 
 clean-stamps:
 	rm -f $(VENV)/.requirements.sha256 node_modules/.riim.sha256 var/.collectstatic

@@ -17,7 +17,9 @@
     return node;
   }
 
-  function pct(value) { return (100 * value).toFixed(1) + " %"; }
+  function pct(value) { return window.riimFormat.percent(value); }
+  // Where a tag comes from, in words (the API sends the key).
+  const TAG_SOURCES = { pixels: gettext("pixels"), model: gettext("your model"), imagenet: gettext("ImageNet") };
 
   function showError(message) {
     const box = $("analysis-error");
@@ -55,9 +57,9 @@
     const box = $("tags");
     if (!tags.length) { box.textContent = "—"; return; }
     tags.forEach((tag) => {
-      const badge = el("span", { class: "badge rounded-pill me-1 mb-1 " + (tag.source === "pixels" ? "text-bg-secondary" : tag.source === "model" ? "text-bg-primary" : "text-bg-info"), title: tag.source + " · " + tag.score });
+      const badge = el("span", { class: "badge rounded-pill me-1 mb-1 " + (tag.source === "pixels" ? "text-bg-secondary" : tag.source === "model" ? "text-bg-primary" : "text-bg-info"), title: (TAG_SOURCES[tag.source] || tag.source) + " · " + window.riimFormat.number(tag.score, 2) });
       badge.textContent = tag.name + " ";
-      badge.appendChild(el("small", { class: "opacity-75" }, "(" + tag.source + ")"));
+      badge.appendChild(el("small", { class: "opacity-75" }, "(" + (TAG_SOURCES[tag.source] || tag.source) + ")"));
       box.appendChild(badge);
     });
   }
@@ -68,13 +70,13 @@
     const a = data.anomaly;
     const badge = el("span", { class: "badge fs-6 " + (a.is_anomaly ? "text-bg-warning" : "text-bg-success") }, a.is_anomaly ? texts.anomaly : texts.normal);
     box.appendChild(badge);
-    box.appendChild(el("span", { class: "ms-2 small" }, texts.score + " " + a.score.toFixed(2) + " / " + texts.threshold + " " + a.threshold.toFixed(2)));
+    box.appendChild(el("span", { class: "ms-2 small" }, texts.score + " " + window.riimFormat.number(a.score, 2) + " / " + texts.threshold + " " + window.riimFormat.number(a.threshold, 2)));
     const parts = Object.entries(a.parts || {});
     if (parts.length > 1) {
       // Which network found the picture unusual: each ratio is that detector's distance over its own threshold.
       const list = el("ul", { class: "small mb-0 mt-1" });
       parts.forEach(([name, ratio]) => {
-        list.appendChild(el("li", {}, (texts["part_" + name] || name) + ": " + ratio.toFixed(2) + (ratio > 1 ? " ⚠" : "")));
+        list.appendChild(el("li", {}, (texts["part_" + name] || name) + ": " + window.riimFormat.number(ratio, 2) + (ratio > 1 ? " ⚠" : "")));
       });
       box.appendChild(el("p", { class: "small mb-0 mt-2" }, texts.opinions));
       box.appendChild(list);
@@ -132,7 +134,7 @@
         detail.textContent = "";
         detail.appendChild(el("p", { class: "mb-1" }, row.name + " · " + row.type + " · " + texts.output + " " + row.output_shape + " · " + row.params.toLocaleString() + " " + texts.params));
         if (row.url) {
-          detail.appendChild(el("p", { class: "small text-muted mb-1" }, texts.channels_shown + (row.stats ? " (mean " + row.stats.mean + ", max " + row.stats.max + ")" : "")));
+          detail.appendChild(el("p", { class: "small text-muted mb-1" }, texts.channels_shown + (row.stats ? " (" + interpolate(gettext("mean %(mean)s, maximum %(max)s"), { mean: window.riimFormat.number(row.stats.mean, 2), max: window.riimFormat.number(row.stats.max, 2) }, true) + ")" : "")));
           detail.appendChild(el("img", { class: "feature-grid", src: row.url, width: "396", alt: row.name }));
         } else {
           detail.appendChild(el("p", { class: "small text-muted" }, texts.no_activation));
@@ -151,7 +153,7 @@
       const data = await getJson(config.analysis_url + query);
       $("label").textContent = data.label;
       $("confidence").textContent = pct(data.confidence);
-      $("meta").textContent = "v" + data.model_version + " · " + (data.ran_on === "browser" ? texts.browser : texts.server) + " · " + data.latency_ms.toFixed(1) + " " + texts.ms;
+      $("meta").textContent = "v" + data.model_version + " · " + (data.ran_on === "browser" ? texts.browser : texts.server) + " · " + window.riimFormat.number(data.latency_ms, 1) + " " + texts.ms;
       drawChart(data.predictions);
       drawTags(data.tags || []);
       drawAnomaly(data);

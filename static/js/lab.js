@@ -5,8 +5,15 @@
   const T = JSON.parse(document.getElementById("lab-texts").textContent);
   const latest = JSON.parse(document.getElementById("lab-latest").textContent) || {};
   const COLORS = ["#0d6efd", "#dc3545", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#d63384", "#6c757d", "#ffc107", "#0dcaf0"];
-  const fmt = (v, d = 3) => (v === null || v === undefined || Number.isNaN(v) ? "—" : Number(v).toFixed(d));
-  const pct = (v) => (v === null || v === undefined ? "—" : (100 * v).toFixed(1) + "%");
+  // Decimal comma and "99,4 %" in Spanish, like the numbers the templates print (static/js/format.js).
+  const fmt = (v, d = 3) => window.riimFormat.number(v, d);
+  const pct = (v) => window.riimFormat.percent(v);
+  // Augmentation policies of the bandit, in words (their keys are ml.lab.bandit.POLICIES).
+  const POLICY_NAMES = {
+    none: gettext("no changes"), flip: gettext("mirror"), bright: gettext("brighter"), dark: gettext("darker"),
+    crop: gettext("crop"), "flip+crop": gettext("mirror and crop"), all: gettext("all of them"),
+  };
+  const policyName = (key) => POLICY_NAMES[key] || key;
 
   function el(tag, attrs = {}, children = []) {
     const node = document.createElement(tag);
@@ -127,13 +134,13 @@
         type: "bar",
         data: { labels, datasets: [
           { type: "bar", label: T.single_split, data: r.single_splits, backgroundColor: "#0d6efd88" },
-          { type: "line", label: `${T.mean} k-fold (k=${r.kfold.k})`, data: labels.map(() => r.kfold.mean), borderColor: COLORS[1], pointRadius: 0 },
+          { type: "line", label: `${T.mean} · ${gettext("cross-validation")} (k=${r.kfold.k})`, data: labels.map(() => r.kfold.mean), borderColor: COLORS[1], pointRadius: 0 },
         ] },
         options: { animation: false, maintainAspectRatio: false, scales: { y: { min: 0, max: 1 } } },
       });
       box.appendChild(el("p", { class: "small mt-2", text:
-        `${T.single_split}: ${fmt(r.single_min)} – ${fmt(r.single_max)} (n=${r.test_size}) · k-fold: ${fmt(r.kfold.mean)} ± ${fmt(r.kfold.std)}` }));
-      box.appendChild(table([T.fold, T.accuracy, "n"], r.kfold.per_fold.map((f) => [f.fold, fmt(f.accuracy), f.n])));
+        `${T.single_split}: ${fmt(r.single_min)} – ${fmt(r.single_max)} (n=${r.test_size}) · ${gettext("cross-validation")}: ${fmt(r.kfold.mean)} ± ${fmt(r.kfold.std)}` }));
+      box.appendChild(table([T.fold, T.accuracy, gettext("photos")], r.kfold.per_fold.map((f) => [f.fold, fmt(f.accuracy), f.n])));
     },
     label_noise(r, box) {
       const labels = r.rows.map((row) => Math.round(100 * row.fraction));
@@ -141,7 +148,7 @@
         { label: T.test_accuracy, data: r.rows.map((row) => row.accuracy), borderColor: COLORS[0],
           pointRadius: r.rows.map((row) => (Math.abs(row.fraction - r.chosen) < 1e-6 ? 7 : 3)) },
       ], T.flipped, { scales: { x: { title: { display: true, text: T.flipped } }, y: { min: 0, max: 1 } } });
-      box.appendChild(table([T.flipped, "n", T.test_accuracy, "±"], r.rows.map((row) => [Math.round(100 * row.fraction), row.flipped, fmt(row.accuracy), fmt(row.std)])));
+      box.appendChild(table([T.flipped, gettext("photos"), T.test_accuracy, gettext("± spread")], r.rows.map((row) => [Math.round(100 * row.fraction), row.flipped, fmt(row.accuracy), fmt(row.std)])));
     },
     clusters(r, box) {
       const by = { mode: "cluster" };
@@ -169,7 +176,12 @@
       });
       box.insertBefore(toggle, chartCanvas.parentElement);
       if (r.agreement) {
-        box.appendChild(el("p", { class: "small mt-2", text: `ARI ${fmt(r.agreement.ari)} · NMI ${fmt(r.agreement.nmi)} · purity ${pct(r.agreement.purity)} · ${T.label} ↔ ${T.cluster}: ${pct(r.agreement.matched_accuracy)}` }));
+        box.appendChild(el("p", { class: "small mt-2", text: `${T.label} ↔ ${T.cluster}: ${pct(r.agreement.matched_accuracy)}` }));
+        // The agreement scores, explained, for whoever wants the technical names.
+        box.appendChild(el("details", { class: "small mb-2" }, [
+          el("summary", { text: gettext("more details") }),
+          el("p", { class: "mb-0", text: interpolate(gettext("ARI (adjusted Rand index) %(ari)s and NMI (normalized mutual information) %(nmi)s measure how well the groups match the labels: 1 means the same groups, 0 what chance would give. Purity %(purity)s is the share of photos whose group's most common label is their own."), { ari: fmt(r.agreement.ari), nmi: fmt(r.agreement.nmi), purity: pct(r.agreement.purity) }, true) }),
+        ]));
         box.appendChild(table([T.label, ...r.agreement.table[0].map((_, k) => `${T.cluster} ${k + 1}`)],
           r.agreement.table.map((row, i) => [r.classes[i] || i, ...row])));
       }
@@ -196,9 +208,9 @@
         { label: T.mean_reward, data: r.agent.mean_reward, borderColor: COLORS[0], pointRadius: 0 },
         { label: T.random_reward, data: r.random.mean_reward, borderColor: COLORS[7], borderDash: [5, 5], pointRadius: 0 },
       ], T.step);
-      new Chart(canvas(box, T.value, 200), { type: "bar", data: { labels: r.actions, datasets: [{ label: T.value, data: r.actions.map((a) => r.agent.values[a]), backgroundColor: r.actions.map((a) => (a === r.agent.best ? COLORS[2] : "#0d6efd88")) }] },
+      new Chart(canvas(box, T.value, 200), { type: "bar", data: { labels: r.actions.map(policyName), datasets: [{ label: T.value, data: r.actions.map((a) => r.agent.values[a]), backgroundColor: r.actions.map((a) => (a === r.agent.best ? COLORS[2] : "#0d6efd88")) }] },
         options: { animation: false, maintainAspectRatio: false, scales: { y: { min: 0, max: 1 } } } });
-      box.appendChild(table([T.policy, T.value, T.times], r.actions.map((a) => [`${a}${a === r.agent.best ? " ★" : ""}`, fmt(r.agent.values[a]), r.agent.counts[a]])));
+      box.appendChild(table([T.policy, T.value, T.times], r.actions.map((a) => [`${policyName(a)}${a === r.agent.best ? " ★" : ""}`, fmt(r.agent.values[a]), r.agent.counts[a]])));
     },
     compression(r, box) {
       const keys = Object.keys(r.variants);
@@ -310,9 +322,9 @@
       const labels = row.per_fold.map((f) => `${T.fold} ${f.fold}`);
       new Chart(c, { type: "bar", data: { labels, datasets: [
         { type: "bar", label: T.val_accuracy, data: row.per_fold.map((f) => f.accuracy), backgroundColor: "#0d6efd88" },
-        { type: "line", label: `${T.mean} ± std`, data: labels.map(() => row.summary.mean), borderColor: COLORS[1], pointRadius: 0 },
-        { type: "line", label: "+std", data: labels.map(() => row.summary.mean + row.summary.std), borderColor: COLORS[1], borderDash: [4, 4], pointRadius: 0 },
-        { type: "line", label: "−std", data: labels.map(() => row.summary.mean - row.summary.std), borderColor: COLORS[1], borderDash: [4, 4], pointRadius: 0 },
+        { type: "line", label: gettext("mean ± spread"), data: labels.map(() => row.summary.mean), borderColor: COLORS[1], pointRadius: 0 },
+        { type: "line", label: gettext("mean + spread"), data: labels.map(() => row.summary.mean + row.summary.std), borderColor: COLORS[1], borderDash: [4, 4], pointRadius: 0 },
+        { type: "line", label: gettext("mean − spread"), data: labels.map(() => row.summary.mean - row.summary.std), borderColor: COLORS[1], borderDash: [4, 4], pointRadius: 0 },
       ] }, options: { animation: false, scales: { y: { min: 0, max: 1 } } } });
     });
   }
