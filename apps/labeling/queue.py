@@ -235,7 +235,7 @@ def labeling_queue_ranked(*, project, user, strategy: str | None = None, limit: 
     """Return the next photos the user should label, best first, each with its score and reason."""
     strategy = strategy_validate(strategy or project.labeling_strategy)
     answers = latest_answers(project)
-    images = [(pk, split) for pk, split in project.images.order_by("pk").values_list("pk", "split")
+    images = [(pk, split) for pk, split in project.images.filter(hidden=False).order_by("pk").values_list("pk", "split")
               if user.pk not in answers.get(pk, {}) and pk not in exclude]
     if not images:
         return []

@@ -6,7 +6,7 @@ from apps.labeling.models import Label
 def labeling_queue(*, project, user):
     """Return the project's images in labeling order, annotated with whether the user labeled each."""
     mine = Label.objects.filter(image=OuterRef("pk"), author=user).exclude(label="")
-    return project.images.order_by("pk").annotate(labeled_by_me=Exists(mine))
+    return project.images.filter(hidden=False).order_by("pk").annotate(labeled_by_me=Exists(mine))
 
 
 def label_latest_by(*, image, user):

@@ -6,7 +6,7 @@ from apps.training.artifacts import artifacts_local_dir
 
 def holdout_images(project):
     """Return the project's holdout images that have a label that counts."""
-    return list(project.images.filter(split="holdout", label__in=project.classes).order_by("pk"))
+    return list(project.images.filter(split="holdout", label__in=project.classes, hidden=False).order_by("pk"))
 
 
 def version_holdout_score(version, images) -> tuple[float | None, int]:

@@ -48,7 +48,8 @@ class RunCancelled(Exception):
 
 def dataset_snapshot(*, project) -> list:
     """Return [[image_id, label that counts, split], ...] for every usable labeled image."""
-    rows = project.images.exclude(label="").filter(label__in=project.classes).order_by("pk")
+    # Hidden photos (moderation) are not trained on.
+    rows = project.images.exclude(label="").filter(label__in=project.classes, hidden=False).order_by("pk")
     return [[image_id, label, split] for image_id, label, split in rows.values_list("pk", "label", "split")]
 
 

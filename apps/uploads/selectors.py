@@ -1,7 +1,8 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from apps.common.exceptions import NotFoundError
+from apps.common.exceptions import ApplicationError, NotFoundError
+from apps.projects.models import Membership
 from apps.projects.selectors import project_list
 from apps.uploads.models import Image
 
@@ -12,6 +13,10 @@ def image_list(*, user, filters=None) -> QuerySet[Image]:
     """Return the images of the projects the user may see, optionally filtered."""
     filters = filters or {}
     qs = Image.objects.filter(project__in=project_list(user=user)).select_related("project", "uploader")
+    if not user.is_superuser:
+        # Hidden photos (moderation) are seen only by the teachers of their project.
+        taught = Membership.objects.filter(user=user, role=Membership.Role.TEACHER).values("project_id")
+        qs = qs.filter(Q(hidden=False) | Q(project__owner=user) | Q(project_id__in=taught))
     if filters.get("project"):
         qs = qs.filter(project__slug=filters["project"])
     if filters.get("split"):
@@ -46,3 +51,36 @@ def image_import_get(*, user, import_id):
     if image_import is None or not can_manage(user=user, project=image_import.project):
         raise NotFoundError(IMPORT_NOT_FOUND)
     return image_import
+
+
+UNKNOWN_STUDENT = _("“%(name)s” is not a member of this project.")
+UNKNOWN_LABEL = _("“%(name)s” is not a class of this project.")
+UNLABELED = "-"  # the label filter's value for photos without a label
+
+
+def image_moderation_list(*, project, student: str = "", label: str = "", unusual: bool = False) -> QuerySet[Image]:
+    """Return the project's photos, newest first, with `unusual` (the latest analysis's anomaly flag); filtered."""
+    from django.db.models import OuterRef, Subquery
+
+    from apps.inference.models import Analysis
+
+    latest = Analysis.objects.filter(image=OuterRef("pk")).order_by("-created_at", "-id").values("is_anomaly")[:1]
+    qs = (
+        Image.objects.filter(project=project)
+        .select_related("uploader")
+        .annotate(unusual=Subquery(latest))
+        .order_by("-created_at", "-id")
+    )
+    if student:
+        if not (project.owner.username == student or project.memberships.filter(user__username=student).exists()):
+            raise ApplicationError(UNKNOWN_STUDENT % {"name": student})
+        qs = qs.filter(uploader__username=student)
+    if label == UNLABELED:
+        qs = qs.filter(label="")
+    elif label:
+        if label not in project.classes and label != "_none":
+            raise ApplicationError(UNKNOWN_LABEL % {"name": label})
+        qs = qs.filter(label=label)
+    if unusual:
+        qs = qs.filter(unusual=True)
+    return qs

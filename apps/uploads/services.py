@@ -72,3 +72,17 @@ def _image_process_enqueue(image_id):
     from apps.uploads.tasks import image_process_task
 
     image_process_task.delay(image_id)
+
+
+CANNOT_MODERATE = _("Only the project's teacher can moderate its photos.")
+
+
+def images_hide(*, project, images, actor, hidden: bool) -> int:
+    """Hide photos from students, the labeling queue and training (or show them again); return how many changed."""
+    from apps.projects.access import can_manage
+
+    if not can_manage(user=actor, project=project):
+        raise PermissionDeniedError(CANNOT_MODERATE)
+    return Image.objects.filter(project=project, pk__in=[image.pk for image in images]).exclude(hidden=hidden).update(
+        hidden=hidden
+    )
