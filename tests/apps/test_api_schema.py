@@ -3,6 +3,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from jsonschema import Draft202012Validator
 
+from apps.training.models import ModelVersion, TrainingRun
 from tests.trained_model import class_pictures
 
 
@@ -130,6 +131,16 @@ def test_real_responses_match_the_schema(schema, classroom, publish, stored_imag
     assert label.status_code == 400
     refresh = check(teacher, "post", f"/api/v1/projects/{slug}/analyses/refresh/")
     assert refresh.status_code == 202
+    start = check(teacher, "post", f"/api/v1/projects/{slug}/training-runs/", data={"config": {}}, format="json")
+    assert start.status_code == 400  # too few labeled images: refused with the schema's error body
+    run = TrainingRun.objects.create(project=classroom.project, requested_by=classroom.teacher, config={})
+    assert check(teacher, "get", f"/api/v1/training-runs/{run.pk}/").status_code == 200
+    assert check(teacher, "post", f"/api/v1/training-runs/{run.pk}/cancel/").status_code == 200
+    assert check(teacher, "get", f"/api/v1/projects/{slug}/training-runs/").status_code == 200
+    ModelVersion.objects.create(project=classroom.project, number=version.number + 1, artifact_dir="models/never")
+    assert check(teacher, "get", f"/api/v1/projects/{slug}/model-versions/").status_code == 200  # one never active
+    assert check(grader, "post", f"/api/v1/model-versions/{version.pk}/activate/").status_code == 403
+    assert check(teacher, "post", f"/api/v1/model-versions/{version.pk}/activate/").status_code == 200
     experiment = check(student, "post", f"/lab/api/projects/{slug}/experiments/",
                        data={"kind": "clusters", "params": {"k": 2}}, format="json")
     assert experiment.status_code == 201
