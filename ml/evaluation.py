@@ -18,6 +18,16 @@ def wilson_ci(correct: int, n: int, z: float = 1.96) -> list:
     return [max(0.0, centre - half), min(1.0, centre + half)]
 
 
+NEAR_CHANCE_MARGIN = 0.15  # a holdout score less than this above guessing (1/k) is not a model to trust
+
+
+def near_chance(accuracy: float | None, num_classes: int) -> bool:
+    """Return whether a holdout accuracy is within ``NEAR_CHANCE_MARGIN`` of guessing among ``num_classes``."""
+    if accuracy is None or num_classes < 2:
+        return False
+    return accuracy < 1.0 / num_classes + NEAR_CHANCE_MARGIN
+
+
 def classification_metrics(y_true, y_pred, classes: list) -> dict:
     """Return accuracy (with n and ci95), per-class precision/recall/F1 and the confusion matrix."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support

@@ -10,6 +10,7 @@ from apps.projects.access import can_contribute, can_manage
 from apps.projects.selectors import project_get
 from apps.training.selectors import model_version_active
 from apps.uploads.selectors import image_get, image_list
+from ml.evaluation import near_chance
 from ml.runtime import VARIANT_FILES, input_size_or_none
 
 
@@ -48,6 +49,14 @@ class AnalysisPageQuery(forms.Form):
     version = forms.IntegerField(min_value=1, max_value=MAX_QUERY_INTEGER, required=False)
 
 
+def _near_chance(versions, number, num_classes) -> dict | None:
+    """Return the shown version's holdout score and the guessing score when the first is close to the second."""
+    shown = next((v for v in versions if v.number == number), None)
+    if shown is None or not near_chance(shown.holdout_accuracy, num_classes):
+        return None
+    return {"accuracy": shown.holdout_accuracy, "n": shown.holdout_n, "chance": 1 / num_classes, "classes": num_classes}
+
+
 @login_required
 def analysis_page(request, image_id):
     """Everything the model says about one stored image, explained."""
@@ -61,6 +70,8 @@ def analysis_page(request, image_id):
         "active_version": version,
         "versions": versions,
         "selected_version": selected if selected is not None else (version.number if version else None),
+        "near_chance": _near_chance(versions, selected if selected is not None else (version.number if version else None),
+                                    len(image.project.classes)),
         "history": image_analyses(image=image)[:20],
         "can_manage": can_manage(user=request.user, project=image.project),
         "texts": _texts(),

@@ -36,6 +36,10 @@ def image_upload(request):
         "analysis": _("classified as"),
         "unusual": _("unusual for this model"),
         "see_analysis": _("See how the network decided"),
+        "no_model": _(
+            "No model has classified it yet: the project needs a trained model first. Once your teacher trains "
+            "one, its answer will appear in your history."
+        ),
         # The page of image 0; the script puts each stored image's id in its place.
         "analysis_page": reverse("analysis", kwargs={"image_id": 0}),
     }

@@ -78,8 +78,12 @@
       parts.forEach(([name, ratio]) => {
         list.appendChild(el("li", {}, (texts["part_" + name] || name) + ": " + window.riimFormat.number(ratio, 2) + (ratio > 1 ? " ⚠" : "")));
       });
-      box.appendChild(el("p", { class: "small mb-0 mt-2" }, texts.opinions));
-      box.appendChild(list);
+      // The detectors' names and ratios are for whoever wants them: behind «more details».
+      const more = el("details", { class: "small mt-2" });
+      more.appendChild(el("summary", {}, gettext("more details")));
+      more.appendChild(el("p", { class: "mb-0" }, texts.opinions));
+      more.appendChild(list);
+      box.appendChild(more);
     }
     if (data.explanation && data.explanation.anomaly_sentence) box.appendChild(el("p", { class: "mb-0 mt-1" }, data.explanation.anomaly_sentence));
     if (data.anomaly_error_map_url) {
@@ -132,7 +136,12 @@
         node.classList.add("selected");
         node.setAttribute("aria-selected", "true");
         detail.textContent = "";
-        detail.appendChild(el("p", { class: "mb-1" }, row.name + " · " + row.type + " · " + texts.output + " " + row.output_shape + " · " + row.params.toLocaleString() + " " + texts.params));
+        // Plain words first; the layer's name, type, output shape and parameters behind «more details».
+        detail.appendChild(el("p", { class: "mb-1" }, interpolate(gettext("Layer %(n)s of %(total)s, from the photo (first) to the answer (last)."), { n: index + 1, total: layers.length }, true)));
+        const more = el("details", { class: "small text-muted mb-1" });
+        more.appendChild(el("summary", {}, gettext("more details")));
+        more.appendChild(el("p", { class: "mb-0" }, row.name + " · " + row.type + " · " + texts.output + " " + row.output_shape + " · " + row.params.toLocaleString(document.documentElement.lang) + " " + texts.params));
+        detail.appendChild(more);
         if (row.url) {
           detail.appendChild(el("p", { class: "small text-muted mb-1" }, texts.channels_shown + (row.stats ? " (" + interpolate(gettext("mean %(mean)s, maximum %(max)s"), { mean: window.riimFormat.number(row.stats.mean, 2), max: window.riimFormat.number(row.stats.max, 2) }, true) + ")" : "")));
           detail.appendChild(el("img", { class: "feature-grid", src: row.url, width: "396", alt: row.name }));

@@ -140,7 +140,7 @@
       });
       box.appendChild(el("p", { class: "small mt-2", text:
         `${T.single_split}: ${fmt(r.single_min)} – ${fmt(r.single_max)} (n=${r.test_size}) · ${gettext("cross-validation")}: ${fmt(r.kfold.mean)} ± ${fmt(r.kfold.std)}` }));
-      box.appendChild(table([T.fold, T.accuracy, gettext("photos")], r.kfold.per_fold.map((f) => [f.fold, fmt(f.accuracy), f.n])));
+      box.appendChild(table([T.fold, T.val_accuracy, gettext("photos")], r.kfold.per_fold.map((f) => [f.fold, fmt(f.accuracy), f.n])));
     },
     label_noise(r, box) {
       const labels = r.rows.map((row) => Math.round(100 * row.fraction));

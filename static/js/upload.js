@@ -49,6 +49,9 @@
           if (analysis) {
             msg += " · " + texts.analysis + " " + analysis.label + " (" + Math.round(analysis.confidence * 100) + " %)";
             if (analysis.anomaly && analysis.anomaly.is_anomaly) msg += " · " + texts.unusual;
+          } else {
+            // Without a model nothing classifies the photo: say so instead of a bare "stored".
+            msg += ". " + texts.no_model;
           }
           const page = analysis ? texts.analysis_page.replace("/0/", "/" + body.id + "/") : null;
           addResult(file.name, true, msg, page);
