@@ -17,8 +17,21 @@ def _user(world, role):
     return None if role == "anonymous" else getattr(world, role)
 
 
+def _zip() -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("cat/a.jpg", image_bytes())
+    return out.getvalue()
+
+
 def _requests(world, image):
+    from apps.uploads.models import ImageImport
+
     slug = world.project.slug
+    image_import = ImageImport.objects.create(project=world.project, requested_by=world.teacher)
     return {
         "list projects": ("get", "/api/v1/projects/", None),
         "create project": ("post", "/api/v1/projects/", {"name": "Nuevo", "classes": ["a", "b"]}),
@@ -33,6 +46,14 @@ def _requests(world, image):
         "undo last label in project": ("post", f"/api/v1/projects/{slug}/labels/undo/", None),
         "labeling queue": ("get", f"/api/v1/projects/{slug}/labeling-queue/?strategy=uncertainty&limit=5", None),
         "label quality": ("get", f"/api/v1/projects/{slug}/label-quality/", None),
+        "gradebook": ("get", f"/api/v1/projects/{slug}/gradebook/", None),
+        "grade a student": ("put", f"/api/v1/projects/{slug}/gradebook/alumna/", {"comment": "Bien"}),
+        "answer a lab question": (
+            "post", "/api/v1/lab/questions/overfitting-dropout/answers/", {"option": 2, "project": slug}
+        ),
+        "import photos": ("post", f"/api/v1/projects/{slug}/image-imports/", "zip"),
+        "preview an import": ("post", f"/api/v1/projects/{slug}/image-imports/preview/", "zip"),
+        "import summary": ("get", f"/api/v1/image-imports/{image_import.pk}/", None),
     }
 
 
@@ -51,6 +72,12 @@ EXPECTED = {
     "undo last label in project": (403, 204, 204, 403, 404, 204),
     "labeling queue": (403, 200, 200, 403, 404, 200),
     "label quality": (403, 200, 200, 200, 404, 200),
+    "gradebook": (403, 200, 200, 200, 404, 200),  # a student gets only their own row
+    "grade a student": (403, 403, 200, 200, 404, 200),
+    "answer a lab question": (403, 201, 201, 201, 404, 201),
+    "import photos": (403, 403, 202, 403, 404, 202),  # the project's teacher only
+    "preview an import": (403, 403, 200, 403, 404, 200),
+    "import summary": (403, 404, 200, 404, 404, 200),
 }
 
 
@@ -63,8 +90,12 @@ def test_permission_matrix(world, stored_image, api_as, endpoint, role):
     if body == "upload":
         body = {"project": world.project.slug, "file": SimpleUploadedFile(f"{role}.png", image_bytes(fmt="PNG", color=(ROLES.index(role), 9, 9)))}
         response = client.post(url, body, format="multipart")
+    elif body == "zip":
+        response = client.post(url, {"file": SimpleUploadedFile("fotos.zip", _zip())}, format="multipart")
     elif method == "post":
         response = client.post(url, body or {}, format="json")
+    elif method == "put":
+        response = client.put(url, body, format="json")
     else:
         response = client.get(url)
     expected = EXPECTED[endpoint][ROLES.index(role)]
