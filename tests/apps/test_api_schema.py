@@ -3,6 +3,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from jsonschema import Draft202012Validator
 
+from apps.inference.serializers import ComputedAnalysisOutputSerializer
 from apps.training.models import ModelVersion, TrainingRun
 from tests.trained_model import class_pictures
 
@@ -102,6 +103,8 @@ def test_real_responses_match_the_schema(schema, classroom, publish, stored_imag
     analyzed = check(student, "post", "/api/v1/analyze/", data={"project": slug, "file": SimpleUploadedFile("c.png", raw)},
                      format="multipart")
     assert analyzed.status_code == 200 and analyzed.json()["anomaly"] is not None
+    # /analyze/ answers the service's dict without the serializer (hot path): the serializer must agree with it.
+    assert ComputedAnalysisOutputSerializer(analyzed.json()).data == analyzed.json()
 
     for client, url in [
         (teacher, "/api/v1/projects/"),
