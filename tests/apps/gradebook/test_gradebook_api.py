@@ -122,3 +122,27 @@ def test_quiz_answer_is_checked_on_the_server(world, api_as):
     assert list(QuizAnswer.objects.values_list("correct", flat=True)) == [True, False]
     assert client.post(url, {"option": 7}, format="json").status_code == 400
     assert client.post("/api/v1/lab/questions/nope/answers/", {"option": 1}, format="json").status_code == 404
+
+
+def test_gradebook_answers_match_the_schema(world, rubric, api_as):
+    """The gradebook and quiz endpoints' real answers, refusals included, validate against /api/schema/."""
+    from tests.apps.test_api_schema import assert_conforms
+
+    schema = api_as(world.teacher).get("/api/schema/", {"format": "json"}).json()
+    teacher, student, grader = api_as(world.teacher), api_as(world.student), api_as(world.grader)
+    checks = [
+        (teacher, "get", _url(world), {}),
+        (student, "get", _url(world), {}),
+        (grader, "put", _url(world, "alumna"), {"data": {"scores": {str(rubric[0].pk): 2}, "comment": "b"}}),
+        (grader, "put", _url(world, "alumna"), {"data": {"scores": {str(rubric[0].pk): 99}}}),
+        (student, "put", _url(world, "alumna"), {"data": {"comment": "x"}}),
+        (student, "post", "/api/v1/lab/questions/backprop-loss/answers/", {"data": {"option": 1}}),
+        (student, "post", "/api/v1/lab/questions/backprop-loss/answers/", {"data": {"option": 0}}),
+        (student, "post", "/api/v1/lab/questions/none/answers/", {"data": {"option": 1}}),
+    ]
+    statuses = []
+    for client, method, url, kwargs in checks:
+        response = getattr(client, method)(url, format="json", **kwargs)
+        assert_conforms(schema, method, response)
+        statuses.append(response.status_code)
+    assert statuses == [200, 200, 200, 400, 403, 201, 400, 404]

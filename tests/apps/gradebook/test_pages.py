@@ -1,0 +1,110 @@
+"""Gradebook pages: who sees what, the rubric and course settings, exports, reviews and the access log."""
+import csv
+import io
+
+import pytest
+
+from apps.gradebook.models import AccessLog, Criterion, Review
+from apps.gradebook.services import grade_update
+from apps.training.models import TrainingRun
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def graded(world):
+    criterion = Criterion.objects.create(project=world.project, name="Etiquetas", points=10)
+    grade_update(project=world.project, author=world.grader, username="alumna", scores={str(criterion.pk): 8}, comment="=Buen trabajo")
+    return criterion
+
+
+@pytest.mark.parametrize("role", ["teacher", "grader"])
+def test_graders_see_the_class_view(world, graded, client, role):
+    """The class view lists each student with a scoring row and the rubric's criteria."""
+    client.force_login(getattr(world, role))
+    page = client.get(f"/gradebook/{world.project.slug}/")
+    assert page.status_code == 200
+    assert b'data-student="alumna"' in page.content and b"Etiquetas" in page.content
+    assert (b'id="criterion-add"' in page.content) is (role == "teacher")
+
+
+def test_a_student_sees_only_their_grade(world, graded, client):
+    """A student's gradebook page shows their own total and feedback, never the class table."""
+    client.force_login(world.student)
+    page = client.get(f"/gradebook/{world.project.slug}/")
+    assert page.status_code == 200
+    assert b'id="my-feedback"' in page.content and "=Buen trabajo".encode() in page.content
+    assert b'id="gradebook"' not in page.content
+    assert client.get(f"/gradebook/{world.project.slug}/export.csv").status_code == 404
+    assert client.get(f"/gradebook/{world.project.slug}/report/").status_code == 404
+    assert client.get(f"/gradebook/{world.project.slug}/access-log/").status_code == 404
+
+
+def test_outsiders_get_a_404(world, client):
+    client.force_login(world.outsider)
+    assert client.get(f"/gradebook/{world.project.slug}/").status_code == 404
+
+
+def test_teacher_edits_the_rubric_and_course_dates(world, client):
+    """Add, rename and delete criteria; bad points are refused; course dates are saved."""
+    client.force_login(world.teacher)
+    url = f"/gradebook/{world.project.slug}/"
+    assert client.post(url, {"action": "criterion-add", "name": "Fotos", "points": "5"}).status_code == 302
+    criterion = Criterion.objects.get()
+    assert client.post(url, {"action": "criterion-add", "name": "Mal", "points": "-1"}).status_code == 400
+    client.post(url, {"action": "criterion-update", "criterion": criterion.pk, "name": "Fotos nítidas", "points": "6"})
+    criterion.refresh_from_db()
+    assert (criterion.name, criterion.points) == ("Fotos nítidas", 6.0)
+    response = client.post(url, {"action": "policy", "course_end": "2027-06-30", "retention_days": "30", "warn_days": "7"})
+    assert response.status_code == 302
+    assert str(world.project.course_policy.course_end) == "2027-06-30"
+    assert client.post(url, {"action": "policy", "course_end": "2027-06-30", "retention_days": "99999999", "warn_days": "7"}).status_code == 400
+    client.post(url, {"action": "criterion-delete", "criterion": criterion.pk})
+    assert not Criterion.objects.exists()
+    client.force_login(world.grader)
+    assert client.post(url, {"action": "criterion-add", "name": "X", "points": "5"}).status_code == 403
+
+
+def test_csv_export_through_the_shared_writer(world, graded, client):
+    """The CSV has one row per student with the criterion's points, and a formula-like comment is defused."""
+    client.force_login(world.grader)
+    response = client.get(f"/gradebook/{world.project.slug}/export.csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = response.content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";" if ";" in text.splitlines()[0] else ","))
+    assert rows[1][0] == "alumna" and rows[1][-1] == "'=Buen trabajo"
+    assert rows[1][-2] in ("8", "8.0", "8,0")
+    assert AccessLog.objects.filter(viewer=world.grader, what="export").exists()
+
+
+def test_student_history_is_logged(world, graded, client):
+    """A grader opening a student's history leaves a line in the access log the teacher reads."""
+    client.force_login(world.grader)
+    assert client.get(f"/gradebook/{world.project.slug}/students/alumna/").status_code == 200
+    assert client.get(f"/gradebook/{world.project.slug}/students/nadie/").status_code == 400
+    client.force_login(world.teacher)
+    log = client.get(f"/gradebook/{world.project.slug}/access-log/")
+    assert b"evaluador" in log.content and AccessLog.objects.filter(student=world.student, what="history").count() == 1
+    client.force_login(world.student)
+    assert client.get(f"/gradebook/{world.project.slug}/students/alumna/").status_code == 200
+    assert AccessLog.objects.count() == 1  # reading one's own history is not logged
+
+
+def test_report_has_one_page_per_student(world, graded, client):
+    client.force_login(world.teacher)
+    page = client.get(f"/gradebook/{world.project.slug}/report/")
+    assert page.status_code == 200 and page.content.count(b'class="report-page"') == 1
+    assert b"gradebook_report" in page.content  # the print stylesheet
+
+
+def test_reviews_on_the_run_page(world, client):
+    """A grader comments on a run and it shows on the run page; a student cannot."""
+    run = TrainingRun.objects.create(project=world.project, requested_by=world.teacher, status="succeeded")
+    client.force_login(world.grader)
+    response = client.post(f"/gradebook/training-runs/{run.pk}/reviews/", {"text": "sobreajuste a partir de la época 6"})
+    assert response.status_code == 302
+    assert "sobreajuste a partir de la época 6" in client.get(f"/training-runs/{run.pk}/").content.decode()
+    client.force_login(world.student)
+    assert client.post(f"/gradebook/training-runs/{run.pk}/reviews/", {"text": "hola"}).status_code == 403
+    assert client.post(f"/gradebook/training-runs/{run.pk}/reviews/", {"text": ""}).status_code in (400, 403)
+    assert Review.objects.count() == 1
