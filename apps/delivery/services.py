@@ -39,20 +39,19 @@ def _image_send(image_id: int) -> None:
 def _pending_training_runs(cutoff: datetime) -> Iterable[int]:
     from apps.training.models import TrainingRun
 
-    # A run handed to the broker holds its task id; a queued run without one was never sent.
-    return (
-        TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, celery_task_id="", created_at__lt=cutoff)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    queued = TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, created_at__lt=cutoff)
+    if TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING).exists():
+        # It may be waiting its turn: only a run that was never handed to the broker (no task id) is pending.
+        queued = queued.filter(celery_task_id="")
+    # Otherwise nothing trains and it is still queued: its message was lost, e.g. its worker died between
+    # acknowledging it (on receipt) and marking it running.
+    return queued.order_by("pk").values_list("pk", flat=True)
 
 
 def _training_run_send(run_id: int) -> None:
-    from apps.training.models import TrainingRun
-    from apps.training.tasks import training_run_execute_task
+    from apps.training.services import training_run_send
 
-    result = training_run_execute_task.delay(run_id)
-    TrainingRun.objects.filter(pk=run_id, celery_task_id="").update(celery_task_id=result.id or "")
+    training_run_send(run_id=run_id)  # on its mode's queue
 
 
 def _pending_lab_experiments(cutoff: datetime) -> Iterable[int]:

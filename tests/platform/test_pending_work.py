@@ -61,9 +61,22 @@ def test_training_run_queued_while_the_broker_is_down_is_sent_by_the_sweep(tmp_p
     with app_broker(embedded_broker_url(tmp_path)):
         assert pending_work_resend(now=timezone.now())["training_run"] == 0  # too young: may still be on its way
         assert pending_work_resend(now=_later(settings))["training_run"] == 1
-        assert pending_work_resend(now=_later(settings, factor=4))["training_run"] == 0  # it has a task id now
+        assert pending_work_resend(now=_later(settings))["training_run"] == 0  # sent once: the next waits longer
     run.refresh_from_db()
     assert run.celery_task_id
+    assert _queued_messages(tmp_path, "training") == 1
+
+
+def test_queued_run_whose_message_was_lost_is_sent_again_once_nothing_trains(tmp_path, settings):
+    """A queued run with a task id waits its turn while another run trains; with none training it is resent."""
+    first, second = ProjectFactory(), ProjectFactory()
+    lost = TrainingRun.objects.create(project=first, requested_by=first.owner, celery_task_id="sent-then-lost")
+    busy = TrainingRun.objects.create(project=second, requested_by=second.owner, status=TrainingRun.Status.RUNNING)
+    with app_broker(embedded_broker_url(tmp_path)):
+        assert pending_work_resend(now=_later(settings))["training_run"] == 0
+        TrainingRun.objects.filter(pk=busy.pk).update(status=TrainingRun.Status.FAILED)
+        assert pending_work_resend(now=_later(settings))["training_run"] == 1
+    assert PendingResend.objects.get(kind="training_run", object_id=lost.pk).count == 1
     assert _queued_messages(tmp_path, "training") == 1
 
 
