@@ -18,7 +18,10 @@ class ProjectCreateForm(BootstrapFormMixin, forms.Form):
     tag_vocabulary = forms.CharField(
         label=_("Tag vocabulary"), required=False, help_text=_("Optional, comma-separated, for example: interior, exterior")
     )
+    # Localized text input: in Spanish "0,2" is read as 0.2 (a number input dropped the comma and sent "02").
     holdout_fraction = forms.FloatField(
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         label=_("Holdout fraction"),
         initial=0.18,
         min_value=0.05,

@@ -54,7 +54,9 @@ def config_form_field(option) -> forms.Field:
     if option.kind is int:
         return forms.IntegerField(required=not option.nullable, **option_bounds(option), **common)
     if option.kind is float:
-        return forms.FloatField(required=not option.nullable, **option_bounds(option), **common)
+        # Localized like every number on the page: "0,001" in Spanish (see the project form).
+        return forms.FloatField(required=not option.nullable, localize=True, widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+                                **option_bounds(option), **common)
     if option.kind is str and not option.many:
         return forms.CharField(max_length=option.max_length, **common)
     raise TypeError(f"no form field for the option {option.name}")
