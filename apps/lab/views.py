@@ -152,8 +152,15 @@ def _topic_context(topic, project):
     if topic == "cross-validation":
         return {"kfold": selectors.kfold_versions(project=project)}
     if topic == "labeling":
+        from apps.labeling.quality import label_quality, labeling_curve
+
         counts = {name: project.images.filter(label=name, split="train").count() for name in project.classes}
-        return {"curve": selectors.learning_curve(project=project), "label_counts": counts}
+        return {
+            "curve": selectors.learning_curve(project=project),
+            "label_counts": counts,
+            "quality": label_quality(project, suspects=False),
+            "quick_curve": labeling_curve(project),
+        }
     if topic == "compression":
         return {"compression": selectors.compression_versions(project=project)}
     if topic == "reinforcement":

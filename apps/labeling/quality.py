@@ -138,3 +138,50 @@ def label_quality(project, *, suspects: bool = True) -> LabelQuality:
         students=students,
         suspects=_suspects(project) if suspects else [],
     )
+
+
+@dataclass(frozen=True)
+class LabelingCurve:
+    """What the class's labels did: holdout accuracy of the quick model against labels used, and after fixing suspects."""
+
+    points: list  # [{"labels": n, "accuracy": a}], labels in the order they were first given
+    holdout_n: int
+    now: float | None = None  # accuracy with every training label as it is
+    fixed: float | None = None  # accuracy with the suspect labels replaced by the suggested class
+    suspects: int = 0
+
+
+CURVE_STEPS = 12  # points on the curve: each is one fit of the quick model
+
+
+def labeling_curve(project) -> LabelingCurve | None:
+    """Return the project's learning curve on the cached embeddings (None without embeddings or holdout labels)."""
+    from django.db.models import Min
+
+    from apps.labeling.queue import embeddings_by_image
+    from ml.label_quality import learning_curve
+
+    embeddings = embeddings_by_image(project)
+    if not embeddings:
+        return None
+    classes = list(project.classes)
+    labeled = project.images.filter(label__in=classes)
+    holdout = [(pk, label) for pk, label in labeled.filter(split="holdout").values_list("pk", "label") if pk in embeddings]
+    train = (labeled.filter(split="train").annotate(first=Min("labels__created_at")).order_by("first", "pk")
+             .values_list("pk", "label"))
+    train = [(pk, label) for pk, label in train if pk in embeddings]
+    if len(holdout) < 2 or len(train) < 2:
+        return None
+    x = np.stack([embeddings[pk] for pk, _ in train])
+    y = np.array([classes.index(label) for _, label in train], np.int64)
+    hx = np.stack([embeddings[pk] for pk, _ in holdout])
+    hy = np.array([classes.index(label) for _, label in holdout], np.int64)
+    steps = sorted({int(round(n)) for n in np.linspace(max(2, len(train) / CURVE_STEPS), len(train), CURVE_STEPS)})
+    points = learning_curve(x, y, hx, hy, steps)
+    now = points[-1]["accuracy"] if points and points[-1]["labels"] == len(train) else None
+    suspects = {row.image_id: row.suggested for row in _suspects(project)}
+    fixed = None
+    if suspects and now is not None:
+        fixed_y = np.array([classes.index(suspects.get(pk, label)) for pk, label in train], np.int64)
+        fixed = learning_curve(x, fixed_y, hx, hy, [len(train)])[0]["accuracy"]
+    return LabelingCurve(points=points, holdout_n=len(holdout), now=now, fixed=fixed, suspects=len(suspects))
