@@ -18,25 +18,29 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
-    actions = ["retrain_model"]
+    actions = ["retrain_model", "quick_retrain_model"]
 
     def get_queryset(self, request):
         # Teachers with admin access manage only their own projects.
         return super().get_queryset(request).filter(pk__in=project_list(user=request.user).values("pk"))
 
     @admin.action(description=_("Retrain model"), permissions=["view"])
-    def retrain_model(self, request, queryset):
+    def retrain_model(self, request, queryset, config=None):
         from apps.training.services import training_run_start
 
         for project in queryset:
             try:
-                run = training_run_start(project=project, user=request.user)
+                run = training_run_start(project=project, user=request.user, config=config)
             except ApplicationError as exc:
                 self.message_user(request, f"{project.slug}: {exc.message}", level=messages.ERROR)
             else:
                 self.message_user(
                     request, _("%(project)s: training run %(run)d queued.") % {"project": project.slug, "run": run.pk}
                 )
+
+    @admin.action(description=_("Quick retrain (a new head on the cached embeddings, in seconds)"), permissions=["view"])
+    def quick_retrain_model(self, request, queryset):
+        self.retrain_model(request, queryset, config={"mode": "quick"})
 
 
 @admin.register(Membership)

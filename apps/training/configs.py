@@ -28,6 +28,7 @@ CONFIG_INVALID = _("The training configuration has invalid values: %(fields)s.")
 ABOVE_EXCLUSIVE_MINIMUM = _("Ensure this value is greater than %(limit_value)s.")
 BELOW_EXCLUSIVE_MAXIMUM = _("Ensure this value is less than %(limit_value)s.")
 VALUE_EXCLUDED = _("%(value)s is not allowed here.")
+CHOICE_INVALID = _("“{input}” is not one of the valid values: %(choices)s.")
 # What to say instead when a value inside the range is still refused.
 EXCLUDED_MESSAGES = {"folds": _("Use 0 to skip cross-validation, or at least 2 folds.")}
 
@@ -86,7 +87,12 @@ def config_serializer_field(option) -> serializers.Field:
     if option.many and option.choices:
         return serializers.ListField(child=serializers.ChoiceField(choices=list(option.choices)), allow_empty=True)
     if option.choices:
-        return serializers.ChoiceField(choices=list(option.choices))
+        # The refusal lists the valid values, so a typo in "mode" or "backbone" is fixed at once.
+        listed = ", ".join(str(choice) for choice in option.choices)
+        return serializers.ChoiceField(
+            choices=list(option.choices),
+            error_messages={"invalid_choice": CHOICE_INVALID % {"choices": listed}},
+        )
     if option.kind is bool:
         return serializers.BooleanField()
     if option.kind is int:

@@ -10,7 +10,17 @@ def holdout_images(project):
 
 
 def version_holdout_score(version, images) -> tuple[float | None, int]:
-    """Return (accuracy, n) of a version on the given labeled images, through ONNX Runtime."""
+    """Return (accuracy, n) of a version on the given labeled images, through ONNX Runtime.
+
+    A quick version is scored from the embeddings cache when it can be: the same numbers without
+    decoding a photo, which keeps a quick run's publication within seconds.
+    """
+    if version.metadata.get("mode") == "quick":
+        from apps.training.quick import quick_version_holdout_score
+
+        score = quick_version_holdout_score(version, images)
+        if score is not None:
+            return score
     return folder_holdout_score(artifacts_local_dir(version), images)
 
 

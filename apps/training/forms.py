@@ -6,6 +6,7 @@ from apps.training.configs import CLASSROOM_OPTIONS, DEFAULT_CONFIG, option_boun
 
 # What the form shows for each option; the fields themselves (choices, ranges) come from ml.config.
 LABELS = {
+    "mode": _("Kind of training"),
     "backbone": _("Network"),
     "alpha": _("MobileNet width (alpha)"),
     "weights": _("Pretrained weights"),
@@ -20,6 +21,8 @@ LABELS = {
     "quantize": _("Quantization"),
 }
 HELP_TEXTS = {
+    "mode": _("Quick: only the last layer learns, on features computed once per photo; ready in seconds and usually "
+              "as accurate. Full: the network itself is fine-tuned, checked and compressed; several minutes."),
     "backbone": _("A pretrained network already knows shapes and textures from millions of photos: it learns your classes with few images."),
     "alpha": _("Wider networks are more accurate but slower and larger. ImageNet weights exist for 0.25 only with MobileNet, and for 0.35, 1.3 and 1.4 only with MobileNetV2."),
     "weights": _("“imagenet”, “none”, or the name of a file in the weights folder."),
@@ -31,6 +34,7 @@ HELP_TEXTS = {
     "prune": _("Share of weights set to zero to make the model smaller; empty or 0 skips pruning."),
 }
 CHOICE_LABELS = {
+    "mode": {"quick": _("Quick (seconds)"), "full": _("Full (minutes)")},
     "backbone": {
         "mobilenet": _("MobileNet (pretrained, fine-tuned)"),
         "mobilenet_v2": _("MobileNetV2 (pretrained, fine-tuned)"),
@@ -47,6 +51,9 @@ def config_form_field(option) -> forms.Field:
     choices = [(value, labels.get(value, str(value))) for value in option.choices]
     if option.many and option.choices:
         return forms.MultipleChoiceField(choices=choices, required=False, widget=forms.CheckboxSelectMultiple, **common)
+    if option.choices and option.name == "mode":  # a form posted without it trains as before: a full run
+        return forms.TypedChoiceField(choices=choices, coerce=option.kind, required=False,
+                                      empty_value=DEFAULT_CONFIG["mode"], **common)
     if option.choices:
         return forms.TypedChoiceField(choices=choices, coerce=option.kind, **common)
     if option.kind is bool:

@@ -8,6 +8,8 @@ class TrainingRunOutputSerializer(serializers.Serializer):
     project = serializers.CharField(source="project.slug")
     requested_by = serializers.CharField(source="requested_by.username")
     status = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["quick", "full"])
+    automatic = serializers.BooleanField()
     config = serializers.DictField()
     progress = serializers.SerializerMethodField()
     metrics = serializers.DictField()
@@ -26,8 +28,10 @@ class TrainingRunOutputSerializer(serializers.Serializer):
     def get_progress(self, run) -> dict:
         return {"stage": run.stage, "epoch": run.epoch, "percent": run.percent, "cancel_requested": run.cancel_requested}
 
-    def get_log_tail(self, run) -> list:
-        return run.log[-LOG_TAIL:]
+    def get_log_tail(self, run) -> list[str]:
+        from apps.training.events import log_text
+
+        return [log_text(entry) for entry in run.log[-LOG_TAIL:]]
 
     def get_dataset(self, run) -> dict:
         counts = {}
@@ -50,6 +54,8 @@ class ModelVersionOutputSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     status = serializers.CharField()
     source = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["quick", "full"], help_text="quick: a head on cached embeddings")
+    automatic = serializers.BooleanField(help_text="published by an automatic quick retrain")
     run = serializers.IntegerField(source="run_id", allow_null=True)
     holdout_accuracy = serializers.FloatField(allow_null=True)
     holdout_n = serializers.IntegerField()

@@ -67,11 +67,21 @@ def _check_enough_labels(project, snapshot):
         raise ApplicationError(TOO_FEW_LABELS % {"minimum": minimum, "detail": ", ".join(short)})
 
 
-def training_run_start(*, project: Project, user, config=None) -> TrainingRun:
-    """Validate, snapshot the dataset and queue a run: the one service every entry point calls."""
+def training_run_start(*, project: Project, user, config=None, automatic=False) -> TrainingRun:
+    """Validate, snapshot the dataset and queue a run: the one service every entry point calls.
+
+    ``config["mode"]`` picks a quick run (a head on the cached embeddings, its own queue) or a full
+    one; ``automatic`` marks a quick run started by the labels changing rather than by a person.
+    """
     if not can_manage(user=user, project=project):
         raise PermissionDeniedError(ONLY_TEACHER_RETRAINS)
     clean = training_config_clean(config)
+    mode = clean.get("mode") or TrainingRun.Mode.FULL
+    if mode == TrainingRun.Mode.QUICK:
+        from apps.embeddings.backbones import embedding_backbone
+
+        # No pretrained weights: refuse now, with the reason, rather than fail on the worker.
+        embedding_backbone(image_size=clean.get("image_size"), network=clean.get("backbone"), alpha=clean.get("alpha"))
     snapshot = dataset_snapshot(project=project)
     _check_enough_labels(project, snapshot)
     try:
@@ -80,9 +90,11 @@ def training_run_start(*, project: Project, user, config=None) -> TrainingRun:
                 project=project,
                 requested_by=user,
                 config=clean,
+                mode=mode,
+                automatic=automatic,
                 dataset_snapshot=snapshot,
                 dataset_hash=snapshot_hash(snapshot, project),
-                log=[_log_line(f"queued by {user.username}")],
+                log=[log_entry("run.queued", {"user": user.username})],
             )
             # robust: a broker that is down must not fail the request; the run keeps no task id
             # and the pending-work sweep sends it again.
@@ -93,14 +105,16 @@ def training_run_start(*, project: Project, user, config=None) -> TrainingRun:
 
 
 def _enqueue(run_id):
-    from apps.training.tasks import training_run_execute_task
+    training_run_send(run_id=run_id)
 
-    result = training_run_execute_task.delay(run_id)
+
+def training_run_send(*, run_id: int) -> None:
+    """Hand a queued run to the broker on its mode's queue (quick runs never wait behind a full one)."""
+    from apps.training.tasks import quick_run_execute_task, training_run_execute_task
+
+    quick = TrainingRun.objects.filter(pk=run_id, mode=TrainingRun.Mode.QUICK).exists()
+    result = (quick_run_execute_task if quick else training_run_execute_task).delay(run_id)
     TrainingRun.objects.filter(pk=run_id, celery_task_id="").update(celery_task_id=result.id or "")
-
-
-def _log_line(text):
-    return f"{timezone.now():%H:%M:%S} {text}"
 
 
 def training_run_cancel(*, run: TrainingRun, user) -> TrainingRun:
@@ -112,10 +126,10 @@ def training_run_cancel(*, run: TrainingRun, user) -> TrainingRun:
         if run.status == TrainingRun.Status.QUEUED:
             run.status = TrainingRun.Status.CANCELLED
             run.finished_at = timezone.now()
-            run.log = [*run.log, _log_line(f"cancelled by {user.username} before it started")]
+            run.log = [*run.log, log_entry("run.cancelled_before_start", {"user": user.username})]
         elif run.status == TrainingRun.Status.RUNNING:
             run.cancel_requested = True
-            run.log = [*run.log, _log_line(f"cancellation requested by {user.username}")]
+            run.log = [*run.log, log_entry("run.cancel_requested", {"user": user.username})]
         else:
             raise ConflictError(RUN_NOT_CANCELLABLE)
         run.save()
@@ -151,16 +165,16 @@ class _Reporter:
         if event.epoch is not None:
             fields["epoch"] = event.epoch
         TrainingRun.objects.filter(pk=self.run_id).update(**fields)
-        training_run_log(run_id=self.run_id, text=f"[{stage}] {event_text(event.key, event.params)}")
+        training_run_log(run_id=self.run_id, key=event.key, params=event.params, stage=stage)
         self.last_stage, self.last_write = stage, now
         if TrainingRun.objects.filter(pk=self.run_id, cancel_requested=True).exists():
             raise RunCancelled()
 
 
-def training_run_log(*, run_id, text):
+def training_run_log(*, run_id, key, params=None, stage=""):
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().only("log").get(pk=run_id)
-        run.log = [*run.log, _log_line(text)][-LOG_LINES_KEPT:]
+        run.log = [*run.log, log_entry(key, params, stage)][-LOG_LINES_KEPT:]
         run.save(update_fields=["log"])
 
 
@@ -212,21 +226,35 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
         run.started_at = run.heartbeat_at = timezone.now()
         run.worker_host, run.worker_pid = socket.gethostname(), os.getpid()
         run.attempts += 1
-        run.log = [*run.log, _log_line(f"started on {run.worker_host} (pid {run.worker_pid})")]
+        run.log = [*run.log, log_entry("run.started", {"host": run.worker_host, "pid": run.worker_pid})]
         run.save()
     scratch = Path(tempfile.mkdtemp(prefix=f"riim-run-{run.pk}-"))
     heartbeat = _Heartbeat(run.pk)
     heartbeat.start()
     status, error = TrainingRun.Status.FAILED, ""
     try:
-        from ml.training import train
-
         out_dir = scratch / "model"
         started = time.perf_counter()
-        train(_ml_config(run.config), _manifest_write(run, scratch), out_dir, progress=_Reporter(run.pk),
-              weights_dir=settings.RIIM_WEIGHTS_DIR)
+        holdout = None
+        if run.mode == TrainingRun.Mode.QUICK:
+            from apps.training.quick import quick_model_build
+
+            card = quick_model_build(run=run, out_dir=out_dir)
+            metrics = card["metrics"]
+            # Scored on the cached embeddings of the same holdout images the graph would see.
+            holdout = (metrics["accuracy"], metrics["n"]) if metrics["split"] == "holdout" else (None, 0)
+        else:
+            from ml.training import train
+
+            train(_ml_config(run.config), _manifest_write(run, scratch), out_dir, progress=_Reporter(run.pk),
+                  weights_dir=settings.RIIM_WEIGHTS_DIR)
         training_seconds = time.perf_counter() - started
-        version = model_version_publish(run=run, local_dir=out_dir)
+        version = model_version_publish(run=run, local_dir=out_dir, holdout=holdout,
+                                        auto_activate=not (run.automatic and run.project.model_pinned))
+        if run.automatic:
+            from apps.training.automation import automatic_versions_prune
+
+            automatic_versions_prune(project=run.project)
         status = TrainingRun.Status.SUCCEEDED
         TrainingRun.objects.filter(pk=run.pk).update(
             timings={**(version.metadata.get("timings") or {}), "wall_s": round(training_seconds, 1)},
@@ -244,7 +272,7 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
     if status == TrainingRun.Status.SUCCEEDED:
         finished["percent"] = 100.0
     TrainingRun.objects.filter(pk=run.pk).update(**finished)
-    training_run_log(run_id=run.pk, text=f"finished: {status}" + (f" ({error})" if error else ""))
+    training_run_log(run_id=run.pk, key="run.finished_error" if error else "run.finished", params={"status": status, "error": error})
     return TrainingRun.objects.get(pk=run.pk)
 
 
@@ -314,6 +342,7 @@ def model_version_score_and_maybe_activate(*, version: ModelVersion, auto_activa
         active_accuracy = None
     if active_accuracy is not None:
         ModelVersion.objects.filter(pk=active.pk).update(holdout_accuracy=active_accuracy, holdout_n=active_n)
+    # Ties go to the newer version; a full model must reach the active quick model's score to replace it.
     if accuracy is None or active_accuracy is None or accuracy >= active_accuracy:
         return model_version_activate(version=version)
     return version
@@ -335,8 +364,20 @@ def model_version_activate(*, version: ModelVersion, user=None) -> ModelVersion:
             pk=version.pk
         ).update(status=ModelVersion.Status.ARCHIVED)
         ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=timezone.now())
+        # A version chosen by hand pins the project: automatic quick runs stop activating theirs.
+        Project.objects.filter(pk=version.project_id).update(model_pinned=user is not None)
     version.refresh_from_db()
+    version.project.refresh_from_db(fields=["model_pinned"])
     return version
+
+
+def project_model_pin_release(*, project: Project, user) -> Project:
+    """Let automatic quick runs activate their versions again (the teacher's hand-picked version stays active)."""
+    if not can_manage(user=user, project=project):
+        raise PermissionDeniedError(ONLY_TEACHER_RETRAINS)
+    Project.objects.filter(pk=project.pk).update(model_pinned=False)
+    project.refresh_from_db(fields=["model_pinned"])
+    return project
 
 
 def training_runs_sweep_stale() -> int:
@@ -350,6 +391,6 @@ def training_runs_sweep_stale() -> int:
             status=TrainingRun.Status.FAILED, finished_at=timezone.now(), error_message=str(STALE_HEARTBEAT % {"seconds": bound})
         )
         if updated:
-            training_run_log(run_id=run.pk, text="marked failed by the sweeper: heartbeat too old")
+            training_run_log(run_id=run.pk, key="run.swept")
             count += 1
     return count

@@ -11,6 +11,24 @@ def training_run_execute_task(self, run_id: int) -> None:
     training_run_execute(run_id=run_id)
 
 
+# Its own queue and worker slot (`quick`): a full run in progress never delays it. Acknowledged on
+# receipt like a full run: a second delivery would publish a second version.
+@shared_task(bind=True, acks_late=False)
+def quick_run_execute_task(self, run_id: int) -> None:
+    """Fit and publish one queued quick run (queue `quick`: a head on cached embeddings, seconds)."""
+    from apps.training.services import training_run_execute
+
+    training_run_execute(run_id=run_id)
+
+
+@shared_task
+def quick_retrain_check_task(project_id: int) -> None:
+    """Start an automatic quick run if the project's labels changed enough or went quiet (queue `default`)."""
+    from apps.training.automation import quick_retrain_check
+
+    quick_retrain_check(project_id=project_id)
+
+
 @shared_task
 def training_runs_sweep_stale_task() -> int:
     """Fail runs whose worker stopped sending heartbeats (beat runs this periodically)."""

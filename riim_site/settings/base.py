@@ -250,6 +250,8 @@ CELERY_TASK_QUEUES = (Queue("default"), Queue("training"), Queue("quick"), Queue
 CELERY_TASK_ROUTES = {
     # Exact names win over patterns: the sweeper must run even while a training occupies its queue.
     "apps.training.tasks.training_runs_sweep_stale_task": {"queue": "default"},
+    "apps.training.tasks.quick_retrain_check_task": {"queue": "default"},
+    "apps.training.tasks.quick_run_execute_task": {"queue": "quick"},
     "apps.delivery.tasks.*": {"queue": "default"},
     "apps.embeddings.tasks.*": {"queue": "default"},
     "apps.training.tasks.*": {"queue": "training"},
@@ -288,6 +290,11 @@ RIIM_INFERENCE_VARIANT = env("RIIM_INFERENCE_VARIANT", default="fp32")
 RIIM_INFERENCE_THREADS = env.int("RIIM_INFERENCE_THREADS", default=1)
 RIIM_MODEL_IMPORT_MAX_BYTES = env.int("RIIM_MODEL_IMPORT_MAX_BYTES", default=300 * 1024 * 1024)
 RIIM_TRAINING_MIN_IMAGES_PER_CLASS = env.int("RIIM_TRAINING_MIN_IMAGES_PER_CLASS", default=5)
+# The automatic quick retrain: after this many new labels at once, or this many seconds without a new
+# label; superseded automatic versions beyond this many are deleted with their files.
+RIIM_QUICK_RETRAIN_LABELS = env.int("RIIM_QUICK_RETRAIN_LABELS", default=20)
+RIIM_QUICK_RETRAIN_QUIET_SECONDS = env.int("RIIM_QUICK_RETRAIN_QUIET_SECONDS", default=60)
+RIIM_AUTOMATIC_VERSIONS_KEPT = env.int("RIIM_AUTOMATIC_VERSIONS_KEPT", default=3)
 # A running run whose worker has not reported for this long is marked failed by the sweeper.
 RIIM_TRAINING_HEARTBEAT_TIMEOUT = env.int("RIIM_TRAINING_HEARTBEAT_TIMEOUT", default=180)
 

@@ -1,0 +1,131 @@
+"""The automatic quick retrain: labels change -> after a debounce, a quick run on its own queue.
+
+Every new label schedules a check (``quick_retrain_check_task``): at once when enough labels
+arrived since the last quick run, else once the class has been quiet for a while. The check
+starts an automatic quick run unless one is already queued (a running one gets a later check).
+An automatic run never activates over a version the teacher chose by hand (``Project.model_pinned``),
+and superseded automatic versions are removed with their files, keeping the last few.
+"""
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apps.common.exceptions import ApplicationError
+from apps.projects.models import Project
+from apps.training.artifacts import artifacts_delete
+from apps.training.models import ModelVersion, TrainingRun
+
+logger = logging.getLogger(__name__)
+
+
+def _labels_since_last_quick_run(project):
+    from apps.labeling.models import Label
+
+    last = project.training_runs.filter(mode=TrainingRun.Mode.QUICK).exclude(
+        status=TrainingRun.Status.CANCELLED).order_by("-created_at").first()
+    labels = Label.objects.filter(image__project=project)
+    return labels.filter(created_at__gt=last.created_at) if last else labels
+
+
+def quick_retrain_schedule(*, project_id: int) -> None:
+    """Schedule the debounce check after a label: now when enough labels are new, else after the quiet time."""
+    from apps.training.tasks import quick_retrain_check_task
+
+    project = Project.objects.filter(pk=project_id, auto_quick_retrain=True).first()
+    if project is None:
+        return
+    enough = _labels_since_last_quick_run(project).count() >= settings.RIIM_QUICK_RETRAIN_LABELS
+    countdown = 0 if enough else settings.RIIM_QUICK_RETRAIN_QUIET_SECONDS
+    quick_retrain_check_task.apply_async((project_id,), countdown=countdown)
+
+
+def quick_retrain_check(*, project_id: int, now=None) -> TrainingRun | None:
+    """Start an automatic quick run when the labels call for one; return it, or None."""
+    from apps.training.services import training_run_start
+
+    project = Project.objects.filter(pk=project_id, auto_quick_retrain=True).first()
+    if project is None:
+        return None
+    active = project.training_runs.filter(mode=TrainingRun.Mode.QUICK, status__in=TrainingRun.ACTIVE_STATUSES)
+    if active.filter(status=TrainingRun.Status.QUEUED).exists():
+        return None  # the queued run will see these labels
+    if active.exists():  # running: look again once it has had time to finish
+        _check_later(project_id)
+        return None
+    new = _labels_since_last_quick_run(project)
+    newest = new.aggregate(at=models.Max("created_at"))["at"]
+    if newest is None:
+        return None
+    now = now or timezone.now()
+    # One second of slack: the check scheduled by the last label runs about QUIET seconds after it.
+    quiet = (now - newest).total_seconds() >= settings.RIIM_QUICK_RETRAIN_QUIET_SECONDS - 1
+    if new.count() < settings.RIIM_QUICK_RETRAIN_LABELS and not quiet:
+        return None  # the latest label's own check comes later
+    try:
+        return training_run_start(project=project, user=project.owner, config={"mode": "quick"}, automatic=True)
+    except ApplicationError as exc:  # no weights, too few labels, a run already active: stay quiet
+        logger.info("no automatic quick run for %s: %s", project.slug, exc.message)
+        return None
+
+
+def _check_later(project_id):
+    from apps.training.tasks import quick_retrain_check_task
+
+    quick_retrain_check_task.apply_async((project_id,), countdown=settings.RIIM_QUICK_RETRAIN_QUIET_SECONDS)
+
+
+def _has_cascading_records(version) -> bool:
+    """Whether deleting the version would delete other records with it (students' analyses, reviews)."""
+    for relation in version._meta.related_objects:
+        if relation.on_delete is models.CASCADE and relation.related_model._default_manager.filter(
+            **{relation.field.name: version}
+        ).exists():
+            return True
+    return False
+
+
+def automatic_versions_prune(*, project) -> list[int]:
+    """Delete superseded automatic versions beyond the newest few, files included; return their numbers.
+
+    The active version, and any version that analyses or reviews refer to, is always kept.
+    """
+    keep = settings.RIIM_AUTOMATIC_VERSIONS_KEPT
+    automatic = (ModelVersion.objects.filter(project=project, run__automatic=True)
+                 .exclude(status=ModelVersion.Status.ACTIVE).order_by("-number"))
+    removed = []
+    for version in list(automatic)[keep:]:
+        if _has_cascading_records(version):
+            continue
+        artifacts_delete(prefix=version.artifact_dir, files=version.files)
+        version.delete()
+        removed.append(version.number)
+    return removed
+
+
+@dataclass(frozen=True)
+class QuickModelProgress:
+    """What the class's labels did to the quick model, on the project's holdout."""
+
+    before: float | None  # holdout accuracy of the previous quick version (None for the first)
+    after: float  # of the latest quick version
+    holdout_n: int
+    labels: int  # labeled images the latest quick version learned from
+
+    @property
+    def improved(self) -> bool:
+        return self.before is not None and self.after > self.before
+
+
+def quick_model_progress(project) -> QuickModelProgress | None:
+    """Return the latest quick version's holdout score against the previous one's, or None without one."""
+    versions = [v for v in project.model_versions.filter(holdout_accuracy__isnull=False).select_related("run")
+                .order_by("-number")[:20] if v.mode == "quick"]
+    if not versions:
+        return None
+    latest = versions[0]
+    before = versions[1].holdout_accuracy if len(versions) > 1 else None
+    labels = len([row for row in (latest.run.dataset_snapshot if latest.run else []) if row[2] != "holdout"])
+    return QuickModelProgress(before=before, after=latest.holdout_accuracy, holdout_n=latest.holdout_n, labels=labels)
