@@ -45,6 +45,7 @@ def labeling(request, slug):
         "labeled_by_me": queue.filter(labeled_by_me=True).count(),
         "labeled_counted": project.images.exclude(label="").count(),
         "none_of_these": Label.NONE_OF_THESE,
+        "can_review": can_manage(user=request.user, project=project),
         "texts": {
             "error": _("Could not save the label"),
             "saved_previous": _("Saved “%(label)s” for the previous photo. Press U to undo it."),

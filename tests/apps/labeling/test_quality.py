@@ -93,9 +93,11 @@ def test_review_page_for_the_teacher_only_and_its_settings(world, labeled, clien
     url = f"/label/{world.project.slug}/review/"
     client.force_login(world.student)
     assert client.get(url).status_code == 404
+    assert url.encode() not in client.get(f"/label/{world.project.slug}/").content
     client.force_login(world.teacher)
     page = client.get(url)
     assert page.status_code == 200 and b"Krippendorff" in page.content
+    assert url.encode() in client.get(f"/label/{world.project.slug}/").content  # linked from the labeling page
     response = client.post(url, {"labeling_strategy": "uncertainty", "labels_per_image": 2})
     assert response.status_code == 302
     world.project.refresh_from_db()
