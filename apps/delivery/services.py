@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -40,12 +41,12 @@ def _pending_training_runs(cutoff: datetime) -> Iterable[int]:
     from apps.training.models import TrainingRun
 
     queued = TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, created_at__lt=cutoff)
-    if TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING).exists():
-        # It may be waiting its turn: only a run that was never handed to the broker (no task id) is pending.
-        queued = queued.filter(celery_task_id="")
-    # Otherwise nothing trains and it is still queued: its message was lost, e.g. its worker died between
-    # acknowledging it (on receipt) and marking it running.
-    return queued.order_by("pk").values_list("pk", flat=True)
+    # A run of a mode that is training may be waiting its turn (each mode has its own queue): only one
+    # never handed to the broker (no task id) is pending. With none of its mode training, a queued run's
+    # message was lost, e.g. its worker died between acknowledging it (on receipt) and marking it running.
+    busy_modes = set(TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING).values_list("mode", flat=True))
+    waiting = Q(mode__in=busy_modes) & ~Q(celery_task_id="")
+    return queued.exclude(waiting).order_by("pk").values_list("pk", flat=True)
 
 
 def _training_run_send(run_id: int) -> None:

@@ -80,6 +80,17 @@ def test_queued_run_whose_message_was_lost_is_sent_again_once_nothing_trains(tmp
     assert _queued_messages(tmp_path, "training") == 1
 
 
+def test_queued_run_waits_only_behind_a_run_of_its_own_mode(tmp_path, settings):
+    """A full run training does not hold back a lost quick run: quick runs have their own queue."""
+    first, second = ProjectFactory(), ProjectFactory()
+    lost = TrainingRun.objects.create(project=first, requested_by=first.owner, mode=TrainingRun.Mode.QUICK,
+                                      celery_task_id="sent-then-lost")
+    TrainingRun.objects.create(project=second, requested_by=second.owner, status=TrainingRun.Status.RUNNING)
+    with app_broker(embedded_broker_url(tmp_path)):
+        assert pending_work_resend(now=_later(settings))["training_run"] == 1
+    assert PendingResend.objects.filter(kind="training_run", object_id=lost.pk).exists()
+
+
 def test_resends_back_off_and_stop(tmp_path, settings):
     """A lab experiment that stays queued is sent again after 1, 2, 4... grace periods, at most N times."""
     settings.RIIM_PENDING_RESEND_MAX = 2
