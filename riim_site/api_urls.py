@@ -66,8 +66,6 @@ urlpatterns = [
         name="api-project-image-imports-preview",
     ),
     path("image-imports/<int:import_id>/", ImageImportDetailApi.as_view(), name="api-image-import"),
-    # Last: any other address under the API is a JSON 404, not Django's HTML page.
-    re_path(r"^", ApiNotFoundApi.as_view(), name="api-not-found"),
     path("projects/<slug:slug>/gradebook/", ProjectGradebookApi.as_view(), name="api-project-gradebook"),
     # Any valid username (letters, digits and @ . + - _), so not a slug.
     path(
@@ -76,4 +74,6 @@ urlpatterns = [
         name="api-project-gradebook-student",
     ),
     path("lab/questions/<str:question_id>/answers/", QuizAnswerApi.as_view(), name="api-quiz-answers"),
+    # Last: any other address under the API is a JSON 404, not Django's HTML page.
+    re_path(r"^", ApiNotFoundApi.as_view(), name="api-not-found"),
 ]

@@ -159,3 +159,11 @@ def test_an_unknown_api_address_is_a_json_404(world, api_as, path):
         response = api_as(user).get(path)
         assert response.status_code == 404 and response["Content-Type"] == "application/json"
         assert response.json()["detail"] == str(NO_SUCH_ENDPOINT)
+
+
+def test_the_json_404_catch_all_comes_last():
+    """Routes listed after the catch-all would never be reached: it must stay the last API pattern."""
+    from riim_site.api_urls import urlpatterns
+
+    assert urlpatterns[-1].name == "api-not-found"
+    assert [p.name for p in urlpatterns].count("api-not-found") == 1
