@@ -9,6 +9,6 @@ urlpatterns = [
         "api/projects/<slug:slug>/experiments/", apis.LabExperimentStartApi.as_view(), name="api-lab-experiment-start"
     ),
     path("api/experiments/<int:experiment_id>/", apis.LabExperimentDetailApi.as_view(), name="api-lab-experiment"),
-    re_path(r"^api/", ApiNotFoundApi.as_view()),  # any other address under the lab's API: a JSON 404
+    re_path(r"^api/", ApiNotFoundApi.as_view(), name="lab-api-not-found"),  # any other address under the lab's API: a JSON 404
     path("<slug:topic>/", views.lab_topic, name="lab_topic"),
 ]

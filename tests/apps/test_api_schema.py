@@ -167,3 +167,12 @@ def test_the_json_404_catch_all_comes_last():
 
     assert urlpatterns[-1].name == "api-not-found"
     assert [p.name for p in urlpatterns].count("api-not-found") == 1
+
+
+def test_the_lab_api_catch_all_follows_every_lab_api_route():
+    """A lab API route listed after the lab's JSON 404 would never be reached."""
+    from apps.lab.urls import urlpatterns
+
+    names = [p.name for p in urlpatterns]
+    catch_all = names.index("lab-api-not-found")
+    assert all(not str(p.pattern).startswith("api/") for p in urlpatterns[catch_all + 1:])
