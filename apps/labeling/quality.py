@@ -68,13 +68,32 @@ def _latest_rows(project):
     return rows
 
 
+def _state_key(project, embeddings) -> str:
+    """Return a key that changes whenever a label or an embedding of the project does."""
+    last = Label.objects.filter(image__project=project).order_by("-id").values_list("id", flat=True).first()
+    return f"{project.pk}:{last}:{len(embeddings)}:{sum(embeddings)}:{','.join(project.classes)}"
+
+
 def _suspects(project) -> list[SuspectLabel]:
+    from django.core.cache import cache
+
     from apps.labeling.queue import embeddings_by_image
-    from ml.label_quality import label_issues, out_of_fold_probabilities
 
     embeddings = embeddings_by_image(project)
     if not embeddings:
         return []
+    # Out-of-fold fits take seconds on a large project: reuse them until a label or an embedding changes.
+    key = f"labeling:suspects:{_state_key(project, embeddings)}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = _suspects_compute(project, embeddings)
+        cache.set(key, cached, 3600)
+    return cached
+
+
+def _suspects_compute(project, embeddings) -> list[SuspectLabel]:
+    from ml.label_quality import label_issues, out_of_fold_probabilities
+
     classes = list(project.classes)
     rows = [(pk, label, source) for pk, label, source in
             project.images.filter(label__in=classes).order_by("pk").values_list("pk", "label", "label_source")
