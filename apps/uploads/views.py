@@ -74,7 +74,6 @@ def image_import_page(request):
         "running": _("Importing photos…"),
         "succeeded": _("Import finished."),
         "failed": _("The import failed."),
-        "imported": _("Imported"),
         "duplicates": _("Already in the project (duplicates)"),
         "skipped": _("Refused"),
         "network": _("The connection failed. Try again."),

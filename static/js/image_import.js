@@ -140,6 +140,7 @@
     }
     document.getElementById("sum-moderate").href = texts.moderate + "?project=" + encodeURIComponent(project.value);
     summary.hidden = false;
+    summary.scrollIntoView({ block: "nearest" });
   }
 
   async function poll(id) {
