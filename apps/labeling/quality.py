@@ -68,22 +68,16 @@ def _latest_rows(project):
     return rows
 
 
-def _state_key(project, embeddings) -> str:
-    """Return a key that changes whenever a label or an embedding of the project does."""
-    last = Label.objects.filter(image__project=project).order_by("-id").values_list("id", flat=True).first()
-    return f"{project.pk}:{last}:{len(embeddings)}:{sum(embeddings)}:{','.join(project.classes)}"
-
-
 def _suspects(project) -> list[SuspectLabel]:
     from django.core.cache import cache
 
-    from apps.labeling.queue import embeddings_by_image
+    from apps.labeling.queue import embeddings_by_image, state_key
 
     embeddings = embeddings_by_image(project)
     if not embeddings:
         return []
     # Out-of-fold fits take seconds on a large project: reuse them until a label or an embedding changes.
-    key = f"labeling:suspects:{_state_key(project, embeddings)}"
+    key = f"labeling:suspects:{state_key(project, embeddings)}"
     cached = cache.get(key)
     if cached is None:
         cached = _suspects_compute(project, embeddings)

@@ -127,12 +127,29 @@ def _analysis_anomaly(project) -> dict[int, float]:
     return result
 
 
+def state_key(project, embeddings) -> str:
+    """Return a key that changes whenever a label or an embedding of the project does."""
+    last = Label.objects.filter(image__project=project).order_by("-id").values_list("id", flat=True).first()
+    return f"{project.pk}:{last}:{len(embeddings)}:{sum(embeddings)}:{','.join(project.classes)}"
+
+
 def _quick_probabilities(signals: _Signals) -> dict[int, np.ndarray] | None:
-    """Fit the quick classifier on the labeled photos' embeddings and score every embedded photo."""
-    from ml.label_quality import quick_classifier
+    """Score every embedded photo with the quick classifier fitted on the labeled ones (cached until labels change)."""
+    from django.core.cache import cache
 
     if not signals.embeddings:
         return None
+    key = f"labeling:quick:{state_key(signals.project, signals.embeddings)}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = _quick_probabilities_compute(signals) or {}
+        cache.set(key, cached, 3600)
+    return cached or None
+
+
+def _quick_probabilities_compute(signals: _Signals) -> dict[int, np.ndarray] | None:
+    from ml.label_quality import quick_classifier
+
     classes = list(signals.project.classes)
     labeled = dict(
         signals.project.images.filter(split="train", label__in=classes).values_list("pk", "label")
