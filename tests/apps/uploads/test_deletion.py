@@ -7,6 +7,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 
 from apps.accounts import roles
+from apps.embeddings.models import ImageEmbedding
 from apps.inference.models import Analysis
 from apps.lab.models import LabExperiment
 from apps.labeling.models import Label
@@ -35,6 +36,7 @@ def _photo_with_copies(project, student, color):
     version, _ = ModelVersion.objects.get_or_create(project=project, number=1, defaults={"artifact_dir": "models/x"})
     heatmap = default_storage.save(f"heatmaps/{image.pk}.png", ContentFile(b"png"))
     Analysis.objects.create(image=image, model_version=version, label="gato", confidence=0.9, heatmap=heatmap)
+    ImageEmbedding.objects.create(image=image, fingerprint="f" * 16, vector=b"\0" * 8, mirror=b"\0" * 8)
     return image
 
 
@@ -62,6 +64,7 @@ def test_deleting_photos_leaves_nothing_in_media_or_the_tables(classroom, django
         report = images_delete(images=Image.objects.filter(pk__in=[images[0].pk, images[1].pk]), actor=teacher)
 
     assert (report.images, report.labels, report.analyses, report.files, report.lab_results) == (2, 2, 2, 6, 2)
+    assert report.embeddings == 2 and list(ImageEmbedding.objects.values_list("image_id", flat=True)) == [kept.pk]
     assert _media_files() == kept_files  # nothing of the deleted photos, nothing left in the trash
     assert list(Image.objects.values_list("pk", flat=True)) == [kept.pk]
     assert Label.objects.filter(image_id__in=report.image_ids).count() == 0

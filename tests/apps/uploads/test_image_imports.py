@@ -5,12 +5,15 @@ import stat
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
+from PIL import Image as PILImage
 from rest_framework.test import APIClient
 
 from apps.accounts import roles
 from apps.uploads.imports import class_for_folder
+from apps.uploads.limits import FORM_OVERHEAD_BYTES
 from apps.uploads.models import Image, ImageImport
 from tests.factories import ProjectFactory, UserFactory, image_bytes
 
@@ -27,6 +30,14 @@ def make_zip(entries: dict, *, symlinks=()) -> bytes:
             if name in symlinks:
                 info.external_attr = (stat.S_IFLNK | 0o777) << 16
             zf.writestr(info, data)
+    return out.getvalue()
+
+
+def noise_png(seed) -> bytes:
+    """A PNG of random pixels: it does not compress, so a zip of a few is larger than one of them."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (160, 160, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    PILImage.fromarray(pixels).save(out, format="PNG")
     return out.getvalue()
 
 
@@ -232,3 +243,16 @@ def test_only_the_projects_teacher_imports_and_reads_imports(teacher_api, django
     stranger = APIClient()
     stranger.force_authenticate(UserFactory(role=roles.TEACHER))
     assert stranger.get(f"/api/v1/image-imports/{created['id']}/").status_code == 404
+
+
+def test_a_zip_larger_than_one_photo_upload_is_accepted_up_to_the_import_limit(
+    teacher_api, settings, django_capture_on_commit_callbacks
+):
+    """The request limit on the import API is the import's, not the single-photo upload's."""
+    project, client = teacher_api
+    photos = [noise_png(i) for i in range(4)]
+    archive = make_zip({f"cat/{i}.png": content for i, content in enumerate(photos)})
+    settings.RIIM_UPLOAD_MAX_BYTES = max(map(len, photos)) + 100  # each photo fits, the zip does not
+    assert len(archive) > settings.RIIM_UPLOAD_MAX_BYTES + FORM_OVERHEAD_BYTES
+    summary = _run(client, project, archive, django_capture_on_commit_callbacks)
+    assert summary["imported"] == 4
