@@ -143,7 +143,8 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
         resolution = resolve_weights(config.backbone, config.alpha, config.weights, config.image_size,
                                      weights_dir=weights_dir)
         model, backbone_info = build_model(config, len(images.classes), resolution)
-        report.emit("build", "build.backbone", 1.0, detail=backbone_info["message"])
+        # ``fallback`` lets the platform warn while the run goes on, not only once the card is written.
+        report.emit("build", "build.backbone", 1.0, detail=backbone_info["message"], fallback=backbone_info["fallback"])
 
     with timed(timings, "kfold"):
         frozen = frozen_pool_features(model, images, splits) if backbone_info["pretrained"] else None

@@ -2,8 +2,31 @@
 
 The engine reports ``ml.events.Event``: a message key and its parameters. Each key has its
 translatable sentence here, with the same parameters (``%(name)s``) as the engine's English one.
+A run's log stores the keys and parameters too (``log_entry``), never sentences: each reader
+sees every line in their own language and time zone (``log_text``).
 """
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+
+# What each stage of the engine does, as the run page and the log name it (the engine reports the keys).
+STAGE_LABELS = {
+    "data": _("reading the images"),
+    "build": _("building the network"),
+    "kfold": _("k-fold cross-validation"),
+    "train": _("training the classifier head"),
+    "fine_tune": _("fine-tuning the top layers"),
+    "evaluate": _("evaluating on the holdout"),
+    "prune": _("pruning"),
+    "export": _("exporting to ONNX and TFLite"),
+    "quantize": _("quantizing"),
+    "parity": _("checking that every format answers alike"),
+    "tfjs": _("writing the TensorFlow.js model"),
+    "anomaly": _("fitting the anomaly detector"),
+    "autoencoder": _("training the autoencoder"),
+    "tags": _("fitting the tag head"),
+    "report": _("writing the model card"),
+}
 
 EVENT_MESSAGES = {
     "data.decoded": _("decoded %(done)s/%(total)s images"),
@@ -25,6 +48,16 @@ EVENT_MESSAGES = {
     "tags.start": _("fitting the tag head"),
     "report.done": _("model card written"),
 }
+# The platform's own lines about a run (the engine never sends these keys).
+RUN_MESSAGES = {
+    "run.queued": _("queued by %(user)s"),
+    "run.cancelled_before_start": _("cancelled by %(user)s before it started"),
+    "run.cancel_requested": _("cancellation requested by %(user)s"),
+    "run.started": _("started on %(host)s (process %(pid)s)"),
+    "run.finished": _("finished: %(status)s"),
+    "run.finished_error": _("finished: %(status)s (%(error)s)"),
+    "run.swept": _("marked failed: the worker stopped reporting"),
+}
 
 
 def event_text(key: str, params: dict) -> str:
@@ -33,3 +66,34 @@ def event_text(key: str, params: dict) -> str:
     if message is None:
         return key
     return str(message) % params
+
+
+def log_entry(key: str, params: dict | None = None, stage: str = "") -> dict:
+    """Return one log line as stored on the run: when, the stage, the message key and its parameters."""
+    return {"at": timezone.now().isoformat(timespec="seconds"), "stage": stage, "key": key, "params": params or {}}
+
+
+def fallback_reason(log: list) -> str | None:
+    """Return why a run fell back to a network trained from scratch, as soon as its log says so."""
+    for entry in log:
+        if isinstance(entry, dict) and entry.get("key") == "build.backbone" and entry["params"].get("fallback"):
+            return str(entry["params"].get("detail") or "")
+    return None
+
+
+def log_text(entry) -> str:
+    """Return a stored log line in the active language and time zone (older lines were stored as text)."""
+    if isinstance(entry, str):
+        return entry
+    from apps.training.models import TrainingRun
+
+    params = dict(entry.get("params") or {})
+    if "status" in params:
+        params["status"] = dict(TrainingRun.Status.choices).get(params["status"], params["status"])
+    at = parse_datetime(entry.get("at") or "")
+    when = f"{timezone.localtime(at):%H:%M:%S} " if at else ""
+    stage = entry.get("stage")
+    where = f"[{STAGE_LABELS.get(stage, stage)}] " if stage else ""
+    key = entry.get("key", "")
+    text = str(RUN_MESSAGES[key]) % params if key in RUN_MESSAGES else event_text(key, params)
+    return f"{when}{where}{text}"

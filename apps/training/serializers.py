@@ -26,7 +26,10 @@ class TrainingRunOutputSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
     def get_progress(self, run) -> dict:
-        return {"stage": run.stage, "epoch": run.epoch, "percent": run.percent, "cancel_requested": run.cancel_requested}
+        from apps.training.events import fallback_reason
+
+        return {"stage": run.stage, "epoch": run.epoch, "percent": run.percent, "cancel_requested": run.cancel_requested,
+                "fallback": fallback_reason(run.log)}
 
     def get_log_tail(self, run) -> list[str]:
         from apps.training.events import log_text

@@ -24,7 +24,7 @@ from apps.projects.models import Project
 from apps.training.artifacts import artifact_prefix_new, artifacts_delete, artifacts_upload, image_local_path
 from apps.training.configs import training_config_clean
 from apps.training.evaluation import holdout_images, version_holdout_score
-from apps.training.events import event_text
+from apps.training.events import log_entry
 from apps.training.models import ModelVersion, TrainingRun
 from apps.training.selectors import card_variants
 from ml.card import read_card

@@ -3,34 +3,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from apps.common.exceptions import ApplicationError
 from apps.projects.access import can_manage
 from apps.projects.selectors import project_get
+from apps.training.events import STAGE_LABELS, fallback_reason, log_text
 from apps.training.forms import TrainingConfigForm
 from apps.training.models import TrainingRun
 from apps.training.selectors import model_version_list, training_run_get, training_run_list
 from apps.training.services import training_run_start
 from apps.training.variants import variant_label
-
-# What each stage of the engine does, as the run page names it (the engine reports the keys).
-STAGE_LABELS = {
-    "data": gettext_lazy("reading the images"),
-    "build": gettext_lazy("building the network"),
-    "kfold": gettext_lazy("k-fold cross-validation"),
-    "train": gettext_lazy("training the classifier head"),
-    "fine_tune": gettext_lazy("fine-tuning the top layers"),
-    "evaluate": gettext_lazy("evaluating on the holdout"),
-    "prune": gettext_lazy("pruning"),
-    "export": gettext_lazy("exporting to ONNX and TFLite"),
-    "quantize": gettext_lazy("quantizing"),
-    "parity": gettext_lazy("checking that every format answers alike"),
-    "anomaly": gettext_lazy("fitting the anomaly detector"),
-    "autoencoder": gettext_lazy("training the autoencoder"),
-    "tags": gettext_lazy("fitting the tag head"),
-    "report": gettext_lazy("writing the model card"),
-}
 
 
 def network_summary(version) -> dict:
@@ -103,9 +85,12 @@ def training_run_detail(request, run_id):
              "statuses": {value: str(label) for value, label in TrainingRun.Status.choices},
              "stages": {key: str(label) for key, label in STAGE_LABELS.items()}}
     version = getattr(run, "model_version", None)
+    network = network_summary(version) if version else {"fallback": fallback_reason(run.log)}
+    # A finished run has no current stage: it would still read "writing the model card".
+    stage = STAGE_LABELS.get(run.stage, run.stage) if run.status != TrainingRun.Status.SUCCEEDED else None
     return render(request, "training/run.html", {
         "run": run, "project": run.project, "can_manage": can_manage(user=request.user, project=run.project), "texts": texts,
-        "stage_label": STAGE_LABELS.get(run.stage, run.stage), "network": network_summary(version) if version else None,
+        "stage_label": stage, "network": network, "log_lines": [log_text(entry) for entry in run.log],
     })
 
 

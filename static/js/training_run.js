@@ -17,8 +17,15 @@
 
   function update(run) {
     document.getElementById("run-status").textContent = texts.statuses[run.status] || run.status;
-    const stage = run.progress.stage;
+    // A finished run has no current stage (it would still read "writing the model card").
+    const stage = run.status === "succeeded" ? null : run.progress.stage;
     document.getElementById("run-stage").textContent = stage ? texts.stages[stage] || stage : "—";
+    // No pretrained weights: say so as soon as the network is built, not only when the run ends.
+    const fallback = document.getElementById("run-fallback");
+    if (fallback && run.progress.fallback !== null && run.progress.fallback !== undefined) {
+      fallback.hidden = false;
+      document.getElementById("run-fallback-reason").textContent = run.progress.fallback;
+    }
     const bar = document.getElementById("run-bar");
     bar.style.width = run.progress.percent + "%";
     bar.textContent = Math.round(run.progress.percent) + "%";

@@ -5,7 +5,7 @@ import string
 import pytest
 from django.utils import translation
 
-from apps.training.events import EVENT_MESSAGES, event_text
+from apps.training.events import EVENT_MESSAGES, event_text, log_text
 from apps.training.models import TrainingRun
 from apps.training.services import _Reporter
 from ml.events import MESSAGES, Event
@@ -52,4 +52,6 @@ def test_reporter_stores_the_event_and_logs_it_in_the_platform_language(world):
     assert (run.stage, run.percent, run.epoch) == ("train", 40.0, 2)
     assert run.event == {"key": "train.epoch", "params": {"epoch": 2, "epochs": 5, "loss": 0.5, "val_accuracy": 0.75}}
     assert run.curves == [{"stage": "train", "epoch": 1, **metrics}] and run.metrics == metrics
-    assert run.log[-1].endswith("[train] época 2/5, pérdida 0.5, exactitud en validación 0.75")
+    assert {k: run.log[-1][k] for k in ("stage", "key", "params")} == {"stage": "train", **run.event}
+    with translation.override("es"):
+        assert log_text(run.log[-1]).endswith("[entrenando la cabeza clasificadora] época 2/5, pérdida 0.5, exactitud en validación 0.75")

@@ -38,12 +38,13 @@ def test_run_page_names_status_and_stage_and_warns_of_a_fallback(classroom, publ
     assert "podando" in html and "Fase:</strong> <span id=\"run-stage\">prune" not in html
     texts = page.context["texts"]
     assert texts["statuses"]["succeeded"] == "Completado" and texts["stages"]["fine_tune"] == "ajustando las capas superiores"
-    assert "No había pesos preentrenados" not in html
+    assert 'id="run-fallback" class="alert alert-warning" role="alert" hidden' in html
 
     version.run = run
     version.metadata["backbone"] = FALLBACK
     version.save(update_fields=["run", "metadata"])
     html = client.get(f"/training-runs/{run.pk}/").content.decode()
+    assert 'id="run-fallback" class="alert alert-warning" role="alert">' in html
     assert "No había pesos preentrenados" in html and "is not in the weights folder" in html
 
 
