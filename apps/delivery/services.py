@@ -71,11 +71,25 @@ def _lab_experiment_send(experiment_id: int) -> None:
     lab_experiment_execute_task.delay(experiment_id)
 
 
+def _pending_image_imports(cutoff: datetime) -> Iterable[int]:
+    from apps.uploads.models import ImageImport
+
+    queued = ImageImport.objects.filter(status=ImageImport.Status.QUEUED, created_at__lt=cutoff)
+    return queued.order_by("pk").values_list("pk", flat=True)
+
+
+def _image_import_send(import_id: int) -> None:
+    from apps.uploads.tasks import image_import_run_task
+
+    image_import_run_task.delay(import_id)
+
+
 # kind -> (ids of pending work created before a cutoff, send one to the broker)
 PENDING_WORK: dict[str, tuple[Callable[[datetime], Iterable[int]], Callable[[int], None]]] = {
     "image_process": (_pending_images, _image_send),
     "training_run": (_pending_training_runs, _training_run_send),
     "lab_experiment": (_pending_lab_experiments, _lab_experiment_send),
+    "image_import": (_pending_image_imports, _image_import_send),
 }
 
 

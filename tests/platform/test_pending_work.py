@@ -40,7 +40,9 @@ def test_upload_while_the_broker_is_down_is_processed_after_the_sweep(tmp_path, 
     project = ProjectFactory(members=[(student, "student")])
     with app_broker(BROKER_DOWN):
         image = image_upload_create(project=project, uploader=student, raw=image_bytes(), name="gato.jpg")
-        assert pending_work_resend(now=_later(settings)) == {"image_process": 0, "training_run": 0, "lab_experiment": 0}
+        assert pending_work_resend(now=_later(settings)) == {
+            "image_process": 0, "training_run": 0, "lab_experiment": 0, "image_import": 0
+        }
     assert Image.objects.get(pk=image.pk).processed_by == {}
     assert not PendingResend.objects.exists()  # a failed resend is not counted
 
@@ -65,6 +67,32 @@ def test_training_run_queued_while_the_broker_is_down_is_sent_by_the_sweep(tmp_p
     run.refresh_from_db()
     assert run.celery_task_id
     assert _queued_messages(tmp_path, "training") == 1
+
+
+def test_photo_import_queued_while_the_broker_is_down_is_sent_by_the_sweep(tmp_path, settings):
+    """An import whose enqueue failed stays queued; the sweep sends it to the default queue once."""
+    import io
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.uploads.imports import image_import_create
+    from apps.uploads.models import ImageImport
+
+    project = ProjectFactory()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("gato/a.jpg", image_bytes())
+    with app_broker(BROKER_DOWN):
+        image_import = image_import_create(
+            project=project, user=project.owner, uploads=[SimpleUploadedFile("fotos.zip", archive.getvalue())]
+        )
+    assert ImageImport.objects.get(pk=image_import.pk).status == ImageImport.Status.QUEUED
+
+    with app_broker(embedded_broker_url(tmp_path)):
+        assert pending_work_resend(now=_later(settings))["image_import"] == 1
+        assert pending_work_resend(now=_later(settings))["image_import"] == 0
+    assert _queued_messages(tmp_path, "default") == 1
 
 
 def test_queued_run_whose_message_was_lost_is_sent_again_once_nothing_trains(tmp_path, settings):
