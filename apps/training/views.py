@@ -10,8 +10,9 @@ from apps.projects.selectors import project_get
 from apps.training.events import STAGE_LABELS, fallback_reason, log_text
 from apps.training.forms import TrainingConfigForm
 from apps.training.models import TrainingRun
-from apps.training.selectors import model_version_list, training_run_get, training_run_list
+from apps.training.selectors import model_version_get, model_version_list, training_run_get, training_run_list
 from apps.training.services import training_run_start
+from apps.training.tfjs import version_has_tfjs, version_tfjs_zip
 from apps.training.variants import variant_label
 
 
@@ -105,4 +106,16 @@ def versions_page(request, slug):
     # After an activation the page comes back with ?activated=<number>: confirm it only if that version is the active one.
     activated = next((v for v in versions if str(v.number) == request.GET.get("activated") and v.status == "active"), None)
     return render(request, "training/versions.html", {"project": project, "versions": versions, "activated": activated,
-                                                      "can_manage": can_manage(user=request.user, project=project)})
+                                                      "can_manage": can_manage(user=request.user, project=project),
+                                                      "tfjs_versions": {v.pk for v in versions if version_has_tfjs(v)}})
+
+
+@login_required
+def model_version_tfjs_download(request, version_id):
+    """Download a version's TF.js model and Teachable Machine metadata as one zip (members of the project only)."""
+    from django.http import HttpResponse
+
+    version = model_version_get(user=request.user, version_id=version_id)
+    response = HttpResponse(version_tfjs_zip(version=version), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{version.project.slug}-v{version.number}-tfjs.zip"'
+    return response
