@@ -7,11 +7,13 @@ import logging
 import posixpath
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.apps import apps as django_apps
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from apps.uploads.models import Image, ImageDeletion
 
@@ -19,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 # Copies of the files being deleted wait here until the rows are gone; nothing else is ever stored here.
 TRASH_PREFIX = "deletion-trash"
+# A deletion takes seconds; a trash copy this old was left by a cleanup that failed.
+TRASH_MAX_AGE = 3600
 # Keys of a lab result's entries that hold a picture (or a link to one) of the image named by "id".
 _PICTURE_KEYS = ("thumb", "input", "reconstruction", "error_map")
 
@@ -67,11 +71,13 @@ def images_delete(*, images, actor, reason: str = "") -> DeletionReport:
     - Atomic: every file is first copied to a trash folder; rows are deleted and the originals
       removed in one transaction. If anything fails, the removed originals are written back from
       the trash, the transaction rolls back, and the exception propagates: nothing was deleted.
-      The trash copies are removed once the transaction commits. Call it outside a transaction
+      The trash copies are removed once the transaction commits (copies a failed cleanup left are
+      swept by a later call once they are an hour old). Call it outside a transaction
       (or as the last step of one): the files go when its own atomic block ends.
     - Returns a :class:`DeletionReport`; an :class:`ImageDeletion` row records the actor, the
       reason, the image ids, the uploaders and the counts.
     """
+    trash_sweep()
     targets = list(Image.objects.filter(pk__in=[_pk(image) for image in images]).select_related("project", "uploader"))
     report = DeletionReport(image_ids=sorted(image.pk for image in targets))
     if not targets:
@@ -155,8 +161,31 @@ def _trash_discard(trash: dict[str, str]) -> None:
     for copy in trash.values():
         try:
             default_storage.delete(copy)
-        except Exception:  # a copy left in the trash is harmless; the next sweep removes it
+        except Exception:  # a copy left in the trash is harmless; trash_sweep removes it later
             logger.exception("could not remove trash copy %s", copy)
+
+
+def trash_sweep(*, older_than: int = TRASH_MAX_AGE) -> int:
+    """Remove trash copies older than `older_than` seconds (left by a failed cleanup); return how many."""
+    cutoff = timezone.now() - timedelta(seconds=older_than)
+    removed = 0
+    pending = [TRASH_PREFIX]
+    while pending:
+        folder = pending.pop()
+        try:
+            folders, files = default_storage.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        pending += [posixpath.join(folder, name) for name in folders]
+        for name in files:
+            path = posixpath.join(folder, name)
+            try:
+                if default_storage.get_modified_time(path) < cutoff:
+                    default_storage.delete(path)
+                    removed += 1
+            except Exception:  # another sweep got there first, or the storage hiccupped: next time
+                logger.warning("could not sweep trash copy %s", path, exc_info=True)
+    return removed
 
 
 def _delete_rows(ids: list[int], report: DeletionReport) -> None:

@@ -1,4 +1,6 @@
 """The deletion service removes a photo with every derived copy, all or nothing."""
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,13 @@ def test_admin_delete_goes_through_the_service(classroom, client, django_capture
     assert not Image.objects.exists()
     assert _media_files() == set()
     assert ImageDeletion.objects.get().actor == admin
+
+
+def test_old_trash_copies_are_swept(settings):
+    """A trash copy left by a failed cleanup is removed once it is old; a fresh one (a deletion in flight) stays."""
+    old = default_storage.save("deletion-trash/a/images/x.jpg", ContentFile(b"x"))
+    fresh = default_storage.save("deletion-trash/b/images/y.jpg", ContentFile(b"y"))
+    past = time.time() - deletion.TRASH_MAX_AGE - 60
+    os.utime(Path(settings.MEDIA_ROOT) / old, (past, past))
+    assert deletion.trash_sweep() == 1
+    assert _media_files() == {fresh}
