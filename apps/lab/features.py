@@ -21,6 +21,8 @@ from ml.runtime import input_size as serving_input_size
 
 LAB_MAX_IMAGES = 400  # keeps the first computation of a version under a minute on two cores
 BATCH = 16  # photos read and embedded at once: bounds memory on large projects
+# The shared cache is computed on processing, so the lab reads far more photos of it in seconds.
+LAB_BACKBONE_MAX_IMAGES = 3000
 
 
 @dataclass
@@ -82,6 +84,38 @@ def _batches(images: list, size: int):
     for start in range(0, len(images), BATCH):
         chunk = images[start : start + BATCH]
         yield np.stack([image_pixels(image, size) for image in chunk]), np.array([i.split == "train" for i in chunk])
+
+
+def project_backbone_features(project, progress=None) -> ProjectFeatures | None:
+    """Return the project's images in the frozen pretrained backbone's space, from the shared cache.
+
+    The embeddings are the ones the quick model, active learning and label quality read (computed
+    once per image when it was processed; gaps filled here): "original" is each photo's, "flip" its
+    mirror's. None when no pretrained weights are available (the caller falls back to a version's).
+    """
+    from apps.common.exceptions import ApplicationError
+    from apps.embeddings.selectors import project_embeddings
+
+    if progress is not None:
+        progress(0.0, "embeddings")
+    images = list(project.images.order_by("pk")[:LAB_BACKBONE_MAX_IMAGES])
+    try:
+        cache = project_embeddings(project, image_ids=[image.pk for image in images])
+    except ApplicationError:
+        return None
+    rows = cache.rows([image.pk for image in images])
+    images = [image for image, row in zip(images, rows, strict=True) if row >= 0]  # unreadable photos have none
+    rows = rows[rows >= 0]
+    classes = list(project.classes)
+    index = {name: i for i, name in enumerate(classes)}
+    return ProjectFeatures(
+        image_ids=np.array([image.pk for image in images], np.int64),
+        labels=np.array([index.get(image.label, -1) for image in images], np.int64),
+        splits=np.array([image.split for image in images]),
+        classes=classes,
+        embeddings={"original": cache.x[rows], "flip": cache.x_mirror[rows]} if len(rows) else {},
+        ae_error=None,
+    )
 
 
 def version_features(version, progress=None) -> ProjectFeatures:

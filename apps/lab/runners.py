@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError
-from apps.lab.features import image_pixels, input_size, model_card, version_features
+from apps.lab.features import image_pixels, input_size, model_card, project_backbone_features, version_features
 from apps.lab.models import LabExperiment
 from apps.training.artifacts import artifacts_local_dir
 
@@ -24,9 +24,13 @@ FILE_MISSING = _("This version has no %(file)s yet: it appears after the next re
 AUTOENCODER_IMAGES = 6  # photos the generative page shows side by side with their copies
 
 
-def _features(experiment, progress, share=40.0):
+def _features(experiment, progress, share=40.0, backbone=False):
+    """Return the embeddings an experiment works on: with ``backbone``, the shared frozen-backbone cache
+    (the version's own embeddings when no pretrained weights exist); else the version's."""
     progress.stage(0.0, share)
-    features = version_features(experiment.model_version, progress=progress)
+    features = project_backbone_features(experiment.model_version.project, progress=progress) if backbone else None
+    if features is None:
+        features = version_features(experiment.model_version, progress=progress)
     progress.stage(share, 100.0)
     return features
 
@@ -97,7 +101,7 @@ def run_overfitting(experiment, progress):
 def run_splits(experiment, progress):
     from ml.lab.experiments import split_spread
 
-    features = _features(experiment, progress)
+    features = _features(experiment, progress, backbone=True)
     rows = features.select(None)
     _require_per_class(features, rows, 4)
     result = split_spread(features.embeddings["original"][rows], features.labels[rows], len(features.classes))
@@ -108,7 +112,7 @@ def run_splits(experiment, progress):
 def run_label_noise(experiment, progress):
     from ml.lab.experiments import NOISE_FRACTIONS, label_noise_experiment
 
-    features = _features(experiment, progress)
+    features = _features(experiment, progress, backbone=True)
     train, test, source = _train_validation_rows(features)
     chosen = experiment.params.get("percent", 20) / 100.0
     fractions = sorted({*NOISE_FRACTIONS, round(chosen, 3)})
@@ -129,7 +133,7 @@ def run_label_noise(experiment, progress):
 def run_clusters(experiment, progress):
     from ml.lab.clusters import agreement, cluster_map
 
-    features = _features(experiment, progress, share=60.0)
+    features = _features(experiment, progress, share=60.0, backbone=True)
     rows = np.arange(len(features.image_ids))
     k = int(experiment.params.get("k", len(features.classes)))
     if len(rows) < max(k, 3):
