@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.config import OPTIONS_BY_NAME
 from ml.errors import CONFIG_INVALID, ConfigError
 
 
@@ -25,7 +26,7 @@ class AugmentationSpec:
         return asdict(self)
 
 
-PRESETS = {
+_SPECS = {
     "none": AugmentationSpec(),
     # Photos of everyday objects: mirror them and move them a little.
     "light": AugmentationSpec(flip="horizontal", rotation=0.05, zoom=0.1, translation=0.05, contrast=0.1),
@@ -34,6 +35,9 @@ PRESETS = {
         flip="horizontal", rotation=0.1, zoom=0.2, translation=0.1, contrast=0.2, brightness=0.1
     ),
 }
+# The preset names are the ``augment`` option's choices in ml/config.py; a name added there
+# without a spec here fails at import rather than at the first training run.
+PRESETS = {name: _SPECS[name] for name in OPTIONS_BY_NAME["augment"].choices}
 
 
 def augmentation_spec(preset: str | AugmentationSpec) -> AugmentationSpec:

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.config import OPTIONS_BY_NAME
 from ml.runtime import INPUT_NAME
 
 TFLITE_MODES = ("fp32", "dynamic", "float16", "int8")
-QUANTIZE_CHOICES = ("int8", "float16")
+QUANTIZE_CHOICES = OPTIONS_BY_NAME["quantize"].choices  # the variants a training config may ask for
 CALIBRATION_BATCH = 8  # images per calibration step; the statistics do not depend on it
 WEIGHT_OPS = {"Conv": "conv", "ConvTranspose": "conv", "Gemm": "dense", "MatMul": "dense"}
 

@@ -26,6 +26,7 @@ from apps.inference.services import (
 from apps.projects.selectors import project_get
 from apps.uploads.limits import upload_read
 from apps.uploads.selectors import image_get
+from ml.runtime import AUTOENCODER_FILE
 
 NO_ANALYSIS = _("This image has no analysis by that model version.")
 NO_AUTOENCODER = _("This model version has no autoencoder.")
@@ -147,7 +148,7 @@ class ImageErrorMapApi(APIView):
         number = _version_number(request)
         image = image_get(user=request.user, image_id=image_id)
         version = image_version(image=image, version_number=number)
-        if "autoencoder.onnx" not in version.files:
+        if AUTOENCODER_FILE not in version.files:
             raise ConflictError(NO_AUTOENCODER)
         return _png_response(error_map_png(image=image, version=version))
 

@@ -8,6 +8,7 @@ from PIL import Image as PILImage
 from apps.common.exceptions import ApplicationError, ConflictError
 from apps.inference.loader import predictor_for
 from ml import cam as cam_maps
+from ml.runtime import ACTIVATIONS_FILE
 
 NO_ACTIVATIONS = gettext_lazy("This model version has no activation graph for the network view.")
 UNKNOWN_LAYER = gettext_lazy("This layer has no activations to show.")
@@ -60,7 +61,7 @@ def _short_name(name: str) -> str:
 def network_layers(*, version) -> list[dict]:
     """Return the architecture layer by layer from the card, marking the layers whose activations can be shown."""
     available = set()
-    if "activations.onnx" in version.files:
+    if ACTIVATIONS_FILE in version.files:
         predictor = predictor_for(version)
         available = set(predictor.activation_names())
     rows = []
@@ -79,7 +80,7 @@ def network_layers(*, version) -> list[dict]:
 def image_network(*, image, version) -> list[dict]:
     """Return the network view's layers, each with this image's activation statistics (None where not shown)."""
     layers = network_layers(version=version)
-    summary = activation_summary(image=image, version=version) if "activations.onnx" in version.files else {}
+    summary = activation_summary(image=image, version=version) if ACTIVATIONS_FILE in version.files else {}
     for row in layers:
         row["stats"] = summary.get(row["activation"]) if row["activation"] else None
     return layers
@@ -104,7 +105,7 @@ def feature_maps_grid(maps: np.ndarray, count: int = FEATURE_MAPS_SHOWN) -> np.n
 
 def activation_png(*, image, version, layer: str | None = None) -> bytes:
     """Return a grid of one layer's activations for this image (default: the first layer)."""
-    if "activations.onnx" not in version.files:
+    if ACTIVATIONS_FILE not in version.files:
         raise ConflictError(NO_ACTIVATIONS)
     predictor = predictor_for(version)
     names = predictor.activation_names()

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.inference.models import Analysis
+from ml.runtime import ACTIVATIONS_FILE, AUTOENCODER_FILE
 
 
 def versioned_url(name: str, image_id: int, number: int) -> str:
@@ -95,17 +96,28 @@ class AnalysisOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(ExplanationOutputSerializer)
     def get_explanation(self, analysis) -> dict:
+        from apps.inference.services import anomaly_sentence, heatmap_sentence
+
         data = dict(analysis.explanation)
+        # The sentences were stored in the language of the request that computed them: say them in the reader's.
+        if "sentence" in data and data.get("target"):
+            data["sentence"] = heatmap_sentence(data["target"])
+        if "anomaly_sentence" in data and analysis.anomaly:
+            data["anomaly_sentence"] = anomaly_sentence(bool(analysis.anomaly.get("is_anomaly")))
         number, image_id = analysis.model_version.number, analysis.image_id
         if analysis.heatmap:
             data["heatmap_url"] = versioned_url("api-image-heatmap", image_id, number)
             data["cam_url"] = versioned_url("api-image-cam", image_id, number)
-        if analysis.ran_on == Analysis.RanOn.SERVER and "activations.onnx" in analysis.model_version.files:
+        if analysis.ran_on == Analysis.RanOn.SERVER and ACTIVATIONS_FILE in analysis.model_version.files:
             data["feature_maps_url"] = versioned_url("api-image-network", image_id, number)
         return data
 
     def to_representation(self, analysis):
+        from apps.inference.attributes import pixel_tag_name
+
         data = super().to_representation(analysis)
-        if analysis.ran_on == Analysis.RanOn.SERVER and "autoencoder.onnx" in analysis.model_version.files:
+        data["tags"] = [{**tag, "name": pixel_tag_name(tag["name"])} if tag.get("source") == "pixels" else tag
+                        for tag in data["tags"]]
+        if analysis.ran_on == Analysis.RanOn.SERVER and AUTOENCODER_FILE in analysis.model_version.files:
             data["anomaly_error_map_url"] = versioned_url("api-image-error-map", analysis.image_id, analysis.model_version.number)
         return data

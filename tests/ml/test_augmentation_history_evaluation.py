@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from ml.augmentation import PRESETS, make_augmentation, render_augmentation_grid
+from ml.config import OPTIONS_BY_NAME
 from ml.errors import ConfigError
 from ml.evaluation import classification_metrics, wilson_ci
 from ml.history import overfitting_report
@@ -22,6 +23,14 @@ def test_augmentation_changes_images_only_in_training():
     assert set(PRESETS) == {"none", "light", "strong"}
     with pytest.raises(ConfigError):
         make_augmentation("extreme")
+
+
+def test_engine_lists_derive_from_the_training_options():
+    """The augmentation presets and the quantize choices are the training options' choices, not copies."""
+    from ml import quantization
+
+    assert tuple(PRESETS) == OPTIONS_BY_NAME["augment"].choices
+    assert quantization.QUANTIZE_CHOICES is OPTIONS_BY_NAME["quantize"].choices
 
 
 def test_augmentation_grid_is_a_png_of_variants(shapes_dir, tmp_path):
