@@ -1,4 +1,5 @@
 """Import many photos at once: preview a zip's folders, queue its import, read the summary."""
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -10,6 +11,7 @@ from apps.common.exceptions import ApplicationError
 from apps.common.permissions import IsAuthenticatedReadOrContributor
 from apps.projects.selectors import project_get
 from apps.uploads.imports import image_import_create, import_preview_upload
+from apps.uploads.limits import UploadSizeLimitHandler
 from apps.uploads.selectors import image_import_get
 
 FILE_MISSING = _("Choose a zip file or some photos to import (form field “file”).")
@@ -49,7 +51,16 @@ class ImportPreviewSerializer(serializers.Serializer):
     refused = SkippedSerializer(many=True)
 
 
-class ProjectImageImportsApi(APIView):
+class _SpooledUploadMixin:
+    """Uploads of these APIs go to temporary files however small: a zip is never held in memory."""
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything (the CSRF check of session authentication) reads the body.
+        request.upload_handlers = [UploadSizeLimitHandler(request), TemporaryFileUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+
+class ProjectImageImportsApi(_SpooledUploadMixin, APIView):
     """POST a zip (one folder per class, or flat) or loose photos: 202 with the queued import."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
@@ -86,7 +97,7 @@ class ProjectImageImportsApi(APIView):
         return Response(ImageImportCreatedSerializer(image_import).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ProjectImageImportPreviewApi(APIView):
+class ProjectImageImportPreviewApi(_SpooledUploadMixin, APIView):
     """POST a zip: its folders with a proposed class each, and the entries that would be refused. Stores nothing."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]

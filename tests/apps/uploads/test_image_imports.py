@@ -256,3 +256,23 @@ def test_a_zip_larger_than_one_photo_upload_is_accepted_up_to_the_import_limit(
     assert len(archive) > settings.RIIM_UPLOAD_MAX_BYTES + FORM_OVERHEAD_BYTES
     summary = _run(client, project, archive, django_capture_on_commit_callbacks)
     assert summary["imported"] == 4
+
+
+@pytest.mark.parametrize("url", ["image-imports/", "image-imports/preview/"])
+def test_the_uploaded_zip_is_spooled_to_a_temporary_file(teacher_api, url):
+    """Even a small zip is written to a temporary file while the request is read, never kept in memory."""
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    from apps.uploads.import_apis import ProjectImageImportPreviewApi, ProjectImageImportsApi
+
+    project, _ = teacher_api
+    view = ProjectImageImportsApi() if url == "image-imports/" else ProjectImageImportPreviewApi()
+    handle = io.BytesIO(make_zip({"cat/a.jpg": photo(1)}))
+    handle.name = "small.zip"
+    request = RequestFactory().post(f"/api/v1/projects/{project.slug}/{url}", {"file": handle})
+    view.args, view.kwargs, view.headers = (), {"slug": project.slug}, {}
+    drf_request = view.initialize_request(request, slug=project.slug)
+    assert isinstance(drf_request, Request)
+    assert isinstance(drf_request.FILES["file"], TemporaryUploadedFile)
