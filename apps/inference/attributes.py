@@ -20,6 +20,10 @@ PALETTE = {
     "gray": ((128, 128, 128), _("gray")),
 }
 _REFERENCES = np.array([value for value, _name in PALETTE.values()], np.float32)
+# Every name a pixel tag can have. A stored analysis keeps the names in the language of the request
+# that computed it; ``pixel_tag_name`` gives them back in the reader's language.
+PIXEL_TAG_NAMES = (*(name for _value, name in PALETTE.values()), _("dark"), _("light"), _("landscape"), _("portrait"),
+                   _("square"), _("blurry"))
 _BITS = 5  # colours are looked up at 5 bits per channel: 32,768 cells, finer than any colour name
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 weights, as Pillow's "L" conversion
 
@@ -60,6 +64,25 @@ def _shrunk(picture: PILImage.Image, side: int, mode: str) -> PILImage.Image:
     small = small.copy() if small is picture else small
     small.thumbnail((side, side), reducing_gap=REDUCING_GAP)
     return small
+
+
+@functools.cache
+def _pixel_tag_lookup() -> dict:
+    """Map each pixel tag name, in every language of the site, to its translatable name."""
+    from django.conf import settings
+    from django.utils import translation
+
+    lookup = {}
+    for code, _language in settings.LANGUAGES:
+        with translation.override(code):
+            lookup.update({str(name): name for name in PIXEL_TAG_NAMES})
+    return lookup
+
+
+def pixel_tag_name(stored: str) -> str:
+    """Return a stored pixel tag's name in the active language (unknown names as they are)."""
+    name = _pixel_tag_lookup().get(stored)
+    return stored if name is None else str(name)
 
 
 def attribute_tags(picture: PILImage.Image, pixels: np.ndarray | None = None) -> list[dict]:
