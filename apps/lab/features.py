@@ -151,3 +151,16 @@ def version_features(version, progress=None) -> ProjectFeatures:
         embeddings={v: cache[v][rows] for v in ("original", *TRAIN_VARIANTS)} if len(rows) else {},
         ae_error=None if (len(ae) == 0 or np.all(np.isnan(ae))) else ae,
     )
+
+
+def project_features_forget(project_id: int) -> int:
+    """Remove the project's cached lab features under every version; return how many files went.
+
+    Called when photos are deleted (apps.uploads.deletion): their embeddings must not stay on disk.
+    The cache is rebuilt from the remaining photos the next time an experiment needs it.
+    """
+    removed = 0
+    for path in (Path(settings.RIIM_MODEL_CACHE_DIR) / "lab").glob(f"features-{project_id}-*.npz"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed

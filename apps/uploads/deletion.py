@@ -65,7 +65,7 @@ def images_delete(*, images, actor, reason: str = "") -> DeletionReport:
       analyses and their stored heatmaps; its cached embeddings (rows by the FK cascade, files
       through the embeddings app when it stores any); lab results that show it (entries naming its
       id with a picture are dropped; a result built around it, such as the compression
-      experiment's sample, is cleared). Training bundles are written on demand to a path outside
+      experiment's sample, is cleared) and the project's lab feature cache files. Training bundles are written on demand to a path outside
       storage and are not kept, so there is no copy of them to delete. Published model versions
       are immutable and keep only ids in their run's dataset snapshot.
     - Atomic: every file is first copied to a trash folder; rows are deleted and the originals
@@ -106,8 +106,18 @@ def images_delete(*, images, actor, reason: str = "") -> DeletionReport:
         _restore(removed, trash)
         _trash_discard(trash)
         raise
-    transaction.on_commit(lambda: _trash_discard(trash), robust=True)
+    projects = {t.project_id for t in targets}
+    transaction.on_commit(lambda: _after_commit(trash, projects), robust=True)
     return report
+
+
+def _after_commit(trash: dict[str, str], project_ids: set[int]) -> None:
+    """Remove the trash copies and the projects' lab feature caches (embeddings of the deleted photos)."""
+    from apps.lab.features import project_features_forget
+
+    _trash_discard(trash)
+    for project_id in project_ids:
+        project_features_forget(project_id)
 
 
 def _pk(image) -> int:

@@ -42,6 +42,11 @@ def _photo_with_copies(project, student, color):
     return image
 
 
+@pytest.fixture(autouse=True)
+def _model_cache(settings, tmp_path):
+    settings.RIIM_MODEL_CACHE_DIR = tmp_path / "model-cache"
+
+
 @pytest.fixture
 def classroom():
     student = UserFactory(role=roles.STUDENT)
@@ -62,12 +67,19 @@ def test_deleting_photos_leaves_nothing_in_media_or_the_tables(classroom, django
     kept_files = {kept.file.name, kept.thumbnail.name, kept.analyses.get().heatmap.name}
     teacher = project.owner
 
+    lab_cache = Path(settings.RIIM_MODEL_CACHE_DIR) / "lab" / f"features-{project.pk}-1.npz"
+    other_cache = lab_cache.with_name(f"features-{project.pk + 1}-1.npz")
+    for path in (lab_cache, other_cache):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"npz")
+
     with django_capture_on_commit_callbacks(execute=True):
         report = images_delete(images=Image.objects.filter(pk__in=[images[0].pk, images[1].pk]), actor=teacher)
 
     assert (report.images, report.labels, report.analyses, report.files, report.lab_results) == (2, 2, 2, 6, 2)
     assert report.embeddings == 2 and list(ImageEmbedding.objects.values_list("image_id", flat=True)) == [kept.pk]
     assert _media_files() == kept_files  # nothing of the deleted photos, nothing left in the trash
+    assert not lab_cache.exists() and other_cache.exists()  # the lab's embeddings of this project only
     assert list(Image.objects.values_list("pk", flat=True)) == [kept.pk]
     assert Label.objects.filter(image_id__in=report.image_ids).count() == 0
     assert Analysis.objects.filter(image_id__in=report.image_ids).count() == 0
