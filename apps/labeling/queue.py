@@ -40,7 +40,7 @@ REASONS = {
     al.DIVERSE: _("This photo is unlike the ones already labeled: it helps the model see more variety."),
     al.RANDOM: _("A photo chosen at random, so the model also learns from ordinary cases."),
 }
-DIVERSE_MAX = 200  # k-center picks per request: enough for several pages of queue, linear cost each
+DIVERSE_MAX = 40  # typical photos chosen per change of the labels: two pages of queue, one k-means
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,27 @@ def _quick_probabilities_compute(signals: _Signals) -> dict[int, np.ndarray] | N
     return dict(zip(others, probabilities, strict=True))
 
 
+def _diverse_order(signals: _Signals) -> list[tuple[int, float]]:
+    """Return the typical photos of regions no label covers yet, for the whole project (cached until labels change)."""
+    from django.core.cache import cache
+
+    if not signals.embeddings:
+        return []
+    key = f"labeling:diverse:{state_key(signals.project, signals.embeddings)}"
+    cached = cache.get(key)
+    if cached is None:
+        holdout = set(signals.project.images.filter(split="holdout").values_list("pk", flat=True))
+        open_ids = [i for i in signals.embeddings if i not in signals.answers and i not in holdout]
+        covered = [signals.embeddings[i] for i in signals.answers if i in signals.embeddings]
+        cached = []
+        if open_ids:
+            order, typical = al.typical_diverse(np.stack([signals.embeddings[i] for i in open_ids]),
+                                                np.stack(covered) if covered else None, DIVERSE_MAX)
+            cached = [(open_ids[k], float(t)) for k, t in zip(order, typical, strict=True)]
+        cache.set(key, cached, 3600)
+    return cached
+
+
 def _ranked(ids: list[int], scores: np.ndarray, code: str) -> list[QueueItem]:
     order = np.argsort(-np.asarray(scores), kind="stable")
     return [QueueItem(ids[i], float(scores[i]), code) for i in order]
@@ -205,15 +226,8 @@ def _strategy_stream(strategy: str, ids: list[int], signals: _Signals) -> list[Q
         known = [i for i in ids if i in anomaly]
         return _ranked(known, np.array([anomaly[i] for i in known]), al.ANOMALY) if known else []
     if strategy == al.DIVERSE:
-        if not signals.embeddings:
-            return []
-        known = [i for i in ids if i in signals.embeddings]
-        if not known:
-            return []
-        labeled = [i for i in signals.answers if i in signals.embeddings]
-        covered = np.stack([signals.embeddings[i] for i in labeled]) if labeled else None
-        order, gaps = al.k_center_greedy(np.stack([signals.embeddings[i] for i in known]), covered, DIVERSE_MAX)
-        return [QueueItem(known[k], float(g), al.DIVERSE) for k, g in zip(order, gaps, strict=True)]
+        wanted = set(ids)
+        return [QueueItem(i, score, al.DIVERSE) for i, score in _diverse_order(signals) if i in wanted]
     return _random(ids, signals.seed)
 
 

@@ -38,3 +38,19 @@ def test_interleave_respects_shares_and_skips_repeats():
     taken = interleave([[1, 2, 3, 4, 5, 6, 7, 8], [1, 10, 11]], [0.75, 0.25], 8)
     assert taken[:4].count(10) + taken[:4].count(11) == 1
     assert len(taken) == len(set(taken)) == 8
+
+
+def test_typical_diverse_takes_the_centre_of_each_uncovered_cluster():
+    """Three clusters, one with a labeled photo: the two picks are the centres of the other two, not outliers."""
+    from ml.active_learning import typical_diverse
+
+    rng = np.random.default_rng(0)
+    centres = np.eye(3) * 10 + 1
+    photos = np.vstack([c + rng.normal(0, 0.3, (20, 3)) for c in centres])
+    order, typical = typical_diverse(photos[:40], photos[40:41], 2)  # one label: 1 + 2 groups
+    assert sorted(order // 20) == [0, 1]
+    unit = photos / np.linalg.norm(photos, axis=1, keepdims=True)
+    for pick in order:  # each pick is its cluster's photo nearest the cluster's mean
+        members = unit[(pick // 20) * 20 : (pick // 20 + 1) * 20]
+        assert pick % 20 == int(np.argmin(((members - members.mean(axis=0)) ** 2).sum(axis=1)))
+    assert np.all(typical > 0)
