@@ -1,5 +1,5 @@
 """Read-only views of what happened in projects: uploads and labeling acts."""
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.inference.models import Analysis
 from apps.labeling.models import Label
@@ -26,7 +26,9 @@ def upload_activity(*, user) -> QuerySet[Image]:
 
 
 def my_uploads(*, user) -> QuerySet[Image]:
-    return Image.objects.filter(uploader=user).select_related("project").order_by("-created_at", "-id")
+    # A photo the teacher hid (moderation) leaves its student's history too.
+    mine = Image.objects.filter(uploader=user).filter(Q(hidden=False) | Q(project__owner=user))
+    return mine.select_related("project").order_by("-created_at", "-id")
 
 
 def my_labels(*, user) -> QuerySet[Label]:

@@ -3,6 +3,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts import roles
+from apps.history.selectors import my_uploads
 from apps.inference.models import Analysis
 from apps.labeling.selectors import labeling_queue
 from apps.training.models import ModelVersion
@@ -72,6 +73,7 @@ def test_hidden_photos_leave_students_views_the_queue_and_training(classroom, cl
     assert student.get(f"/api/v1/images/{images[0].pk}/").status_code == 404
     assert images[0].pk not in {image.pk for image in labeling_queue(project=project, user=ana)}
     assert images[0].pk not in {row[0] for row in dataset_snapshot(project=project)}
+    assert images[0].pk not in {image.pk for image in my_uploads(user=ana)}
     teacher = APIClient()
     teacher.force_authenticate(project.owner)
     assert teacher.get(f"/api/v1/images/{images[0].pk}/").status_code == 200  # the teacher still sees it
