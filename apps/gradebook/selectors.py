@@ -121,9 +121,14 @@ def gradebook_get(*, project, usernames: list[str] | None = None) -> Gradebook:
     ids = [u.pk for u in users]
     rubric = list(project.criteria.all())
     uploads = _counts(Image.objects.filter(project=project, uploader_id__in=ids), "uploader_id")
-    labels = _counts(
-        Label.objects.filter(image__project=project, author_id__in=ids).exclude(label=""), "author_id"
-    )
+    # Photos labeled, not labeling acts: changing one's answer on a photo does not count twice.
+    labels = {
+        row["author_id"]: row
+        for row in Label.objects.filter(image__project=project, author_id__in=ids)
+        .exclude(label="")
+        .values("author_id")
+        .annotate(n=Count("image_id", distinct=True), last=Max("created_at"))
+    }
     requests = _counts(
         AnalysisRequest.objects.filter(project=project, requester_id__in=ids),
         "requester_id",

@@ -23,9 +23,10 @@ def _url(world, username=None):
 
 
 def test_teacher_reads_the_rows_with_activity_figures(world, rubric, api_as):
-    """Uploads, labels, analyses, lab experiments and first-try quiz answers are counted per student."""
+    """Uploads, photos labeled, analyses, lab experiments and first-try quiz answers are counted per student."""
     image = image_upload_create(project=world.project, uploader=world.student, raw=image_bytes(), name="a.jpg")
     label_assign(image=image, author=world.student, label="gato")
+    label_assign(image=image, author=world.student, label="perro")  # a changed answer: still one photo labeled
     AnalysisRequest.objects.create(project=world.project, requester=world.student, ran_on="server", image=image)
     AnalysisRequest.objects.create(project=world.project, requester=world.student, ran_on="browser", image=image)
     LabExperiment.objects.create(project=world.project, requested_by=world.student, kind="clusters")
