@@ -237,9 +237,9 @@ class AnalysedUpload:
     analysis_error: str | None = None  # why the model could not answer; the upload is kept all the same
 
 
-def image_upload_analyse(*, project, uploader, raw: bytes, name: str) -> AnalysedUpload:
+def image_upload_analyse(*, project, uploader, raw: bytes, name: str, capture_session=None) -> AnalysedUpload:
     """Store an uploaded image, then analyse it with the project's active model when there is one."""
-    image = image_upload_create(project=project, uploader=uploader, raw=raw, name=name)
+    image = image_upload_create(project=project, uploader=uploader, raw=raw, name=name, capture_session=capture_session)
     version = model_version_active(project=project)
     if version is None:
         return AnalysedUpload(image=image, analysis=None)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.common.exceptions import NotFoundError
 from apps.common.forms import MAX_QUERY_INTEGER, query_params_clean
+from apps.common.security_headers import permissions_policy
 from apps.labeling.forms import LabelingSettingsForm
 from apps.labeling.models import Label
 from apps.labeling.quality import label_quality
@@ -15,6 +16,7 @@ from apps.labeling.selectors import label_history, label_latest_by, labeling_que
 from apps.labeling.services import CANNOT_LABEL, project_labeling_settings_update
 from apps.projects.access import can_contribute, can_manage
 from apps.projects.selectors import project_get
+from apps.uploads.capture import capture_config
 
 REVIEW_FOR_TEACHERS = gettext_lazy("Only the project's teacher can review its labels.")
 
@@ -24,6 +26,7 @@ class LabelingQuery(forms.Form):
 
 
 @login_required
+@permissions_policy(camera="self")  # the webcam capture; every other page denies the camera
 def labeling(request, slug):
     """One image at a time, with keyboard shortcuts; labels are posted to the API."""
     requested = query_params_clean(LabelingQuery, request.GET)["image"]
@@ -46,6 +49,7 @@ def labeling(request, slug):
         "labeled_counted": project.images.exclude(label="").count(),
         "none_of_these": Label.NONE_OF_THESE,
         "can_review": can_manage(user=request.user, project=project),
+        "capture": capture_config(projects=[project]),
         "texts": {
             "error": _("Could not save the label"),
             "saved_previous": _("Saved “%(label)s” for the previous photo. Press U to undo it."),

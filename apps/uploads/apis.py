@@ -33,6 +33,7 @@ class ImageOutputSerializer(serializers.Serializer):
     height = serializers.IntegerField()
     format = serializers.CharField()
     split = serializers.CharField()
+    capture_session = serializers.UUIDField(allow_null=True)
     label = serializers.CharField()
     label_source = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
@@ -77,6 +78,9 @@ class ImageListCreateApi(APIView):
 
         project = serializers.SlugField()
         file = serializers.FileField(allow_empty_file=True, error_messages={"required": FILE_MISSING})
+        capture_session = serializers.UUIDField(
+            required=False, allow_null=True, default=None,
+            help_text="webcam frames of one capture session share it, and so share one split")
 
     @extend_schema(
         parameters=[
@@ -99,7 +103,8 @@ class ImageListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         project = project_get(user=request.user, slug=serializer.validated_data["project"])
         upload = serializer.validated_data["file"]
-        done = image_upload_analyse(project=project, uploader=request.user, raw=upload_read(upload), name=upload.name)
+        done = image_upload_analyse(project=project, uploader=request.user, raw=upload_read(upload), name=upload.name,
+                                    capture_session=serializer.validated_data["capture_session"])
         context = {"analyses": {done.image.pk: done.analysis}, "analysis_errors": {done.image.pk: done.analysis_error}}
         return Response(ImageOutputSerializer(done.image, context=context).data, status=status.HTTP_201_CREATED)
 

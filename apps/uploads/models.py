@@ -25,6 +25,9 @@ class Image(TimeStampedModel):
     size_bytes = models.PositiveIntegerField(default=0)
     # Fixed per image from its hash, so every model version is scored on the same holdout.
     split = models.CharField(_("split"), max_length=10, choices=Split.choices, default=Split.TRAIN, db_index=True)
+    # Webcam frames of one capture session (one class, one camera run): their split comes from this id,
+    # so near-identical frames never land on both sides of the holdout.
+    capture_session = models.UUIDField(_("capture session"), null=True, blank=True, db_index=True)
     # The label that counts (kept in sync by apps.labeling.services.image_label_resolve).
     label = models.CharField(_("label"), max_length=40, blank=True, db_index=True)
     label_source = models.CharField(_("label source"), max_length=10, blank=True, choices=Label.Source.choices)

@@ -23,8 +23,17 @@ def image_split_for(*, sha256: str, holdout_fraction: float) -> str:
     return Image.Split.HOLDOUT if position < holdout_fraction else Image.Split.TRAIN
 
 
-def image_upload_create(*, project, uploader, raw: bytes, name: str) -> Image:
-    """Validate and store one image; raise ApplicationError (4xx) and store nothing when refused."""
+def capture_split_for(*, capture_session, holdout_fraction: float) -> str:
+    """Return the one split of every frame of a webcam capture session: a function of the session id."""
+    digest = hashlib.sha256(f"capture-session:{capture_session}".encode()).hexdigest()
+    return image_split_for(sha256=digest, holdout_fraction=holdout_fraction)
+
+
+def image_upload_create(*, project, uploader, raw: bytes, name: str, capture_session=None) -> Image:
+    """Validate and store one image; raise ApplicationError (4xx) and store nothing when refused.
+
+    Webcam frames carry their ``capture_session`` (a UUID): the split follows the session, not the frame.
+    """
     if not can_contribute(user=uploader, project=project):
         raise PermissionDeniedError(CANNOT_UPLOAD)
     # A picture already in the project is recognised from its bytes, before paying for any decode.
@@ -49,7 +58,10 @@ def image_upload_create(*, project, uploader, raw: bytes, name: str) -> Image:
                 height=clean.height,
                 format=clean.format,
                 size_bytes=len(clean.content),
-                split=image_split_for(sha256=clean.sha256, holdout_fraction=project.holdout_fraction),
+                split=(capture_split_for(capture_session=capture_session, holdout_fraction=project.holdout_fraction)
+                       if capture_session else image_split_for(sha256=clean.sha256,
+                                                               holdout_fraction=project.holdout_fraction)),
+                capture_session=capture_session,
             )
             # robust: a broker that is down must not fail the upload; the pending-work sweep resends it.
             transaction.on_commit(lambda: _image_process_enqueue(image.pk), robust=True)

@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from apps.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
+from apps.common.security_headers import permissions_policy
 from apps.projects.access import can_contribute, can_manage
 from apps.projects.selectors import PROJECT_NOT_FOUND, project_list_with_roles
+from apps.uploads.capture import capture_config
 from apps.uploads.deletion import images_delete
 from apps.uploads.imports import CANNOT_IMPORT
 from apps.uploads.models import Image
@@ -23,6 +25,7 @@ UNKNOWN_ACTION = gettext_lazy("Choose hide, show or delete.")
 
 
 @login_required
+@permissions_policy(camera="self")  # the webcam capture; every other page denies the camera
 def image_upload(request):
     """Drag-and-drop multi-file upload; files go one by one to the API with a progress bar."""
     projects = [p for p in project_list_with_roles(user=request.user) if can_contribute(user=request.user, project=p)]
@@ -44,7 +47,8 @@ def image_upload(request):
         "analysis_page": reverse("analysis", kwargs={"image_id": 0}),
     }
     return render(
-        request, "uploads/upload.html", {"projects": projects, "selected": selected, "upload_texts": texts}
+        request, "uploads/upload.html", {"projects": projects, "selected": selected, "upload_texts": texts,
+                                         "capture": capture_config(projects=projects, project_select="project")}
     )
 
 
