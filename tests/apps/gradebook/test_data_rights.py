@@ -239,3 +239,16 @@ def test_the_teacher_is_warned_before_retention(world, client):
     CoursePolicy.objects.filter(project=world.project).update(warn_days=5)
     client.force_login(world.teacher)
     assert b'id="retention-warning"' not in client.get(f"/projects/{world.project.slug}/").content
+
+
+def test_beat_runs_the_retention_task(course, settings, django_capture_on_commit_callbacks):
+    """The beat schedule names the task, and the task runs the sweep."""
+    from apps.gradebook.tasks import retention_sweep_task
+
+    world = course[0]
+    entry = settings.CELERY_BEAT_SCHEDULE["gradebook-retention-sweep"]
+    assert entry["task"] == retention_sweep_task.name
+    CoursePolicy.objects.create(project=world.project, course_end=datetime.date(2020, 1, 1), retention_days=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retention_sweep_task() == [world.project.pk]
+    assert not Image.objects.exists() and CoursePolicy.objects.get().purged_at is not None
