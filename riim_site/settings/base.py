@@ -39,6 +39,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
+    "apps.common.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "apps.common.middleware.ChosenLanguageMiddleware",
@@ -47,8 +49,41 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.common.view_errors.ApplicationErrorMiddleware",  # services' refusals as 4xx pages
+    "apps.common.database_errors.DatabaseUnavailableMiddleware",  # database down: 503, not 500
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# No inline code anywhere: scripts, handlers and styles live in static/ (an injected <script> or
+# on*= attribute never runs). ONNX Runtime Web compiles WebAssembly, which needs 'wasm-unsafe-eval'
+# (not 'unsafe-eval'); blob: workers and images are what onnxruntime-web, TF.js and the canvas use.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'wasm-unsafe-eval'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", "blob:", "data:"],
+        "media-src": ["'self'", "blob:"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
+# Permissions-Policy of every response (apps.common.security_headers): all denied; a view that
+# needs one (the webcam pages: camera) opts in with @permissions_policy(camera="self").
+RIIM_PERMISSIONS_POLICY = {
+    "camera": "",
+    "microphone": "",
+    "geolocation": "",
+    "payment": "",
+    "usb": "",
+    "serial": "",
+    "bluetooth": "",
+}
 
 ROOT_URLCONF = "riim_site.urls"
 WSGI_APPLICATION = "riim_site.wsgi.application"

@@ -20,6 +20,8 @@
     Object.entries(attrs).forEach(([k, v]) => {
       if (k === "text") node.textContent = v;
       else if (k === "class") node.className = v;
+      // Through the CSSOM: the Content-Security-Policy blocks style attributes, not style properties.
+      else if (k === "style") node.style.cssText = v;
       else node.setAttribute(k, v);
     });
     children.forEach((c) => node.appendChild(typeof c === "string" ? document.createTextNode(c) : c));

@@ -1,0 +1,133 @@
+"""Security headers: every page of every role carries the Content-Security-Policy and holds no inline code.
+
+The crawl starts at each role's home page and follows the site's own links, so a new page is
+checked as soon as a menu or page links to it.
+"""
+from html.parser import HTMLParser
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.urls import resolve
+
+from apps.common.security_headers import PermissionsPolicyMiddleware, permissions_policy
+
+MAX_PAGES = 120  # per role; the site has a few dozen pages
+# Not followed: leaving the session, the admin (Django's own pages), downloads and machine endpoints.
+SKIPPED_PREFIXES = ("/accounts/logout", "/admin/", "/api/", "/static/", "/media/", "/jsi18n/", "/i18n/")
+SKIPPED_SUFFIXES = (".zip", ".csv", ".pdf", ".json")
+# URL names of the webcam pages (views decorated with @permissions_policy(camera="self")); every
+# other page denies the camera. A new camera page joins this set.
+CAMERA_PAGES = {"image_upload", "labeling", "live_classification"}
+# The one page allowed inline styling and a CDN: drf-spectacular's Swagger UI (see riim_site/urls.py).
+SWAGGER = "/api/docs/"
+
+
+class InlineCodeFinder(HTMLParser):
+    """Collect links and every piece of inline code: script bodies, on*= handlers, style= and <style>."""
+
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+        self.inline: list[str] = []
+        self._script_is_code = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        for name, _value in attrs:
+            if name.startswith("on"):
+                self.inline.append(f"<{tag} {name}=…>")
+            if name == "style":
+                self.inline.append(f"<{tag} style=…>")
+        if tag == "style":
+            self.inline.append("<style> block")
+        if tag == "a" and attributes.get("href"):
+            self.links.append(attributes["href"])
+            if attributes["href"].strip().lower().startswith("javascript:"):
+                self.inline.append("javascript: link")
+        # A script without src is code unless it is data (json_script writes application/json).
+        self._script_is_code = tag == "script" and "src" not in attributes and attributes.get("type") != "application/json"
+
+    def handle_data(self, data):
+        if self._script_is_code and data.strip():
+            self.inline.append(f"<script>{data.strip()[:60]}</script>")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._script_is_code = False
+
+
+def crawl(client, start: list[str]) -> dict[str, list[str]]:
+    """Return {path: inline code found} for every HTML page reachable from start; assert each one's headers."""
+    seen: dict[str, list[str]] = {}
+    queue = list(start)
+    while queue and len(seen) < MAX_PAGES:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        response = client.get(path)
+        if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
+            seen[path] = []
+            continue
+        policy = response.headers.get("Content-Security-Policy", "")
+        assert "script-src 'self' 'wasm-unsafe-eval'" in policy, (path, policy)
+        assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy, (path, policy)
+        assert response.headers.get("Referrer-Policy") == "same-origin", path
+        camera = "camera=(self)" if resolve(urlsplit(path).path).url_name in CAMERA_PAGES else "camera=()"
+        assert camera in response.headers.get("Permissions-Policy", ""), path
+        finder = InlineCodeFinder()
+        finder.feed(response.content.decode())
+        seen[path] = finder.inline
+        for href in finder.links:
+            target = urldefrag(href).url
+            parts = urlsplit(target)
+            if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+                continue
+            if parts.path.startswith(SKIPPED_PREFIXES) or parts.path.endswith(SKIPPED_SUFFIXES):
+                continue
+            queue.append(target)
+    return seen
+
+
+@pytest.mark.parametrize("role", ["student", "teacher", "grader"])
+def test_every_page_has_the_policy_and_no_inline_code(furnished, client, role):
+    """Each role's pages: CSP without unsafe-inline, Referrer-Policy, camera denied, no inline script/handler/style."""
+    client.force_login(getattr(furnished, role))
+    slug = furnished.project.slug
+    pages = crawl(client, ["/", f"/projects/{slug}/", "/lab/", "/history/"])
+    html_pages = [path for path, found in pages.items() if found is not None]
+    assert len(html_pages) >= 8, pages  # the crawl really walked the site
+    offenders = {path: found for path, found in pages.items() if found}
+    assert not offenders, offenders
+
+
+def test_login_page_has_the_policy(client, db):
+    """The anonymous pages are covered too."""
+    pages = crawl(client, ["/accounts/login/"])
+    assert pages and not any(pages.values()), pages
+
+
+def test_swagger_page_alone_relaxes_the_policy(furnished, client):
+    """The API documentation loads Swagger UI from its CDN; no other page allows another origin."""
+    client.force_login(furnished.teacher)
+    policy = client.get(SWAGGER).headers["Content-Security-Policy"]
+    assert "https://cdn.jsdelivr.net" in policy
+    assert "https://cdn.jsdelivr.net" not in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_permissions_policy_decorator_allows_the_camera_on_one_view(settings):
+    """@permissions_policy(camera="self") grants the camera to that view only; the rest stays denied."""
+
+    @permissions_policy(camera="self")
+    def webcam(request):
+        return HttpResponse("ok")
+
+    def other(request):
+        return HttpResponse("ok")
+
+    request = RequestFactory().get("/")
+    granted = PermissionsPolicyMiddleware(webcam)(request)["Permissions-Policy"]
+    denied = PermissionsPolicyMiddleware(other)(request)["Permissions-Policy"]
+    assert "camera=(self)" in granted and "microphone=()" in granted
+    assert "camera=()" in denied
