@@ -37,11 +37,15 @@ HOLDOUT = 400  # photos per seed kept out of the pool to score each fit
 EXTENSIONS = {".jpg", ".jpeg", ".png"}
 
 
-def embed(data: Path, weights: Path, size: int, cache: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Return (embeddings, labels, class names) of an ImageFolder, computing them once into ``cache``."""
+def embed(data: Path, weights: Path, size: int, cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Return (embeddings, mirror embeddings, labels, class names) of an ImageFolder, computed once into ``cache``.
+
+    The mirror embedding is the photo's flipped left to right, as the platform's cache stores it.
+    """
     if cache.exists():
         with np.load(cache) as stored:
-            return stored["x"], stored["y"], list(stored["classes"])
+            if "x_mirror" in stored.files:
+                return stored["x"], stored["x_mirror"], stored["y"], list(stored["classes"])
     from ml.models import build_reference_extractor
     from ml.preprocess import preprocess_image
 
@@ -49,15 +53,17 @@ def embed(data: Path, weights: Path, size: int, cache: Path) -> tuple[np.ndarray
     files = [(f, i) for i, c in enumerate(classes) for f in sorted((data / c).iterdir()) if f.suffix.lower() in EXTENSIONS]
     extractor = build_reference_extractor("mobilenet", 0.25, size, str(weights))
     start = time.perf_counter()
-    chunks = []
+    chunks, mirrors = [], []
     for at in range(0, len(files), 64):
         batch = np.stack([preprocess_image(f, size) for f, _ in files[at : at + 64]])
         chunks.append(extractor.predict(batch, verbose=0))
-    print(f"embedded {len(files)} photos in {time.perf_counter() - start:.1f} s", flush=True)
+        mirrors.append(extractor.predict(batch[:, :, ::-1], verbose=0))
+    print(f"embedded {len(files)} photos and their mirrors in {time.perf_counter() - start:.1f} s", flush=True)
     x, y = np.concatenate(chunks).astype(np.float32), np.array([i for _, i in files], np.int64)
+    x_mirror = np.concatenate(mirrors).astype(np.float32)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, x=x, y=y, classes=np.array(classes))
-    return x, y, classes
+    np.savez(cache, x=x, x_mirror=x_mirror, y=y, classes=np.array(classes))
+    return x, x_mirror, y, classes
 
 
 def _split(y: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -107,14 +113,14 @@ def learning_curve(strategy: str, x, y, seed: int) -> list[float]:
     return curve
 
 
-def label_issue_run(x, y, seed: int, n: int = 500, noise: float = 0.10, top: int = 75) -> dict:
+def label_issue_run(x, x_mirror, y, seed: int, n: int = 500, noise: float = 0.10, top: int = 75) -> dict:
     rng = np.random.default_rng(1000 + seed)
     chosen = np.concatenate([rng.choice(np.flatnonzero(y == c), n // 2, replace=False) for c in np.unique(y)])
     labels = y[chosen].copy()
     flipped = rng.choice(n, int(round(noise * n)), replace=False)
     labels[flipped] = 1 - labels[flipped]
     C = lq.choose_C(x[chosen], labels, seed=seed)  # on the noisy labels, as the platform does
-    probabilities = lq.out_of_fold_probabilities(x[chosen], labels, 2, C=C, seed=seed)
+    probabilities = lq.out_of_fold_probabilities(x[chosen], labels, 2, C=C, seed=seed, mirror=x_mirror[chosen])
     issues = lq.label_issues(labels, probabilities)
     hits = np.isin(issues.order[:top], flipped).sum()
     flagged = np.flatnonzero(issues.flagged)
@@ -167,7 +173,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/label_bench.md")
     args = parser.parse_args()
 
-    x, y, classes = embed(args.data, args.weights, args.size, ROOT / f"bench/out/label_bench_embeddings_{args.size}.npz")
+    x, x_mirror, y, classes = embed(args.data, args.weights, args.size, ROOT / f"bench/out/label_bench_embeddings_{args.size}.npz")
     if args.embed_only:
         return
     strategies = args.strategies.split(",")
@@ -179,7 +185,7 @@ def main() -> None:
         print(f"seed {seed}: " + ", ".join(f"{s} {np.mean(curves[s][-1]):.4f}" for s in strategies), flush=True)
     curve_seconds = time.perf_counter() - start
     auc = {s: np.array([np.mean(c) for c in curves[s]]) for s in strategies}
-    issues = [label_issue_run(x, y, seed) for seed in range(args.seeds)]
+    issues = [label_issue_run(x, x_mirror, y, seed) for seed in range(args.seeds)]
     png = args.out.with_suffix(".png")
     plot(curves, png)
 
@@ -217,7 +223,8 @@ def main() -> None:
         "## Label issues",
         "",
         "Per seed: 500 photos (250 per class), 10 % of their labels (50) flipped at random, out-of-fold probabilities "
-        f"({lq.FOLDS}-fold quick model, its C chosen from {list(lq.C_GRID)} by 3-fold cross-validated log-loss on "
+        f"({lq.FOLDS}-fold quick model trained on each photo and its mirror image, a photo's probabilities the mean "
+        f"over both views; its C chosen from {list(lq.C_GRID)} by 3-fold cross-validated log-loss on "
         f"the noisy labels; chosen: {', '.join(str(r_['C']) for r_ in issues)}), labels ranked by cleanlab (flagged "
         "by confident learning first, then by self-confidence).",
         "",

@@ -107,13 +107,15 @@ def choose_C(embeddings: np.ndarray, labels: np.ndarray, *, folds: int = 3, seed
 
 
 def out_of_fold_probabilities(embeddings: np.ndarray, labels: np.ndarray, n_classes: int, *, folds: int = FOLDS,
-                              C: float | None = None, seed: int = 0) -> np.ndarray | None:
+                              C: float | None = None, seed: int = 0, mirror: np.ndarray | None = None) -> np.ndarray | None:
     """Return (n, n_classes) probabilities, each row from a model fitted without that photo.
 
-    ``C`` None: chosen by cross-validation on the same labels (``choose_C``). None when some
-    class has fewer than two photos (no fold split can hold it out and keep it).
+    ``C`` None: chosen by cross-validation on the same labels (``choose_C``). With ``mirror`` (the
+    embeddings of the mirrored photos) each model trains on both views and a photo's probabilities
+    are the mean over its two views; a photo and its mirror always fall in the same fold. None when
+    some class has fewer than two photos (no fold split can hold it out and keep it).
     """
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
 
     labels = np.asarray(labels, np.int64)
     embeddings = np.asarray(embeddings)
@@ -123,7 +125,18 @@ def out_of_fold_probabilities(embeddings: np.ndarray, labels: np.ndarray, n_clas
     if C is None:
         C = choose_C(embeddings, labels, seed=seed)
     splitter = StratifiedKFold(n_splits=int(min(folds, counts.min())), shuffle=True, random_state=seed)
-    return cross_val_predict(quick_classifier(C, seed), embeddings, labels, cv=splitter, method="predict_proba")
+    probabilities = np.zeros((len(labels), n_classes))
+    for train, test in splitter.split(embeddings, labels):
+        x, y = embeddings[train], labels[train]
+        if mirror is not None:
+            x, y = np.vstack([x, mirror[train]]), np.concatenate([y, y])
+        model = quick_classifier(C, seed).fit(x, y)
+        columns = model.classes_
+        probabilities[np.ix_(test, columns)] = model.predict_proba(embeddings[test])
+        if mirror is not None:
+            probabilities[np.ix_(test, columns)] = (probabilities[np.ix_(test, columns)]
+                                                    + model.predict_proba(mirror[test])) / 2
+    return probabilities
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ def _suspects(project) -> list[SuspectLabel]:
 
 
 def _suspects_compute(project, embeddings) -> list[SuspectLabel]:
+    from apps.labeling.queue import embeddings_by_image
     from ml.label_quality import label_issues, out_of_fold_probabilities
 
     classes = list(project.classes)
@@ -95,7 +96,10 @@ def _suspects_compute(project, embeddings) -> list[SuspectLabel]:
     if not rows:
         return []
     y = np.array([classes.index(label) for _, label, _ in rows], np.int64)
-    probabilities = out_of_fold_probabilities(np.stack([embeddings[pk] for pk, _, _ in rows]), y, len(classes))
+    mirrors = embeddings_by_image(project, mirror=True) or {}
+    mirror = np.stack([mirrors[pk] for pk, _, _ in rows]) if all(pk in mirrors for pk, _, _ in rows) else None
+    probabilities = out_of_fold_probabilities(np.stack([embeddings[pk] for pk, _, _ in rows]), y, len(classes),
+                                              mirror=mirror)
     if probabilities is None:
         return []
     issues = label_issues(y, probabilities)

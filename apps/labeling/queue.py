@@ -244,11 +244,12 @@ def _strategy_order(strategy: str, ids: list[int], signals: _Signals) -> list[Qu
     return chosen + _random([i for i in ids if i not in taken], signals.seed)
 
 
-def embeddings_by_image(project) -> dict[int, np.ndarray] | None:
+def embeddings_by_image(project, *, mirror: bool = False) -> dict[int, np.ndarray] | None:
     """Return the project's cached image embeddings by image id, or None while there are none.
 
     Only what the cache already holds (photos are embedded when processed): a request never waits
     for the backbone. No pretrained weights means no embeddings, and the strategies fall back.
+    With ``mirror`` the embeddings of the mirrored photos instead.
     """
     from apps.embeddings.selectors import project_embeddings
 
@@ -258,7 +259,7 @@ def embeddings_by_image(project) -> dict[int, np.ndarray] | None:
         return None
     if len(cached.image_ids) == 0:
         return None
-    return {int(i): row for i, row in zip(cached.image_ids, cached.x, strict=True)}
+    return {int(i): row for i, row in zip(cached.image_ids, cached.x_mirror if mirror else cached.x, strict=True)}
 
 
 def labeling_queue_ranked(*, project, user, strategy: str | None = None, limit: int | None = 20,

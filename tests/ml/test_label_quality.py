@@ -86,3 +86,15 @@ def test_learning_curve_skips_single_class_steps_and_improves():
     points = learning_curve(x[order], y[order], x[300:], y[300:], [1, 20, 300])
     assert [p["labels"] for p in points] == [20, 300]
     assert points[-1]["accuracy"] >= 0.8
+
+
+def test_mirror_views_keep_each_photo_out_of_its_own_fold():
+    """With mirror embeddings the probabilities are still out of fold: flipped labels stay on top, rows sum to 1."""
+    x, y, rng = _separable(seed=2)
+    mirror = x + rng.normal(0, 0.1, x.shape)
+    flipped = rng.choice(len(y), 30, replace=False)
+    noisy = y.copy()
+    noisy[flipped] = 1 - noisy[flipped]
+    probabilities = out_of_fold_probabilities(x, noisy, 2, mirror=mirror)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert np.isin(label_issues(noisy, probabilities).order[:30], flipped).mean() >= 0.9
