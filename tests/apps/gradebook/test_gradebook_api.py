@@ -147,3 +147,22 @@ def test_gradebook_answers_match_the_schema(world, rubric, api_as):
         assert_conforms(schema, method, response)
         statuses.append(response.status_code)
     assert statuses == [200, 200, 200, 400, 403, 201, 400, 404]
+
+
+def test_agreement_and_gold_accuracy_come_from_label_quality(world, rubric, api_as):
+    """With classmates labeling the same photos and the teacher's gold labels, both figures are filled in."""
+    other = UserFactory(username="otra", role="student")
+    Membership.objects.create(project=world.project, user=other, role="student")
+    images = [
+        image_upload_create(project=world.project, uploader=world.teacher, raw=image_bytes(color=(9 * i, 80, 80)), name=f"{i}.jpg")
+        for i in range(3)
+    ]
+    for image in images:
+        label_assign(image=image, author=world.teacher, label="gato")
+        label_assign(image=image, author=other, label="gato")
+    label_assign(image=images[0], author=world.student, label="gato")
+    label_assign(image=images[1], author=world.student, label="perro")
+    rows = {row["username"]: row for row in api_as(world.grader).get(_url(world)).json()["students"]}
+    assert rows["alumna"]["gold_accuracy"] == pytest.approx(0.5)
+    assert rows["otra"]["gold_accuracy"] == pytest.approx(1.0)
+    assert rows["alumna"]["agreement"] is not None and rows["alumna"]["agreement"] < rows["otra"]["agreement"]
