@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from apps.common.forms import MAX_QUERY_INTEGER, query_params_clean
+from apps.common.security_headers import permissions_policy
 from apps.inference.selectors import image_analyses
 from apps.projects.access import can_contribute, can_manage
 from apps.projects.selectors import project_get
@@ -126,3 +127,15 @@ def browser_page(request, slug):
         "inference/browser.html",
         {"project": project, "version": version, "config": config, "texts": _texts()},
     )
+
+
+@login_required
+@permissions_policy(camera="self")  # the live camera; every other page denies it
+def live_page(request, slug):
+    """Classify the webcam continuously in the browser with the active version (ONNX Runtime Web)."""
+    from apps.inference.live import live_config
+
+    project = project_get(user=request.user, slug=slug)
+    version = model_version_active(project=project)
+    return render(request, "inference/live.html",
+                  {"project": project, "version": version, "config": live_config(project=project, version=version)})

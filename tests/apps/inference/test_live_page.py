@@ -1,0 +1,83 @@
+"""The live page: the active model classifies the camera in the browser; without a model or a camera it says so."""
+import pytest
+
+from tests.browser import BROWSER_MARKS, log_in
+from tests.webcam import start_chromium_with_camera, write_y4m
+
+READY = """
+const done = arguments[arguments.length - 1];
+const wait = () => window.riimLive ? window.riimLive.ready.then(() => done("ok"), (e) => done("error: " + e.message)) : setTimeout(wait, 50);
+wait();
+"""
+
+
+@pytest.mark.django_db
+def test_without_an_active_version_the_page_says_so(classroom, client):
+    """No model: the page explains there is nothing to run, loads no runtime, and still allows only its own camera."""
+    client.force_login(classroom.student)
+    response = client.get(f"/projects/{classroom.project.slug}/live/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="live-no-model"' in html and "no tiene ningún modelo activo" in html
+    assert "ort.wasm.min.js" not in html
+    assert "camera=(self)" in response["Permissions-Policy"]
+
+
+@pytest.mark.django_db
+def test_outsiders_get_no_live_page(classroom, client):
+    client.force_login(classroom.outsider)
+    assert client.get(f"/projects/{classroom.project.slug}/live/").status_code == 404
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@BROWSER_MARKS[1]  # skipped without chromium
+def test_live_predictions_update_from_the_camera(classroom, publish, live_server, tmp_path):
+    """With a fake camera the bars keep updating, a heatmap is drawn and frames per second are shown."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    publish()
+    driver = start_chromium_with_camera(write_y4m(tmp_path / "camera.y4m"))
+    try:
+        log_in(driver, live_server, classroom.student)
+        driver.get(f"{live_server.url}/projects/{classroom.project.slug}/live/")
+        assert driver.execute_async_script(READY) == "ok"
+        driver.find_element(By.ID, "live-start").click()
+        WebDriverWait(driver, 60).until(lambda d: d.execute_script("return window.riimLive.stats.updates") >= 10)
+        first = driver.execute_script("return window.riimLive.stats.updates")
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.riimLive.stats.updates") > first + 5)
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.riimLive.stats.heatmaps") >= 1)
+        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "live-fps").text)
+        last = driver.execute_script("return window.riimLive.stats.last")
+        assert len(last) == len(classroom.project.classes) and abs(sum(last) - 1) < 1e-3
+        values = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#live-bars .live-value")]
+        assert all(v.endswith(" %") for v in values)
+    finally:
+        driver.quit()
+
+
+@pytest.mark.browser
+@BROWSER_MARKS[1]
+@pytest.mark.django_db(transaction=True)
+def test_without_a_camera_a_picture_still_works(classroom, publish, live_server, tmp_path):
+    """No camera device: a clear message; choosing a file still fills the bars."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.trained_model import class_pictures
+
+    publish()
+    driver = start_chromium_with_camera(None)
+    try:
+        log_in(driver, live_server, classroom.student)
+        driver.get(f"{live_server.url}/projects/{classroom.project.slug}/live/")
+        assert driver.execute_async_script(READY) == "ok"
+        driver.find_element(By.ID, "live-start").click()
+        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "live-message").text)
+        photo = tmp_path / "photo.png"
+        photo.write_bytes(class_pictures(1, seed=7)[0][1])
+        driver.find_element(By.ID, "live-file").send_keys(str(photo))
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.riimLive.stats.updates") == 1)
+    finally:
+        driver.quit()
