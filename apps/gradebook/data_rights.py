@@ -114,11 +114,14 @@ def student_data_delete(*, project, student, actor) -> StudentDeletion:
     return StudentDeletion(images=report.images, labels=labels, versions_marked=marked)
 
 
-def retention_due(policy: CoursePolicy, today: datetime.date | None = None) -> datetime.date | None:
+def retention_due(policy: CoursePolicy) -> datetime.date | None:
     """Return the day the project's photos are deleted (None: no course end date set)."""
     if policy.course_end is None:
         return None
-    return policy.course_end + datetime.timedelta(days=policy.retention_days)
+    try:
+        return policy.course_end + datetime.timedelta(days=policy.retention_days)
+    except OverflowError:  # a period beyond the calendar (only the admin can set one): never
+        return None
 
 
 def retention_warning(*, project, today: datetime.date | None = None) -> datetime.date | None:
@@ -128,7 +131,7 @@ def retention_warning(*, project, today: datetime.date | None = None) -> datetim
         return None
     due = retention_due(policy)
     today = today or timezone.localdate()
-    if due is None or today < due - datetime.timedelta(days=policy.warn_days):
+    if due is None or (due - today).days > policy.warn_days:
         return None
     return due
 
@@ -169,7 +172,8 @@ def retention_sweep(*, today: datetime.date | None = None) -> list[int]:
     today = today or timezone.localdate()
     done = []
     for policy in CoursePolicy.objects.filter(course_end__isnull=False, purged_at__isnull=True).select_related("project"):
-        if retention_due(policy) > today:
+        due = retention_due(policy)
+        if due is None or due > today:
             continue
         try:
             project_retention_run(policy=policy)

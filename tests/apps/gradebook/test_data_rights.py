@@ -252,3 +252,12 @@ def test_beat_runs_the_retention_task(course, settings, django_capture_on_commit
     with django_capture_on_commit_callbacks(execute=True):
         assert retention_sweep_task() == [world.project.pk]
     assert not Image.objects.exists() and CoursePolicy.objects.get().purged_at is not None
+
+
+def test_a_period_beyond_the_calendar_never_deletes_nor_breaks_the_page(world, client):
+    """A huge retention period (settable only in the admin) means never: no deletion, no warning, no 500."""
+    CoursePolicy.objects.create(project=world.project, course_end=datetime.date(2020, 1, 1), retention_days=2_000_000_000)
+    assert retention_sweep() == []
+    client.force_login(world.teacher)
+    page = client.get(f"/projects/{world.project.slug}/")
+    assert page.status_code == 200 and b'id="retention-warning"' not in page.content
