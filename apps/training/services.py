@@ -371,6 +371,16 @@ def model_version_activate(*, version: ModelVersion, user=None) -> ModelVersion:
     return version
 
 
+def project_automation_update(*, project: Project, user, auto_quick_retrain: bool, release_pin: bool = False) -> Project:
+    """Switch the automatic quick retrain on or off and, if asked, release the pin of a hand-picked version."""
+    if not can_manage(user=user, project=project):
+        raise PermissionDeniedError(ONLY_TEACHER_RETRAINS)
+    changes = {"auto_quick_retrain": bool(auto_quick_retrain), **({"model_pinned": False} if release_pin else {})}
+    Project.objects.filter(pk=project.pk).update(**changes)
+    project.refresh_from_db(fields=list(changes))
+    return project
+
+
 def project_model_pin_release(*, project: Project, user) -> Project:
     """Let automatic quick runs activate their versions again (the teacher's hand-picked version stays active)."""
     if not can_manage(user=user, project=project):

@@ -11,7 +11,7 @@ from apps.training.events import STAGE_LABELS, fallback_reason, log_text
 from apps.training.forms import TrainingConfigForm
 from apps.training.models import TrainingRun
 from apps.training.selectors import model_version_get, model_version_list, training_run_get, training_run_list
-from apps.training.services import training_run_start
+from apps.training.services import project_automation_update, training_run_start
 from apps.training.tfjs import version_has_tfjs, version_tfjs_zip
 from apps.training.variants import variant_label
 
@@ -108,6 +108,19 @@ def versions_page(request, slug):
     return render(request, "training/versions.html", {"project": project, "versions": versions, "activated": activated,
                                                       "can_manage": can_manage(user=request.user, project=project),
                                                       "tfjs_versions": {v.pk for v in versions if version_has_tfjs(v)}})
+
+
+@login_required
+def project_automation(request, slug):
+    """The teacher's switches for the automatic quick retrain (POST from the versions page)."""
+    project = _project(request, slug)
+    if request.method != "POST" or not can_manage(user=request.user, project=project):
+        raise Http404
+    project_automation_update(project=project, user=request.user,
+                              auto_quick_retrain=request.POST.get("auto_quick_retrain") == "on",
+                              release_pin=request.POST.get("release_pin") == "on")
+    messages.success(request, _("Saved."))
+    return redirect("versions", slug=project.slug)
 
 
 @login_required

@@ -204,3 +204,28 @@ def test_debounce_waits_for_quiet_or_enough_labels(weights, in_process, settings
     project.auto_quick_retrain = False
     project.save()
     assert quick_retrain_check(project_id=project.pk, now=timezone.now() + timedelta(hours=1)) is None
+
+
+@pytest.mark.django_db
+def test_versions_page_says_the_mode_and_the_teacher_switches_automation(weights, in_process, client):
+    """The versions page marks quick versions; its form switches the automatic retrain and releases the pin
+    (for the teacher only)."""
+    project = _project(12, auto=True)
+    version = _quick_run(project).model_version
+    model_version_activate(version=version, user=project.owner)
+    client.force_login(project.owner)
+    page = client.get(f"/projects/{project.slug}/versions/").content.decode()
+    assert "badge text-bg-secondary" in page and 'name="release_pin"' in page
+    response = client.post(f"/projects/{project.slug}/automation/", {"release_pin": "on"})
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert not project.auto_quick_retrain and not project.model_pinned
+    from apps.accounts import roles
+    from apps.projects.models import Membership
+
+    student = UserFactory(role=roles.STUDENT)
+    Membership.objects.create(project=project, user=student, role="student")
+    client.force_login(student)
+    assert client.post(f"/projects/{project.slug}/automation/", {"auto_quick_retrain": "on"}).status_code == 404
+    project.refresh_from_db()
+    assert not project.auto_quick_retrain
