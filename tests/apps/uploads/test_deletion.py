@@ -30,6 +30,20 @@ def _media_files() -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} if root.exists() else set()
 
 
+def _rows_pointing_at(image_ids) -> dict:
+    """Walk every table with a foreign key to Image: {model.field: rows still naming a deleted image}."""
+    from django.apps import apps
+
+    left = {}
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            if getattr(field, "many_to_one", False) and field.related_model is Image and field.concrete:
+                count = model.objects.filter(**{f"{field.name}_id__in": image_ids}).count()
+                if count:
+                    left[f"{model._meta.label}.{field.name}"] = count
+    return left
+
+
 def _photo_with_copies(project, student, color):
     """Store a photo with a thumbnail, a label, an analysis with a heatmap and a lab result showing it."""
     image = image_upload_create(project=project, uploader=student, raw=image_bytes(color=color), name="gato.jpg")
@@ -82,6 +96,7 @@ def test_deleting_photos_leaves_nothing_in_media_or_the_tables(classroom, django
     assert not lab_cache.exists() and other_cache.exists()  # the lab's embeddings of this project only
     assert list(Image.objects.values_list("pk", flat=True)) == [kept.pk]
     assert Label.objects.filter(image_id__in=report.image_ids).count() == 0
+    assert _rows_pointing_at(report.image_ids) == {}
     assert Analysis.objects.filter(image_id__in=report.image_ids).count() == 0
     clusters.refresh_from_db()
     compression.refresh_from_db()
