@@ -345,7 +345,8 @@ def main() -> int:
         try:
             result = train(config, manifest, work / name, data_label=f"{args.data} (manifest with seeded holdout)",
                            weights_dir=weights_dir,
-                           progress=lambda s, f, m, name=name: print(f"[{name}] {s} {100 * f:.0f}% {m}", flush=True),
+                           progress=lambda event, name=name: print(
+                               f"[{name}] {event.stage} {100 * (event.fraction or 0):.0f}% {event.text}", flush=True),
                            **EXPORT_OPTIONS.get(name, {}))
             results[name] = {"card": result.card}
             (work / name / "engine.txt").write_text(args.note)
