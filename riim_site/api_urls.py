@@ -3,7 +3,12 @@ from django.urls import path, re_path
 
 from apps.accounts.apis import TokenLogoutApi, TokenObtainApi
 from apps.common.api_errors import ApiNotFoundApi
-from apps.gradebook.apis import GradebookStudentUpdateApi, ProjectGradebookApi, QuizAnswerApi
+from apps.gradebook.apis import (
+    GradebookStudentUpdateApi,
+    ModelVersionReviewsApi,
+    ProjectGradebookApi,
+    QuizAnswerApi,
+)
 from apps.inference.apis import (
     AnalyzeApi,
     BrowserPredictionApi,
@@ -74,6 +79,7 @@ urlpatterns = [
         name="api-project-gradebook-student",
     ),
     path("lab/questions/<str:question_id>/answers/", QuizAnswerApi.as_view(), name="api-quiz-answers"),
+    path("model-versions/<int:version_id>/reviews/", ModelVersionReviewsApi.as_view(), name="api-model-version-reviews"),
     # Last: any other address under the API is a JSON 404, not Django's HTML page.
     re_path(r"^", ApiNotFoundApi.as_view(), name="api-not-found"),
 ]

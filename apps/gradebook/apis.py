@@ -5,9 +5,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.gradebook.selectors import gradebook_get
-from apps.gradebook.services import can_grade, grade_update, quiz_answer_record
+from apps.common.exceptions import NotFoundError
+from apps.gradebook.selectors import gradebook_get, review_list
+from apps.gradebook.services import can_grade, grade_update, quiz_answer_record, review_create
 from apps.projects.selectors import project_get
+from apps.training.models import ModelVersion
+from apps.training.selectors import VERSION_NOT_FOUND
 
 
 class CriterionOutputSerializer(serializers.Serializer):
@@ -126,3 +129,47 @@ class QuizAnswerApi(APIView):
             user=request.user, question_id=question_id, option=serializer.validated_data["option"], project=project
         )
         return Response(self.OutputSerializer(verdict).data, status=201)
+
+
+class ReviewOutputSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "ReviewOutput"
+
+    id = serializers.IntegerField()
+    author = serializers.CharField(source="author.username")
+    text = serializers.CharField()
+    training_run = serializers.IntegerField(source="training_run_id", allow_null=True)
+    model_version = serializers.IntegerField(source="model_version.number", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+
+
+class ModelVersionReviewsApi(APIView):
+    """Reviews of a model version (also shown on its run's page); teachers and graders add them."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReviewInput"
+
+        text = serializers.CharField(max_length=5000)
+
+    def _version(self, request, version_id):
+        version = ModelVersion.objects.select_related("project", "run").filter(pk=version_id).first()
+        if version is None:
+            raise NotFoundError(VERSION_NOT_FOUND)
+        project_get(user=request.user, slug=version.project.slug)  # a 404 for those outside the project
+        return version
+
+    @extend_schema(responses=ReviewOutputSerializer(many=True))
+    def get(self, request, version_id):
+        version = self._version(request, version_id)
+        return Response(ReviewOutputSerializer(review_list(version=version), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: ReviewOutputSerializer})
+    def post(self, request, version_id):
+        version = self._version(request, version_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = review_create(author=request.user, text=serializer.validated_data["text"], version=version)
+        return Response(ReviewOutputSerializer(review).data, status=201)

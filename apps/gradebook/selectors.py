@@ -212,6 +212,12 @@ def reviews_for_run(*, run) -> QuerySet[Review]:
     return Review.objects.filter(where).select_related("author", "model_version")
 
 
+def review_list(*, version) -> QuerySet[Review]:
+    """Reviews of a model version and of the run that produced it, oldest first."""
+    where = Q(model_version=version) | Q(training_run_id=version.run_id) if version.run_id else Q(model_version=version)
+    return Review.objects.filter(where).select_related("author", "model_version")
+
+
 def access_log(*, project) -> QuerySet[AccessLog]:
     return AccessLog.objects.filter(project=project).select_related("viewer", "student")
 

@@ -28,9 +28,11 @@ def _zip() -> bytes:
 
 
 def _requests(world, image):
+    from apps.training.models import ModelVersion
     from apps.uploads.models import ImageImport
 
     slug = world.project.slug
+    version, _ = ModelVersion.objects.get_or_create(project=world.project, number=1, defaults={"artifact_dir": "models/m"})
     image_import = ImageImport.objects.create(project=world.project, requested_by=world.teacher)
     return {
         "list projects": ("get", "/api/v1/projects/", None),
@@ -51,6 +53,8 @@ def _requests(world, image):
         "answer a lab question": (
             "post", "/api/v1/lab/questions/overfitting-dropout/answers/", {"option": 2, "project": slug}
         ),
+        "version reviews": ("get", f"/api/v1/model-versions/{version.pk}/reviews/", None),
+        "review a version": ("post", f"/api/v1/model-versions/{version.pk}/reviews/", {"text": "sobreajuste"}),
         "import photos": ("post", f"/api/v1/projects/{slug}/image-imports/", "zip"),
         "preview an import": ("post", f"/api/v1/projects/{slug}/image-imports/preview/", "zip"),
         "import summary": ("get", f"/api/v1/image-imports/{image_import.pk}/", None),
@@ -75,6 +79,8 @@ EXPECTED = {
     "gradebook": (403, 200, 200, 200, 404, 200),  # a student gets only their own row
     "grade a student": (403, 403, 200, 200, 404, 200),
     "answer a lab question": (403, 201, 201, 201, 404, 201),
+    "version reviews": (403, 200, 200, 200, 404, 200),
+    "review a version": (403, 403, 201, 201, 404, 201),
     "import photos": (403, 403, 202, 403, 404, 202),  # the project's teacher only
     "preview an import": (403, 403, 200, 403, 404, 200),
     "import summary": (403, 404, 200, 404, 404, 200),

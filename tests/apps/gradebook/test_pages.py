@@ -108,3 +108,20 @@ def test_reviews_on_the_run_page(world, client):
     assert client.post(f"/gradebook/training-runs/{run.pk}/reviews/", {"text": "hola"}).status_code == 403
     assert client.post(f"/gradebook/training-runs/{run.pk}/reviews/", {"text": ""}).status_code in (400, 403)
     assert Review.objects.count() == 1
+
+
+def test_version_reviews_through_the_api(world, api_as, client):
+    """A grader reviews a version; the review is listed with the version and shown on its run's page."""
+    from apps.training.models import ModelVersion
+
+    run = TrainingRun.objects.create(project=world.project, requested_by=world.teacher, status="succeeded")
+    version = ModelVersion.objects.create(project=world.project, number=3, run=run, artifact_dir="models/v3")
+    url = f"/api/v1/model-versions/{version.pk}/reviews/"
+    created = api_as(world.grader).post(url, {"text": "sobreajuste a partir de la época 6"}, format="json")
+    assert created.status_code == 201 and created.json()["model_version"] == 3
+    assert api_as(world.grader).post(url, {"text": ""}, format="json").status_code == 400
+    listed = api_as(world.student).get(url).json()
+    assert [(r["author"], r["text"]) for r in listed] == [("evaluador", "sobreajuste a partir de la época 6")]
+    client.force_login(world.teacher)
+    assert "sobreajuste a partir de la época 6" in client.get(f"/training-runs/{run.pk}/").content.decode()
+    assert api_as(world.outsider).get(url).status_code == 404
