@@ -10,9 +10,10 @@ from apps.inference.selectors import image_analyses
 from apps.projects.access import can_contribute, can_manage
 from apps.projects.selectors import project_get
 from apps.training.selectors import model_version_active
+from apps.training.tfjs import version_has_tfjs
 from apps.uploads.selectors import image_get, image_list
 from ml.evaluation import near_chance
-from ml.runtime import VARIANT_FILES, input_size_or_none
+from ml.runtime import TFJS_FILES, VARIANT_FILES, input_size_or_none
 
 
 def _texts() -> dict:
@@ -109,6 +110,9 @@ def browser_page(request, slug):
             "classes": version.metadata.get("classes", []),
             "size": input_size_or_none(version.metadata),  # the served graphs' input, as the server feeds them
             "files": files,
+            # The TF.js export (Teachable Machine's input: pixel / 127 - 1); None for imported and older versions.
+            "tfjs": ({"model": reverse("api-model-version-file", args=[version.pk, TFJS_FILES["tfjs_model"]])}
+                     if version_has_tfjs(version) else None),
         }
     config["images"] = [
         {

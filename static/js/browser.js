@@ -20,8 +20,29 @@
 
   function softmaxCheck(values) { return Array.from(values, Number); }
 
+  // TensorFlow.js runs the version's TF.js export, whose documented input is Teachable Machine's:
+  // pixel / 127 - 1 (the graph turns it into what the network was trained on).
+  let tfModel = null;
+  function tfjsModel() {
+    if (!tfModel) tfModel = window.tf.ready().then(() => window.tf.loadLayersModel(version.tfjs.model));
+    return tfModel;
+  }
+
+  async function runTfjs(data) {
+    const tf = window.tf;
+    const model = await tfjsModel();
+    const started = performance.now();
+    const output = tf.tidy(() => model.predict(tf.tensor4d(Float32Array.from(data), [1, version.size, version.size, 3]).div(127).sub(1)));
+    const values = await output.data();
+    output.dispose();
+    return { probabilities: Array.from(values), ms: performance.now() - started };
+  }
+
+  const runtime = () => $("runtime").value;
+
   // Run the network on one preprocessed (size, size, 3) 0..255 image; return probabilities and the time.
-  async function runTensor(data, variant) {
+  async function runTensor(data, variant, engine) {
+    if ((engine || "onnx") === "tfjs") return runTfjs(data);
     const s = await session(variant || "fp32");
     const input = new ort.Tensor("float32", Float32Array.from(data), [1, version.size, version.size, 3]);
     const started = performance.now();
@@ -33,7 +54,7 @@
   async function classifyBlob(blob, variant) {
     const started = performance.now();
     const data = await window.riimPreprocess.blobToTensorData(blob, version.size);
-    const result = await runTensor(data, variant);
+    const result = await runTensor(data, variant, runtime());
     return { probabilities: result.probabilities, ms: performance.now() - started, network_ms: result.ms };
   }
 
@@ -54,7 +75,7 @@
   }
 
   async function record(item, result, variant) {
-    if (!config.can_record) return;
+    if (!config.can_record || runtime() !== "onnx") return; // the history records the ONNX files' answers
     await fetch(item.browser_url, {
       method: "POST",
       credentials: "same-origin",
@@ -97,13 +118,58 @@
     $("engine-status").textContent = "✓ onnxruntime-web " + (ort.env.versions ? ort.env.versions.web || "" : "");
     $("run-all").disabled = false;
     $("local-file").disabled = false;
+    $("compare-runtimes").disabled = !config.images.length;
     return true;
   }).catch((error) => {
     $("engine-status").textContent = texts.failed + ": " + error.message;
     throw error;
   });
 
+  function median(values) {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+  }
+
+  // Both runtimes on the same pixels of the first pictures: median network time and largest difference.
+  async function compareRuntimes(repeats) {
+    const items = config.images.slice(0, 5);
+    const pixels = [];
+    for (const item of items) pixels.push(await pixelsOf(item.file_url));
+    const results = {};
+    for (const engine of ["onnx", "tfjs"]) {
+      if (engine === "tfjs" && !version.tfjs) continue;
+      await runTensor(pixels[0], "fp32", engine); // warm-up: the first run compiles
+      const times = [], outputs = [];
+      for (const data of pixels) {
+        let out;
+        for (let r = 0; r < (repeats || 5); r++) { out = await runTensor(data, "fp32", engine); times.push(out.ms); }
+        outputs.push(out.probabilities);
+      }
+      results[engine] = { ms: median(times), outputs };
+    }
+    let delta = null;
+    if (results.tfjs) {
+      delta = 0;
+      results.onnx.outputs.forEach((row, i) => row.forEach((p, j) => { delta = Math.max(delta, Math.abs(p - results.tfjs.outputs[i][j])); }));
+    }
+    const backends = { onnx: "WebAssembly", tfjs: window.tf ? window.tf.getBackend() : "—" };
+    const names = { onnx: "ONNX Runtime Web", tfjs: "TensorFlow.js " + (window.tf ? window.tf.version.tfjs : "") };
+    const body = document.querySelector("#runtimes tbody");
+    body.replaceChildren();
+    for (const [engine, result] of Object.entries(results)) {
+      const row = body.insertRow();
+      [names[engine], backends[engine], result.ms.toFixed(2), engine === "onnx" ? "—" : delta.toFixed(5)]
+        .forEach((text) => { row.insertCell().textContent = text; });
+    }
+    return { onnx_ms: results.onnx.ms, tfjs_ms: results.tfjs ? results.tfjs.ms : null, max_delta: delta, tfjs_backend: backends.tfjs };
+  }
+
   $("run-all").addEventListener("click", runAll);
+  $("compare-runtimes").addEventListener("click", async () => {
+    $("compare-runtimes").disabled = true;
+    try { await compareRuntimes(5); } catch (error) { $("engine-status").textContent = texts.failed + ": " + error.message; }
+    $("compare-runtimes").disabled = !config.images.length;
+  });
   $("local-file").addEventListener("change", async (event) => {
     const file = event.target.files[0];
     const out = $("local-result");
@@ -122,5 +188,5 @@
   });
 
   // Used by the parity test and handy from the console.
-  window.riimBrowser = { ready, runTensor, classifyUrl, pixelsOf, version };
+  window.riimBrowser = { ready, runTensor, classifyUrl, pixelsOf, compareRuntimes, version };
 })();

@@ -16,7 +16,7 @@ VENDORED = [
     "vendor/onnxruntime-web/ort.min.js",
     "vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm",
     "vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs",
-    "vendor/tfjs/tf.min.js",
+    "vendor/tfjs/tf.es2017.min.js",
     "vendor/tfjs-tm/tf.min.js",
     "vendor/teachablemachine-image/teachablemachine-image.min.js",
 ]
