@@ -156,14 +156,18 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
     augmentation = make_augmentation(config.augment, seed=config.seed)
     stage = "train"
     head_init = "random (Glorot)"
+    candidates: dict = {}  # recipe name -> weights, compared on the validation split once training ends
     with timed(timings, stage):
         if backbone_info["pretrained"]:
             freeze_backbone(model)
             train_count = len(splits["train"])  # the pool starts with the training split
             head_init = warm_start_head(model, frozen[:train_count], images.y[splits["train"]], config)
+            candidates["warm_start"] = model.get_weights()
         compile_model(model, config.learning_rate)
         phases.append(("head" if backbone_info["pretrained"] else "scratch",
                        fit_phase(model, config, images, splits, augmentation, config.epochs, report, stage)))
+        if backbone_info["pretrained"]:
+            candidates["head"] = model.get_weights()
 
     unfrozen: list = []
     if backbone_info["pretrained"] and config.fine_tune_epochs > 0:
@@ -173,6 +177,11 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
             phases.append(("fine_tune",
                            fit_phase(model, config, images, splits, augmentation, config.fine_tune_epochs,
                                      report, "fine_tune")))
+            candidates["fine_tuned"] = model.get_weights()
+
+    recipe = None
+    if candidates and len(splits["val"]):
+        recipe = select_recipe(model, candidates, images.x[splits["val"]], images.y[splits["val"]])
 
     with timed(timings, "evaluate"):
         test_idx = splits["test"]
@@ -197,6 +206,8 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
                       timings, files, data_label or str(data))
     card.update(exported["card"])
     card["fine_tuning"]["head_init"] = head_init
+    if recipe is not None:
+        card["fine_tuning"]["recipe"] = recipe
     write_card(card, out_dir / CARD_FILE)
     files["card"] = CARD_FILE
     report.emit("report", "report.done", 1.0)
@@ -312,6 +323,28 @@ def warm_start_head(model, features: np.ndarray, y: np.ndarray, config: TrainCon
         return "random (Glorot): some classes have no training images"
     dense.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
     return "logistic regression on the frozen features of the training split (warm start)"
+
+
+def select_recipe(model, candidates: dict, x_val: np.ndarray, y_val: np.ndarray) -> dict:
+    """Keep the candidate weights with the best validation accuracy (lower log loss breaks ties); return the table.
+
+    The candidates are the stages of one run (the logistic warm start, the trained head, the fine-tuned
+    network): fine-tuning is kept only when it beats what it started from, so the default recipe is
+    never worse on validation than its own warm start. The mirror-averaged accuracy is reported beside.
+    """
+    table = {}
+    for name, weights in candidates.items():
+        model.set_weights(weights)
+        plain = predict_proba(model, x_val)
+        mirrored = predict_proba(model, x_val, tta=True)
+        picked = np.clip(plain[np.arange(len(y_val)), y_val], 1e-12, 1.0)
+        table[name] = {"val_accuracy": float((plain.argmax(1) == y_val).mean()),
+                       "val_loss": float(-np.log(picked).mean()),
+                       "val_accuracy_mirror_tta": float((mirrored.argmax(1) == y_val).mean())}
+    chosen = max(table, key=lambda name: (table[name]["val_accuracy"], -table[name]["val_loss"]))
+    model.set_weights(candidates[chosen])
+    return {"chosen": chosen, "validation_images": int(len(y_val)), "candidates": table,
+            "rule": "best validation accuracy, lower validation loss on ties"}
 
 
 def cross_validate(config: TrainConfig, model, images: ImageData, splits: dict, frozen: np.ndarray | None, on_fold):
