@@ -10,7 +10,6 @@
   const rows = document.getElementById("mapping-rows");
   const refusedList = document.getElementById("preview-refused");
   const single = document.getElementById("single-class");
-  const singleSelect = document.getElementById("single-class-select");
   const error = document.getElementById("import-error");
   const start = document.getElementById("import-start");
   const progress = document.getElementById("import-progress");
@@ -117,7 +116,10 @@
 
   function askSingle() {
     mode = "single";
-    singleSelect.replaceWith(classSelect("single-class-select", null, false));
+    // Looked up each time: the select is rebuilt with the chosen project's classes.
+    const select = classSelect("single-class-select", null, false);
+    select.className = "form-select"; // full size: the one question on the page
+    document.getElementById("single-class-select").replaceWith(select);
     single.hidden = false;
     start.disabled = false;
   }

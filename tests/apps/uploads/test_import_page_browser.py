@@ -67,3 +67,30 @@ def test_teacher_imports_a_zip_and_sees_the_summary(world, live_server, chromium
     width = chromium.execute_script("return document.documentElement.scrollWidth")
     assert width <= 390, "the moderation page scrolls sideways on a phone"
     screenshot(chromium, "moderation-phone")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_teacher_imports_loose_photos_into_one_class(world, live_server, chromium, tmp_path):
+    """Several photos (Teachable Machine's per-class download) ask for one class and are all imported into it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from apps.uploads.models import Image
+
+    paths = []
+    for i in range(2):
+        path = tmp_path / f"perro-{i}.jpg"
+        path.write_bytes(image_bytes(color=(9, 90 * i, 200)))
+        paths.append(str(path))
+    log_in(chromium, live_server, world.teacher)
+    chromium.get(f"{live_server.url}/upload/import/?project={world.project.slug}")
+    chromium.find_element(By.ID, "import-file").send_keys("\n".join(paths))
+    select = WebDriverWait(chromium, 30).until(ready.visibility_of_element_located((By.ID, "single-class-select")))
+    assert chromium.find_element(By.ID, "mapping").get_attribute("hidden") is not None  # no folders to map
+    Select(select).select_by_visible_text("perro")
+    chromium.find_element(By.ID, "import-start").click()
+    WebDriverWait(chromium, 60).until(ready.visibility_of_element_located((By.ID, "import-summary")))
+    assert chromium.find_element(By.ID, "sum-imported").text == "2"
+    assert sorted(Image.objects.values_list("original_name", "label")) == [("perro-0.jpg", "perro"), ("perro-1.jpg", "perro")]
+    screenshot(chromium, "import-loose-photos")
