@@ -48,3 +48,31 @@ def test_seed_demo_is_idempotent(db, capsys):
     assert project.classes == ["gato", "perro"]
     assert project.memberships.count() == 3
     assert "estudiante /" in first and "estudiante /" not in second
+
+
+def test_import_a_zip_with_english_folder_names(world, tmp_path, capsys):
+    """The command takes a zip too, and maps cat/dog to the project's gato/perro as the import page does."""
+    import zipfile
+
+    archive = tmp_path / "pets.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("train/cat/a.jpg", image_bytes(color=(200, 1, 1)))
+        zf.writestr("train/dog/b.jpg", image_bytes(color=(1, 1, 200)))
+        zf.writestr("../c.jpg", image_bytes(color=(1, 200, 1)))
+    call_command("import_images", str(archive), "--project", world.project.slug)
+    assert sorted(Image.objects.filter(project=world.project).values_list("label", flat=True)) == ["gato", "perro"]
+    out = capsys.readouterr().out
+    assert "2 images imported" in out and "skipped ../c.jpg" in out
+
+
+def test_folder_links_are_refused(world, tmp_path, capsys):
+    """A symbolic link inside the folder is refused, not followed."""
+    root = tmp_path / "dataset"
+    (root / "gato").mkdir(parents=True)
+    (root / "gato" / "a.jpg").write_bytes(image_bytes())
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(image_bytes(color=(5, 5, 5)))
+    (root / "gato" / "link.jpg").symlink_to(secret)
+    call_command("import_images", str(root), "--project", world.project.slug)
+    assert Image.objects.filter(project=world.project).count() == 1
+    assert "skipped gato/link.jpg" in capsys.readouterr().out
