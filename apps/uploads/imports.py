@@ -390,8 +390,9 @@ def image_import_create(*, project, user, uploads: list, classes_json=None, sing
         raise ApplicationError(NO_FILES)
     mapping, single_class = import_classes_parse(project=project, classes_json=classes_json, single_class=single_class)
     prefix = posixpath.join(SPOOL_PREFIX, uuid.uuid4().hex)
+    if len(uploads) == 1:
+        _check_size(uploads[0])  # from its size, before a byte of it is read
     if len(uploads) == 1 and _is_zip(uploads[0]):
-        _check_size(uploads[0])
         ZipSource(uploads[0]).close()  # whole-zip limits answer now, not in the worker
         uploads[0].seek(0)
         default_storage.save(posixpath.join(prefix, ZIP_FILE), uploads[0])
