@@ -321,6 +321,10 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
     timings["export"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
+    tfjs_section = _tfjs_stage(out, backbone, head.kernel, head.bias, list(classes), files)
+    timings["tfjs"] = round(time.perf_counter() - t, 3)
+
+    t = time.perf_counter()
     # The int8 backbone's embeddings differ from the float ones by quantisation noise only; one
     # detector fitted on the cached float embeddings serves both files.
     detector = anomaly.fit_detector(train.x, train.y, seed=seed)
@@ -384,10 +388,25 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
         "quantization": quantization,
         "anomaly": anomaly_section,
         "tags": {"trained": False, "reason": "the quick model trains no tag head"},
+        "tfjs": tfjs_section,
         "files": {**files, "card": CARD_FILE},
     }
     write_card(card, out / CARD_FILE)
     return card
+
+
+def _tfjs_stage(out: Path, backbone: Backbone, kernel, bias, classes: list, files: dict) -> dict:
+    """Write the TF.js export (Teachable Machine's format) of the quick model; a refusal is recorded, not raised."""
+    from ml import tfjs
+
+    try:
+        section = tfjs.export_quick_tfjs(out, network=backbone.network, alpha=backbone.alpha,
+                                         image_size=backbone.image_size, weights_path=backbone.weights_path,
+                                         kernel=kernel, bias=bias, classes=classes)
+    except tfjs.UnsupportedModel as error:
+        return {"enabled": False, "reason": str(error)}
+    files.update(tfjs.TFJS_FILES)
+    return section
 
 
 def train_quick(config, data: str | Path, out_dir: str | Path, *, weights_dir: str | Path | None = None,

@@ -38,6 +38,7 @@ TM_LIBRARY = "@teachablemachine/image"
 TM_PACKAGE_VERSION = "0.8.5"
 TFJS_VERSION = "1.3.1"  # the library's peer dependency: the version the topology must load in
 TM_VERSION = "2.4.10"  # the Teachable Machine export format these files follow
+ENGINE_SCALE = (1 / 127.5, -1.0)  # ml.preprocess.scale as (scale, offset): what the backbones were trained on
 SCALING_LAYER = "input_scaling"  # the served graphs' Rescaling layer, and the name of what replaces it
 OUTPUT_LAYER = "probabilities"
 # Keys the Keras serializer adds that TF.js 1.3.1 does not expect (it ignores or rejects them).
@@ -204,6 +205,35 @@ def export_tfjs(served, out_dir: str | Path, classes: list[str], model_name: str
         "output": OUTPUT_LAYER,
         **sizes,
     }
+
+
+def quick_classifier(network: str, alpha: float, image_size: int, weights_path: str | None,
+                     kernel: np.ndarray, bias: np.ndarray):
+    """Return the flat Keras twin of a quick model: the frozen backbone, pooling and its logistic head.
+
+    The served quick graph (``ml.quick``) also averages the photo with its mirror image; the TF.js
+    copy classifies the photo alone, because a mirror is no layer TF.js 1.3.1 knows.
+    """
+    from ml.graphs import flatten
+    from ml.models import build_pretrained_backbone
+
+    base = build_pretrained_backbone(network, alpha, image_size, weights_path)
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    scaled = keras.layers.Rescaling(*ENGINE_SCALE, name=SCALING_LAYER)(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D(name="embedding")(base(scaled, training=False))
+    head = keras.layers.Dense(int(kernel.shape[1]), activation="softmax", name="head_predictions")
+    model = keras.Model(inputs, head(pooled), name="quick")
+    head.set_weights([np.asarray(kernel, np.float32), np.asarray(bias, np.float32)])
+    return flatten(model)
+
+
+def export_quick_tfjs(out_dir: str | Path, *, network: str, alpha: float, image_size: int,
+                      weights_path: str | None, kernel: np.ndarray, bias: np.ndarray, classes: list[str]) -> dict:
+    """Write the TF.js export of a quick model under ``out_dir``; return its card section."""
+    served = quick_classifier(network, alpha, image_size, weights_path, kernel, bias)
+    section = export_tfjs(served, out_dir, classes)
+    section["mirror_averaging"] = False  # the served quick graph averages photo and mirror; this copy does not
+    return section
 
 
 def predict_tm(model, pixels: np.ndarray) -> np.ndarray:

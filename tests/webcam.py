@@ -8,16 +8,16 @@ from tests.browser import CHROMEDRIVER, CHROMIUM, FLAGS
 WIDTH, HEIGHT, FPS = 320, 240, 10
 
 
-def write_y4m(path: Path, frames: int = 30, seed: int = 0) -> Path:
+def write_y4m(path: Path, frames: int = 30, seed: int = 0, width: int = WIDTH, height: int = HEIGHT) -> Path:
     """Write a 4:2:0 video of a bright square moving over noise: every frame differs from the others."""
     rng = np.random.default_rng(seed)
     with path.open("wb") as out:
-        out.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        out.write(f"YUV4MPEG2 W{width} H{height} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
         for index in range(frames):
-            luma = rng.integers(40, 120, (HEIGHT, WIDTH), dtype=np.uint8)
-            x = 20 + (index * 9) % (WIDTH - 100)
+            luma = rng.integers(40, 120, (height, width), dtype=np.uint8)
+            x = 20 + (index * 9) % (width - 100)
             luma[70:170, x:x + 80] = 230
-            chroma = np.full((HEIGHT // 2, WIDTH // 2), 128, np.uint8)
+            chroma = np.full((height // 2, width // 2), 128, np.uint8)
             chroma[35:85, x // 2:x // 2 + 40] = 60 + index % 40
             out.write(b"FRAME\n" + luma.tobytes() + chroma.tobytes() + np.full_like(chroma, 140).tobytes())
     return path

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.ml import shape_classifier as fx
+from tests.fixtures import models as fx
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,24 @@ def test_the_export_without_class_names_says_so(tmp_path):
     section = tfjs_stage(run, None, None)
     assert section["enabled"] is False and section["reason"]
     assert not (tmp_path / "tfjs").exists()
+
+
+def test_quick_model_export_matches_its_photo_only_probabilities(tmp_path):
+    """A quick model (frozen backbone + logistic head) gets a TF.js export; it classifies the photo alone (no mirror)."""
+    from ml.backend import keras
+    from ml.tfjs import TM_PIXEL_DIVISOR, export_quick_tfjs, quick_classifier
+
+    rng = np.random.default_rng(0)
+    kernel, bias = rng.normal(0, 0.5, (256, 3)).astype(np.float32), np.zeros(3, np.float32)
+    section = export_quick_tfjs(tmp_path, network="mobilenet", alpha=0.25, image_size=64, weights_path=None,
+                                kernel=kernel, bias=bias, classes=["a", "b", "c"])
+    assert section["enabled"] and section["mirror_averaging"] is False
+    document, values = _manifest_weights(tmp_path)
+    twin = keras.Model.from_config(document["modelTopology"]["config"])
+    for layer in twin.layers:
+        if layer.weights:
+            layer.set_weights([values[f"{layer.name}/{w.name.split('/')[-1].split(':')[0]}"] for w in layer.weights])
+    pixels = rng.integers(0, 256, (2, 64, 64, 3)).astype(np.float32)
+    served = quick_classifier("mobilenet", 0.25, 64, None, kernel, bias)
+    got = twin.predict(pixels / TM_PIXEL_DIVISOR - 1.0, verbose=0)
+    assert np.abs(got - served.predict(pixels, verbose=0)).max() <= 1e-4
