@@ -1,27 +1,8 @@
-from types import SimpleNamespace
-
 import pytest
 from rest_framework.test import APIClient
 
-from apps.accounts import roles
-from tests.factories import ProjectFactory, UserFactory
-from tests.trained_model import classroom, model_classes, publish, stored_image, trained_model_dir  # noqa: F401
-
-
-@pytest.fixture
-def world(db):
-    """A project with its teacher, a student and a grader, plus an outsider student and staff."""
-    teacher = UserFactory(username="profe", role=roles.TEACHER)
-    student = UserFactory(username="alumna", role=roles.STUDENT)
-    grader = UserFactory(username="evaluador", role=roles.GRADER)
-    outsider = UserFactory(username="ajeno", role=roles.STUDENT)
-    staff = UserFactory(username="admin", is_staff=True, is_superuser=True)
-    project = ProjectFactory(
-        owner=teacher, slug="perros-y-gatos", members=[(student, "student"), (grader, "grader")]
-    )
-    return SimpleNamespace(
-        teacher=teacher, student=student, grader=grader, outsider=outsider, staff=staff, project=project
-    )
+from tests.fixtures.models import model_classes, publish, trained_model_dir  # noqa: F401
+from tests.fixtures.people import classroom, stored_image, world  # noqa: F401
 
 
 @pytest.fixture

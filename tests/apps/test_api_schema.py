@@ -5,7 +5,7 @@ from jsonschema import Draft202012Validator
 
 from apps.inference.serializers import ComputedAnalysisOutputSerializer
 from apps.training.models import ModelVersion, TrainingRun
-from tests.trained_model import class_pictures
+from tests.fixtures.models import class_pictures
 
 
 def _json_schema(node):

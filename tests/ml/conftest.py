@@ -1,4 +1,4 @@
-"""Shared fixtures for the ML engine tests: tiny generated images, trained once per session."""
+"""Fixtures of the ML engine tests; the tiny models and their pictures live in ``tests.fixtures.models``."""
 
 from __future__ import annotations
 
@@ -6,32 +6,12 @@ import csv
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from tests.shapes import draw_shape
+from tests.fixtures.models import CLASSES, make_image_folder, scratch_run, shapes_dir, tiny_config  # noqa: F401
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-CLASSES = ("circle", "square", "triangle")
-
-
-def make_image_folder(root: Path, per_class: int, seed: int, classes=CLASSES, size: int = 40) -> Path:
-    """Write an ImageFolder tree of generated shapes."""
-    rng = np.random.default_rng(seed)
-    for label in classes:
-        (root / label).mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            fmt = "png" if i % 2 else "jpg"
-            draw_shape(label, rng, size).save(root / label / f"{label}_{i:03d}.{fmt}")
-    return root
-
-
-@pytest.fixture(scope="session")
-def shapes_dir(tmp_path_factory) -> Path:
-    """An ImageFolder with 24 images per class of three shape classes."""
-    return make_image_folder(tmp_path_factory.mktemp("shapes"), per_class=24, seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -52,36 +32,3 @@ def holdout_manifest(tmp_path_factory) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return manifest
-
-
-@pytest.fixture(scope="session")
-def tiny_config():
-    """A scratch configuration small enough to train in seconds on 2 CPU cores."""
-    from ml.config import TrainConfig
-
-    return TrainConfig(
-        backbone="scratch",
-        image_size=32,
-        batch_size=16,
-        epochs=8,
-        fine_tune_epochs=0,
-        augment="none",
-        dropout=0.1,
-        folds=3,
-        kfold_epochs=2,
-        patience=8,
-        learning_rate=3e-3,
-        scratch_filters=(16, 32),
-        seed=0,
-    )
-
-
-@pytest.fixture(scope="session")
-def scratch_run(shapes_dir, tiny_config, tmp_path_factory):
-    """Train the tiny scratch model once; several tests read its outputs."""
-    from ml.training import train
-
-    events = []
-    out = tmp_path_factory.mktemp("scratch_run")
-    result = train(tiny_config, shapes_dir, out, progress=events.append)
-    return result, out, events

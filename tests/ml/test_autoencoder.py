@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.ml import shape_classifier as fx
+from tests.fixtures import models as fx
 
 
 @pytest.fixture(scope="module")

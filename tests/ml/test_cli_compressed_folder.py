@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.ml import shape_classifier as fx
+from tests.fixtures import models as fx
 
 EXPECTED_FILES = (
     "card.json", "model.keras", "model.onnx", "model.int8.onnx", "model.unpruned.onnx", "activations.onnx",

@@ -4,7 +4,7 @@ import numpy as np
 import onnx
 import pytest
 
-from tests.ml import shape_classifier as fx
+from tests.fixtures import models as fx
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from tests.browser import BROWSER_MARKS, start_chromium
-from tests.trained_model import CLASSES, SIZE, draw, encoded, trained_model_dir  # noqa: F401
+from tests.fixtures.models import SERVED_CLASSES as CLASSES
+from tests.fixtures.models import SERVED_SIZE as SIZE
+from tests.fixtures.models import draw, encoded, trained_model_dir  # noqa: F401
 
 pytestmark = BROWSER_MARKS
 

@@ -6,7 +6,7 @@ import onnx
 import pytest
 
 from ml.validate import IMPORT_BATCH, classification_problems, import_problems
-from tests.apps.lab.tiny_model import write_model_folder
+from tests.fixtures.models import write_model_folder
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.gradebook.models import AnalysisRequest
-from tests.trained_model import class_pictures
+from tests.fixtures.models import class_pictures
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ from PIL import Image as PILImage
 from apps.inference.loader import NO_ACTIVE_MODEL
 from apps.inference.models import Analysis
 from apps.uploads.models import Image
-from tests.trained_model import class_pictures, noise_pictures
+from tests.fixtures.models import class_pictures, noise_pictures
 
 CONTRACT_FIELDS = {"model_version", "label", "confidence", "predictions", "tags", "anomaly", "explanation", "latency_ms", "ran_on"}
 

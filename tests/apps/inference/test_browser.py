@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.browser import BROWSER_MARKS, log_in
-from tests.trained_model import class_pictures
+from tests.fixtures.models import class_pictures
 
 pytestmark = BROWSER_MARKS
 

@@ -2,7 +2,7 @@
 import pytest
 
 from apps.inference.models import Analysis
-from tests.trained_model import class_pictures, noise_pictures
+from tests.fixtures.models import class_pictures, noise_pictures
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The result page and the browser page render for members only."""
 import pytest
 
-from tests.trained_model import class_pictures
+from tests.fixtures.models import class_pictures
 
 
 @pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.inference.models import Analysis
 from apps.inference.services import NOT_ANALYSED_YET, ONLY_TEACHER_REFRESHES
 from tests.factories import UserFactory, image_bytes
-from tests.trained_model import class_pictures
+from tests.fixtures.models import class_pictures
 
 BAD_FILES = {
     "text renamed .jpg": ("notes.jpg", b"esto no es una imagen\n" * 20),

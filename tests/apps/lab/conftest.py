@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 from apps.labeling.services import label_assign
 from apps.training.models import ModelVersion, TrainingRun
 from apps.uploads.services import image_upload_create
-from tests.apps.lab.tiny_model import write_model_folder
+from tests.fixtures.models import write_model_folder
 
 PER_CLASS = 14
 COLOURS = {"gato": (200, 40, 40), "perro": (40, 60, 200)}

@@ -14,7 +14,7 @@ from apps.labeling.services import label_assign
 from apps.training.imports import model_version_import
 from ml.__main__ import build_parser
 from ml.config import OPTIONS, TrainConfig
-from tests.trained_model import class_pictures
+from tests.fixtures.models import class_pictures
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from apps.labeling.services import label_assign
 from apps.training.imports import ZIP_DAMAGED, ZIP_ENCRYPTED, ZIP_NAME_CLASH, ZIP_NAME_TOO_LONG
 from apps.training.models import ModelVersion
-from tests.trained_model import class_pictures
+from tests.fixtures.models import class_pictures
 
 PAYLOAD = b"notes that only this entry holds " * 8
 LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # the fixed 30 bytes before each entry's name and data

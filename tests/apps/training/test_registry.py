@@ -16,7 +16,7 @@ from apps.labeling.services import label_assign
 from apps.training.imports import model_version_import
 from apps.training.models import ModelVersion
 from apps.training.services import model_version_activate
-from tests.trained_model import class_pictures
+from tests.fixtures.models import class_pictures
 
 
 def _client(user):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ml.lab import bandit, compression, embeddings, generative, network
-from tests.apps.lab.tiny_model import AE_SIZE, SIZE, write_model_folder
+from tests.fixtures.models import AE_SIZE, SIZE, write_model_folder
 
 CLASSES = ["rojo", "azul"]
 
