@@ -50,3 +50,21 @@ def test_cross_validation_spread_is_the_same_on_the_versions_page_and_in_the_lab
     lab = client.get(f"/lab/cross-validation/?project={classroom.project.slug}").content.decode()
     assert spread in versions
     assert spread in lab
+
+
+@pytest.mark.django_db
+def test_pages_use_decimal_commas_while_the_api_keeps_dots_and_iso_times(classroom, publish, client, api_as):
+    """The same holdout score reads 0,xxx on the Spanish page and is a JSON number with an ISO time in the API."""
+    import datetime
+    import json
+
+    version = publish()
+    version.holdout_accuracy = 0.9375
+    version.save(update_fields=["holdout_accuracy"])
+    client.force_login(classroom.teacher)
+    assert "0,938" in client.get(f"/projects/{classroom.project.slug}/versions/").content.decode()
+    raw = api_as(classroom.teacher).get(f"/api/v1/projects/{classroom.project.slug}/model-versions/",
+                                        HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert '"holdout_accuracy":0.9375' in raw.replace(" ", "")
+    row = next(r for r in json.loads(raw)["results"] if r["number"] == version.number)
+    assert datetime.datetime.fromisoformat(row["created_at"]).utcoffset() is not None
