@@ -1,50 +1,12 @@
-"""With the embeddings cache filled: suspect labels found, the quick model's queue and curve, holdout never by uncertainty.
-
-The cache rows are written directly (synthetic, separable vectors) under the fingerprint of a
-weights file placed in RIIM_WEIGHTS_DIR; reading them never loads the weights.
-"""
-import numpy as np
+"""With the embeddings cache filled: suspect labels found, the quick model's queue and curve, holdout never by uncertainty."""
 import pytest
 
-from apps.accounts import roles
-from apps.embeddings.backbones import embedding_backbone
-from apps.embeddings.models import ImageEmbedding
 from apps.labeling.quality import label_quality, labeling_curve
 from apps.labeling.queue import REASONS, labeling_queue_ranked
-from apps.labeling.services import label_assign, label_undo
-from apps.projects.models import Membership
-from apps.uploads.models import Image
-from apps.uploads.services import image_upload_create
-from ml.embeddings import to_bytes
-from tests.factories import UserFactory, image_bytes
+from apps.labeling.services import label_undo
+from tests.apps.labeling.conftest import FLIPPED, HOLDOUT, TRAIN
 
 pytestmark = pytest.mark.django_db
-TRAIN, HOLDOUT, FLIPPED = 60, 16, (3, 17, 40, 55)
-
-
-@pytest.fixture
-def embedded(world, settings, tmp_path):
-    """76 photos of two classes with separable embeddings; a student labels the training ones, 4 of them wrongly."""
-    settings.RIIM_WEIGHTS_DIR = str(tmp_path)
-    (tmp_path / "mobilenet_2_5_224_tf_no_top.h5").write_bytes(b"stand-in weights: only hashed, never loaded")
-    fingerprint = embedding_backbone().fingerprint
-    rng = np.random.default_rng(0)
-    first, second = world.project.classes[:2]
-    student = UserFactory(username="rotuladora", role=roles.STUDENT)
-    Membership.objects.create(project=world.project, user=student, role="student")
-    images, truth = [], []
-    for i in range(TRAIN + HOLDOUT):
-        image = image_upload_create(project=world.project, uploader=world.teacher,
-                                    raw=image_bytes((i, 255 - i, (7 * i) % 256)), name=f"{i}.jpg")
-        cls = i % 2
-        Image.objects.filter(pk=image.pk).update(split="train" if i < TRAIN else "holdout")
-        vector = rng.normal(0, 1, 32) + (3.0 if cls else -3.0) * np.eye(32)[0]
-        ImageEmbedding.objects.create(image=image, fingerprint=fingerprint, vector=to_bytes(vector), mirror=to_bytes(vector))
-        given = cls if i not in FLIPPED else 1 - cls
-        label_assign(image=image, author=student if i < TRAIN else world.teacher, label=(first, second)[given])
-        images.append(image)
-        truth.append(cls)
-    return images, truth, student
 
 
 def test_flipped_student_labels_are_the_suspects(world, embedded, api_as):
@@ -101,3 +63,14 @@ def test_every_strategy_on_embeddings_orders_each_photo_once(world, embedded):
     items = labeling_queue_ranked(project=world.project, user=world.student, strategy="diverse", limit=10)
     diverse = [item.image_id for item in items if item.reason_code == "diverse"]
     assert diverse and set(diverse) <= {i.pk for i in images[:10]}
+
+
+def test_review_page_lists_the_suspects_with_thumbnail_and_suggestion(world, embedded, client):
+    images, _, _ = embedded
+    client.force_login(world.teacher)
+    page = client.get(f"/label/{world.project.slug}/review/")
+    assert page.status_code == 200
+    for i in FLIPPED:
+        assert f'data-image="{images[i].pk}"'.encode() in page.content
+        assert f"/api/v1/images/{images[i].pk}/thumbnail/".encode() in page.content
+    assert b'id="suspects"' in page.content and b"label_review.js" in page.content

@@ -1,0 +1,44 @@
+"""A project whose embeddings cache is filled with synthetic, separable vectors.
+
+The cache rows are written directly under the fingerprint of a weights file placed in
+RIIM_WEIGHTS_DIR; reading them never loads the weights.
+"""
+import numpy as np
+import pytest
+
+from apps.accounts import roles
+from apps.embeddings.backbones import embedding_backbone
+from apps.embeddings.models import ImageEmbedding
+from apps.labeling.services import label_assign
+from apps.projects.models import Membership
+from apps.uploads.models import Image
+from apps.uploads.services import image_upload_create
+from ml.embeddings import to_bytes
+from tests.factories import UserFactory, image_bytes
+
+TRAIN, HOLDOUT, FLIPPED = 60, 16, (3, 17, 40, 55)
+
+
+@pytest.fixture
+def embedded(world, settings, tmp_path):
+    """76 photos of two classes with separable embeddings; a student labels the training ones, 4 of them wrongly."""
+    settings.RIIM_WEIGHTS_DIR = str(tmp_path)
+    (tmp_path / "mobilenet_2_5_224_tf_no_top.h5").write_bytes(b"stand-in weights: only hashed, never loaded")
+    fingerprint = embedding_backbone().fingerprint
+    rng = np.random.default_rng(0)
+    first, second = world.project.classes[:2]
+    student = UserFactory(username="rotuladora", role=roles.STUDENT)
+    Membership.objects.create(project=world.project, user=student, role="student")
+    images, truth = [], []
+    for i in range(TRAIN + HOLDOUT):
+        image = image_upload_create(project=world.project, uploader=world.teacher,
+                                    raw=image_bytes((i, 255 - i, (7 * i) % 256)), name=f"{i}.jpg")
+        cls = i % 2
+        Image.objects.filter(pk=image.pk).update(split="train" if i < TRAIN else "holdout")
+        vector = rng.normal(0, 1, 32) + (3.0 if cls else -3.0) * np.eye(32)[0]
+        ImageEmbedding.objects.create(image=image, fingerprint=fingerprint, vector=to_bytes(vector), mirror=to_bytes(vector))
+        given = cls if i not in FLIPPED else 1 - cls
+        label_assign(image=image, author=student if i < TRAIN else world.teacher, label=(first, second)[given])
+        images.append(image)
+        truth.append(cls)
+    return images, truth, student
