@@ -37,6 +37,10 @@ RUN_ALREADY_ACTIVE = _("A training run is already queued or running for this pro
 TOO_FEW_LABELS = _("Not enough labeled training images: each class needs at least %(minimum)d (%(detail)s).")
 RUN_NOT_CANCELLABLE = _("Only queued or running runs can be cancelled.")
 VERSION_HAS_PROBLEM = _("This version cannot be activated: %(problem)s")
+VERSION_FILE_BROKEN = _(
+    "Version %(number)s was not activated: its model file cannot be opened (%(reason)s). "
+    "The active version keeps answering."
+)
 VERSION_CLASSES_MISMATCH = _("The model's classes (%(model)s) do not match the project's (%(project)s).")
 STALE_HEARTBEAT = _("The worker stopped reporting (no heartbeat for %(seconds)d s): it probably died.")
 LOG_LINES_KEPT = 200
@@ -327,7 +331,15 @@ def model_version_publish(*, run=None, local_dir: Path, project=None, user=None,
 def model_version_score_and_maybe_activate(*, version: ModelVersion, auto_activate=True, holdout=None) -> ModelVersion:
     """Score the new version and the active one on today's holdout; activate the new one unless it is worse."""
     images = holdout_images(version.project)
-    accuracy, n = holdout if holdout is not None else version_holdout_score(version, images)
+    try:
+        _model_version_open_check(version)
+        accuracy, n = holdout if holdout is not None else version_holdout_score(version, images)
+    except Exception as exc:  # a corrupt or unreadable file: the version is refused, the active one stays
+        logger.warning("version %s cannot be served: %s", version.pk, exc)
+        problem = str(VERSION_FILE_BROKEN % {"number": version.number, "reason": str(exc)[:300]})
+        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.FAILED, problem=problem)
+        version.refresh_from_db()
+        return version
     ModelVersion.objects.filter(pk=version.pk).update(holdout_accuracy=accuracy, holdout_n=n)
     version.refresh_from_db()
     if not auto_activate:
@@ -346,6 +358,17 @@ def model_version_score_and_maybe_activate(*, version: ModelVersion, auto_activa
     if accuracy is None or active_accuracy is None or accuracy >= active_accuracy:
         return model_version_activate(version=version)
     return version
+
+
+def _model_version_open_check(version: ModelVersion) -> None:
+    """Open the version's served model files as the web process will; raise what makes them unusable.
+
+    Scoring alone does not open them when the project has no labeled holdout photo yet.
+    """
+    from apps.training.artifacts import artifacts_local_dir
+    from ml.inference import Predictor
+
+    Predictor(artifacts_local_dir(version))
 
 
 def model_version_activate(*, version: ModelVersion, user=None) -> ModelVersion:
