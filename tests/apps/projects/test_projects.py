@@ -56,7 +56,7 @@ def test_home_lists_each_project_once_with_its_image_count_and_role(world, clien
     client.force_login(world.student)
     with CaptureQueriesContext(connection) as one:
         page = client.get(reverse("home")).content.decode()
-    assert "3 imágenes" in page and "student" in page
+    assert "3 imágenes" in page and ">estudiante</span>" in page and ">student<" not in page  # the role in words
     for _ in range(3):
         ProjectFactory(members=[(world.student, "student")])
     with CaptureQueriesContext(connection) as four:
