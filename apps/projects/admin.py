@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from apps.common import admin_columns
 from apps.common.exceptions import ApplicationError
 from apps.projects.models import Invitation, Membership, Project
 from apps.projects.selectors import project_list
@@ -14,7 +15,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "owner", "join_code", "created_at")
+    list_display = ("name", "slug", "owner", "join_code", admin_columns.created)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
@@ -45,13 +46,13 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ("project", "user", "role", "created_at")
+    list_display = (admin_columns.project, admin_columns.user, "role", admin_columns.created)
     list_filter = ("role", "project")
     search_fields = ("user__username", "project__name")
 
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ("project", "username", "role", "invited_by", "created_at")
+    list_display = (admin_columns.project, "username", "role", admin_columns.invited_by, admin_columns.created)
     list_filter = ("role", "project")
     search_fields = ("username", "project__name")
