@@ -28,13 +28,17 @@ def history_mine(request):
     labels = my_labels(user=request.user)[:200]
     analyses_filter = AnalysisFilter(request.GET, queryset=my_analyses(user=request.user))
     _style(analyses_filter)
-    analyses = Paginator(analyses_filter.qs, PAGE_SIZE).get_page(request.GET.get("analyses_page"))
+    # An unreadable filter is a 400 that names it, never silently dropped (as on the class activity page).
+    valid = analyses_filter.is_valid()
+    rows = analyses_filter.qs if valid else analyses_filter.queryset.none()
+    analyses = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("analyses_page"))
     query = request.GET.copy()
     query.pop("analyses_page", None)
     return render(
         request,
         "history/mine.html",
         {"uploads": uploads, "labels": labels, "analyses": analyses, "analyses_filter": analyses_filter, "query": query.urlencode()},
+        status=200 if valid else 400,
     )
 
 

@@ -82,3 +82,13 @@ def test_invalid_filters_are_reported_not_ignored(world, client, query):
     response = client.get(f"/history/activity/?{query}")
     assert response.status_code == 400
     assert "Algunos filtros no son válidos" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_students_invalid_analysis_filter_is_reported(world, client):
+    """The student's own history answers 400 naming the filter it cannot read."""
+    client.force_login(world.student)
+    response = client.get("/history/?confidence_min=mucho")
+    assert response.status_code == 400
+    assert "Algunos filtros no son válidos" in response.content.decode()
+    assert client.get("/history/?confidence_min=0.5").status_code == 200
