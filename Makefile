@@ -68,7 +68,9 @@ node-packages:
 compilemessages: python-packages
 	@$(MANAGE) compilemessages $(I18N_IGNORE) -v 0
 
+# The embedded database and broker live in the var folder, which a fresh clone does not have yet.
 migrate: python-packages
+	@mkdir -p "$${RIIM_VAR_DIR:-var}"
 	@$(MANAGE) migrate --noinput -v 0
 
 # collectstatic copies ~200 MB of front-end files: rerun it only when a source changed.
