@@ -50,10 +50,10 @@ def test_activity_filters_and_csv(world, labeled, client):
     assert b"alumna" not in empty.content.split(b"<tbody>")[1]
     csv = client.get("/history/activity/", {"student": "alumna", "format": "csv"})
     assert csv["Content-Type"].startswith("text/csv")
-    lines = csv.content.decode().strip().splitlines()
-    assert lines[0].startswith("created_at,project,author") and len(lines) == 2 and ",gato," in lines[1]
-    uploads = client.get("/history/activity/", {"kind": "uploads", "format": "csv"}).content.decode()
-    assert "a.jpg" in uploads and ",student" in uploads  # the CSV keeps the stored values
+    lines = csv.content.decode("utf-8-sig").strip().splitlines()
+    assert lines[0].startswith("Fecha;Proyecto;Autor") and len(lines) == 2 and ";gato;" in lines[1]
+    uploads = client.get("/history/activity/", {"kind": "uploads", "format": "csv"}).content.decode("utf-8-sig")
+    assert "a.jpg" in uploads and ";Estudiante" in uploads  # values in words, as on the page
     row = client.get("/history/activity/", {"kind": "uploads"}).content.decode().split("<tbody>")[1].split("</tr>")[0]
     assert "a.jpg" in row and "<td>Estudiante</td>" in row and ("<td>Entrenamiento</td>" in row or "<td>Reserva</td>" in row)
     client.force_login(world.student)
