@@ -15,6 +15,7 @@ the quick model trains on both and averages both predictions.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -64,6 +65,13 @@ class BackboneUnavailable(WeightsError):
 
 
 def file_sha256(path: str | Path) -> str:
+    """Return a file's SHA-256, remembered per (path, size, modification time): every embedding task asks."""
+    stat = Path(path).stat()
+    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with Path(path).open("rb") as fh:
         for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):
