@@ -35,7 +35,12 @@ def image_process(image, *, worker_info: dict) -> None:
     out = io.BytesIO()
     thumb.save(out, format="JPEG", quality=85)
     base = posixpath.splitext(image.file.name)[0]
-    thumb_name = default_storage.save(f"{base}.thumb.jpg", ContentFile(out.getvalue()))
+    # One thumbnail per photo even when the task runs twice (a worker killed mid-task hands it back):
+    # the earlier copy is replaced, never kept beside a new "_<random>" name.
+    thumb_name = f"{base}.thumb.jpg"
+    for stale in {thumb_name, image.thumbnail.name or thumb_name}:
+        default_storage.delete(stale)
+    thumb_name = default_storage.save(thumb_name, ContentFile(out.getvalue()))
     image.thumbnail = thumb_name
     image.stats = stats
     image.processed_by = {"hostname": socket.gethostname(), "pid": os.getpid(), **worker_info}
