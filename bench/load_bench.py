@@ -192,7 +192,10 @@ def main():
         logs.mkdir()
         processes["web (gunicorn)"] = subprocess.Popen(
             [PYTHON, "-m", "gunicorn", "riim_site.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.web_workers),
-             "-k", "gthread", "--threads", "4", "--timeout", "120"],
+             "-k", "gthread", "--threads", "4", "--timeout", "120",
+             # Longer than a student's pause (1-3 s): with gunicorn's 2 s default the server closes idle
+             # connections just as the client reuses them (resets counted as errors). A reverse proxy does the same.
+             "--keep-alive", "75"],
             cwd=REPO, env=env, stdout=(logs / "web.log").open("w"), stderr=subprocess.STDOUT)
         processes["default worker (celery)"] = subprocess.Popen(
             [PYTHON, "-m", "celery", "-A", "riim_site", "worker", "-Q", "default,lab", "-c", "2", "-n", f"load{os.getpid()}@%h",
