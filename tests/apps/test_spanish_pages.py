@@ -48,7 +48,8 @@ def _pages(world):
         "student": common + ["/upload/", f"/label/{slug}/", "/projects/join/", f"/projects/{slug}/browser/"],
         "teacher": common + ["/upload/", f"/label/{slug}/", "/projects/new/", f"/projects/{slug}/training/",
                              f"/training-runs/{run.pk}/", "/history/activity/", "/history/activity/?kind=uploads",
-                             "/history/activity/?kind=analyses"],
+                             "/history/activity/?kind=analyses", "/upload/import/", "/upload/moderate/",
+                             f"/label/{slug}/review/", f"/gradebook/{slug}/"],
         "grader": common + ["/history/activity/", "/history/activity/?kind=uploads", "/history/activity/?kind=analyses"],
     }
 
