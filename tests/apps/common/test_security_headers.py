@@ -19,7 +19,7 @@ SKIPPED_PREFIXES = ("/accounts/logout", "/admin/", "/api/", "/static/", "/media/
 SKIPPED_SUFFIXES = (".zip", ".csv", ".pdf", ".json")
 # URL names of the webcam pages (views decorated with @permissions_policy(camera="self")); every
 # other page denies the camera. A new camera page joins this set.
-CAMERA_PAGES = {"image_upload", "labeling", "live_classification"}
+CAMERA_PAGES = {"image_upload", "labeling", "live_inference"}
 # The one page allowed inline styling and a CDN: drf-spectacular's Swagger UI (see riim_site/urls.py).
 SWAGGER = "/api/docs/"
 
