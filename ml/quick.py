@@ -327,7 +327,10 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
     t = time.perf_counter()
     # The int8 backbone's embeddings differ from the float ones by quantisation noise only; one
     # detector fitted on the cached float embeddings serves both files.
-    detector = anomaly.fit_detector(train.x, train.y, seed=seed)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # small covariance matrices: BLAS threads only wait on a busy CPU
+        detector = anomaly.fit_detector(train.x, train.y, seed=seed)
     detectors = {"fp32": detector, **({"int8": detector} if "onnx_int8" in files else {})}
     anomaly.save_detectors(out / ANOMALY_FILE, detectors)
     files["anomaly"] = ANOMALY_FILE
