@@ -51,6 +51,11 @@ window.ready.then(async () => {
 """
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="module")
 def site(trained_model_dir, tmp_path_factory):  # noqa: F811
     """Serve the exported model, the docs example page and the npm packages over HTTP; yield (url, folder)."""
@@ -65,8 +70,7 @@ def site(trained_model_dir, tmp_path_factory):  # noqa: F811
     (folder / "index.html").write_text(page.replace(CDN_TFJS, "tf131.min.js").replace(CDN_TM, "tm.min.js"))
     (folder / "current.html").write_text('<!doctype html><script src="tf.min.js"></script>')
     (folder / "old.html").write_text('<!doctype html><script src="tf131.min.js"></script>')
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
+    handler = partial(QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", folder
