@@ -9,7 +9,7 @@ from apps.training.models import TrainingRun
 def furnished(classroom, publish, stored_image):
     """A project with a published model, a labeled and analysed photo and a finished run: every page has content."""
     from apps.inference.services import image_analysis_get_or_create
-    from tests.trained_model import class_pictures
+    from tests.fixtures.models import class_pictures
 
     publish()
     label, raw = class_pictures(1, seed=3)[0]

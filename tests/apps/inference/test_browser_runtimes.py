@@ -4,7 +4,7 @@ import pytest
 
 from ml.runtime import TFJS_FILES
 from tests.browser import BROWSER_MARKS, log_in
-from tests.trained_model import class_pictures
+from tests.fixtures.models import class_pictures
 
 READY = """
 const done = arguments[arguments.length - 1];

@@ -65,7 +65,7 @@ def test_without_a_camera_a_picture_still_works(classroom, publish, live_server,
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from tests.trained_model import class_pictures
+    from tests.fixtures.models import class_pictures
 
     publish()
     driver = start_chromium_with_camera(None)

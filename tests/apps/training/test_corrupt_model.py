@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from apps.labeling.services import label_assign
 from apps.training.models import ModelVersion
 from apps.training.services import VERSION_FILE_BROKEN, model_version_publish
-from tests.trained_model import class_pictures
+from tests.fixtures.models import class_pictures
 
 
 @pytest.mark.parametrize("holdout_photos", [0, 6], ids=["no holdout yet", "labeled holdout"])

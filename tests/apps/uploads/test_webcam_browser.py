@@ -56,7 +56,7 @@ def test_without_a_camera_the_page_says_so_and_files_still_work(classroom, live_
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from tests.trained_model import class_pictures
+    from tests.fixtures.models import class_pictures
 
     driver = start_chromium_with_camera(None)
     try:
