@@ -22,10 +22,10 @@ urlpatterns = [
     path("upload/", include("apps.uploads.urls")),
     path("label/", include("apps.labeling.urls")),
     path("lab/", include("apps.lab.urls")),
+    path("gradebook/", include("apps.gradebook.urls")),
     path("", include("apps.inference.urls")),
     path("", include("apps.training.urls")),
     path("", include("apps.projects.urls")),
-    path("gradebook/", include("apps.gradebook.urls")),
 ]
 
 # A database connection error is answered 503 with Retry-After, whichever layer raised it.

@@ -86,7 +86,6 @@ def _texts():
         "failed": _("Failed"),
         "error": _("The experiment failed"),
         "seconds": _("seconds"),
-        "correct": _("Correct."),
         "wrong": _("Not quite."),
         "size": _("size"),
         "latency": _("latency"),
