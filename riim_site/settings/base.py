@@ -18,7 +18,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "riim_site.apps.RiimStaticFilesConfig",  # django.contrib.staticfiles without source maps
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
