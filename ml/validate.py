@@ -9,7 +9,7 @@ input/output names of each ONNX file. The registry runs this on imported models;
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -62,10 +62,18 @@ def _check_card(folder: Path, problems: list) -> dict | None:
     return card if isinstance(card, dict) else None
 
 
+def _confined_name(name) -> bool:
+    """Whether a card's file entry names a file inside the folder (``tfjs/model.json`` yes, ``../x`` no)."""
+    if not isinstance(name, str) or not name or "\\" in name:
+        return False
+    path = PurePosixPath(name)
+    return not path.is_absolute() and all(part not in ("", ".", "..") for part in name.split("/"))
+
+
 def _check_listed_files(folder: Path, card: dict, problems: list) -> None:
     for key, name in (card.get("files") or {}).items():
-        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
-            problems.append(f"card files.{key} is not a plain file name: {name!r}")
+        if not _confined_name(name):
+            problems.append(f"card files.{key} is not a file name inside the folder: {name!r}")
         elif not (folder / name).is_file():
             problems.append(f"card lists {name} ({key}) but the file is missing")
 
