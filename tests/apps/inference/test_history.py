@@ -48,7 +48,8 @@ def test_grader_history_filters_analyses(classroom, analysed, client):
     assert _rows(client.get(url + f"&label={label}")) == Analysis.objects.filter(label=label).count()
     assert _rows(client.get(url + "&confidence_min=0.999")) == Analysis.objects.filter(confidence__gte=0.999).count()
     csv = client.get(url + "&format=csv").content.decode().strip().splitlines()
-    assert len(csv) == total + 1 and csv[0].startswith("created_at,project,student")
+    # Spanish spreadsheet format: a byte-order mark, ";" between cells, headers in the reader's language.
+    assert len(csv) == total + 1 and csv[0].startswith("\ufeffFecha;Proyecto;Subida por;")
 
 
 @pytest.mark.django_db
