@@ -28,7 +28,7 @@ COPY . .
 RUN SECRET_KEY=build-only ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/build.sqlite3 RIIM_VAR_DIR=/tmp/var \
         python manage.py compilemessages --ignore node_modules -v 0 \
     && SECRET_KEY=build-only ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/build.sqlite3 RIIM_VAR_DIR=/tmp/var \
-        python manage.py collectstatic --noinput -v 0 \
+        python manage.py collectstatic --noinput -v 0 -i '*.map' -i '*.d.ts' -i '*.tsbuildinfo' -i '*.min.js.html' -i '*.node.js' -i '*.node.min.*' -i miniprogram \
     && useradd --create-home --uid 1000 riim \
     && mkdir -p /data/media/models /data/var /data/weights /data/model-cache \
     && chown -R riim:riim /data

@@ -10,6 +10,7 @@
   ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one thread works everywhere
   const sessions = {};
   const $ = (id) => document.getElementById(id);
+  const fmt = window.riimFormat; // numbers in the reader's language (99,4 % in Spanish)
 
   function session(variant) {
     if (!sessions[variant]) {
@@ -87,17 +88,17 @@
   async function compareOne(item, row, variant) {
     const browser = await classifyUrl(item.file_url, variant);
     const label = version.classes[top(browser.probabilities)];
-    row.querySelector(".b-label").textContent = label + " (" + (100 * Math.max(...browser.probabilities)).toFixed(1) + " %)";
-    row.querySelector(".b-ms").textContent = browser.ms.toFixed(1);
+    row.querySelector(".b-label").textContent = label + " (" + fmt.percent(Math.max(...browser.probabilities)) + ")";
+    row.querySelector(".b-ms").textContent = fmt.number(browser.ms, 1);
     const response = await fetch(item.analysis_url + "?version=" + version.number, { credentials: "same-origin" });
     const server = await response.json();
     if (response.ok) {
-      row.querySelector(".s-label").textContent = server.label + " (" + (100 * server.confidence).toFixed(1) + " %)";
-      row.querySelector(".s-ms").textContent = server.latency_ms.toFixed(1);
+      row.querySelector(".s-label").textContent = server.label + " (" + fmt.percent(server.confidence) + ")";
+      row.querySelector(".s-ms").textContent = fmt.number(server.latency_ms, 1);
       const byLabel = Object.fromEntries(server.predictions.map((p) => [p.label, p.probability]));
       const delta = Math.max(...version.classes.map((c, i) => Math.abs(browser.probabilities[i] - byLabel[c])));
       row.querySelector(".agree").textContent = server.label === label ? "✓ " + texts.agree : "✗ " + texts.disagree;
-      row.querySelector(".delta").textContent = delta.toFixed(4);
+      row.querySelector(".delta").textContent = fmt.number(delta, 4);
     }
     await record(item, browser, variant);
     return { label, server: response.ok ? server.label : null, ms: browser.ms };
@@ -158,7 +159,7 @@
     body.replaceChildren();
     for (const [engine, result] of Object.entries(results)) {
       const row = body.insertRow();
-      [names[engine], backends[engine], result.ms.toFixed(2), engine === "onnx" ? "—" : delta.toFixed(5)]
+      [names[engine], backends[engine], fmt.number(result.ms, 2), engine === "onnx" ? "—" : fmt.number(delta, 5)]
         .forEach((text) => { row.insertCell().textContent = text; });
     }
     return { onnx_ms: results.onnx.ms, tfjs_ms: results.tfjs ? results.tfjs.ms : null, max_delta: delta, tfjs_backend: backends.tfjs };
@@ -180,7 +181,7 @@
     try {
       const result = await classifyBlob(file, $("variant").value);
       const index = top(result.probabilities);
-      out.textContent = version.classes[index] + " · " + (100 * result.probabilities[index]).toFixed(1) + " % · " + result.ms.toFixed(1) + " " + texts.ms;
+      out.textContent = version.classes[index] + " · " + fmt.percent(result.probabilities[index]) + " · " + fmt.number(result.ms, 1) + " " + texts.ms;
     } catch (error) {
       out.textContent = texts.unreadable.replace("%(name)s", file.name);
       out.className = "fw-semibold text-danger";

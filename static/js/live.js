@@ -52,7 +52,7 @@
     probabilities.forEach((p, i) => {
       const pct = (100 * p).toFixed(1);
       bars[i].bar.style.width = pct + "%";
-      bars[i].value.textContent = pct + " %";
+      bars[i].value.textContent = window.riimFormat.percent(p);
       bars[i].track.setAttribute("aria-valuenow", pct);
     });
     stats.updates += 1;
@@ -120,7 +120,7 @@
       if (elapsed >= 1000) {
         stats.fps = (1000 * frames) / elapsed;
         stats.ms = msSum / frames;
-        $("live-fps").textContent = texts.fps.replace("%(fps)s", stats.fps.toFixed(1)).replace("%(ms)s", stats.ms.toFixed(1));
+        $("live-fps").textContent = texts.fps.replace("%(fps)s", window.riimFormat.number(stats.fps, 1)).replace("%(ms)s", window.riimFormat.number(stats.ms, 1));
         frames = 0; msSum = 0; fpsSince = performance.now();
       }
     }
