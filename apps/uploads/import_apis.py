@@ -12,6 +12,7 @@ from apps.common.permissions import IsAuthenticatedReadOrContributor
 from apps.projects.selectors import project_get
 from apps.uploads.imports import image_import_create, import_preview_upload
 from apps.uploads.limits import UploadSizeLimitHandler
+from apps.uploads.models import ImageImport
 from apps.uploads.selectors import image_import_get
 
 FILE_MISSING = _("Choose a zip file or some photos to import (form field “file”).")
@@ -19,7 +20,7 @@ FILE_MISSING = _("Choose a zip file or some photos to import (form field “file
 
 class ImageImportCreatedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed"])
+    status = serializers.ChoiceField(choices=ImageImport.Status.choices)
 
 
 class SkippedSerializer(serializers.Serializer):
@@ -28,7 +29,7 @@ class SkippedSerializer(serializers.Serializer):
 
 
 class ImageImportOutputSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed"])
+    status = serializers.ChoiceField(choices=ImageImport.Status.choices)
     imported = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     skipped = SkippedSerializer(many=True)

@@ -249,6 +249,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Reconocimiento Inteligente de Imágenes",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a "status": each choice set gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "TrainingRunStatusEnum": "apps.training.models.TrainingRun.Status",
+        "ModelVersionStatusEnum": "apps.training.models.ModelVersion.Status",
+        # A lab experiment and a photo import share one set: queued, running, succeeded, failed.
+        "JobStatusEnum": "apps.lab.models.LabExperiment.Status",
+    },
 }
 
 # Celery. Without CELERY_BROKER_URL / REDIS_URL the broker is riim_site.broker (kombu's SQLAlchemy
