@@ -21,7 +21,7 @@ def _log_in_with_the_form(driver, live_server, user):
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
 
 
-def _wait(driver, css, seconds=60):
+def _wait(driver, css, seconds=120):  # generous: CI shares two cores with workers and other browsers
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
