@@ -1,6 +1,8 @@
 from csp.decorators import csp_update
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -10,6 +12,10 @@ SWAGGER_CDN = "https://cdn.jsdelivr.net"
 swagger_csp = csp_update({"script-src": [SWAGGER_CDN], "style-src": [SWAGGER_CDN, "'unsafe-inline'"], "img-src": [SWAGGER_CDN]})
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on their own, in parallel with a visitor's first page. Answered by the
+    # 404 page, that request rendered the language form, minted a second CSRF cookie and, when it
+    # arrived last, made the first login fail with 403. A redirect to the static icon renders nothing.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("i18n/", include("django.conf.urls.i18n")),
     # The scripts' strings (gettext() in static/js), from the djangojs catalogue of the reader's language.
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

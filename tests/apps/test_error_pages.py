@@ -66,3 +66,23 @@ def test_make_run_settings_have_debug_off_unless_asked():
     )
     assert off.stdout.strip() == "False", off.stderr[-1000:]
     assert on.stdout.strip() == "True", on.stderr[-1000:]
+
+
+@pytest.mark.django_db
+def test_first_visit_keeps_one_csrf_cookie_while_the_browser_asks_for_its_icon(client, settings):
+    """A first visitor's browser fetches /favicon.ico in parallel with the login page; that request must
+    not mint a second CSRF cookie, or the login form's token no longer matches and the login fails."""
+    from django.test import Client
+
+    login = client.get("/accounts/login/")
+    assert 'rel="icon"' in login.content.decode()
+    first_cookie = login.cookies[settings.CSRF_COOKIE_NAME].value
+
+    icon = Client().get("/favicon.ico")  # sent before the login page's cookie came back: no cookie
+    assert icon.status_code == 301 and icon["Location"].endswith("img/favicon.svg")
+    assert settings.CSRF_COOKIE_NAME not in icon.cookies
+
+    client.cookies[settings.CSRF_COOKIE_NAME] = first_cookie
+    token = login.context["csrf_token"]
+    response = client.post("/accounts/login/", {"username": "nadie", "password": "x", "csrfmiddlewaretoken": token})
+    assert response.status_code == 200  # the form answered (wrong password), not a 403
