@@ -248,8 +248,9 @@ def main():
 
 def train_model(out: Path, env: dict) -> Path:
     """Train the tests' tiny two-class model (about a minute on two cores)."""
-    code = ("import tempfile; from pathlib import Path; import django; django.setup(); from tests.trained_model import _train; "
-            f"_train(Path({str(out)!r}), Path(tempfile.mkdtemp()) / 'shapes')")
+    code = ("import tempfile; from pathlib import Path; import django; django.setup(); "
+            "from tests.fixtures.models import train_served_model; "
+            f"train_served_model(Path({str(out)!r}), Path(tempfile.mkdtemp()) / 'shapes')")
     subprocess.run([PYTHON, "-c", code], cwd=REPO, env=env, check=True, capture_output=True)
     return out
 
