@@ -36,23 +36,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-NODE_MODULES = ROOT / "node_modules"
-CDN_TFJS = "https://cdn.jsdelivr.net/npm/@tensorflow/tfjs@1.3.1/dist/tf.min.js"
-CDN_TM = "https://cdn.jsdelivr.net/npm/@teachablemachine/image@0.8.5/dist/teachablemachine-image.min.js"
-
-TM_PREDICT = """
-const done = arguments[arguments.length - 1];
-window.ready.then(async () => {
-  const out = [];
-  for (const name of arguments[0]) {
-    const img = new Image();
-    img.src = name;
-    await img.decode();
-    out.push((await window.classify(img)).map((p) => p.probability));
-  }
-  done(out);
-}, (error) => done("error: " + error.message));
-"""
+# The tfjs browser test's served site: the npm packages, the docs example page and its script that classifies photos.
+from tests.ml.test_tfjs_browser import CDN_TFJS, CDN_TM, EXAMPLE, NODE_MODULES, TM_PREDICT, QuietHandler  # noqa: E402
 
 FPS_PAGE = """<!doctype html>
 <script src="ort/ort.wasm.min.js"></script>
@@ -137,11 +122,6 @@ def holdout_photos(data: Path, count: int, seed: int) -> list[tuple[str, Path]]:
     return photos[:count]
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # one line per photo would bury the results
-        pass
-
-
 def serve(folder: Path):
     handler = partial(QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -212,7 +192,7 @@ def main() -> None:
     (site / "tfjs" / "tf.es2017.min.js").symlink_to(NODE_MODULES / "@tensorflow" / "tfjs" / "dist" / "tf.es2017.min.js")
     (site / "tfjs" / "model").symlink_to(model_dir / "tfjs")
     (site / "model.onnx").symlink_to(model_dir / "model.onnx")
-    page = (ROOT / "docs" / "tm-example" / "index.html").read_text()
+    page = EXAMPLE.read_text()
     (site / "index.html").write_text(page.replace(CDN_TFJS, "tf131.min.js").replace(CDN_TM, "tm.min.js"))
     (site / "fps.html").write_text(FPS_PAGE % {"size": size})
     server, url = serve(site)
