@@ -5,10 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class PendingResend(models.Model):
     """How often the sweeper sent one piece of pending work to the broker again, and when last."""
 
-    kind = models.CharField(max_length=40)
-    object_id = models.PositiveBigIntegerField()
-    count = models.PositiveSmallIntegerField(default=0)
-    last_sent_at = models.DateTimeField()
+    kind = models.CharField(_("kind of work"), max_length=40)
+    object_id = models.PositiveBigIntegerField(_("object ID"))
+    count = models.PositiveSmallIntegerField(_("times sent again"), default=0)
+    last_sent_at = models.DateTimeField(_("last sent at"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="one_resend_row_per_work")]

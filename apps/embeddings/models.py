@@ -10,11 +10,13 @@ class ImageEmbedding(models.Model):
     fingerprint are simply not read, so changing the backbone or its weights invalidates the cache.
     """
 
-    image = models.ForeignKey("uploads.Image", on_delete=models.CASCADE, related_name="embeddings")
-    fingerprint = models.CharField(max_length=16, db_index=True)
-    vector = models.BinaryField()
-    mirror = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    image = models.ForeignKey(
+        "uploads.Image", on_delete=models.CASCADE, related_name="embeddings", verbose_name=_("image")
+    )
+    fingerprint = models.CharField(_("backbone fingerprint"), max_length=16, db_index=True)
+    vector = models.BinaryField(_("features"))
+    mirror = models.BinaryField(_("mirror image's features"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["image", "fingerprint"], name="one_embedding_per_backbone")]

@@ -8,11 +8,13 @@ from django.utils.translation import gettext_lazy as _
 class Criterion(models.Model):
     """One rubric criterion of a project: a name and the most points it gives."""
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="criteria")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="criteria", verbose_name=_("project")
+    )
     name = models.CharField(_("name"), max_length=120)
     points = models.FloatField(_("points"), validators=[MinValueValidator(0.5)])
-    position = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["position", "id"]
@@ -26,12 +28,20 @@ class Criterion(models.Model):
 class ScoreEntry(models.Model):
     """One scoring act; the newest entry per student and criterion counts (None: cleared). Never updated."""
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="score_entries")
-    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="entries")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="score_entries", verbose_name=_("project")
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
+    )
+    criterion = models.ForeignKey(
+        Criterion, on_delete=models.CASCADE, related_name="entries", verbose_name=_("criterion")
+    )
     points = models.FloatField(_("points"), null=True, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -45,11 +55,17 @@ class ScoreEntry(models.Model):
 class FeedbackEntry(models.Model):
     """One version of the comment a student reads with their grade; the newest counts. Never updated."""
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="feedback_entries")
-    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="feedback_entries", verbose_name=_("project")
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
+    )
     comment = models.TextField(_("comment"), blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -63,16 +79,22 @@ class FeedbackEntry(models.Model):
 class Review(models.Model):
     """A teacher's or grader's comment on a training run or a model version."""
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="reviews")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="reviews", verbose_name=_("project")
+    )
     training_run = models.ForeignKey(
-        "training.TrainingRun", null=True, blank=True, on_delete=models.CASCADE, related_name="reviews"
+        "training.TrainingRun", null=True, blank=True, on_delete=models.CASCADE, related_name="reviews",
+        verbose_name=_("training run"),
     )
     model_version = models.ForeignKey(
-        "training.ModelVersion", null=True, blank=True, on_delete=models.CASCADE, related_name="reviews"
+        "training.ModelVersion", null=True, blank=True, on_delete=models.CASCADE, related_name="reviews",
+        verbose_name=_("model version"),
     )
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
     text = models.TextField(_("comment"))
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -94,14 +116,21 @@ class AnalysisRequest(models.Model):
         SERVER = "server", _("Server")
         BROWSER = "browser", _("Browser")
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="analysis_requests")
-    image = models.ForeignKey("uploads.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    model_version = models.ForeignKey(
-        "training.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="analysis_requests", verbose_name=_("project")
     )
-    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    image = models.ForeignKey(
+        "uploads.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("image")
+    )
+    model_version = models.ForeignKey(
+        "training.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("model version"),
+    )
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("requester")
+    )
     ran_on = models.CharField(_("ran on"), max_length=10, choices=RanOn.choices)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -116,14 +145,17 @@ class AnalysisRequest(models.Model):
 class QuizAnswer(models.Model):
     """One answer to a lab question (ids from apps.lab.quizzes), checked on the server."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
     project = models.ForeignKey(
-        "projects.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="quiz_answers"
+        "projects.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="quiz_answers",
+        verbose_name=_("project"),
     )
     question = models.CharField(_("question"), max_length=60, db_index=True)
     option = models.PositiveSmallIntegerField(_("option"))
     correct = models.BooleanField(_("correct"))
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -142,11 +174,18 @@ class AccessLog(models.Model):
         REPORT = "report", _("Class report")
         EXPORT = "export", _("Gradebook export")
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="access_logs")
-    viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    student = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="access_logs", verbose_name=_("project")
+    )
+    viewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("viewed by")
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        verbose_name=_("student"),
+    )
     what = models.CharField(_("what"), max_length=10, choices=What.choices)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -160,7 +199,9 @@ class AccessLog(models.Model):
 class CoursePolicy(models.Model):
     """When a project's course ends and how long its photos are kept after that."""
 
-    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="course_policy")
+    project = models.OneToOneField(
+        "projects.Project", on_delete=models.CASCADE, related_name="course_policy", verbose_name=_("project")
+    )
     course_end = models.DateField(_("course end date"), null=True, blank=True)
     retention_days = models.PositiveIntegerField(_("retention period (days)"), default=30)
     warn_days = models.PositiveIntegerField(_("warn this many days before"), default=14)
@@ -177,10 +218,14 @@ class CoursePolicy(models.Model):
 class ContributionSnapshot(models.Model):
     """A student's contribution figures kept when the project's photos are deleted at the end of retention."""
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="contribution_snapshots")
-    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    figures = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="contribution_snapshots", verbose_name=_("project")
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
+    )
+    figures = models.JSONField(_("figures"), default=dict)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "student"], name="one_snapshot_per_student")]
@@ -194,10 +239,12 @@ class ContributionSnapshot(models.Model):
 class VersionDataRemoval(models.Model):
     """A model version was trained with photos deleted since (its folder is immutable, so it is marked instead)."""
 
-    model_version = models.ForeignKey("training.ModelVersion", on_delete=models.CASCADE, related_name="data_removals")
+    model_version = models.ForeignKey(
+        "training.ModelVersion", on_delete=models.CASCADE, related_name="data_removals", verbose_name=_("model version")
+    )
     images_removed = models.PositiveIntegerField(_("photos removed"))
     reason = models.CharField(_("reason"), max_length=20)  # "student" or "retention"; never who
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

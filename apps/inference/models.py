@@ -11,19 +11,21 @@ class Analysis(TimeStampedModel):
         SERVER = "server", _("Server")
         BROWSER = "browser", _("Browser")
 
-    image = models.ForeignKey("uploads.Image", on_delete=models.CASCADE, related_name="analyses")
-    model_version = models.ForeignKey("training.ModelVersion", on_delete=models.CASCADE, related_name="analyses")
+    image = models.ForeignKey("uploads.Image", on_delete=models.CASCADE, related_name="analyses", verbose_name=_("image"))
+    model_version = models.ForeignKey(
+        "training.ModelVersion", on_delete=models.CASCADE, related_name="analyses", verbose_name=_("model version")
+    )
     ran_on = models.CharField(_("ran on"), max_length=10, choices=RanOn.choices, default=RanOn.SERVER)
     label = models.CharField(_("predicted class"), max_length=40, db_index=True)
     confidence = models.FloatField(_("confidence"))
-    predictions = models.JSONField(default=list)
-    tags = models.JSONField(default=list, blank=True)
-    anomaly = models.JSONField(default=dict, blank=True)
-    is_anomaly = models.BooleanField(default=False, db_index=True)
-    explanation = models.JSONField(default=dict, blank=True)
-    latency_ms = models.FloatField(default=0.0)
+    predictions = models.JSONField(_("predictions"), default=list)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    anomaly = models.JSONField(_("anomaly"), default=dict, blank=True)
+    is_anomaly = models.BooleanField(_("is an anomaly"), default=False, db_index=True)
+    explanation = models.JSONField(_("explanation"), default=dict, blank=True)
+    latency_ms = models.FloatField(_("latency (ms)"), default=0.0)
     # The class-activation map as a PNG overlay, stored so history pages can show it.
-    heatmap = models.FileField(max_length=255, blank=True)
+    heatmap = models.FileField(_("heatmap"), max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -25,20 +25,25 @@ class LabExperiment(TimeStampedModel):
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="lab_experiments")
-    model_version = models.ForeignKey(
-        "training.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="lab_experiments"
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="lab_experiments", verbose_name=_("project")
     )
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    model_version = models.ForeignKey(
+        "training.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="lab_experiments",
+        verbose_name=_("model version"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("requested by")
+    )
     kind = models.CharField(_("experiment"), max_length=20, choices=Kind.choices)
-    params = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    percent = models.FloatField(default=0.0)
-    message = models.CharField(max_length=200, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error_message = models.TextField(blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    percent = models.FloatField(_("percent"), default=0.0)
+    message = models.CharField(_("message"), max_length=200, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

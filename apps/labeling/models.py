@@ -21,8 +21,10 @@ class Label(TimeStampedModel):
         TEACHER = "teacher", _("Teacher")
         IMPORT = "import", _("Import")
 
-    image = models.ForeignKey("uploads.Image", on_delete=models.CASCADE, related_name="labels")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="labels")
+    image = models.ForeignKey("uploads.Image", on_delete=models.CASCADE, related_name="labels", verbose_name=_("image"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="labels", verbose_name=_("author")
+    )
     label = models.CharField(_("class"), max_length=40, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)

@@ -64,8 +64,10 @@ class Membership(TimeStampedModel):
         TEACHER = "teacher", _("Teacher")
         GRADER = "grader", _("Grader")
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("project"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices)
 
     class Meta:
@@ -83,10 +85,12 @@ class Invitation(TimeStampedModel):
     The username is stored as typed, so inviting says nothing about whether such an account exists.
     """
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("project"))
     username = models.CharField(_("username"), max_length=150)
     role = models.CharField(_("role"), max_length=10, choices=[c for c in Membership.Role.choices if c[0] != "teacher"])
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("invited by")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

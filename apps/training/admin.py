@@ -21,7 +21,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
     actions = ["activate"]
 
-    @admin.display(description=_("health"))
+    @admin.display(description=_("model health"))
     def health(self, obj):
         from apps.inference.loader import version_health
 

@@ -22,37 +22,41 @@ class TrainingRun(TimeStampedModel):
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="training_runs")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="training_runs", verbose_name=_("project")
+    )
     # Quick and full runs have their own queues: one of each may be active per project.
     mode = models.CharField(_("mode"), max_length=5, choices=Mode.choices, default=Mode.FULL)
     # Started by the labels changing (apps.training.automation), not by a teacher.
-    automatic = models.BooleanField(default=False)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="training_runs")
+    automatic = models.BooleanField(_("automatic"), default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="training_runs", verbose_name=_("requested by")
+    )
     config = models.JSONField(_("configuration"), default=dict)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     # Live progress written by the worker's callback.
     stage = models.CharField(_("stage"), max_length=40, blank=True)
-    epoch = models.PositiveIntegerField(null=True, blank=True)
-    percent = models.FloatField(default=0.0)
+    epoch = models.PositiveIntegerField(_("epoch"), null=True, blank=True)
+    percent = models.FloatField(_("percent"), default=0.0)
     metrics = models.JSONField(_("latest metrics"), default=dict, blank=True)
     curves = models.JSONField(_("curves so far"), default=list, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    log = models.JSONField(default=list, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    log = models.JSONField(_("log"), default=list, blank=True)
     # The engine's latest progress event ({"key", "params"} of ml.events.Event): the page renders it
     # in the reader's language with apps.training.events.
-    event = models.JSONField(default=dict, blank=True)
-    timings = models.JSONField(default=dict, blank=True)
-    error_message = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    celery_task_id = models.CharField(max_length=64, blank=True)
-    worker_host = models.CharField(max_length=255, blank=True)
-    worker_pid = models.PositiveIntegerField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    event = models.JSONField(_("latest event"), default=dict, blank=True)
+    timings = models.JSONField(_("timings"), default=dict, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    cancel_requested = models.BooleanField(_("cancellation requested"), default=False)
+    celery_task_id = models.CharField(_("Celery task ID"), max_length=64, blank=True)
+    worker_host = models.CharField(_("worker host"), max_length=255, blank=True)
+    worker_pid = models.PositiveIntegerField(_("worker process ID"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # What was trained on: [[image_id, label that counted, split], ...] and its hash.
-    dataset_snapshot = models.JSONField(default=list, blank=True)
-    dataset_hash = models.CharField(max_length=64, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    dataset_snapshot = models.JSONField(_("dataset snapshot"), default=list, blank=True)
+    dataset_hash = models.CharField(_("dataset hash"), max_length=64, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -87,22 +91,29 @@ class ModelVersion(TimeStampedModel):
         TRAINED = "trained", _("Trained here")
         IMPORTED = "imported", _("Imported")
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="model_versions")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="model_versions", verbose_name=_("project")
+    )
     number = models.PositiveIntegerField(_("version"))
-    run = models.OneToOneField(TrainingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_version")
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.TRAINED)
+    run = models.OneToOneField(
+        TrainingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_version",
+        verbose_name=_("training run"),
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.TRAINED)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CANDIDATE, db_index=True)
     # Storage prefix of a folder written once and never overwritten.
-    artifact_dir = models.CharField(max_length=255)
-    files = models.JSONField(default=dict, blank=True)  # file name -> size in bytes
+    artifact_dir = models.CharField(_("artifact folder"), max_length=255)
+    files = models.JSONField(_("files"), default=dict, blank=True)  # file name -> size in bytes
     metadata = models.JSONField(_("model card"), default=dict, blank=True)
-    metrics = models.JSONField(default=dict, blank=True)
-    holdout_accuracy = models.FloatField(null=True, blank=True)
-    holdout_n = models.PositiveIntegerField(default=0)
-    explainable = models.BooleanField(default=True, help_text=_("False for imported classification-only models"))
-    problem = models.TextField(blank=True, help_text=_("Why the version cannot be served, if it cannot"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    activated_at = models.DateTimeField(null=True, blank=True)
+    metrics = models.JSONField(_("metrics"), default=dict, blank=True)
+    holdout_accuracy = models.FloatField(_("holdout accuracy"), null=True, blank=True)
+    holdout_n = models.PositiveIntegerField(_("holdout photos"), default=0)
+    explainable = models.BooleanField(_("explainable"), default=True, help_text=_("False for imported classification-only models"))
+    problem = models.TextField(_("problem"), blank=True, help_text=_("Why the version cannot be served, if it cannot"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
+    )
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
 
     class Meta:
         ordering = ["project", "-number"]

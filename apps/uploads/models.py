@@ -13,16 +13,20 @@ class Image(TimeStampedModel):
         TRAIN = "train", _("Training")
         HOLDOUT = "holdout", _("Holdout")
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="images")
-    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="images")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="images", verbose_name=_("project")
+    )
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="images", verbose_name=_("uploaded by")
+    )
     original_name = models.CharField(_("original file name"), max_length=255)
     file = models.FileField(_("file"), max_length=255)
     thumbnail = models.FileField(_("thumbnail"), max_length=255, blank=True)
-    sha256 = models.CharField(max_length=64, db_index=True)
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
+    sha256 = models.CharField(_("SHA-256 hash"), max_length=64, db_index=True)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
     format = models.CharField(_("format"), max_length=10)
-    size_bytes = models.PositiveIntegerField(default=0)
+    size_bytes = models.PositiveIntegerField(_("size (bytes)"), default=0)
     # Fixed per image from its hash, so every model version is scored on the same holdout.
     split = models.CharField(_("split"), max_length=10, choices=Split.choices, default=Split.TRAIN, db_index=True)
     # Webcam frames of one capture session (one class, one camera run): their split comes from this id,
@@ -34,7 +38,7 @@ class Image(TimeStampedModel):
     tags = models.JSONField(_("tags"), default=list, blank=True)
     stats = models.JSONField(_("image statistics"), default=dict, blank=True)
     # Which worker (host, pid, broker transport) processed the image after upload.
-    processed_by = models.JSONField(default=dict, blank=True)
+    processed_by = models.JSONField(_("processed by"), default=dict, blank=True)
     # Hidden by a teacher (moderation): out of students' views, the labeling queue and training.
     hidden = models.BooleanField(_("hidden"), default=False, db_index=True)
 
@@ -59,26 +63,30 @@ class ImageImport(TimeStampedModel):
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="image_imports")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="image_imports", verbose_name=_("project")
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("requested by")
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     # The spooled upload (a zip, or a folder of loose files) under the import spool folder, removed when done.
-    source = models.CharField(max_length=255, blank=True)
+    source = models.CharField(_("spooled upload"), max_length=255, blank=True)
     # Folder name -> class, as the teacher confirmed it; empty: proposed from the folder names.
     classes = models.JSONField(_("classes"), default=dict, blank=True)
     # One class for every file (a flat zip or loose files), instead of the mapping.
-    single_class = models.CharField(max_length=40, blank=True)
+    single_class = models.CharField(_("single class"), max_length=40, blank=True)
     # Loose files: [[stored name, original name], ...] under `source`; empty for a zip.
-    files = models.JSONField(default=list, blank=True)
-    total = models.PositiveIntegerField(default=0)
-    processed = models.PositiveIntegerField(default=0)
-    imported = models.PositiveIntegerField(default=0)
-    duplicates = models.PositiveIntegerField(default=0)
+    files = models.JSONField(_("loose files"), default=list, blank=True)
+    total = models.PositiveIntegerField(_("entries"), default=0)
+    processed = models.PositiveIntegerField(_("entries processed"), default=0)
+    imported = models.PositiveIntegerField(_("photos imported"), default=0)
+    duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
     # [{"name": entry name, "reason": why it was refused}, ...]
-    skipped = models.JSONField(default=list, blank=True)
-    error_message = models.TextField(blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    skipped = models.JSONField(_("entries refused"), default=list, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -96,16 +104,19 @@ class ImageImport(TimeStampedModel):
 class ImageDeletion(TimeStampedModel):
     """Who deleted which photos, and how many derived copies went with them (the photos themselves are gone)."""
 
-    project = models.ForeignKey("projects.Project", null=True, on_delete=models.SET_NULL, related_name="+")
+    project = models.ForeignKey(
+        "projects.Project", null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("project")
+    )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("deleted by"),
     )
     reason = models.CharField(_("reason"), max_length=40, blank=True)
-    image_ids = models.JSONField(default=list)
+    image_ids = models.JSONField(_("photo IDs"), default=list)
     # Uploader usernames of the deleted photos, so a teacher can see whose work was removed.
-    uploaders = models.JSONField(default=list, blank=True)
+    uploaders = models.JSONField(_("uploaded by"), default=list, blank=True)
     # {"images", "files", "labels", "analyses", "embeddings", "lab_results"}: rows and files removed.
-    counts = models.JSONField(default=dict)
+    counts = models.JSONField(_("items removed"), default=dict)
 
     class Meta:
         ordering = ["-created_at", "-id"]
