@@ -10,3 +10,33 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class JobStatus(models.TextChoices):
+    """Where a background job stands; the API names this set JobStatusEnum."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class BackgroundJob(TimeStampedModel):
+    """Abstract base of work a worker does in the background: its status, error and start and end times."""
+
+    Status = JobStatus
+    ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
+    error_message = models.TextField(_("error message"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_active(self):
+        return self.status in self.ACTIVE_STATUSES

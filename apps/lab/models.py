@@ -2,10 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.common.models import TimeStampedModel
+from apps.common.models import BackgroundJob
 
 
-class LabExperiment(TimeStampedModel):
+class LabExperiment(BackgroundJob):
     """One run of a lab experiment on a project's model and images, with live progress and its result."""
 
     class Kind(models.TextChoices):
@@ -16,14 +16,6 @@ class LabExperiment(TimeStampedModel):
         CLUSTERS = "clusters", _("Unsupervised: k-means map")
         BANDIT = "bandit", _("Reinforcement: augmentation agent")
         AUTOENCODER = "autoencoder", _("Generative: autoencoder reconstructions")
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-
-    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     project = models.ForeignKey(
         "projects.Project", on_delete=models.CASCADE, related_name="lab_experiments", verbose_name=_("project")
@@ -37,13 +29,9 @@ class LabExperiment(TimeStampedModel):
     )
     kind = models.CharField(_("experiment"), max_length=20, choices=Kind.choices)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     percent = models.FloatField(_("percent"), default=0.0)
     message = models.CharField(_("message"), max_length=200, blank=True)
     result = models.JSONField(_("result"), default=dict, blank=True)
-    error_message = models.TextField(_("error message"), blank=True)
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -52,10 +40,6 @@ class LabExperiment(TimeStampedModel):
 
     def __str__(self):
         return f"{self.kind} · {self.project.slug} · {self.status}"
-
-    @property
-    def is_active(self):
-        return self.status in self.ACTIVE_STATUSES
 
     @property
     def seconds(self):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.common.models import TimeStampedModel
+from apps.common.models import BackgroundJob, TimeStampedModel
 from apps.labeling.models import Label
 
 
@@ -52,16 +52,8 @@ class Image(TimeStampedModel):
         return f"{self.original_name} ({self.project.slug})"
 
 
-class ImageImport(TimeStampedModel):
+class ImageImport(BackgroundJob):
     """One zip (or set of loose files) imported in the background; its summary is read by the page."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-
-    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     project = models.ForeignKey(
         "projects.Project", on_delete=models.CASCADE, related_name="image_imports", verbose_name=_("project")
@@ -69,7 +61,6 @@ class ImageImport(TimeStampedModel):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("requested by")
     )
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     # The spooled upload (a zip, or a folder of loose files) under the import spool folder, removed when done.
     source = models.CharField(_("spooled upload"), max_length=255, blank=True)
     # Folder name -> class, as the teacher confirmed it; empty: proposed from the folder names.
@@ -84,9 +75,6 @@ class ImageImport(TimeStampedModel):
     duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
     # [{"name": entry name, "reason": why it was refused}, ...]
     skipped = models.JSONField(_("entries refused"), default=list, blank=True)
-    error_message = models.TextField(_("error message"), blank=True)
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -95,10 +83,6 @@ class ImageImport(TimeStampedModel):
 
     def __str__(self):
         return f"import {self.pk} · {self.project.slug} · {self.status}"
-
-    @property
-    def is_active(self):
-        return self.status in self.ACTIVE_STATUSES
 
 
 class ImageDeletion(TimeStampedModel):

@@ -254,7 +254,7 @@ SPECTACULAR_SETTINGS = {
         "TrainingRunStatusEnum": "apps.training.models.TrainingRun.Status",
         "ModelVersionStatusEnum": "apps.training.models.ModelVersion.Status",
         # A lab experiment and a photo import share one set: queued, running, succeeded, failed.
-        "JobStatusEnum": "apps.lab.models.LabExperiment.Status",
+        "JobStatusEnum": "apps.common.models.JobStatus",
     },
 }
 
