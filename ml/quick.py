@@ -321,7 +321,8 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
     timings["export"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
-    tfjs_section = _tfjs_stage(out, backbone, head.kernel, head.bias, list(classes), files)
+    tfjs_section = _tfjs_stage(out, backbone, head.kernel, head.bias, list(classes), files,
+                               cache_dir=Path(backbone_file).parent)
     timings["tfjs"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
@@ -398,14 +399,19 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
     return card
 
 
-def _tfjs_stage(out: Path, backbone: Backbone, kernel, bias, classes: list, files: dict) -> dict:
-    """Write the TF.js export (Teachable Machine's format) of the quick model; a refusal is recorded, not raised."""
+def _tfjs_stage(out: Path, backbone: Backbone, kernel, bias, classes: list, files: dict,
+                cache_dir: Path | None = None) -> dict:
+    """Write the TF.js export (Teachable Machine's format) of the quick model; a refusal is recorded, not raised.
+
+    ``cache_dir`` (the backbone's cache folder) holds the backbone part of the export, built through
+    TensorFlow on the first run of a fingerprint; every later run writes its head into it with numpy.
+    """
     from ml import tfjs
 
     try:
         section = tfjs.export_quick_tfjs(out, network=backbone.network, alpha=backbone.alpha,
                                          image_size=backbone.image_size, weights_path=backbone.weights_path,
-                                         kernel=kernel, bias=bias, classes=classes)
+                                         kernel=kernel, bias=bias, classes=classes, cache_dir=cache_dir)
     except tfjs.UnsupportedModel as error:
         return {"enabled": False, "reason": str(error)}
     files.update(tfjs.TFJS_FILES)

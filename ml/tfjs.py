@@ -12,18 +12,25 @@ The ``tensorflowjs`` pip package cannot be imported here (it needs ``tensorflow_
 so the documented layers-model format is written directly: ``model.json`` holds the Keras topology
 (restricted to layer types TF.js 1.3.1 deserializes) and a weights manifest; ``weights.bin`` holds
 every weight as little-endian float32, in manifest order (one shard, as Teachable Machine writes it).
+
+A quick model's export is the frozen backbone plus a new logistic head. Building it through
+TensorFlow costs seconds a run, so the backbone part (the topology and every weight but the head's)
+is built through TensorFlow once per backbone fingerprint and cached next to the backbone's ONNX
+file; each quick run then writes its head's units and weights into a copy with numpy alone
+(``export_quick_tfjs`` with ``cache_dir``): the same bytes as the TensorFlow path, without importing it.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import shutil
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from ml.backend import keras
 from ml.runtime import TFJS_FILES
 
 # Layer types TF.js 1.3.1 (the Teachable Machine library's version) deserializes and every RIIM
@@ -48,6 +55,13 @@ NULLED_CONFIG = ("kernel_regularizer", "bias_regularizer", "activity_regularizer
                  "gamma_regularizer", "depthwise_regularizer", "pointwise_regularizer", "kernel_constraint",
                  "bias_constraint", "beta_constraint", "gamma_constraint", "depthwise_constraint",
                  "pointwise_constraint")
+QUICK_HEAD_LAYER = "logits"  # the flat quick twin's Dense layer (``ml.graphs.flatten`` splits off its softmax)
+# The quick TF.js template in a backbone's cache folder: the document without the head's weights, and
+# the backbone's weights in manifest order. Bumping the version rebuilds every cached template.
+QUICK_TEMPLATE_DIR = "tfjs-quick"
+QUICK_TEMPLATE_FILE = "template.json"
+QUICK_TEMPLATE_WEIGHTS = "backbone.bin"
+QUICK_TEMPLATE_VERSION = 1
 
 
 class UnsupportedModel(ValueError):
@@ -75,6 +89,8 @@ def tm_model(served):
     folded into one 1x1 depthwise layer that takes the last one's name; a graph without any gets
     the layer inserted.
     """
+    from ml.backend import keras
+
     config = copy.deepcopy(served.get_config())
     if len(config["output_layers"]) != 1:
         raise UnsupportedModel("the served classifier must have one output, the probabilities")
@@ -153,19 +169,25 @@ def _weight_entries(model) -> list[tuple[str, np.ndarray]]:
     return entries
 
 
+def _layers_document(model) -> tuple[dict, list[tuple[str, np.ndarray]]]:
+    """Return the ``model.json`` document of ``model`` and its weights in manifest order."""
+    layers_topology = topology(model)  # refuses an unsupported model
+    entries = _weight_entries(model)
+    manifest = [{"paths": [Path(TFJS_FILES["tfjs_weights"]).name],
+                 "weights": [{"name": name, "shape": list(value.shape), "dtype": "float32"} for name, value in entries]}]
+    document = {"format": "layers-model", "generatedBy": "RIIM", "convertedBy": "RIIM ml.tfjs",
+                "modelTopology": layers_topology, "weightsManifest": manifest}
+    return document, entries
+
+
 def write_layers_model(model, folder: Path) -> dict:
     """Write ``model.json`` and ``weights.bin`` (little-endian float32) into ``folder``; return sizes."""
-    layers_topology = topology(model)  # refuses an unsupported model before anything is written
+    document, entries = _layers_document(model)  # refuses an unsupported model before anything is written
     folder.mkdir(parents=True, exist_ok=True)
-    entries = _weight_entries(model)
     weights_name = Path(TFJS_FILES["tfjs_weights"]).name
     with (folder / weights_name).open("wb") as out:
         for _, value in entries:
             out.write(value.tobytes(order="C"))
-    manifest = [{"paths": [weights_name],
-                 "weights": [{"name": name, "shape": list(value.shape), "dtype": "float32"} for name, value in entries]}]
-    document = {"format": "layers-model", "generatedBy": "RIIM", "convertedBy": "RIIM ml.tfjs",
-                "modelTopology": layers_topology, "weightsManifest": manifest}
     (folder / Path(TFJS_FILES["tfjs_model"]).name).write_text(json.dumps(document), encoding="utf-8")
     return {"weights": len(entries), "weight_bytes": (folder / weights_name).stat().st_size}
 
@@ -185,17 +207,12 @@ def metadata(classes: list[str], image_size: int, model_name: str = "riim-model"
     }
 
 
-def export_tfjs(served, out_dir: str | Path, classes: list[str], model_name: str = "riim-model") -> dict:
-    """Write the TF.js layers model and its Teachable Machine metadata under ``out_dir``; return the card section."""
-    out = Path(out_dir)
-    model = tm_model(served)
-    image_size = int(model.input_shape[1])
-    if len(classes) != int(model.output_shape[-1]):
-        raise ValueError(f"{len(classes)} class names for {model.output_shape[-1]} outputs")
-    folder = out / Path(TFJS_FILES["tfjs_model"]).parent
-    sizes = write_layers_model(model, folder)
+def _write_metadata(out: Path, classes: list[str], image_size: int, model_name: str) -> None:
     (out / TFJS_FILES["tfjs_metadata"]).write_text(
         json.dumps(metadata(classes, image_size, model_name), ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _section(image_size: int, sizes: dict) -> dict:
     return {
         "enabled": True,
         "format": "tfjs layers-model",
@@ -207,6 +224,19 @@ def export_tfjs(served, out_dir: str | Path, classes: list[str], model_name: str
     }
 
 
+def export_tfjs(served, out_dir: str | Path, classes: list[str], model_name: str = "riim-model") -> dict:
+    """Write the TF.js layers model and its Teachable Machine metadata under ``out_dir``; return the card section."""
+    out = Path(out_dir)
+    model = tm_model(served)
+    image_size = int(model.input_shape[1])
+    if len(classes) != int(model.output_shape[-1]):
+        raise ValueError(f"{len(classes)} class names for {model.output_shape[-1]} outputs")
+    folder = out / Path(TFJS_FILES["tfjs_model"]).parent
+    sizes = write_layers_model(model, folder)
+    _write_metadata(out, classes, image_size, model_name)
+    return _section(image_size, sizes)
+
+
 def quick_classifier(network: str, alpha: float, image_size: int, weights_path: str | None,
                      kernel: np.ndarray, bias: np.ndarray):
     """Return the flat Keras twin of a quick model: the frozen backbone, pooling and its logistic head.
@@ -214,6 +244,7 @@ def quick_classifier(network: str, alpha: float, image_size: int, weights_path: 
     The served quick graph (``ml.quick``) also averages the photo with its mirror image; the TF.js
     copy classifies the photo alone, because a mirror is no layer TF.js 1.3.1 knows.
     """
+    from ml.backend import keras
     from ml.graphs import flatten
     from ml.models import build_pretrained_backbone
 
@@ -227,11 +258,126 @@ def quick_classifier(network: str, alpha: float, image_size: int, weights_path: 
     return flatten(model)
 
 
+def _head_names() -> tuple[str, str]:
+    return f"{QUICK_HEAD_LAYER}/kernel", f"{QUICK_HEAD_LAYER}/bias"
+
+
+def _replace_atomically(folder: Path, name: str, data: bytes) -> None:
+    partial = folder / f"{uuid.uuid4().hex[:8]}.partial"
+    partial.write_bytes(data)
+    partial.replace(folder / name)  # a reader never sees half a file; two writers leave the same content
+
+
+def load_quick_template(folder: str | Path) -> dict | None:
+    """Return the quick TF.js template cached in ``folder`` (or its cached refusal); None when absent or stale."""
+    folder = Path(folder)
+    try:
+        template = json.loads((folder / QUICK_TEMPLATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(template, dict) or template.get("version") != QUICK_TEMPLATE_VERSION:
+        return None
+    if "refused" in template:
+        return template
+    weights = folder / QUICK_TEMPLATE_WEIGHTS
+    if not weights.is_file() or weights.stat().st_size != template.get("weight_bytes"):
+        return None
+    return template
+
+
+def quick_template(cache_dir: str | Path, *, network: str, alpha: float, image_size: int,
+                   weights_path: str | None, kernel: np.ndarray, bias: np.ndarray) -> Path:
+    """Return the folder of the quick TF.js template of a backbone, building it through TensorFlow the first time.
+
+    ``cache_dir`` belongs to one backbone fingerprint (``ml.embeddings.backbone_folder``). The template is
+    the quick twin's ``model.json`` document without the head's weights, and the other weights' bytes in
+    manifest order; ``kernel`` and ``bias`` only fill the head while the twin is built. A refusal
+    (``UnsupportedModel``) is cached too, so later runs refuse without importing TensorFlow.
+    """
+    folder = Path(cache_dir) / QUICK_TEMPLATE_DIR
+    if load_quick_template(folder) is not None:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        model = tm_model(quick_classifier(network, alpha, image_size, weights_path, kernel, bias))
+        document, entries = _layers_document(model)
+    except UnsupportedModel as error:
+        refusal = {"version": QUICK_TEMPLATE_VERSION, "refused": str(error)}
+        _replace_atomically(folder, QUICK_TEMPLATE_FILE, json.dumps(refusal).encode())
+        raise
+    head = _head_names()
+    kept = [(name, value) for name, value in entries if name not in head]
+    if len(kept) != len(entries) - len(head):
+        raise ValueError(f"the quick twin has no {' and '.join(head)} weights")
+    manifest = document["weightsManifest"][0]
+    manifest["weights"] = [entry for entry in manifest["weights"] if entry["name"] not in head]
+    data = b"".join(value.tobytes(order="C") for _, value in kept)
+    _replace_atomically(folder, QUICK_TEMPLATE_WEIGHTS, data)
+    template = {"version": QUICK_TEMPLATE_VERSION, "image_size": int(model.input_shape[1]),
+                "embedding_size": int(np.asarray(kernel).shape[0]), "weights": len(kept), "weight_bytes": len(data),
+                "document": document}
+    _replace_atomically(folder, QUICK_TEMPLATE_FILE, json.dumps(template).encode())
+    return folder
+
+
+def write_quick_tfjs(template_dir: str | Path, out_dir: str | Path, kernel: np.ndarray, bias: np.ndarray,
+                     classes: list[str], model_name: str = "riim-model") -> dict:
+    """Write a quick model's TF.js export from its backbone's cached template with numpy alone; return its section.
+
+    The head's units go into the topology and its weights after the backbone's bytes (the head is the
+    twin's last weighted layer, so the files are those the TensorFlow path writes).
+    """
+    template_dir = Path(template_dir)
+    template = load_quick_template(template_dir)
+    if template is None:
+        raise FileNotFoundError(f"no quick TF.js template in {template_dir}")
+    if "refused" in template:
+        raise UnsupportedModel(template["refused"])
+    kernel, bias = np.asarray(kernel, "<f4"), np.asarray(bias, "<f4")
+    if kernel.ndim != 2 or kernel.shape[0] != template["embedding_size"] or bias.shape != kernel.shape[1:]:
+        raise ValueError(f"a head of shape {kernel.shape} + {bias.shape} for {template['embedding_size']} features")
+    units = int(kernel.shape[1])
+    if len(classes) != units:
+        raise ValueError(f"{len(classes)} class names for {units} outputs")
+    document = template["document"]
+    layers = [layer for layer in document["modelTopology"]["config"]["layers"] if layer["name"] == QUICK_HEAD_LAYER]
+    if len(layers) != 1 or layers[0]["class_name"] != "Dense":
+        raise ValueError(f"the template has no Dense layer named {QUICK_HEAD_LAYER}")
+    layers[0]["config"]["units"] = units
+    kernel_name, bias_name = _head_names()
+    document["weightsManifest"][0]["weights"] += [
+        {"name": kernel_name, "shape": list(kernel.shape), "dtype": "float32"},
+        {"name": bias_name, "shape": list(bias.shape), "dtype": "float32"},
+    ]
+    out = Path(out_dir)
+    folder = out / Path(TFJS_FILES["tfjs_model"]).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / Path(TFJS_FILES["tfjs_weights"]).name
+    shutil.copyfile(template_dir / QUICK_TEMPLATE_WEIGHTS, weights)
+    with weights.open("ab") as stream:
+        stream.write(kernel.tobytes(order="C"))
+        stream.write(bias.tobytes(order="C"))
+    (folder / Path(TFJS_FILES["tfjs_model"]).name).write_text(json.dumps(document), encoding="utf-8")
+    _write_metadata(out, classes, int(template["image_size"]), model_name)
+    return _section(int(template["image_size"]), {"weights": template["weights"] + 2,
+                                                  "weight_bytes": weights.stat().st_size})
+
+
 def export_quick_tfjs(out_dir: str | Path, *, network: str, alpha: float, image_size: int,
-                      weights_path: str | None, kernel: np.ndarray, bias: np.ndarray, classes: list[str]) -> dict:
-    """Write the TF.js export of a quick model under ``out_dir``; return its card section."""
-    served = quick_classifier(network, alpha, image_size, weights_path, kernel, bias)
-    section = export_tfjs(served, out_dir, classes)
+                      weights_path: str | None, kernel: np.ndarray, bias: np.ndarray, classes: list[str],
+                      cache_dir: str | Path | None = None) -> dict:
+    """Write the TF.js export of a quick model under ``out_dir``; return its card section.
+
+    With ``cache_dir`` (the backbone's cache folder) the backbone part comes from the cached template,
+    built through TensorFlow only when absent; without it the whole twin is built through TensorFlow.
+    """
+    if cache_dir is None:
+        served = quick_classifier(network, alpha, image_size, weights_path, kernel, bias)
+        section = export_tfjs(served, out_dir, classes)
+    else:
+        template = quick_template(cache_dir, network=network, alpha=alpha, image_size=image_size,
+                                  weights_path=weights_path, kernel=kernel, bias=bias)
+        section = write_quick_tfjs(template, out_dir, kernel, bias, classes)
     section["mirror_averaging"] = False  # the served quick graph averages photo and mirror; this copy does not
     return section
 

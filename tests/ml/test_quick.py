@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -164,3 +166,50 @@ def test_cli_trains_a_quick_model(shapes_dir, weights_dir, tmp_path):
     summary = json.loads(done.stdout)
     assert summary["mode"] == "quick" and summary["n"] > 0
     assert (out / "model.onnx").is_file() and json.loads((out / "card.json").read_text())["mode"] == "quick"
+
+
+NO_TENSORFLOW_PUBLISH = """
+import json, sys
+import numpy as np
+from ml.embeddings import resolve_backbone
+from ml.quick import QuickData, publish_quick
+
+weights_dir, size, backbone_file, data, out = sys.argv[1:]
+with np.load(data) as arrays:
+    train = QuickData(arrays["x"], arrays["xm"], arrays["y"])
+backbone = resolve_backbone("mobilenet", 0.25, int(size), weights_dir=weights_dir)
+card = publish_quick(out, backbone=backbone, backbone_file=backbone_file, classes=["a", "b"], train=train,
+                     holdout=None, config={}, dataset_sha256="0" * 64)
+loaded = sorted(name for name in ("tensorflow", "tf_keras", "keras") if name in sys.modules)
+print(json.dumps({"loaded": loaded, "tfjs": card["tfjs"], "stages": card["timings"]["stages"]}))
+"""
+
+
+def test_publish_after_the_tfjs_template_exists_does_not_import_tensorflow(backbone, backbone_file, tmp_path):
+    """Once a fingerprint's TF.js template is cached, a quick publish in a fresh process writes the same TF.js
+    files as the run that built it through TensorFlow, and never imports TensorFlow."""
+    import json
+    import subprocess
+    import sys
+
+    from ml.runtime import TFJS_FILES
+
+    x, xm = Embedder(backbone_file)(_images(16, 3))
+    y = np.arange(16) % 2
+    first = tmp_path / "first"
+    card = publish_quick(first, backbone=backbone, backbone_file=backbone_file, classes=["a", "b"],
+                         train=QuickData(x, xm, y), holdout=None, config={}, dataset_sha256="0" * 64)
+    assert card["tfjs"]["enabled"], card["tfjs"]
+    np.savez(tmp_path / "data.npz", x=x, xm=xm, y=y)
+    second = tmp_path / "second"
+    done = subprocess.run([sys.executable, "-c", NO_TENSORFLOW_PUBLISH, str(Path(backbone.weights_path).parent),
+                           str(SIZE), str(backbone_file), str(tmp_path / "data.npz"), str(second)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["loaded"] == []
+    assert result["tfjs"]["enabled"] and result["tfjs"]["weight_bytes"] == card["tfjs"]["weight_bytes"]
+    for key in ("tfjs_model", "tfjs_weights"):  # the same head (same data, same seed): the same bytes
+        assert (second / TFJS_FILES[key]).read_bytes() == (first / TFJS_FILES[key]).read_bytes(), key
+    metadata = json.loads((second / TFJS_FILES["tfjs_metadata"]).read_text())
+    assert metadata["labels"] == ["a", "b"] and metadata["imageSize"] == SIZE

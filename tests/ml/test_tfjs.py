@@ -131,3 +131,32 @@ def test_quick_model_export_matches_its_photo_only_probabilities(tmp_path):
     served = quick_classifier("mobilenet", 0.25, 64, None, kernel, bias)
     got = twin.predict(pixels / TM_PIXEL_DIVISOR - 1.0, verbose=0)
     assert np.abs(got - served.predict(pixels, verbose=0)).max() <= 1e-4
+
+
+def test_quick_export_from_the_cached_template_equals_the_tensorflow_export(tmp_path):
+    """The numpy path (the backbone's cached template plus a new head, here with another class count) writes the
+    very files the TensorFlow path writes; the template keeps no head weights and a second run reuses it."""
+    from ml.backend import keras
+    from ml.tfjs import QUICK_TEMPLATE_DIR, QUICK_TEMPLATE_FILE, export_quick_tfjs
+
+    rng = np.random.default_rng(1)
+    weights = tmp_path / "mobilenet_2_5_224_tf_no_top.h5"  # fixed weights: each TensorFlow build starts from them
+    keras.applications.MobileNet(input_shape=(64, 64, 3), alpha=0.25, include_top=False, weights=None).save_weights(weights)
+    common = {"network": "mobilenet", "alpha": 0.25, "image_size": 64, "weights_path": str(weights)}
+    cache = tmp_path / "cache"
+    export_quick_tfjs(tmp_path / "first", **common, kernel=rng.normal(0, 0.5, (256, 2)).astype(np.float32),
+                      bias=np.zeros(2, np.float32), classes=["a", "b"], cache_dir=cache)
+    template = cache / QUICK_TEMPLATE_DIR / QUICK_TEMPLATE_FILE
+    built = template.stat().st_mtime_ns
+    assert "logits/kernel" not in template.read_text()
+    kernel, bias = rng.normal(0, 0.5, (256, 4)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)
+    cached = export_quick_tfjs(tmp_path / "cached", **common, kernel=kernel, bias=bias, classes=list("wxyz"),
+                               cache_dir=cache)
+    assert template.stat().st_mtime_ns == built
+    direct = export_quick_tfjs(tmp_path / "direct", **common, kernel=kernel, bias=bias, classes=list("wxyz"))
+    assert cached == direct
+    assert (tmp_path / "cached/tfjs/weights.bin").read_bytes() == (tmp_path / "direct/tfjs/weights.bin").read_bytes()
+    assert (json.loads((tmp_path / "cached/tfjs/model.json").read_text())
+            == json.loads((tmp_path / "direct/tfjs/model.json").read_text()))
+    with pytest.raises(ValueError, match="3 class names for 4 outputs"):
+        export_quick_tfjs(tmp_path / "bad", **common, kernel=kernel, bias=bias, classes=list("wxy"), cache_dir=cache)
