@@ -15,7 +15,32 @@ from dataclasses import dataclass, field, replace
 # already rounded for display, so a translated table can substitute them as they are.
 MESSAGES = {
     "data.decoded": "decoded {done}/{total}",
-    "build.backbone": "{detail}",
+    # Which network the run trains, and from which weights; a ``build.fallback_*`` key says why
+    # pretrained weights were wanted but missing (the run then trains the scratch CNN).
+    "build.scratch": "network ready: the scratch CNN, from random weights",
+    "build.random": "network ready: {backbone} {alpha} from random weights, trained end to end",
+    "build.pretrained_directory": "network ready: {backbone} {alpha} with the pretrained weights {file} "
+                                  "from the weights folder",
+    "build.pretrained_cache": "network ready: {backbone} {alpha} with the pretrained weights {file} "
+                              "from the Keras cache",
+    "build.pretrained_download": "network ready: {backbone} {alpha} with the pretrained weights {file}, "
+                                 "just downloaded",
+    "build.fallback_file_missing": "no pretrained weights: the weights file {file} is not in the weights folder "
+                                   "(RIIM_WEIGHTS_DIR); training the scratch CNN instead",
+    "build.fallback_no_imagenet": "no pretrained weights: there are no ImageNet weights for {backbone} {alpha}; "
+                                  "training the scratch CNN instead",
+    "build.fallback_not_found": "no pretrained weights: {file} is neither in the weights folder ({folder}) nor in "
+                                "the Keras cache; training the scratch CNN instead",
+    "build.fallback_not_found_download_failed": "no pretrained weights: {file} is neither in the weights folder "
+                                                "({folder}) nor in the Keras cache, and downloading it failed "
+                                                "({error}); training the scratch CNN instead",
+    "build.fallback_no_folder": "no pretrained weights: {file} is not in the Keras cache and no weights folder "
+                                "(RIIM_WEIGHTS_DIR) is set; training the scratch CNN instead",
+    "build.fallback_no_folder_download_failed": "no pretrained weights: {file} is not in the Keras cache, no "
+                                                "weights folder (RIIM_WEIGHTS_DIR) is set and downloading it "
+                                                "failed ({error}); training the scratch CNN instead",
+    "build.fallback_unreadable": "no pretrained weights: the weights file {file} could not be loaded ({error}); "
+                                 "training the scratch CNN instead",
     "kfold.fold": "fold {fold}/{folds}",
     "kfold.done": "k-fold done",
     "train.epoch": "epoch {epoch}/{epochs} loss {loss} val_acc {val_accuracy}",
@@ -65,6 +90,29 @@ class Event:
 
 
 ProgressFn = Callable[[Event], None]
+
+FALLBACK_PREFIX = "build.fallback_"
+BACKBONE_NAMES = {"mobilenet": "MobileNet", "mobilenet_v2": "MobileNetV2"}
+
+
+def backbone_event(backbone: str, alpha: float, resolution, *, pretrained: bool, fallback: bool,
+                   load_error: str | None = None) -> tuple[str, dict]:
+    """Return the build event's key and parameters: the network built, and why it fell back when it did.
+
+    ``resolution`` is the ``ml.weights.WeightsResolution`` the network was built from; ``load_error``
+    is why its file could not be loaded, when that made the run fall back.
+    """
+    network = {"backbone": BACKBONE_NAMES.get(backbone, backbone), "alpha": alpha}
+    if fallback:
+        if load_error is not None:
+            file = (resolution.params or {}).get("file") or resolution.requested
+            return f"{FALLBACK_PREFIX}unreadable", {"file": file, "error": load_error}
+        return f"{FALLBACK_PREFIX}{resolution.reason}", {**network, **resolution.params}
+    if backbone == "scratch":
+        return "build.scratch", {}
+    if not pretrained:
+        return "build.random", network
+    return f"build.pretrained_{resolution.source}", {**network, **resolution.params}
 
 
 def emit(progress: ProgressFn | None, stage: str, key: str, fraction: float | None = None,

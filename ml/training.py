@@ -25,7 +25,7 @@ from ml.card import CARD_FILE, SCHEMA_VERSION, write_card
 from ml.config import TrainConfig
 from ml.datasets import ImageData, load_image_data, make_tf_dataset, split_counts, split_indices
 from ml.evaluation import classification_metrics, predict_proba
-from ml.events import Event, ProgressFn, epoch_metrics
+from ml.events import Event, ProgressFn, backbone_event, epoch_metrics
 from ml.export import export_all
 from ml.history import merge_phases, overfitting_report, save_history
 from ml.models import (
@@ -143,8 +143,8 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
         resolution = resolve_weights(config.backbone, config.alpha, config.weights, config.image_size,
                                      weights_dir=weights_dir)
         model, backbone_info = build_model(config, len(images.classes), resolution)
-        # ``fallback`` lets the platform warn while the run goes on, not only once the card is written.
-        report.emit("build", "build.backbone", 1.0, detail=backbone_info["message"], fallback=backbone_info["fallback"])
+        # A ``build.fallback_*`` key lets the platform warn while the run goes on, not only once the card is written.
+        report.emit("build", backbone_info["event"]["key"], 1.0, **backbone_info["event"]["params"])
 
     with timed(timings, "kfold"):
         frozen = frozen_pool_features(model, images, splits) if backbone_info["pretrained"] else None
@@ -264,11 +264,13 @@ def build_model(config: TrainConfig, num_classes: int, resolution: WeightsResolu
     fallback = wants_pretrained and not resolution.available
     base = None
     message = resolution.message
+    load_error = None
     if wants_pretrained and resolution.available:
         try:
             base = build_pretrained_backbone(config.backbone, config.alpha, config.image_size, resolution.path)
         except (ValueError, OSError) as exc:  # a file of the wrong architecture or a damaged file
-            fallback, message = True, f"weights file could not be loaded ({type(exc).__name__}: {exc})"
+            load_error = f"{type(exc).__name__}: {exc}"[:300]
+            fallback, message = True, f"weights file could not be loaded ({load_error})"
     elif config.backbone != "scratch" and config.weights == "none":
         # A MobileNet shape from random weights: trained end to end like a scratch network.
         base = build_pretrained_backbone(config.backbone, config.alpha, config.image_size, None)
@@ -288,6 +290,10 @@ def build_model(config: TrainConfig, num_classes: int, resolution: WeightsResolu
         "fallback_reason": message if fallback else None,
         "message": message,
     }
+    # The same, as the build event's key and parameters: the platform says it in the reader's language.
+    key, params = backbone_event(config.backbone, config.alpha, resolution, pretrained=pretrained, fallback=fallback,
+                                 load_error=load_error)
+    info["event"] = {"key": key, "params": params}
     return model, info
 
 

@@ -8,7 +8,7 @@ argument (the platform passes ``settings.RIIM_WEIGHTS_DIR``, the CLI ``--weights
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ml.errors import WEIGHTS_BAD_NAME, WEIGHTS_OUTSIDE_DIR, WeightsError
@@ -27,7 +27,11 @@ class WeightsResolution:
     requested: str
     path: str | None  # the file to load, or None when no weights are available
     source: str  # "directory" | "cache" | "download" | "none"
-    message: str
+    message: str  # the English sentence, for the card and the command line
+    # The same as a message key and its parameters (``ml.events.backbone_event`` turns it into the build
+    # event), so the platform says it in the reader's language.
+    reason: str = ""
+    params: dict = field(default_factory=dict)
 
     @property
     def available(self) -> bool:
@@ -88,36 +92,51 @@ def resolve_weights(backbone: str, alpha: float, weights: str, image_size: int, 
                     weights_dir: str | Path | None = None, download: bool = True):
     """Find the weights file for a backbone in ``weights_dir``, the cache or online; say where it came from or why none."""
     if backbone == "scratch" or weights in ("none", "", None):
-        return WeightsResolution(str(weights), None, "none", "random initialisation requested")
+        return WeightsResolution(str(weights), None, "none", "random initialisation requested", "random")
     if weights != "imagenet":
         found = confined_weights_file(weights, weights_dir)
         if found:
-            return WeightsResolution(weights, str(found), "directory", f"loaded {found.name} from RIIM_WEIGHTS_DIR")
-        return WeightsResolution(weights, None, "none", f"weights file '{weights}' not found in RIIM_WEIGHTS_DIR")
+            return WeightsResolution(weights, str(found), "directory", f"loaded {found.name} from RIIM_WEIGHTS_DIR",
+                                     "directory", {"file": found.name})
+        return WeightsResolution(weights, None, "none", f"weights file '{weights}' not found in RIIM_WEIGHTS_DIR",
+                                 "file_missing", {"file": weights})
     names = standard_file_names(backbone, alpha, image_size)
     if not names:
-        return WeightsResolution(weights, None, "none", f"no ImageNet weights exist for {backbone} alpha={alpha}")
+        return WeightsResolution(weights, None, "none", f"no ImageNet weights exist for {backbone} alpha={alpha}",
+                                 "no_imagenet")
     directory = trusted_directory(weights_dir)
     for name in names:
         if directory and (directory / name).is_file():
-            return WeightsResolution(weights, str(directory / name), "directory", f"{name} from RIIM_WEIGHTS_DIR")
+            return WeightsResolution(weights, str(directory / name), "directory", f"{name} from RIIM_WEIGHTS_DIR",
+                                     "directory", {"file": name})
     for name in names:
         if (keras_cache_dir() / name).is_file():
-            return WeightsResolution(weights, str(keras_cache_dir() / name), "cache", f"{name} from the Keras cache")
+            return WeightsResolution(weights, str(keras_cache_dir() / name), "cache", f"{name} from the Keras cache",
+                                     "cache", {"file": name})
     if download:
         from ml.backend import keras
 
         try:
             path = keras.utils.get_file(names[0], BASE_URLS[backbone] + names[0], cache_subdir="models")
-            return WeightsResolution(weights, path, "download", f"{names[0]} downloaded")
+            return WeightsResolution(weights, path, "download", f"{names[0]} downloaded", "download",
+                                     {"file": names[0]})
         except Exception as exc:  # network errors come in many types; all mean "not available"
             detail = f"{type(exc).__name__}: {exc}"[:160]
             reason = f"{_not_found(names[0], directory)}, and downloading it failed ({detail})"
-            return WeightsResolution(weights, None, "none", reason)
-    return WeightsResolution(weights, None, "none", _not_found(names[0], directory))
+            return WeightsResolution(weights, None, "none", reason, *_not_found_reason(names[0], directory, detail))
+    return WeightsResolution(weights, None, "none", _not_found(names[0], directory),
+                             *_not_found_reason(names[0], directory))
 
 
 def _not_found(name: str, directory: Path | None) -> str:
     """Say where a weights file was looked for, so whoever reads it knows where to put the file."""
     where = f"RIIM_WEIGHTS_DIR ({directory})" if directory else "RIIM_WEIGHTS_DIR (not set)"
     return f"{name} is neither in {where} nor in the Keras cache"
+
+
+def _not_found_reason(name: str, directory: Path | None, download_error: str | None = None) -> tuple[str, dict]:
+    """Return ``_not_found``'s sentence as a reason and its parameters (the download's error, when one was tried)."""
+    reason, params = ("not_found", {"file": name, "folder": str(directory)}) if directory else ("no_folder", {"file": name})
+    if download_error is not None:
+        reason, params = f"{reason}_download_failed", {**params, "error": download_error}
+    return reason, params

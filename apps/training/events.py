@@ -3,9 +3,9 @@
 The engine reports ``ml.events.Event``: a message key and its parameters. Each key has its
 translatable sentence here, with the same parameters (``%(name)s``) as the engine's English one.
 A run's log stores the keys and parameters too (``log_entry``), never sentences: each reader
-sees every line in their own language and time zone (``log_text``).
+sees every line in their own language and time zone (``log_text``), numbers in its format.
 """
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +30,30 @@ STAGE_LABELS = {
 
 EVENT_MESSAGES = {
     "data.decoded": _("decoded %(done)s/%(total)s images"),
-    "build.backbone": _("network ready: %(detail)s"),
+    "build.scratch": _("network ready: the CNN from scratch, from random weights"),
+    "build.random": _("network ready: %(backbone)s %(alpha)s from random weights, trained end to end"),
+    "build.pretrained_directory": _("network ready: %(backbone)s %(alpha)s with the pretrained weights %(file)s "
+                                    "from the weights folder"),
+    "build.pretrained_cache": _("network ready: %(backbone)s %(alpha)s with the pretrained weights %(file)s "
+                                "from the Keras cache"),
+    "build.pretrained_download": _("network ready: %(backbone)s %(alpha)s with the pretrained weights %(file)s, "
+                                   "just downloaded"),
+    "build.fallback_file_missing": _("no pretrained weights: the weights file %(file)s is not in the weights folder "
+                                     "(RIIM_WEIGHTS_DIR); training the CNN from scratch instead"),
+    "build.fallback_no_imagenet": _("no pretrained weights: there are no ImageNet weights for %(backbone)s "
+                                    "%(alpha)s; training the CNN from scratch instead"),
+    "build.fallback_not_found": _("no pretrained weights: %(file)s is neither in the weights folder (%(folder)s) "
+                                  "nor in the Keras cache; training the CNN from scratch instead"),
+    "build.fallback_not_found_download_failed": _(
+        "no pretrained weights: %(file)s is neither in the weights folder (%(folder)s) nor in the Keras cache, and "
+        "downloading it failed (%(error)s); training the CNN from scratch instead"),
+    "build.fallback_no_folder": _("no pretrained weights: %(file)s is not in the Keras cache and no weights folder "
+                                  "(RIIM_WEIGHTS_DIR) is set; training the CNN from scratch instead"),
+    "build.fallback_no_folder_download_failed": _(
+        "no pretrained weights: %(file)s is not in the Keras cache, no weights folder (RIIM_WEIGHTS_DIR) is set "
+        "and downloading it failed (%(error)s); training the CNN from scratch instead"),
+    "build.fallback_unreadable": _("no pretrained weights: the weights file %(file)s could not be loaded "
+                                   "(%(error)s); training the CNN from scratch instead"),
     "kfold.fold": _("fold %(fold)s/%(folds)s"),
     "kfold.done": _("k-fold cross-validation done"),
     "train.epoch": _("epoch %(epoch)s/%(epochs)s, loss %(loss)s, validation accuracy %(val_accuracy)s"),
@@ -48,6 +71,11 @@ EVENT_MESSAGES = {
     "tags.start": _("fitting the tag head"),
     "report.done": _("model card written"),
 }
+# Keys of logs stored before the engine reported the network as a key: the engine's English detail.
+LEGACY_EVENT_MESSAGES = {
+    "build.backbone": _("network ready: %(detail)s"),
+}
+FALLBACK_PREFIX = "build.fallback_"
 # The platform's own lines about a run (the engine never sends these keys).
 RUN_MESSAGES = {
     "run.queued": _("queued by %(user)s"),
@@ -60,12 +88,19 @@ RUN_MESSAGES = {
 }
 
 
+def _localized(value):
+    """Return a number in the active language's format (0,75 in Spanish); anything else as it is."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return formats.localize(value)
+    return value
+
+
 def event_text(key: str, params: dict) -> str:
     """Return the sentence of an engine event in the active language (the key itself when unknown)."""
-    message = EVENT_MESSAGES.get(key)
+    message = EVENT_MESSAGES.get(key) or LEGACY_EVENT_MESSAGES.get(key)
     if message is None:
         return key
-    return str(message) % params
+    return str(message) % {name: _localized(value) for name, value in params.items()}
 
 
 def log_entry(key: str, params: dict | None = None, stage: str = "") -> dict:
@@ -73,11 +108,22 @@ def log_entry(key: str, params: dict | None = None, stage: str = "") -> dict:
     return {"at": timezone.now().isoformat(timespec="seconds"), "stage": stage, "key": key, "params": params or {}}
 
 
+def fallback_text(event: dict | None) -> str | None:
+    """Return a build event's reason for falling back to the CNN from scratch, in the active language; None if it did not."""
+    key = (event or {}).get("key") or ""
+    params = (event or {}).get("params") or {}
+    if key.startswith(FALLBACK_PREFIX):
+        return event_text(key, params)
+    if key == "build.backbone" and params.get("fallback"):  # a log stored before the keys: English detail
+        return str(params.get("detail") or "")
+    return None
+
+
 def fallback_reason(log: list) -> str | None:
     """Return why a run fell back to a network trained from scratch, as soon as its log says so."""
     for entry in log:
-        if isinstance(entry, dict) and entry.get("key") == "build.backbone" and entry["params"].get("fallback"):
-            return str(entry["params"].get("detail") or "")
+        if isinstance(entry, dict) and (reason := fallback_text(entry)) is not None:
+            return reason
     return None
 
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from apps.common.exceptions import ApplicationError
 from apps.projects.access import can_manage
 from apps.projects.selectors import project_get
-from apps.training.events import STAGE_LABELS, fallback_reason, log_text
+from apps.training.events import STAGE_LABELS, fallback_reason, fallback_text, log_text
 from apps.training.forms import TrainingConfigForm
 from apps.training.models import TrainingRun
 from apps.training.selectors import model_version_get, model_version_list, training_run_get, training_run_list
@@ -25,8 +25,10 @@ def network_summary(version) -> dict:
     name = "MobileNet" if used == "mobilenet" else _("CNN from scratch") if used == "scratch" else used
     if backbone.get("alpha"):
         name = f"{name} {backbone['alpha']}"
-    return {"name": name, "pretrained": bool(backbone.get("pretrained")),
-            "fallback": backbone.get("fallback_reason") if backbone.get("fallback") else None}
+    fallback = None
+    if backbone.get("fallback"):  # the reader's language from the build event; older cards have the English reason
+        fallback = fallback_text(backbone.get("event")) or backbone.get("fallback_reason")
+    return {"name": name, "pretrained": bool(backbone.get("pretrained")), "fallback": fallback}
 
 
 def _project(request, slug):

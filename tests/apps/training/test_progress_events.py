@@ -54,4 +54,4 @@ def test_reporter_stores_the_event_and_logs_it_in_the_platform_language(world):
     assert run.curves == [{"stage": "train", "epoch": 1, **metrics}] and run.metrics == metrics
     assert {k: run.log[-1][k] for k in ("stage", "key", "params")} == {"stage": "train", **run.event}
     with translation.override("es"):
-        assert log_text(run.log[-1]).endswith("[entrenando la cabeza clasificadora] época 2/5, pérdida 0.5, exactitud en validación 0.75")
+        assert log_text(run.log[-1]).endswith("[entrenando la cabeza clasificadora] época 2/5, pérdida 0,5, exactitud en validación 0,75")
