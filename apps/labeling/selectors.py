@@ -1,12 +1,20 @@
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Case, OuterRef, Subquery, When
 
 from apps.labeling.models import Label
 
 
 def labeling_queue(*, project, user):
-    """Return the project's images in labeling order, annotated with whether the user labeled each."""
-    mine = Label.objects.filter(image=OuterRef("pk"), author=user).exclude(label="")
-    return project.images.filter(hidden=False).order_by("pk").annotate(labeled_by_me=Exists(mine))
+    """Return the project's images in labeling order, annotated with whether the user labeled each.
+
+    Only the user's latest row counts: an undone answer (an empty row on top) is no longer theirs.
+    """
+    latest = Label.objects.filter(image=OuterRef("pk"), author=user).order_by("-created_at", "-id").values("label")[:1]
+    return (
+        project.images.filter(hidden=False)
+        .order_by("pk")
+        .annotate(my_latest_label=Subquery(latest))
+        .annotate(labeled_by_me=Case(When(my_latest_label__gt="", then=True), default=False, output_field=BooleanField()))
+    )
 
 
 def label_latest_by(*, image, user):
