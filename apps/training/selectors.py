@@ -1,3 +1,8 @@
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import formats
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import NotFoundError
@@ -52,3 +57,98 @@ def card_variants(card: dict) -> dict[str, dict]:
         }
         for name in sorted(set(sizes) | set(latency) | set(variants))
     }
+
+
+QUICK_NOT_BEATEN = _(
+    "Full training has not beaten the quick model with your labels (%(full)s %% against %(quick)s %% on the same "
+    "%(n)s holdout photos): use the quick model, it takes seconds."
+)
+ONLY_QUICK = _(
+    "So far only the quick model has been trained: %(quick)s %% on %(n)s holdout photos. A full training fine-tunes "
+    "the network itself and takes several minutes; its version replaces the active one only if it scores at least as "
+    "well on the same holdout photos."
+)
+NOT_COMPARABLE = _(
+    "The quick and the full versions were scored on different holdout photos (%(quick_n)s and %(full_n)s): they "
+    "cannot be compared yet. A new run of either kind is scored on today's holdout photos."
+)
+
+
+@dataclass(frozen=True)
+class ModeAdvice:
+    """Which kind of training to recommend, from the project's versions' scores on the same holdout photos."""
+
+    case: str  # "quick_not_beaten" | "full_beats_quick" | "only_quick" | "not_comparable"
+    mode: str | None  # the kind of training to preselect, None to leave the default
+    quick: float | None  # holdout accuracy (0..1) of the best quick version compared
+    full: float | None  # of the best full version compared
+    holdout_n: int | None  # the holdout photos both were scored on
+    text: str  # the advice, in the active language, numbers in its format
+
+
+def _rounded(value: float, places: int) -> Decimal:
+    """Return a 0..1 accuracy as a percentage rounded half up (0.965 is 97 %, as a reader rounds it)."""
+    return (Decimal(str(value)) * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _percent(value: float, places: int = 0) -> str:
+    """Return a 0..1 accuracy as a percentage in the active language's format (93,5 in Spanish)."""
+    return formats.number_format(_rounded(value, places), places)
+
+
+def _places(full: float, quick: float) -> int:
+    """Return the fewest decimals (up to two) that show two different accuracies apart."""
+    return next((p for p in (0, 1) if _rounded(full, p) != _rounded(quick, p)), 2)
+
+
+def _full_beats_quick(full: float, quick: float, n: int) -> str:
+    """Say by how many points the full version beats the quick one, as the percentages shown beside it differ."""
+    places = _places(full, quick)
+    points = _rounded(full, places) - _rounded(quick, places)
+    return ngettext(
+        "Full training beats the quick model by %(points)s point with your labels (%(full)s %% against %(quick)s %% "
+        "on the same %(n)s holdout photos): it is worth the minutes it takes.",
+        "Full training beats the quick model by %(points)s points with your labels (%(full)s %% against %(quick)s %% "
+        "on the same %(n)s holdout photos): it is worth the minutes it takes.",
+        1 if points == 1 else 2,
+    ) % {"points": formats.number_format(points, places), "full": _percent(full, places),
+         "quick": _percent(quick, places), "n": n}
+
+
+def training_mode_advice(*, project) -> ModeAdvice | None:
+    """Compare the best quick version with the best full version of the project on the same holdout photos.
+
+    Only versions that can be served, with the project's classes and a holdout score count. Every photo's
+    holdout membership is fixed by its hash, so versions scored on as many holdout photos were scored on the
+    same photos; the comparison uses the largest holdout both kinds were scored on. Ties go to the quick
+    model: it answers as well in seconds. None when the project has no scored quick version.
+    """
+    versions = (project.model_versions.exclude(status=ModelVersion.Status.FAILED)
+                .filter(problem="", holdout_accuracy__isnull=False, holdout_n__gt=0))
+    best: dict = {}  # (mode, holdout_n) -> the best accuracy of that kind on that holdout
+    for version in versions:
+        if list(version.metadata.get("classes") or []) != list(project.classes):
+            continue
+        key = (version.mode, version.holdout_n)
+        best[key] = max(best.get(key, 0.0), version.holdout_accuracy)
+    quick_ns = sorted((n for mode, n in best if mode == "quick"), reverse=True)
+    full_ns = sorted((n for mode, n in best if mode == "full"), reverse=True)
+    if not quick_ns:
+        return None
+    if not full_ns:
+        n = quick_ns[0]
+        quick = best[("quick", n)]
+        return ModeAdvice("only_quick", None, quick, None, n,
+                          gettext(ONLY_QUICK) % {"quick": _percent(quick), "n": n})
+    shared = [n for n in quick_ns if n in full_ns]
+    if not shared:
+        return ModeAdvice("not_comparable", None, best[("quick", quick_ns[0])], best[("full", full_ns[0])], None,
+                          gettext(NOT_COMPARABLE) % {"quick_n": quick_ns[0], "full_n": full_ns[0]})
+    n = shared[0]
+    quick, full = best[("quick", n)], best[("full", n)]
+    if full > quick:
+        return ModeAdvice("full_beats_quick", "full", quick, full, n, _full_beats_quick(full, quick, n))
+    # Not above: shown with the decimals that tell them apart (93 % against 94 %, or 93,6 % against 93,8 %).
+    places = 0 if full == quick else _places(full, quick)
+    text = gettext(QUICK_NOT_BEATEN) % {"full": _percent(full, places), "quick": _percent(quick, places), "n": n}
+    return ModeAdvice("quick_not_beaten", "quick", quick, full, n, text)

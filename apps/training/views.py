@@ -7,10 +7,17 @@ from django.utils.translation import gettext as _
 from apps.common.exceptions import ApplicationError
 from apps.projects.access import can_manage
 from apps.projects.selectors import project_get
+from apps.training.configs import DEFAULT_CONFIG
 from apps.training.events import STAGE_LABELS, fallback_reason, fallback_text, log_text
 from apps.training.forms import TrainingConfigForm
 from apps.training.models import TrainingRun
-from apps.training.selectors import model_version_get, model_version_list, training_run_get, training_run_list
+from apps.training.selectors import (
+    model_version_get,
+    model_version_list,
+    training_mode_advice,
+    training_run_get,
+    training_run_list,
+)
 from apps.training.services import project_automation_update, training_run_start
 from apps.training.tfjs import version_has_tfjs, version_tfjs_zip
 from apps.training.variants import variant_label
@@ -60,7 +67,10 @@ def training_page(request, slug):
     """The teacher's retraining page: the options form and the project's runs."""
     project = _project(request, slug)
     manage = can_manage(user=request.user, project=project)
-    form = TrainingConfigForm(request.POST or None)
+    # Which kind of training the project's own scores recommend; that kind is preselected.
+    advice = training_mode_advice(project=project) if manage else None
+    initial = {**DEFAULT_CONFIG, **({"mode": advice.mode} if advice and advice.mode else {})}
+    form = TrainingConfigForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if not manage:
             raise Http404
@@ -74,7 +84,8 @@ def training_page(request, slug):
                 return redirect("training_run_detail", run_id=run.pk)
     runs = training_run_list(user=request.user, project=project)[:20]
     status = 400 if request.method == "POST" else 200
-    return render(request, "training/training.html", {"project": project, "form": form, "runs": runs, "can_manage": manage}, status=status)
+    return render(request, "training/training.html", {"project": project, "form": form, "runs": runs, "can_manage": manage,
+                                                      "advice": advice}, status=status)
 
 
 @login_required
