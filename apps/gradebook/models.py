@@ -25,26 +25,37 @@ class Criterion(models.Model):
         return f"{self.name} ({self.points:g})"
 
 
-class ScoreEntry(models.Model):
-    """One scoring act; the newest entry per student and criterion counts (None: cleared). Never updated."""
+class StudentEntry(models.Model):
+    """Abstract base of the gradebook's append-only rows about one student: whose, by whom, and when.
 
-    project = models.ForeignKey(
-        "projects.Project", on_delete=models.CASCADE, related_name="score_entries", verbose_name=_("project")
-    )
+    A row is never updated; the newest one counts, so rows are read newest first.
+    """
+
     student = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
     )
-    criterion = models.ForeignKey(
-        Criterion, on_delete=models.CASCADE, related_name="entries", verbose_name=_("criterion")
-    )
-    points = models.FloatField(_("points"), null=True, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-id"]
+
+
+class ScoreEntry(StudentEntry):
+    """One scoring act; the newest entry per student and criterion counts (None: cleared). Never updated."""
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="score_entries", verbose_name=_("project")
+    )
+    criterion = models.ForeignKey(
+        Criterion, on_delete=models.CASCADE, related_name="entries", verbose_name=_("criterion")
+    )
+    points = models.FloatField(_("points"), null=True, blank=True)
+
+    class Meta(StudentEntry.Meta):
         verbose_name = _("score")
         verbose_name_plural = _("scores")
 
@@ -52,23 +63,15 @@ class ScoreEntry(models.Model):
         return f"{self.student} · {self.criterion.name}: {self.points}"
 
 
-class FeedbackEntry(models.Model):
+class FeedbackEntry(StudentEntry):
     """One version of the comment a student reads with their grade; the newest counts. Never updated."""
 
     project = models.ForeignKey(
         "projects.Project", on_delete=models.CASCADE, related_name="feedback_entries", verbose_name=_("project")
     )
-    student = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
-    )
     comment = models.TextField(_("comment"), blank=True)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(StudentEntry.Meta):
         verbose_name = _("feedback")
         verbose_name_plural = _("feedback")
 
