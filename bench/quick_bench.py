@@ -12,8 +12,15 @@ Two parts, written to ``bench/results/quick_bench.md``:
 - Platform (``--platform``): a throwaway Django site (SQLite, media and caches in a temporary
   folder, Celery eager). The photos are uploaded through ``image_upload_create`` (processing and
   embedding as on a worker), labeled, a seeded holdout assigned; then ``training_run_execute`` of
-  a quick run is timed from its start to its version being active, twice per size (the first run
-  builds the int8 backbone once per fingerprint; at 288 px it also embeds the photos at that size).
+  a quick run is timed from its start to its version being active: per size a cold run (it builds
+  the int8 backbone and the TF.js template once per fingerprint), a warm one, then ``--repeats``
+  alternating pairs of warm runs: one whose TF.js stage builds the browser copy through TensorFlow
+  as before the template existed ("before"), one that writes it from the cached template with
+  numpy ("after"). Both kinds run in the same process on the same data, so their ratio holds even
+  when the machine's load moves; the one-minute load average is recorded beside each run.
+- Variants (``--variants``, 224 px): the head on standardised, square-root or L2-normalised
+  embeddings and on a wider C grid, each with its own CV; the row "CV-chosen" picks raw or
+  standardised per seed by CV on the training photos only (the holdout is never used to choose).
 """
 
 from __future__ import annotations
@@ -33,6 +40,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 HOLDOUT = 400  # photos per seed kept out of the fit: 200 per class
+WIDE_CS = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
 EXTENSIONS = {".jpg", ".jpeg", ".png"}
 
 
@@ -87,9 +99,48 @@ def engine_part(files, y, weights_dir: Path, sizes, seeds, cache: Path) -> list[
             rows.append({"size": size, "seed": seed, "train": len(train), "n": len(hold), "accuracy": correct / len(hold),
                          "ci95": wilson(correct, len(hold)), "no_mirror": float((single == y[hold]).mean()),
                          "c": head.c, "cv": head.cv["accuracy"]["mean"], "fit_s": fit_seconds, "fit_cpu_s": fit_cpu,
-                         "embed_s": embed_seconds})
+                         "embed_s": embed_seconds, "load": load_average()})
             print(f"engine {size}px seed {seed}: {rows[-1]['accuracy']:.4f} (C={head.c}, fit {fit_seconds:.2f} s)",
                   flush=True)
+    return rows
+
+
+def variants_part(y, weights_dir: Path, seeds, cache: Path, size: int = 224) -> list[dict]:
+    """Fit the head on transformed embeddings (each with its own CV) and score every variant on the holdout."""
+    from ml.embeddings import resolve_backbone
+    from ml.quick import fit_quick_head
+
+    backbone = resolve_backbone("mobilenet", 0.25, size, weights_dir=weights_dir)
+    with np.load(cache / f"quick-embeddings-{backbone.fingerprint}.npz") as data:
+        x, xm = data["x"].astype(np.float32), data["xm"].astype(np.float32)
+    rows = []
+    for seed in seeds:
+        train, hold = holdout_split(y, seed)
+        both = np.concatenate([x[train], xm[train]])  # statistics of the training photos only
+        mean, std = both.mean(0), both.std(0) + 1e-6
+        variants = [
+            ("raw", "as served now", lambda a: a, None),
+            ("raw, wide C grid", "C from 0.0003 to 3", lambda a: a, WIDE_CS),
+            ("standardised", "(e - mean) / std: affine, foldable into the head", lambda a, m=mean, s=std: (a - m) / s, WIDE_CS),
+            ("square root", "not affine: the served graphs would need a new node", lambda a: np.sqrt(np.maximum(a, 0)),
+             WIDE_CS),
+            ("L2-normalised", "not affine: the served graphs would need a new node",
+             lambda a: a / np.linalg.norm(a, axis=1, keepdims=True), tuple(c * 30 for c in WIDE_CS)),
+        ]
+        found = {}
+        for name, note, transform, cs in variants:
+            start = time.perf_counter()
+            head = fit_quick_head(transform(x[train]), transform(xm[train]), y[train], 2, seed=seed,
+                                  **({"cs": cs} if cs else {}))
+            predicted = head.predict_proba(transform(x[hold]), transform(xm[hold])).argmax(1)
+            found[name] = {"size": size, "seed": seed, "variant": name, "note": note, "c": head.c,
+                           "cv": head.cv["accuracy"]["mean"], "cv_loss": head.cv["loss"]["mean"],
+                           "accuracy": float((predicted == y[hold]).mean()), "fit_s": time.perf_counter() - start}
+            rows.append(found[name])
+            print(f"variant {name} seed {seed}: cv {found[name]['cv']:.4f}, holdout {found[name]['accuracy']:.4f}",
+                  flush=True)
+        chosen = max(("raw", "standardised"), key=lambda n: (found[n]["cv"], -found[n]["cv_loss"]))
+        rows.append({**found[chosen], "variant": "CV-chosen", "note": f"{chosen} (by CV accuracy, then CV loss)"})
     return rows
 
 
@@ -128,7 +179,25 @@ def _copy_embeddings(images, weights_dir: Path, size: int, cache: Path) -> None:
          for image, p, m in zip(images, x, xm, strict=True)], batch_size=500)
 
 
-def platform_part(files, y, classes, weights_dir: Path, sizes, seed: int, upload: bool = False) -> list[dict]:
+def _tfjs_through_tensorflow(before: bool):
+    """Make quick runs build the TF.js copy through TensorFlow (``before``) or from the cached template (after)."""
+    import ml.quick as quick
+
+    original = getattr(quick._tfjs_stage, "original", quick._tfjs_stage)
+    if not before:
+        quick._tfjs_stage = original
+        return
+
+    def stage(*args, **kwargs):
+        kwargs["cache_dir"] = None  # no template: the flat Keras twin is built and exported every run
+        return original(*args, **kwargs)
+
+    stage.original = original
+    quick._tfjs_stage = stage
+
+
+def platform_part(files, y, classes, weights_dir: Path, sizes, seed: int, upload: bool = False,
+                  repeats: int = 3) -> list[dict]:
     """Time quick runs through the platform's services on a throwaway site."""
     tmp = Path(tempfile.mkdtemp(prefix="quick-bench-"))
     os.environ.update({
@@ -179,7 +248,11 @@ def platform_part(files, y, classes, weights_dir: Path, sizes, seed: int, upload
           f"({ImageEmbedding.objects.filter(image__project=project).count()} embeddings)", flush=True)
     rows = []
     for size in sizes:
-        for attempt in ("first", "second"):
+        attempts = [("first", False), ("second", False)] + [(kind, kind == "before") for _ in range(repeats)
+                                                           for kind in ("before", "after")]
+        for attempt, before in attempts:
+            _tfjs_through_tensorflow(before)
+            load = load_average()
             # Celery is eager here: the run executes inside training_run_start, as soon as it is queued.
             start, cpu = time.perf_counter(), time.process_time()
             run = training_run_start(project=project, user=teacher, config={"mode": "quick", "image_size": size})
@@ -191,22 +264,31 @@ def platform_part(files, y, classes, weights_dir: Path, sizes, seed: int, upload
                          "holdout": version.holdout_accuracy if version else None,
                          "n": version.holdout_n if version else 0,
                          "stages": (version.metadata.get("timings") or {}).get("stages") if version else None,
-                         "error": run.error_message})
+                         "error": run.error_message, "load": (load, load_average()),
+                         "tfjs": (version.metadata.get("tfjs") or {}).get("enabled") if version else None})
             print(f"platform {size}px {attempt} run: {seconds:.2f} s, {run.status}, holdout "
-                  f"{rows[-1]['holdout']}", flush=True)
+                  f"{rows[-1]['holdout']}, stages {rows[-1]['stages']}", flush=True)
+    _tfjs_through_tensorflow(False)
     return rows, upload_seconds
 
 
-def write_report(path: Path, engine: list, runs: list, upload_seconds, args) -> None:
+def _load_range(engine: list, runs: list) -> str:
+    loads = [r["load"] for r in engine] + [v for r in runs for v in r["load"]]
+    return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "not measured"
+
+
+def write_report(path: Path, engine: list, runs: list, upload_seconds, args, variants: list | None = None) -> None:
     lines = [
         "# Quick model benchmark",
         "",
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.processor() or platform.machine()} · "
-        f"{os.cpu_count()} CPUs · `python bench/quick_bench.py` · data `{args.data}` (2,000 photos, cat/dog)",
+        f"{os.cpu_count()} CPUs · `python bench/quick_bench.py{' --platform' * args.platform}"
+        f"{' --variants' * args.variants}` · data `{args.data}` (2,000 photos, cat/dog)",
         "",
-        "**Timings were taken while six other engineers ran tests and benchmarks on the same two cores** "
-        "(load average 9-17 on 2 cores while this ran): wall-clock seconds are upper bounds, not the figures of an "
-        "idle machine; the CPU seconds of the benchmark's own process are given beside them.",
+        f"**Timings were taken while other engineers ran tests and benchmarks on the same {os.cpu_count()} cores** "
+        f"(one-minute load average {_load_range(engine, runs)} while this ran, sampled before and after each run): "
+        "wall-clock seconds are upper bounds, not the figures of an idle machine; the CPU seconds of the benchmark's "
+        "own process are given beside them.",
         "",
         "## Accuracy (engine: `ml.quick.fit_quick_head` on `ml.embeddings` features)",
         "",
@@ -226,6 +308,31 @@ def write_report(path: Path, engine: list, runs: list, upload_seconds, args) -> 
         lines.append("")
         lines.append(f"- {size} px: mean {np.mean(accs):.4f} over {len(accs)} seeds (min {min(accs):.4f})"
                      + (f"; embedding 2,000 photos + mirrors took {embed[0]:.1f} s, once" if embed else ""))
+    if variants:
+        size = variants[0]["size"]
+        lines += [
+            "",
+            f"## Variants of the head at {size} px (each with its own 5-fold CV on the training photos)",
+            "",
+            "| variant | note | seed | C | CV accuracy | CV log loss | holdout accuracy |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for r in variants:
+            lines.append(f"| {r['variant']} | {r['note']} | {r['seed']} | {r['c']:g} | {r['cv']:.4f} | "
+                         f"{r['cv_loss']:.4f} | {r['accuracy']:.4f} |")
+        lines.append("")
+        for name in dict.fromkeys(r["variant"] for r in variants):
+            chosen = [r for r in variants if r["variant"] == name]
+            lines.append(f"- {name}: mean CV accuracy {np.mean([r['cv'] for r in chosen]):.4f}, mean holdout accuracy "
+                         f"{np.mean([r['accuracy'] for r in chosen]):.4f} over {len(chosen)} seeds")
+        raw = {r["seed"]: r for r in variants if r["variant"] == "raw"}
+        std = {r["seed"]: r for r in variants if r["variant"] == "standardised"}
+        gaps = [std[seed]["cv"] - raw[seed]["cv"] for seed in raw]
+        verdict = ("CV prefers it in every seed" if all(g > 0 for g in gaps) else
+                   "no variant is chosen consistently, so the served head stays on the raw embeddings")
+        lines += ["", f"CV on the training photos prefers standardised embeddings in "
+                  f"{sum(g > 0 for g in gaps)} of {len(gaps)} seeds, by {min(gaps):+.4f} to {max(gaps):+.4f} CV "
+                  f"accuracy (one photo of a 320-photo fold is 0.0031): {verdict}."]
     if runs:
         lines += [
             "",
@@ -233,22 +340,42 @@ def write_report(path: Path, engine: list, runs: list, upload_seconds, args) -> 
             "",
             f"2,000 photos stored ({'through `image_upload_create`' if args.upload else 'as rows and files, their embeddings copied from the engine part: embeddings cached'}) "
             f"in {upload_seconds:.0f} s; {HOLDOUT} of them in the holdout. Each run: read the cached embeddings, fit, "
-            "write model.onnx + model.int8.onnx + head + detector + card, store the version, score it and the "
-            "active one on the holdout from the cache, activate.",
+            "write model.onnx + model.int8.onnx + head + detector + TF.js files + card, store the version, score it "
+            "and the active one on the holdout from the cache, activate. `first` is cold (it builds what the next "
+            "runs reuse), `second` warm; then `before` (TF.js copy built through TensorFlow every run, as before "
+            "the template) and `after` (TF.js copy written from the cached template with numpy) alternate.",
             "",
-            "| px | run | status | seconds (wall / CPU of this process) | active | holdout accuracy (n) | stages (s) |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "| px | run | status | seconds (wall / CPU of this process) | load avg (before / after) | active | "
+            "holdout accuracy (n) | stages (s) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in runs:
             holdout = "—" if r["holdout"] is None else f"{r['holdout']:.4f} ({r['n']})"
             stages = ", ".join(f"{k} {v:.2f}" for k, v in (r["stages"] or {}).items())
-            lines.append(f"| {r['size']} | {r['attempt']} | {r['status']} | {r['seconds']:.2f} / {r['cpu']:.2f} | {r['active']} | "
-                         f"{holdout} | {stages} |")
+            lines.append(f"| {r['size']} | {r['attempt']} | {r['status']} | {r['seconds']:.2f} / {r['cpu']:.2f} | "
+                         f"{r['load'][0]:.1f} / {r['load'][1]:.1f} | {r['active']} | {holdout} | {stages} |")
+        lines += ["", "Warm runs, TF.js copy through TensorFlow (before) against the cached template (after), "
+                  "medians of the alternating runs:", "",
+                  "| px | runs each | before: wall / CPU s | after: wall / CPU s | after / before (wall) | "
+                  "after / before (CPU) | tfjs stage before / after (s) |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for size in sorted({r["size"] for r in runs}):
+            pair = {kind: [r for r in runs if r["size"] == size and r["attempt"] == kind] for kind in ("before", "after")}
+            if not (pair["before"] and pair["after"]):
+                continue
+            wall = {k: float(np.median([r["seconds"] for r in v])) for k, v in pair.items()}
+            cpu = {k: float(np.median([r["cpu"] for r in v])) for k, v in pair.items()}
+            tfjs = {k: float(np.median([(r["stages"] or {}).get("tfjs", np.nan) for r in v])) for k, v in pair.items()}
+            lines.append(f"| {size} | {len(pair['after'])} | {wall['before']:.2f} / {cpu['before']:.2f} | "
+                         f"{wall['after']:.2f} / {cpu['after']:.2f} | {wall['after'] / wall['before']:.2f} | "
+                         f"{cpu['after'] / cpu['before']:.2f} | {tfjs['before']:.2f} / {tfjs['after']:.3f} |")
         lines += ["", "The first run at a size builds what the next ones reuse, once per backbone fingerprint (the "
-                  "backbone's ONNX export through TensorFlow and its int8 copy, calibrated on 100 training photos), "
-                  "and imports scikit-learn and SciPy; the second run is the one a class waits for after labeling. "
-                  "The platform runs use seed 0's holdout. `tfjs` is the TF.js export stage added to quick runs "
-                  "(it imports TensorFlow): without it the second runs take about 4 s less.",
+                  "backbone's ONNX export through TensorFlow in the throwaway site's model cache, its int8 copy "
+                  "calibrated on 100 training photos, and the TF.js template through TensorFlow), and imports "
+                  "scikit-learn and SciPy; the warm runs are the ones a class waits for after "
+                  "labeling. The platform runs use seed 0's holdout. In this one process TensorFlow is already "
+                  "imported by the first run, so `before` does not pay its import; a worker whose first TF.js copy "
+                  "comes from the template never imports it (`tests/ml/test_quick.py` checks that in a fresh process).",
                   "", "Not measured yet: the full-recipe candidates table (accuracy against training time)."]
     path.write_text("\n".join(lines) + "\n")
 
@@ -261,6 +388,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--platform", action="store_true", help="also time runs through the Django services")
     parser.add_argument("--upload", action="store_true", help="store the photos through image_upload_create (slow)")
+    parser.add_argument("--repeats", type=int, default=3, help="before/after pairs of warm runs per size")
+    parser.add_argument("--variants", action="store_true", help="also fit the head on transformed embeddings")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "quick_bench.md")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -270,9 +399,10 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     weights_dir = args.weights.resolve().parent
     engine = engine_part(files, y, weights_dir, sizes, seeds, cache)
-    runs, upload_seconds = (platform_part(files, y, classes, weights_dir, sizes, seeds[0], args.upload)
+    variants = variants_part(y, weights_dir, seeds, cache, min(sizes)) if args.variants else None
+    runs, upload_seconds = (platform_part(files, y, classes, weights_dir, sizes, seeds[0], args.upload, args.repeats)
                             if args.platform else ([], None))
-    write_report(args.out, engine, runs, upload_seconds, args)
+    write_report(args.out, engine, runs, upload_seconds, args, variants)
     print(f"wrote {args.out}")
 
 
