@@ -61,7 +61,14 @@ class Backbone:
 
 
 class BackboneUnavailable(WeightsError):
-    """No pretrained weights file for the requested backbone: the message says where it was looked for."""
+    """No pretrained weights file for the requested backbone: the message says where it was looked for.
+
+    ``resolution`` (``ml.weights.WeightsResolution``) says the same as a reason key and its parameters.
+    """
+
+    def __init__(self, resolution):
+        super().__init__(resolution.message)
+        self.resolution = resolution
 
 
 def file_sha256(path: str | Path) -> str:
@@ -84,7 +91,7 @@ def resolve_backbone(network: str, alpha: float, image_size: int, weights: str =
     """Find the pretrained weights of a backbone (never downloading) and return it; raise BackboneUnavailable."""
     resolution = resolve_weights(network, alpha, weights, image_size, weights_dir=weights_dir, download=False)
     if not resolution.available:
-        raise BackboneUnavailable(resolution.message)
+        raise BackboneUnavailable(resolution)
     return Backbone(network, float(alpha), int(image_size), resolution.path, file_sha256(resolution.path))
 
 

@@ -11,6 +11,20 @@ NO_PRETRAINED_WEIGHTS = _(
     "No pretrained weights were available (%(reason)s). Ask the administrator to put the weights file in the "
     "weights folder (RIIM_WEIGHTS_DIR)."
 )
+# Why no weights were found, by the engine's reason key (``ml.weights.WeightsResolution.reason``).
+MISSING_WEIGHTS_REASONS = {
+    "file_missing": _("the file %(file)s is not in the weights folder"),
+    "no_imagenet": _("this network has no ImageNet weights"),
+    "not_found": _("%(file)s is neither in the weights folder (%(folder)s) nor in the Keras cache"),
+    "no_folder": _("%(file)s is not in the Keras cache and no weights folder is set"),
+}
+
+
+def missing_weights_reason(exc) -> str:
+    """Say in the active language why a backbone has no weights (the engine's English sentence for unknown reasons)."""
+    resolution = getattr(exc, "resolution", None)
+    message = MISSING_WEIGHTS_REASONS.get(getattr(resolution, "reason", ""))
+    return str(message) % resolution.params if message is not None else str(exc)
 
 
 def backbone_cache_dir() -> Path:
@@ -27,4 +41,4 @@ def embedding_backbone(*, image_size: int | None = None, network: str | None = N
         return resolve_backbone(network or classroom["backbone"], alpha or classroom["alpha"],
                                 image_size or classroom["image_size"], weights_dir=settings.RIIM_WEIGHTS_DIR)
     except BackboneUnavailable as exc:
-        raise ApplicationError(NO_PRETRAINED_WEIGHTS % {"reason": str(exc)}) from exc
+        raise ApplicationError(NO_PRETRAINED_WEIGHTS % {"reason": missing_weights_reason(exc)}) from exc
