@@ -95,3 +95,20 @@ def screenshot(driver, name: str, width: int | None = None, height: int | None =
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+def allow_downloads(driver, folder: Path) -> None:
+    """Let the headless browser save the files it downloads into ``folder`` (it refuses them by default)."""
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+
+
+def downloaded_file(driver, folder: Path, name: str, seconds: int = 120) -> Path:
+    """Wait until the browser has finished writing ``folder/name`` (no partial .crdownload left) and return it."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    path = Path(folder) / name
+
+    def finished(_driver):
+        return path.exists() and not any(Path(folder).glob("*.crdownload")) and path
+
+    return WebDriverWait(driver, seconds, poll_frequency=0.2).until(finished)
