@@ -220,6 +220,9 @@ def test_teacher_imports_retrains_activates_and_moderates(classroom, publish, qu
     assert "Entrenamiento n.º" in chromium.find_element(By.CSS_SELECTOR, ".alert-success").text
     assert chromium.find_element(By.ID, "run-bar").text == "100%"
     assert chromium.find_element(By.ID, "run-error").get_attribute("hidden") is not None
+    # A quick run has no epochs: the page says so instead of drawing two empty charts.
+    assert "no tiene curvas por época" in chromium.find_element(By.ID, "run-no-curves").text
+    assert not chromium.find_element(By.ID, "loss-chart").is_displayed()
     trained = ModelVersion.objects.get(project=project, run__isnull=False)
     assert (trained.number, trained.mode) == (2, "quick")
     _both_widths(chromium, "journey-teacher-retrained")
