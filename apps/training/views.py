@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
@@ -31,7 +32,7 @@ def network_summary(version) -> dict:
         return {"name": None, "pretrained": None, "fallback": None}
     name = "MobileNet" if used == "mobilenet" else _("CNN from scratch") if used == "scratch" else used
     if backbone.get("alpha"):
-        name = f"{name} {backbone['alpha']}"
+        name = f"{name} {formats.localize(backbone['alpha'])}"  # MobileNet 0,25 in Spanish
     fallback = None
     if backbone.get("fallback"):  # the reader's language from the build event; older cards have the English reason
         fallback = fallback_text(backbone.get("event")) or backbone.get("fallback_reason")

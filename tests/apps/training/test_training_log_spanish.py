@@ -80,3 +80,12 @@ def test_the_fallback_warning_of_the_run_and_of_its_version_follows_the_reader(f
     assert not english_words(while_running)
     with translation.override("en"):
         assert network_summary(version)["fallback"].startswith("no pretrained weights: the weights file")
+
+
+def test_network_name_writes_its_width_in_the_readers_number_format():
+    """«MobileNet 0,25» in Spanish, «MobileNet 0.25» in English."""
+    version = SimpleNamespace(metadata={"backbone": {"used": "mobilenet", "alpha": 0.25, "pretrained": True}})
+    with translation.override("es"):
+        assert network_summary(version)["name"] == "MobileNet 0,25"
+    with translation.override("en"):
+        assert network_summary(version)["name"] == "MobileNet 0.25"
