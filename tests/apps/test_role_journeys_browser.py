@@ -50,9 +50,12 @@ def _visible(driver, css, seconds=WAIT):
 
 
 def _until(driver, condition, seconds=WAIT):
+    """Wait for a condition, reading again when the page is replaced under it (a reload after each answer)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, seconds).until(condition)
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, seconds, ignored_exceptions=ignored).until(condition)
 
 
 def _click(driver, element):
@@ -296,8 +299,8 @@ def test_grader_filters_history_and_downloads_the_csv(classroom, publish, stored
     _wait(chromium, "main .nav-tabs a.active[href*='kind=uploads']")
     chromium.find_element(By.NAME, "student").send_keys(classroom.student.username)
     _click(chromium, chromium.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
-    _until(chromium, lambda d: "student=" in d.current_url)
-    assert "2 resultados" in _main(chromium) and "profe.png" not in _main(chromium)
+    _until(chromium, lambda d: "student=" in d.current_url and "2 resultados" in _main(d))
+    assert "profe.png" not in _main(chromium)
     _click(chromium, chromium.find_element(By.LINK_TEXT, "Análisis"))
     _wait(chromium, "main .nav-tabs a.active[href*='kind=analyses']")
     assert chromium.find_element(By.NAME, "student").get_attribute("value") == classroom.student.username
