@@ -6,6 +6,9 @@ from apps.inference.models import Analysis
 from apps.labeling.models import Label
 from apps.uploads.models import Image
 
+# The empty choice of each select, in words (django-filter's default is a row of dashes).
+ANY = _("Any")
+
 
 class _DateRangeMixin(django_filters.FilterSet):
     date_from = django_filters.DateFilter(
@@ -20,7 +23,8 @@ class LabelActivityFilter(_DateRangeMixin):
     project = django_filters.CharFilter(field_name="image__project__slug", label=_("Project"))
     student = django_filters.CharFilter(field_name="author__username", label=_("Student"))
     label = django_filters.CharFilter(field_name="label", label=_("Class"))
-    source = django_filters.ChoiceFilter(field_name="source", choices=Label.Source.choices, label=_("Label source"))
+    source = django_filters.ChoiceFilter(field_name="source", choices=Label.Source.choices, label=_("Label source"),
+                                       empty_label=ANY)
 
     class Meta:
         model = Label
@@ -31,7 +35,8 @@ class UploadActivityFilter(_DateRangeMixin):
     project = django_filters.CharFilter(field_name="project__slug", label=_("Project"))
     student = django_filters.CharFilter(field_name="uploader__username", label=_("Student"))
     label = django_filters.CharFilter(field_name="label", label=_("Class"))
-    source = django_filters.ChoiceFilter(field_name="label_source", choices=Label.Source.choices, label=_("Label source"))
+    source = django_filters.ChoiceFilter(field_name="label_source", choices=Label.Source.choices, label=_("Label source"),
+                                       empty_label=ANY)
 
     class Meta:
         model = Image
@@ -48,12 +53,13 @@ class AnalysisFilter(django_filters.FilterSet):
         field_name="is_anomaly",
         # The empty choice first, as the other selects have: without it the form shows "Unusual"
         # while nothing is filtered.
-        choices=[("", "---------"), ("yes", _("Unusual")), ("no", _("Usual"))],
+        choices=[("", ANY), ("yes", _("Unusual")), ("no", _("Usual"))],
         coerce=lambda value: value == "yes",
         label=_("Anomaly"),
     )
     version = django_filters.NumberFilter(field_name="model_version__number", label=_("Model version"))
-    ran_on = django_filters.ChoiceFilter(field_name="ran_on", choices=Analysis.RanOn.choices, label=_("Ran on"))
+    ran_on = django_filters.ChoiceFilter(field_name="ran_on", choices=Analysis.RanOn.choices, label=_("Ran on"),
+                                         empty_label=ANY)
 
     class Meta:
         model = Analysis

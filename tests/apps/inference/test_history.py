@@ -40,7 +40,10 @@ def test_grader_history_filters_analyses(classroom, analysed, client):
     assert _rows(client.get(url + "&ran_on=browser")) == 1
     assert _rows(client.get(url + f"&version={first.number}")) == len(images)
     unfiltered = client.get(url).content.decode()
-    assert '<option value="" selected>---------</option>' in unfiltered.split('name="anomaly"')[1].split("</select>")[0]
+    # Each select's empty choice says "any" in words (the default was a row of dashes).
+    for select in ("anomaly", "ran_on"):
+        options = unfiltered.split(f'name="{select}"')[1].split("</select>")[0]
+        assert '<option value="" selected>Cualquiera</option>' in options and "---" not in options
     assert _rows(client.get(url + "&anomaly=")) == total
     assert _rows(client.get(url + "&anomaly=yes")) == Analysis.objects.filter(is_anomaly=True).count()
     assert _rows(client.get(url + "&anomaly=no")) == Analysis.objects.filter(is_anomaly=False).count()
