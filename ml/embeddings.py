@@ -126,7 +126,23 @@ def backbone_onnx(backbone: Backbone, cache_dir: str | Path) -> Path:
     partial = folder / f"{uuid.uuid4().hex[:8]}.onnx"
     to_onnx(model, partial)
     (folder / BACKBONE_INFO_FILE).write_text(json.dumps(backbone.describe(), indent=2))
+    _prepare_quick_tfjs(backbone, folder, int(pooled.shape[-1]))
     return _atomic_replace(partial, path)
+
+
+def _prepare_quick_tfjs(backbone: Backbone, folder: Path, embedding_size: int) -> None:
+    """Build the quick models' TF.js template while TensorFlow is loaded anyway: quick runs then never load it.
+
+    The head's weights are not part of the template, so a placeholder two-class head builds it.
+    """
+    from ml import tfjs
+
+    try:
+        tfjs.quick_template(folder, network=backbone.network, alpha=backbone.alpha, image_size=backbone.image_size,
+                            weights_path=backbone.weights_path, kernel=np.zeros((embedding_size, 2), np.float32),
+                            bias=np.zeros(2, np.float32))
+    except tfjs.UnsupportedModel:
+        pass  # the refusal is cached with the template: quick runs record it without TensorFlow
 
 
 def backbone_int8_onnx(backbone: Backbone, cache_dir: str | Path, calibration_images) -> Path:

@@ -213,3 +213,21 @@ def test_publish_after_the_tfjs_template_exists_does_not_import_tensorflow(backb
         assert (second / TFJS_FILES[key]).read_bytes() == (first / TFJS_FILES[key]).read_bytes(), key
     metadata = json.loads((second / TFJS_FILES["tfjs_metadata"]).read_text())
     assert metadata["labels"] == ["a", "b"] and metadata["imageSize"] == SIZE
+
+
+def test_first_quick_publish_after_the_backbone_export_does_not_import_tensorflow(backbone, tmp_path):
+    """Exporting the backbone (TensorFlow is loaded for it anyway) also caches the TF.js template, so even a
+    fingerprint's first quick publish runs without TensorFlow."""
+    import json
+    import subprocess
+    import sys
+
+    backbone_file = backbone_onnx(backbone, tmp_path / "cache")
+    x, xm = Embedder(backbone_file)(_images(16, 5))
+    np.savez(tmp_path / "data.npz", x=x, xm=xm, y=np.arange(16) % 2)
+    done = subprocess.run([sys.executable, "-c", NO_TENSORFLOW_PUBLISH, str(Path(backbone.weights_path).parent),
+                           str(SIZE), str(backbone_file), str(tmp_path / "data.npz"), str(tmp_path / "quick")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["loaded"] == [] and result["tfjs"]["enabled"], result
