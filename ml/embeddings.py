@@ -113,7 +113,7 @@ def backbone_onnx(backbone: Backbone, cache_dir: str | Path) -> Path:
     from ml.backend import keras
     from ml.graphs import _named_model, to_onnx
     from ml.models import build_pretrained_backbone
-    from ml.training import SERVING_INPUT_SCALE
+    from ml.preprocess import SERVING_INPUT_SCALE
 
     folder.mkdir(parents=True, exist_ok=True)
     base = build_pretrained_backbone(backbone.network, backbone.alpha, backbone.image_size, backbone.weights_path)

@@ -17,6 +17,8 @@ from ml.errors import IMAGE_UNREADABLE, DataError
 
 # The spec recorded in the model card; inference rebuilds preprocessing from it.
 SCALE = "x / 127.5 - 1"
+# The served graphs take raw 0..255 pixels and apply ``scale`` themselves, as (scale, offset).
+SERVING_INPUT_SCALE = (1 / 127.5, -1.0)
 RESAMPLE = "bilinear"
 
 

@@ -41,7 +41,7 @@ from ml.models import (
     parameter_counts,
     unfreeze_top,
 )
-from ml.preprocess import preprocessing_spec, unscale
+from ml.preprocess import SERVING_INPUT_SCALE, preprocessing_spec, unscale
 from ml.runtime import FILES, INPUT_NAME, MODEL_FILE, SERVING_OUTPUTS
 from ml.validation import kfold_head_on_features, kfold_short_training
 from ml.weights import WeightsResolution, resolve_weights
@@ -54,8 +54,6 @@ BN_POLICY = "batch-norm layers frozen and run in inference mode (base called wit
 STAGE_WEIGHTS = {"data": 0.08, "build": 0.02, "kfold": 0.15, "train": 0.45, "fine_tune": 0.25,
                  "evaluate": 0.03, "prune": 0.08, "export": 0.03, "quantize": 0.04, "parity": 0.03, "tfjs": 0.01,
                  "anomaly": 0.02, "autoencoder": 0.06, "tags": 0.01, "report": 0.02}
-# The served graphs take raw 0..255 pixels; this is ``preprocess.scale`` (x / 127.5 - 1) as (scale, offset).
-SERVING_INPUT_SCALE = (1 / 127.5, -1.0)
 
 
 @dataclass
@@ -161,7 +159,9 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
         if backbone_info["pretrained"]:
             freeze_backbone(model)
             train_count = len(splits["train"])  # the pool starts with the training split
-            head_init = warm_start_head(model, frozen[:train_count], images.y[splits["train"]], config)
+            flipped = images.x[splits["train"]][:, :, ::-1, :]  # each photo's mirror, as the quick model fits
+            mirrored = feature_model(model).predict(flipped, batch_size=64, verbose=0)
+            head_init = warm_start_head(model, frozen[:train_count], images.y[splits["train"]], config, mirrored)
             candidates["warm_start"] = model.get_weights()
         compile_model(model, config.learning_rate)
         phases.append(("head" if backbone_info["pretrained"] else "scratch",
@@ -307,28 +307,28 @@ def frozen_pool_features(model, images: ImageData, splits: dict) -> np.ndarray:
     return feature_model(model).predict(images.x[pool], batch_size=64, verbose=0)
 
 
-def warm_start_head(model, features: np.ndarray, y: np.ndarray, config: TrainConfig) -> str:
-    """Start the dense head from a logistic regression on the frozen features of the training split.
+def warm_start_head(model, features: np.ndarray, y: np.ndarray, config: TrainConfig,
+                    mirror_features: np.ndarray | None = None) -> str:
+    """Start the dense head from the quick model's fit on the frozen features of the training split.
 
     With a class's few dozen photos, gradient steps from random weights leave the head far from
     where the features already separate the classes; the convex fit gets there at once, and the
-    head phase then refines it with augmentation and dropout.
+    head phase then refines it with augmentation and dropout. The fit is the quick model's
+    (``ml.quick.fit_quick_head``: regularisation chosen by cross-validation on these rows, each photo
+    and its mirror), so this candidate of ``select_recipe`` is the quick model of the same labels and
+    the full recipe never starts below it.
     """
-    from sklearn.linear_model import LogisticRegression
+    from ml.quick import fit_quick_head
 
+    num_classes = model.get_layer(HEAD_PREDICTIONS).get_weights()[0].shape[1]
     if len(np.unique(y)) < 2:
         return "random (Glorot): one class in the training split"
-    # C = 1 / (n * l2) matches the head's L2 penalty; at least 1.0 so tiny data is not over-shrunk.
-    c = max(1.0, 1.0 / (len(y) * config.l2)) if config.l2 else 1.0
-    fit = LogisticRegression(C=c, max_iter=2000).fit(features, y)
-    kernel, bias = fit.coef_.T, fit.intercept_
-    if kernel.shape[1] == 1:  # binary: one score; split it across the two softmax logits
-        kernel, bias = np.concatenate([-kernel / 2, kernel / 2], axis=1), np.array([-bias[0] / 2, bias[0] / 2])
-    dense = model.get_layer(HEAD_PREDICTIONS)
-    if dense.get_weights()[0].shape != kernel.shape:  # classes absent from the training split
+    if len(np.unique(y)) < num_classes:
         return "random (Glorot): some classes have no training images"
-    dense.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
-    return "logistic regression on the frozen features of the training split (warm start)"
+    mirrored = features if mirror_features is None else mirror_features
+    head = fit_quick_head(features, mirrored, y, num_classes, seed=config.seed)
+    model.get_layer(HEAD_PREDICTIONS).set_weights([head.kernel.astype(np.float32), head.bias.astype(np.float32)])
+    return f"logistic regression on the frozen features of the training split (warm start, C = {head.c:g})"
 
 
 def select_recipe(model, candidates: dict, x_val: np.ndarray, y_val: np.ndarray) -> dict:

@@ -116,7 +116,7 @@ def test_pretrained_run_caches_features_for_kfold_and_fine_tunes(shapes_dir, tmp
     from ml.graphs import export_reference
     from ml.inference import Predictor
     from ml.models import build_reference_extractor
-    from ml.training import SERVING_INPUT_SCALE
+    from ml.preprocess import SERVING_INPUT_SCALE
 
     older = tmp_path / "older"
     shutil.copytree(tmp_path / "run", older)
@@ -193,6 +193,7 @@ def test_warm_start_fits_the_head_to_frozen_features(shapes_dir, tmp_path):
     from ml.backend import keras
     from ml.datasets import load_image_data, split_indices
     from ml.models import build_classifier, build_scratch_backbone, feature_model, freeze_backbone
+    from ml.quick import fit_quick_head
     from ml.training import warm_start_head
 
     config = TrainConfig(backbone="mobilenet", alpha=0.25, image_size=32, weights="none", seed=0)
@@ -206,7 +207,13 @@ def test_warm_start_fits_the_head_to_frozen_features(shapes_dir, tmp_path):
     train_idx = splits["train"]
     before = (model.predict(images.x[train_idx], verbose=0).argmax(axis=1) == images.y[train_idx]).mean()
     features = feature_model(model).predict(images.x[train_idx], verbose=0)
-    assert "logistic regression" in warm_start_head(model, features, images.y[train_idx], config)
+    mirrored = feature_model(model).predict(images.x[train_idx][:, :, ::-1, :], verbose=0)
+    assert "logistic regression" in warm_start_head(model, features, images.y[train_idx], config, mirrored)
     after = (model.predict(images.x[train_idx], verbose=0).argmax(axis=1) == images.y[train_idx]).mean()
     assert after > max(before, 0.8)
+    # The warm start is the quick model of the same rows (C by cross-validation, photos and mirrors).
+    quick = fit_quick_head(features, mirrored, images.y[train_idx], len(images.classes), seed=config.seed)
+    kernel, bias = model.get_layer("head_predictions").get_weights()
+    np.testing.assert_allclose(kernel, quick.kernel, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bias, quick.bias, rtol=1e-5, atol=1e-6)
     assert feature_model(model).output_shape[-1] == model.get_layer("head_predictions").get_weights()[0].shape[0]
