@@ -1,6 +1,6 @@
 """Benchmark the full training recipes against the quick model on the real photos (not a test).
 
-    nohup nice .venv/bin/python bench/recipe_bench.py --data ../shared/data/catsdogs \
+    nohup .venv/bin/python bench/recipe_bench.py --data ../shared/data/catsdogs \
         --weights ../shared/data/keras/models/mobilenet_2_5_224_tf_no_top.h5 > /tmp/recipe_bench.log 2>&1 &
 
 Per seed, the holdout of ``bench/quick_bench.py`` (400 photos, 200 per class, seeded and
@@ -240,7 +240,7 @@ def write_report(path: Path, rows: dict, seeds, args, load: list, started: str, 
         f"(2,000 photos, cat/dog) · {SIZE} px · MobileNet 0.25 ImageNet weights `{args.weights.name}`.",
         "",
         "```",
-        "nohup nice .venv/bin/python bench/recipe_bench.py --data ../shared/data/catsdogs \\",
+        "nohup .venv/bin/python bench/recipe_bench.py --data ../shared/data/catsdogs \\",
         "    --weights ../shared/data/keras/models/mobilenet_2_5_224_tf_no_top.h5 > /tmp/recipe_bench.log 2>&1 &",
         "```",
         "",
