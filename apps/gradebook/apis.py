@@ -27,8 +27,10 @@ class LabFiguresOutputSerializer(serializers.Serializer):
         ref_name = "GradebookLabOutput"
 
     experiments = serializers.IntegerField()
-    quiz_answered = serializers.IntegerField()
-    quiz_correct = serializers.IntegerField(help_text="questions answered right at the first try")
+    quiz_answered = serializers.IntegerField(help_text="questions answered in this project")
+    quiz_correct = serializers.IntegerField(
+        help_text="of those, questions whose first answer anywhere (any project, or the lab outside one) was right"
+    )
 
 
 class StudentRowOutputSerializer(serializers.Serializer):

@@ -180,21 +180,26 @@ def gradebook_get(*, project, usernames: list[str] | None = None) -> Gradebook:
 def _quiz_counts(*, project, ids) -> dict:
     """Return {user id: (questions answered, questions right at the first try, last answer time)}.
 
-    Only the first answer to a question says what the student knew: later ones may be retries.
+    A question counts once it was answered in this project; whether it was right at the first try is
+    decided by the student's first answer to it anywhere (another class, or the lab outside a class):
+    later answers may be retries, so answering wrong elsewhere and right here is not a first try.
     """
     first = {}
+    here = set()
     last = {}
-    for user_id, question, correct, created in (
-        QuizAnswer.objects.filter(project=project, user_id__in=ids)
+    for user_id, question, correct, created, project_id in (
+        QuizAnswer.objects.filter(user_id__in=ids)
         .order_by("created_at", "id")
-        .values_list("user_id", "question", "correct", "created_at")
+        .values_list("user_id", "question", "correct", "created_at", "project_id")
     ):
         first.setdefault((user_id, question), correct)
-        last[user_id] = created
+        if project_id == project.pk:
+            here.add((user_id, question))
+            last[user_id] = created
     counts = {}
-    for (user_id, _question), correct in first.items():
+    for user_id, question in here:
         answered, right, _ = counts.get(user_id, (0, 0, None))
-        counts[user_id] = (answered + 1, right + int(correct), last[user_id])
+        counts[user_id] = (answered + 1, right + int(first[user_id, question]), last[user_id])
     return counts
 
 

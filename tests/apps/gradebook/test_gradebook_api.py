@@ -6,7 +6,7 @@ from apps.lab.models import LabExperiment
 from apps.labeling.services import label_assign
 from apps.projects.models import Membership
 from apps.uploads.services import image_upload_create
-from tests.factories import UserFactory, image_bytes
+from tests.factories import ProjectFactory, UserFactory, image_bytes
 
 
 @pytest.fixture
@@ -123,6 +123,28 @@ def test_quiz_answer_is_checked_on_the_server(world, api_as):
     assert list(QuizAnswer.objects.values_list("correct", flat=True)) == [True, False]
     assert client.post(url, {"option": 7}, format="json").status_code == 400
     assert client.post("/api/v1/lab/questions/nope/answers/", {"option": 1}, format="json").status_code == 404
+
+
+def test_right_at_the_first_try_is_the_first_answer_anywhere(world, api_as):
+    """A wrong first answer outside the class, then a right one in it, is answered but not right at the first try."""
+    url = "/api/v1/lab/questions/overfitting-dropout/answers/"
+    client = api_as(world.student)
+    assert client.post(url, {"option": 1}, format="json").json()["correct"] is False  # the lab outside a class
+    assert client.post(url, {"option": 2}, format="json").json()["correct"] is True  # still checked and shown
+    assert client.post(url, {"option": 2, "project": world.project.slug}, format="json").json()["correct"] is True
+    row = api_as(world.teacher).get(_url(world)).json()["students"][0]
+    assert row["lab"] == {"experiments": 0, "quiz_answered": 1, "quiz_correct": 0}
+
+
+def test_a_first_answer_in_another_class_counts_too(world, api_as):
+    """The first try given in another project decides; a question answered only elsewhere is not this class's."""
+    other = ProjectFactory(owner=world.teacher, members=[(world.student, "student")])
+    client = api_as(world.student)
+    client.post("/api/v1/lab/questions/overfitting-dropout/answers/", {"option": 3, "project": other.slug}, format="json")
+    client.post("/api/v1/lab/questions/overfitting-dropout/answers/", {"option": 2, "project": world.project.slug}, format="json")
+    client.post("/api/v1/lab/questions/cv-report-mean/answers/", {"option": 2, "project": other.slug}, format="json")
+    row = api_as(world.teacher).get(_url(world)).json()["students"][0]
+    assert row["lab"] == {"experiments": 0, "quiz_answered": 1, "quiz_correct": 0}
 
 
 def test_gradebook_answers_match_the_schema(world, rubric, api_as):
