@@ -1,7 +1,7 @@
 """API token authentication whose lookup is one hand-written query: every API request pays for it.
 
 Tokens expire ``RIIM_TOKEN_MAX_AGE`` seconds after they were issued; ``POST /api/v1/auth/logout/``
-revokes one earlier.
+revokes one earlier, and a new password revokes all of the user's (``apps.accounts.services``).
 """
 from datetime import timedelta
 from functools import cache
@@ -19,14 +19,21 @@ from apps.common.rows import RowReader
 TOKEN_EXPIRED = _("The token has expired: ask for a new one.")
 
 
-class TokenExpired(exceptions.APIException):
-    """401 with a Token challenge: DRF turns AuthenticationFailed into 403 when the session authenticator
-    comes first, but an expired token is a plain case of "authenticate again"."""
+class TokenRefused(exceptions.APIException):
+    """401 with a Token challenge for a key that no longer authenticates (unknown, revoked, or its user inactive).
+
+    DRF turns AuthenticationFailed into 403 when the session authenticator comes first, which a client
+    cannot tell from "not allowed"; a refused token is a plain case of "authenticate again".
+    """
 
     status_code = 401
+    default_code = "token_invalid"
+    auth_header = "Token"  # sent as WWW-Authenticate by DRF's exception handler
+
+
+class TokenExpired(TokenRefused):
     default_detail = TOKEN_EXPIRED
     default_code = "token_expired"
-    auth_header = "Token"  # sent as WWW-Authenticate by DRF's exception handler
 
 
 @cache
@@ -47,8 +54,8 @@ def token_is_expired(token: Token) -> bool:
 class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's ``Authorization: Token <key>``, reading the token's user in one query without the ORM's compilation.
 
-    An unknown key or an inactive user falls through to DRF's own check, which answers with its usual 401;
-    an expired token is a 401 that says so.
+    An unknown (or revoked) key or an inactive user falls through to DRF's own check, whose message is
+    kept in a 401; an expired token is a 401 that says so.
     """
 
     def authenticate_credentials(self, key):
@@ -58,7 +65,10 @@ class TokenAuthentication(authentication.TokenAuthentication):
         found = reader.fetch_one(sql, [ops.adapt_datetimefield_value(cutoff), key])
         user, fresh = (found[0], bool(found[1][0])) if found else (None, False)
         if user is None or not user.is_active:
-            return super().authenticate_credentials(key)
+            try:
+                return super().authenticate_credentials(key)
+            except exceptions.AuthenticationFailed as exc:
+                raise TokenRefused(exc.detail, exc.detail.code) from None
         if not fresh:
             raise TokenExpired
         return user, Token(key=key, user=user)

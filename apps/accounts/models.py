@@ -9,6 +9,16 @@ from apps.accounts import roles
 class User(AbstractUser):
     """A RIIM user; the role is the user's role group."""
 
+    def save(self, *args, **kwargs):
+        # set_password() keeps the new password until the save; a hash upgraded at login does not (Django
+        # clears it first), and a new account has no token yet.
+        new_password = self._password is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if new_password:
+            from apps.accounts.services import user_tokens_revoke  # services import the token model
+
+            user_tokens_revoke(user=self)
+
     @cached_property
     def role(self):
         names = set(self.groups.filter(name__in=roles.ROLES).values_list("name", flat=True))

@@ -154,7 +154,35 @@ def test_logout_revokes_the_token(realistic):
     key = _token("gil", PASSWORD).json()["token"]
     client = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.post("/api/v1/auth/logout/").status_code == 204
-    refused = client.get("/api/v1/projects/")  # an unknown key: 403, as any wrong key (test_permission_matrix)
-    assert refused.status_code == 403 and "token" in refused.json()["detail"].lower()
+    refused = client.get("/api/v1/projects/")  # an unknown key: 401, as any wrong key (test_permission_matrix)
+    assert refused.status_code == 401 and refused["WWW-Authenticate"] == "Token"
+    assert "token" in refused.json()["detail"].lower()
     assert not Token.objects.filter(key=key).exists()
     assert APIClient().post("/api/v1/auth/logout/").status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_a_password_reset_revokes_every_token(realistic):
+    """A password set by a reset (Django's SetPasswordForm, as the admin and a teacher's reset use) revokes the token."""
+    from django.contrib.auth.forms import SetPasswordForm
+
+    user = UserFactory(username="hugo", role=roles.STUDENT)
+    key = _token("hugo", PASSWORD).json()["token"]
+    form = SetPasswordForm(user, {"new_password1": "nueva-clave-4321", "new_password2": "nueva-clave-4321"})
+    assert form.is_valid(), form.errors
+    form.save()
+    response = APIClient(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/projects/")
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
+    assert not Token.objects.filter(user=user).exists()
+    assert _token("hugo", "nueva-clave-4321").json()["token"] != key
+
+
+@pytest.mark.django_db
+def test_saving_a_user_without_a_new_password_keeps_the_token(realistic):
+    """A login, a renamed account or a password hash upgraded on login leaves the token working."""
+    user = UserFactory(username="ines", role=roles.STUDENT)
+    key = _token("ines", PASSWORD).json()["token"]
+    user.first_name = "Inés"
+    user.save()
+    assert APIClient().login(username="ines", password=PASSWORD)
+    assert APIClient(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/projects/").status_code == 200

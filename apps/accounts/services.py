@@ -1,0 +1,12 @@
+"""Writes on accounts: revoking API tokens."""
+from rest_framework.authtoken.models import Token
+
+
+def user_tokens_revoke(*, user) -> int:
+    """Delete every API token of the user and return how many; the next login issues a new key.
+
+    ``User.save`` calls it whenever a new password is saved (changed on the web, reset, set in the admin
+    or by ``manage.py changepassword``): a key handed out under the old password must not outlive it.
+    """
+    deleted, _per_model = Token.objects.filter(user=user).delete()
+    return deleted
