@@ -18,12 +18,18 @@ class BadRequestOutputSerializer(serializers.Serializer):
 
 ERRORS = {
     "400": OpenApiResponse(BadRequestOutputSerializer, description="The request's parameters or body are not valid."),
+    "401": OpenApiResponse(
+        ErrorOutputSerializer,
+        description="The token is unknown, revoked (logged out, password changed) or expired: ask for a new one. "
+        "Sent with WWW-Authenticate: Token.",
+    ),
     "403": OpenApiResponse(ErrorOutputSerializer, description="Not signed in, or your role may not do this."),
     "404": OpenApiResponse(ErrorOutputSerializer, description="It does not exist, or you may not see it."),
     "409": OpenApiResponse(ErrorOutputSerializer, description="Not possible in the current state (e.g. no model yet)."),
     "429": OpenApiResponse(ErrorOutputSerializer, description="Too many attempts: wait and try again."),
 }
-ALWAYS = ("400", "403", "404")  # any input may be refused, any caller may lack the right, any path may be unknown
+# Any input may be refused, any token may have been revoked, any caller may lack the right, any path may be unknown.
+ALWAYS = ("400", "401", "403", "404")
 
 
 class RiimAutoSchema(AutoSchema):

@@ -133,13 +133,37 @@ def test_token_auth(world, client):
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get("/api/v1/projects/").json()["count"] == 1
     assert client.post("/api/v1/auth/token/", {"username": "alumna", "password": "nope"}).status_code == 400
-    # A wrong key, or the key of a deactivated account, is refused with DRF's message (403: the session
-    # authenticator comes first and sends no WWW-Authenticate challenge).
+    # A wrong (or revoked) key, or the key of a deactivated account, is a 401 with a Token challenge:
+    # "log in again", unlike a 403 "not allowed".
     api.credentials(HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000")
     wrong = api.get("/api/v1/projects/")
-    assert wrong.status_code == 403 and "token" in wrong.json()["detail"].lower()
+    assert wrong.status_code == 401 and wrong["WWW-Authenticate"] == "Token" and "token" in wrong.json()["detail"].lower()
     world.student.is_active = False
     world.student.save()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     refused = api.get("/api/v1/projects/")
-    assert refused.status_code == 403 and refused.json()["detail"] != wrong.json()["detail"]
+    assert refused.status_code == 401 and refused["WWW-Authenticate"] == "Token"
+    assert refused.json()["detail"] != wrong.json()["detail"]
+
+
+def test_password_change_revokes_every_token(world, client, api_as):
+    """Changing the password on the web revokes the API token: the old key is a 401, the next login gets a new key."""
+    from rest_framework.test import APIClient
+
+    from tests.apps.test_api_schema import assert_conforms
+
+    old_key = client.post("/api/v1/auth/token/", {"username": "alumna", "password": "pass-12345"}).json()["token"]
+    client.force_login(world.student)
+    changed = client.post(
+        "/accounts/password/",
+        {"old_password": "pass-12345", "new_password1": "otra-clave-9876", "new_password2": "otra-clave-9876"},
+    )
+    assert changed.status_code == 302
+    old = APIClient(HTTP_AUTHORIZATION=f"Token {old_key}").get("/api/v1/projects/")
+    assert old.status_code == 401 and old["WWW-Authenticate"] == "Token"
+    assert_conforms(api_as(world.teacher).get("/api/schema/", {"format": "json"}).json(), "get", old)
+    assert client.post("/api/v1/auth/token/", {"username": "alumna", "password": "pass-12345"}).status_code == 400
+    new_key = client.post("/api/v1/auth/token/", {"username": "alumna", "password": "otra-clave-9876"}).json()["token"]
+    assert new_key != old_key
+    assert APIClient(HTTP_AUTHORIZATION=f"Token {new_key}").get("/api/v1/projects/").status_code == 200
+    assert client.get("/api/v1/projects/").status_code == 200  # the session that changed it stays signed in
