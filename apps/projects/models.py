@@ -23,6 +23,8 @@ class Project(TimeStampedModel):
     classes = models.JSONField(_("classes"), default=list, help_text=_("For example: cat, dog"))
     tag_vocabulary = models.JSONField(_("tag vocabulary"), default=list, blank=True)
     join_code = models.CharField(_("join code"), max_length=12, unique=True, default=join_code_generate)
+    # The last day the code lets students join (in the site's time zone); empty: until the teacher changes it.
+    join_code_expires_on = models.DateField(_("join code valid until"), null=True, blank=True)
     # Fraction of images kept out of training so every model version is scored on the same photos.
     holdout_fraction = models.FloatField(
         _("holdout fraction"), default=0.18, validators=[MinValueValidator(0.05), MaxValueValidator(0.5)]
