@@ -2,16 +2,15 @@
 
     prune -> export (ONNX, TFLite, head) -> quantize -> parity -> TF.js -> anomaly detector -> autoencoder -> tags
 
-``export_all`` calls the stages in that order; each returns its card section. The graph tools
-they use (flattening, the named serving graph, ONNX writing) live in ``ml.graphs``.
+``export_all`` calls the selected stages (``ml.stages``: all by default) in that order; each returns
+its card sections. The graph tools they use (flattening, the named serving graph, ONNX writing)
+live in ``ml.graphs``.
 """
 
 from __future__ import annotations
 
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +34,8 @@ from ml.graphs import (
 )
 from ml.models import REFERENCE_INPUT, reference_branch_point
 from ml.runtime import ANOMALY_FILE, FILES, SERVING_OUTPUTS
+from ml.stages import EXPORT_STAGES, select
+from ml.timing import timed
 
 PARITY_IMAGES = 64  # enough images to expose a wrong layer, few enough to stay fast
 CALIBRATION_IMAGES = 100  # int8 activation ranges settle after about a hundred images; each costs conversion time
@@ -59,11 +60,9 @@ class ExportRun:
         self.files[key] = FILES[key]
         return self.out / FILES[key]
 
-    @contextmanager
-    def timed(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
-        yield
-        self.timings[stage] = round(time.perf_counter() - start, 3)
+    def timed(self, stage: str):
+        """Time the ``with`` block as ``stage``."""
+        return timed(self.timings, stage)
 
     def emit(self, stage: str, key: str, fraction: float = 0.0, **params) -> None:
         emit(self.progress, stage, key, fraction, **params)
@@ -339,8 +338,9 @@ def export_all(
     progress: ProgressFn | None = None,
     reference_model=None,
     classes: list[str] | None = None,
+    stages: Iterable[str] | None = None,
 ) -> dict:
-    """Run pruning, export, quantization, parity, TF.js, detector, autoencoder and tag stages; return card sections.
+    """Run the selected export stages (all by default, see ``ml.stages``); return card sections.
 
     ``train``/``holdout``/``val`` are (images, labels) as raw 0..255 pixels. A model
     that expects scaled pixels gets ``input_scale=(scale, offset)``: the scaling is
@@ -348,25 +348,38 @@ def export_all(
     ``reference_model`` (the pretrained backbone before training, image -> ``embedding``) is
     exported as ``reference.onnx`` for the anomaly detector. ``classes`` (in output order) label
     the TF.js export's Teachable Machine metadata; without them there is no TF.js export.
+    ``stages`` names the stages wanted; those they need and ``export`` are added. The result's
+    ``stages`` lists the ones that ran.
     """
+    ran = select(stages, EXPORT_STAGES)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     run = ExportRun(out, train, holdout, batch_size, seed, progress)
     sections: dict = {}
     served = flatten(with_input_scaling(model, *input_scale) if input_scale else model)
+    prune = prune if "prune" in ran else None
 
     served, sections["pruning"] = prune_stage(run, served, prune, prune_epochs, prune_learning_rate)
     with tempfile.TemporaryDirectory(prefix="tflite-") as tflite_dir:
         serving, branch, source = export_stage(run, served, reference_model, tflite_dir)
         if prune:
             sections["pruning"]["gzip_bytes"] = pruned_gzip_sizes(run)
-        sections["quantization"], variants = quantize_stage(run, source, quantize)
-    sections.update(parity_stage(run, served, serving, variants, bool(prune)))
-    sections["tfjs"] = tfjs_stage(run, served, classes)
-    sections["anomaly"], train_embeddings = anomaly_stage(run, reference_model, branch, input_scale)
-    sections["autoencoder"] = autoencoder_stage(run, autoencoder_epochs)
-    sections["tags"] = tags_stage(run, train_embeddings["fp32"], train_tags, val, val_tags)
+        if "quantize" in ran:
+            sections["quantization"], variants = quantize_stage(run, source, quantize)
+        else:
+            variants = {"onnx_fp32": ("onnx", FILES["onnx"]), "tflite_fp32": ("tflite", FILES["tflite"])}
+    if "parity" in ran:
+        sections.update(parity_stage(run, served, serving, variants, bool(prune)))
+    if "tfjs" in ran:
+        sections["tfjs"] = tfjs_stage(run, served, classes)
+    if "anomaly" in ran:
+        sections["anomaly"], train_embeddings = anomaly_stage(run, reference_model, branch, input_scale)
+    if "autoencoder" in ran:
+        sections["autoencoder"] = autoencoder_stage(run, autoencoder_epochs)
+    if "tags" in ran:
+        sections["tags"] = tags_stage(run, train_embeddings["fp32"], train_tags, val, val_tags)
 
     sections["files"] = run.files
     sections["timings"] = run.timings
-    return {"sections": sections, "served_model": served, "serving_model": serving}
+    return {"sections": sections, "served_model": served, "serving_model": serving, "stages": ran,
+            "holdout_images": int(len(holdout[0]))}

@@ -14,22 +14,21 @@ mirror image, inside the graph, exactly as the head was trained and chosen.
 
 from __future__ import annotations
 
-import platform
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from ml.card import CARD_FILE, SCHEMA_VERSION, write_card
+from ml.card import CARD_FILE, build_card, timings_section, write_card
 from ml.embeddings import Backbone
 from ml.evaluation import classification_metrics
-from ml.preprocess import preprocessing_spec, unscale
-from ml.runtime import ANOMALY_FILE, FILES, INPUT_NAME, SERVING_OUTPUTS
+from ml.preprocess import unscale
+from ml.runtime import ANOMALY_FILE, FILES, INPUT_NAME, serving_section
+from ml.stages import QUICK_STAGES, select
+from ml.timing import timed
 
-MODES = ("quick", "full")
 # Inverse regularisation strengths tried by cross-validation: C = 0.03 measured best on the cats and
 # dogs photos, far below scikit-learn's default 1.0, so the grid is centred low.
 QUICK_CS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -48,7 +47,6 @@ class QuickHead:
     c: float
     temperature: float
     cv: dict | None = None  # the card's ``kfold`` section
-    seconds: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
@@ -130,7 +128,6 @@ def fit_quick_head(x: np.ndarray, x_mirror: np.ndarray, y: np.ndarray, num_class
 def _fit_quick_head(x, x_mirror, y, num_classes, seed, folds, cs) -> QuickHead:
     from sklearn.model_selection import StratifiedKFold
 
-    started = time.perf_counter()
     x, x_mirror, y = np.asarray(x, np.float32), np.asarray(x_mirror, np.float32), np.asarray(y, np.int64)
     present = np.bincount(y, minlength=num_classes)
     if (present == 0).any():
@@ -174,8 +171,7 @@ def _fit_quick_head(x, x_mirror, y, num_classes, seed, folds, cs) -> QuickHead:
             "temperature": round(temperature, 4),
         }
     kernel, bias = _fit(x, x_mirror, y, best_c, seed, num_classes)
-    return QuickHead(kernel / temperature, bias / temperature, best_c, temperature, cv,
-                     round(time.perf_counter() - started, 3))
+    return QuickHead(kernel / temperature, bias / temperature, best_c, temperature, cv)
 
 
 # --- the served graph ---------------------------------------------------------
@@ -264,18 +260,6 @@ def write_served_graph(backbone_path: str | Path, kernel: np.ndarray, bias: np.n
 # --- the model folder -----------------------------------------------------------
 
 
-def _libraries() -> dict:
-    def version(name):
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return "absent"
-
-    return {"python": platform.python_version(), "tensorflow": version("tensorflow"), "tf_keras": version("tf_keras"),
-            "numpy": np.__version__, "scikit-learn": version("scikit-learn"), "onnx": version("onnx"),
-            "onnxruntime": version("onnxruntime")}
-
-
 @dataclass
 class QuickData:
     """Embeddings (float32) of the photos and of their mirror images, with class indices."""
@@ -288,26 +272,81 @@ class QuickData:
         return len(self.y)
 
 
+# What a quick run's config keeps: the choices its recipe uses (epochs, augmentation and dropout
+# belong to full runs and would only mislead on a quick card).
+QUICK_CONFIG_FIELDS = ("backbone", "alpha", "image_size", "weights", "quantize", "val_fraction", "test_fraction")
+
+
 def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str | Path, classes: list,
                   train: QuickData, holdout: QuickData | None, config: dict, dataset_sha256: str,
-                  backbone_int8_file: str | Path | None = None, seed: int = 0, counts: dict | None = None) -> dict:
+                  backbone_int8_file: str | Path | None = None, seed: int = 0, counts: dict | None = None,
+                  stages: Iterable[str] | None = None) -> dict:
     """Fit the quick head and write a complete served model folder; return its card.
 
     ``holdout`` (the project's holdout, never seen by the fit) gives the card's ``metrics``; without
     one the metrics are the cross-validation's. ``backbone_int8_file`` adds ``model.int8.onnx``.
+    ``stages`` selects the optional stages of ``ml.stages.QUICK_STAGES`` (None: all of them).
     """
-    from ml import anomaly
-    from ml import cam as cam_maps
-
     started = time.perf_counter()
+    ran = select(stages, QUICK_STAGES)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict = {}
     files: dict = {}
-    head = fit_quick_head(train.x, train.x_mirror, train.y, len(classes), seed=seed)
-    timings["fit"] = head.seconds
+    sections: dict = {}
+    with timed(timings, "fit"):
+        head = fit_quick_head(train.x, train.x_mirror, train.y, len(classes), seed=seed)
+    with timed(timings, "export"):
+        sections["quantization"] = _export_stage(out, head, backbone_file, backbone_int8_file, files)
+    if "tfjs" in ran:
+        with timed(timings, "tfjs"):
+            sections["tfjs"] = _tfjs_stage(out, backbone, head.kernel, head.bias, list(classes), files,
+                                           cache_dir=Path(backbone_file).parent)
+    if "anomaly" in ran:
+        with timed(timings, "anomaly"):
+            sections["anomaly"] = _anomaly_stage(out, train, seed, files)
+    metrics = _quick_metrics(head, train, holdout, classes)
+    size = int(backbone.image_size)
+    d, k = head.kernel.shape
+    card = build_card(
+        name=f"riim-quick-{backbone.network}", mode="quick", seed=seed, classes=classes, image_size=size,
+        backbone={"requested": backbone.network, "used": backbone.network, "alpha": backbone.alpha,
+                  "pretrained": True, "fallback": False, "fallback_reason": None,
+                  "weights": {"requested": "imagenet", "source": "directory",
+                              "file": Path(backbone.weights_path).name,
+                              "message": f"frozen {backbone.network} {backbone.alpha}, "
+                                         f"fingerprint {backbone.fingerprint}"},
+                  "fingerprint": backbone.fingerprint},
+        config={**{key: config[key] for key in QUICK_CONFIG_FIELDS if key in config}, "mode": "quick",
+                "backbone": backbone.network, "image_size": size, "folds": QUICK_FOLDS, "seed": seed, "tta": True},
+        dataset={"source": "cached embeddings", "sha256": dataset_sha256, "holdout_given": holdout is not None,
+                 "counts": counts or {"train": {}, "val": {}, "test": {}}, "skipped": []},
+        metrics=metrics, kfold=head.cv,
+        history={"epochs": []},
+        overfitting={"verdict": "unknown", "rule": "a convex fit has no epochs", "min_val_loss_epoch": None,
+                     "final_gap": None},
+        layers=[{"name": "backbone", "type": "ONNX (frozen)", "output_shape": f"(None, {d})", "params": 0},
+                {"name": "quick_head", "type": "Dense", "output_shape": f"(None, {k})", "params": int(d * k + k)}],
+        parameters={"total": int(d * k + k), "trainable": int(d * k + k), "non_trainable": 0},
+        timings=timings_section(timings, timings["fit"], total_s=time.perf_counter() - started),
+        files=files, stages_ran=ran, stage_table=QUICK_STAGES,
+        serving=serving_section(size, tta="mirror averaging inside the graph"),
+        sections={
+            "quick": {"c": head.c, "temperature": round(head.temperature, 4), "train_rows": int(2 * len(train)),
+                      "mirror": "trained on each photo and its mirror; prediction = mean of both",
+                      "class_weight": "balanced"},
+            "tags": {"trained": False, "reason": "the quick model trains no tag head"},
+            **sections,
+        },
+    )
+    write_card(card, out / CARD_FILE)
+    return card
 
-    t = time.perf_counter()
+
+def _export_stage(out: Path, head: QuickHead, backbone_file, backbone_int8_file, files: dict) -> dict:
+    """Write the served graph (and its int8 twin) and the CAM head; return the card's ``quantization`` section."""
+    from ml import cam as cam_maps
+
     write_served_graph(backbone_file, head.kernel, head.bias, out / FILES["onnx"])
     files["onnx"] = FILES["onnx"]
     quantization = {"requested": []}
@@ -318,85 +357,42 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
                         "method": "static QDQ backbone, calibrated once per backbone fingerprint; float head"}
     cam_maps.save_head(out / FILES["head"], head.kernel, head.bias)
     files["head"] = FILES["head"]
-    timings["export"] = round(time.perf_counter() - t, 3)
+    return quantization
 
-    t = time.perf_counter()
-    tfjs_section = _tfjs_stage(out, backbone, head.kernel, head.bias, list(classes), files,
-                               cache_dir=Path(backbone_file).parent)
-    timings["tfjs"] = round(time.perf_counter() - t, 3)
 
-    t = time.perf_counter()
-    # The int8 backbone's embeddings differ from the float ones by quantisation noise only; one
-    # detector fitted on the cached float embeddings serves both files.
+def _anomaly_stage(out: Path, train: QuickData, seed: int, files: dict) -> dict:
+    """Fit the anomaly detector on the cached training embeddings; return the card's ``anomaly`` section.
+
+    The int8 backbone's embeddings differ from the float ones by quantisation noise only; one
+    detector fitted on the cached float embeddings serves both files.
+    """
     from threadpoolctl import threadpool_limits
+
+    from ml import anomaly
 
     with threadpool_limits(1):  # small covariance matrices: BLAS threads only wait on a busy CPU
         detector = anomaly.fit_detector(train.x, train.y, seed=seed)
     detectors = {"fp32": detector, **({"int8": detector} if "onnx_int8" in files else {})}
     anomaly.save_detectors(out / ANOMALY_FILE, detectors)
     files["anomaly"] = ANOMALY_FILE
-    anomaly_section = {
+    return {
         "file": ANOMALY_FILE,
         "scored_with": anomaly.scored_with(detectors),
         "variants": {v: {**d.summary(), "model": anomaly.VARIANT_MODELS[v]} for v, d in detectors.items()},
     }
-    timings["anomaly"] = round(time.perf_counter() - t, 3)
 
+
+def _quick_metrics(head: QuickHead, train: QuickData, holdout: QuickData | None, classes: list) -> dict:
+    """Score the head on the holdout; without one, on the training rows (and say so)."""
     if holdout is not None and len(holdout):
         probabilities = head.predict_proba(holdout.x, holdout.x_mirror)
         metrics = classification_metrics(holdout.y, probabilities.argmax(1), classes)
         metrics.update({"split": "holdout", "tta": True})
-    else:  # no holdout: the out-of-fold predictions are the honest estimate
+    else:
         probabilities = head.predict_proba(train.x, train.x_mirror)
         metrics = classification_metrics(train.y, probabilities.argmax(1), classes)
         metrics.update({"split": "test", "tta": True, "note": "no holdout images: scored on the training images"})
-    timings_total = round(time.perf_counter() - started, 3)
-    size = int(backbone.image_size)
-    d, k = head.kernel.shape
-    card = {
-        "schema_version": SCHEMA_VERSION,
-        "name": f"riim-quick-{backbone.network}",
-        "mode": "quick",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "seed": seed,
-        "classes": list(classes),
-        "input": {"size": [size, size], "channels": 3, "preprocessing": preprocessing_spec(size)},
-        "backbone": {"requested": backbone.network, "used": backbone.network, "alpha": backbone.alpha,
-                     "pretrained": True, "fallback": False, "fallback_reason": None,
-                     "weights": {"requested": "imagenet", "source": "directory",
-                                 "file": Path(backbone.weights_path).name,
-                                 "message": f"frozen {backbone.network} {backbone.alpha}, "
-                                            f"fingerprint {backbone.fingerprint}"},
-                     "fingerprint": backbone.fingerprint},
-        "config": {**config, "mode": "quick", "backbone": backbone.network, "image_size": size,
-                   "epochs": int(config.get("epochs") or 1), "augment": "none", "dropout": 0.0,
-                   "folds": QUICK_FOLDS, "seed": seed, "tta": True},
-        "quick": {"c": head.c, "temperature": round(head.temperature, 4), "train_rows": int(2 * len(train)),
-                  "mirror": "trained on each photo and its mirror; prediction = mean of both",
-                  "class_weight": "balanced"},
-        "dataset": {"source": "cached embeddings", "sha256": dataset_sha256, "holdout_given": holdout is not None,
-                    "counts": counts or {"train": {}, "val": {}, "test": {}}, "skipped": []},
-        "metrics": metrics,
-        "kfold": head.cv,
-        "history": {"epochs": []},
-        "overfitting": {"verdict": "unknown", "rule": "a convex fit has no epochs", "min_val_loss_epoch": None,
-                        "final_gap": None},
-        "layers": [{"name": "backbone", "type": "ONNX (frozen)", "output_shape": f"(None, {d})", "params": 0},
-                   {"name": "quick_head", "type": "Dense", "output_shape": f"(None, {k})", "params": int(d * k + k)}],
-        "parameters": {"total": int(d * k + k), "trainable": int(d * k + k), "non_trainable": 0},
-        "libraries": _libraries(),
-        "timings": {"stages": timings, "total_s": timings_total, "final_training_s": head.seconds},
-        "serving": {"input": {"name": INPUT_NAME, "size": size, "channels": 3, "range": [0, 255], "layout": "NHWC"},
-                    "outputs": list(SERVING_OUTPUTS), "model": FILES["onnx"], "pruned": False,
-                    "tta": "mirror averaging inside the graph"},
-        "quantization": quantization,
-        "anomaly": anomaly_section,
-        "tags": {"trained": False, "reason": "the quick model trains no tag head"},
-        "tfjs": tfjs_section,
-        "files": {**files, "card": CARD_FILE},
-    }
-    write_card(card, out / CARD_FILE)
-    return card
+    return metrics
 
 
 def _tfjs_stage(out: Path, backbone: Backbone, kernel, bias, classes: list, files: dict,

@@ -141,3 +141,9 @@ def open_session(path: str | Path, intra_op_threads: int = 1, inter_op_threads: 
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def serving_section(image_size: int, *, pruned: bool = False, **extra) -> dict:
+    """Return the card's ``serving`` section: every served graph takes raw 0..255 RGB pixels, NHWC, dynamic batch."""
+    return {"input": {"name": INPUT_NAME, "size": int(image_size), "channels": 3, "range": [0, 255], "layout": "NHWC"},
+            "outputs": list(SERVING_OUTPUTS), "model": MODEL_FILE, "pruned": bool(pruned), **extra}

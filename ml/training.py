@@ -4,24 +4,23 @@
          -> prune -> export (ONNX, TFLite) -> quantize -> parity -> anomaly detector
          -> autoencoder -> tags -> report
 
-Each stage is one small function called from ``train``; timings are recorded per stage.
-The stages after "evaluate" run in ``ml.export.export_all`` on the trained model.
+Each stage is one small function called from ``train``; the stages themselves (what each needs and
+writes, its share of the progress bar) are the table in ``ml.stages``, and ``train`` runs the ones
+it is given. The stages after "evaluate" run in ``ml.export.export_all`` on the trained model.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from ml.augmentation import augmentation_spec, make_augmentation
-from ml.backend import keras, library_versions, set_seed
-from ml.card import CARD_FILE, SCHEMA_VERSION, write_card
+from ml.backend import keras, set_seed
+from ml.card import CARD_FILE, build_card, timings_section, write_card
 from ml.config import TrainConfig
 from ml.datasets import ImageData, load_image_data, make_tf_dataset, split_counts, split_indices
 from ml.evaluation import classification_metrics, predict_proba
@@ -41,19 +40,16 @@ from ml.models import (
     parameter_counts,
     unfreeze_top,
 )
-from ml.preprocess import SERVING_INPUT_SCALE, preprocessing_spec, unscale
-from ml.runtime import FILES, INPUT_NAME, MODEL_FILE, SERVING_OUTPUTS
+from ml.preprocess import SERVING_INPUT_SCALE, unscale
+from ml.runtime import FILES, KERAS_FILE, serving_section
+from ml.stages import EXPORT_STAGE_NAMES, STAGE_WEIGHTS, STAGES, select
+from ml.timing import timed
 from ml.validation import kfold_head_on_features, kfold_short_training
 from ml.weights import WeightsResolution, resolve_weights
 
-KERAS_FILE, HISTORY_FILE, HISTORY_PLOT = FILES["model"], FILES["history"], FILES["history_plot"]
+HISTORY_FILE, HISTORY_PLOT = FILES["history"], FILES["history_plot"]
 MIN_STEPS_PER_EPOCH = 8  # small datasets: repeat the training batches up to this many steps per epoch
 BN_POLICY = "batch-norm layers frozen and run in inference mode (base called with training=False)"
-
-# Share of the progress bar each stage takes (roughly its share of the run time).
-STAGE_WEIGHTS = {"data": 0.08, "build": 0.02, "kfold": 0.15, "train": 0.45, "fine_tune": 0.25,
-                 "evaluate": 0.03, "prune": 0.08, "export": 0.03, "quantize": 0.04, "parity": 0.03, "tfjs": 0.01,
-                 "anomaly": 0.02, "autoencoder": 0.06, "tags": 0.01, "report": 0.02}
 
 
 @dataclass
@@ -106,30 +102,36 @@ class BestWeights(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
-@contextmanager
-def timed(timings: dict, stage: str):
-    """Record the wall-clock seconds of a stage."""
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = round(time.perf_counter() - start, 3)
+def run_stages(config: TrainConfig, requested: Iterable[str] | None, prune, quantize) -> tuple[str, ...]:
+    """Return the stages a run executes: the requested ones (all by default) and what they need.
+
+    A stage the config switches off (no folds, no fine-tuning epochs, no pruning or quantization
+    target) is left out, so the card's list says what really ran.
+    """
+    switched_off = {"kfold": config.folds < 2, "fine_tune": config.fine_tune_epochs <= 0,
+                    "prune": not prune, "quantize": not quantize}
+    return tuple(name for name in select(requested) if not switched_off.get(name, False))
 
 
 def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: ProgressFn | None = None,
           data_label: str | None = None, prune: float | None = None,
-          quantize: tuple | None = None, weights_dir: str | Path | None = None) -> TrainResult:
+          quantize: tuple | None = None, weights_dir: str | Path | None = None,
+          stages: Iterable[str] | None = None) -> TrainResult:
     """Train, validate, evaluate, export and document one model; write it and its card to ``out_dir``.
 
     ``prune`` (target sparsity) and ``quantize`` (subset of int8, float16) default to the
     config's fields of the same name when it has them. ``weights_dir`` is the folder trusted to
-    hold pretrained weight files (None: only the Keras cache or a download).
+    hold pretrained weight files (None: only the Keras cache or a download). ``stages`` selects
+    the optional stages of ``ml.stages`` to run (None: all of them).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     set_seed(config.seed)
     timings: dict = {}
-    report = Progress(progress, list(STAGE_WEIGHTS))
+    prune = prune if prune is not None else getattr(config, "prune", None)
+    quantize = tuple(quantize if quantize is not None else getattr(config, "quantize", ()) or ())
+    ran = run_stages(config, stages, prune, quantize)
+    report = Progress(progress, list(ran))
 
     with timed(timings, "data"):
         images = load_image_data(data, config.image_size,
@@ -144,18 +146,20 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
         # A ``build.fallback_*`` key lets the platform warn while the run goes on, not only once the card is written.
         report.emit("build", backbone_info["event"]["key"], 1.0, **backbone_info["event"]["params"])
 
-    with timed(timings, "kfold"):
+    kfold = None
+    with timed(timings, "kfold" if "kfold" in ran else "train"):
         frozen = frozen_pool_features(model, images, splits) if backbone_info["pretrained"] else None
-        kfold = cross_validate(config, model, images, splits, frozen,
-                               lambda f, k: report.emit("kfold", "kfold.fold", f / k, fold=f, folds=k))
-        report.emit("kfold", "kfold.done", 1.0)
+        if "kfold" in ran:
+            kfold = cross_validate(config, model, images, splits, frozen,
+                                   lambda f, k: report.emit("kfold", "kfold.fold", f / k, fold=f, folds=k))
+            report.emit("kfold", "kfold.done", 1.0)
 
     phases = []
     augmentation = make_augmentation(config.augment, seed=config.seed)
     stage = "train"
     head_init = "random (Glorot)"
     candidates: dict = {}  # recipe name -> weights, compared on the validation split once training ends
-    with timed(timings, stage):
+    with timed(timings, stage, add=True):
         if backbone_info["pretrained"]:
             freeze_backbone(model)
             train_count = len(splits["train"])  # the pool starts with the training split
@@ -170,7 +174,7 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
             candidates["head"] = model.get_weights()
 
     unfrozen: list = []
-    if backbone_info["pretrained"] and config.fine_tune_epochs > 0:
+    if backbone_info["pretrained"] and "fine_tune" in ran:
         with timed(timings, "fine_tune"):
             unfrozen = unfreeze_top(model, config.fine_tune_layers)
             compile_model(model, config.fine_tune_learning_rate)
@@ -190,24 +194,20 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
         metrics.update({"split": "holdout" if images.holdout_given else "test", "tta": config.tta})
         report.emit("evaluate", "evaluate.accuracy", 1.0, accuracy=round(metrics["accuracy"], 3))
 
-    prune = prune if prune is not None else getattr(config, "prune", None)
-    quantize = tuple(quantize if quantize is not None else getattr(config, "quantize", ()) or ())
     # The untouched pretrained backbone, exported beside the model for the anomaly detector.
     reference = (build_reference_extractor(config.backbone, config.alpha, config.image_size, resolution.path)
                  if backbone_info["pretrained"] else None)
-    exported = export_stages(config, model, images, splits, out_dir, prune, quantize, report, reference)
+    exported = export_stages(config, model, images, splits, out_dir, prune, quantize, report, reference,
+                             [name for name in ran if name in EXPORT_STAGE_NAMES])
     timings.update(exported["timings"])
 
     with timed(timings, "report"):
         rows = merge_phases(phases)
         files = write_outputs(model, out_dir, rows)
     files.update(exported["files"])
-    card = build_card(config, images, splits, backbone_info, unfrozen, metrics, kfold, rows, model,
-                      timings, files, data_label or str(data))
-    card.update(exported["card"])
-    card["fine_tuning"]["head_init"] = head_init
-    if recipe is not None:
-        card["fine_tuning"]["recipe"] = recipe
+    fine_tuning = fine_tuning_section(config, unfrozen, rows, head_init, recipe)
+    card = full_card(config, images, splits, backbone_info, fine_tuning, metrics, kfold, rows, model, timings,
+                     files, data_label or str(data), ran, exported)
     write_card(card, out_dir / CARD_FILE)
     files["card"] = CARD_FILE
     report.emit("report", "report.done", 1.0)
@@ -228,8 +228,8 @@ def train(config: TrainConfig, data: str | Path, out_dir: str | Path, progress: 
 
 
 def export_stages(config: TrainConfig, model, images: ImageData, splits: dict, out_dir: Path, prune, quantize,
-                  report, reference=None) -> dict:
-    """Prune, export, quantize, check parity, fit the detector, autoencoder and tags; return card sections."""
+                  report, reference=None, stages: Iterable[str] | None = None) -> dict:
+    """Run the export stages on the trained model; return their card sections, files, timings and stages."""
 
     def raw(name):  # exported graphs take raw pixels: undo the training-time scaling
         idx = splits[name]
@@ -243,19 +243,14 @@ def export_stages(config: TrainConfig, model, images: ImageData, splits: dict, o
         prune=prune, quantize=quantize, batch_size=config.batch_size,
         train_tags=tags("train"), val_tags=tags("val"), input_scale=SERVING_INPUT_SCALE, seed=config.seed,
         reference_model=reference, classes=list(images.classes),
-        progress=report,
+        progress=report, stages=stages,
     )
     sections = result["sections"]
-    card = {key: sections[key] for key in ("pruning", "quantization", "sizes", "latency", "parity", "variants",
-                                           "anomaly", "autoencoder", "tags", "tfjs")}
-    card["serving"] = {
-        "input": {"name": INPUT_NAME, "size": config.image_size, "channels": 3, "range": [0, 255], "layout": "NHWC"},
-        "outputs": list(SERVING_OUTPUTS),
-        "model": MODEL_FILE,
-        "pruned": bool(prune),
-        "holdout_images": sections["variants_holdout_images"],
-    }
-    return {"card": card, "files": sections["files"], "timings": sections["timings"]}
+    files, timings = sections.pop("files"), sections.pop("timings")
+    sections.pop("variants_holdout_images", None)
+    sections["serving"] = serving_section(config.image_size, pruned=bool(prune),
+                                          holdout_images=result["holdout_images"])
+    return {"card": sections, "files": files, "timings": timings, "stages": result["stages"]}
 
 
 def build_model(config: TrainConfig, num_classes: int, resolution: WeightsResolution):
@@ -407,50 +402,42 @@ def write_outputs(model, out_dir: Path, rows: list) -> dict:
     return {"model": KERAS_FILE, "history": HISTORY_FILE, "history_plot": HISTORY_PLOT}
 
 
-def build_card(config, images, splits, backbone_info, unfrozen, metrics, kfold, rows, model, timings, files,
-               source) -> dict:
-    """Assemble the model card dict (validated against the schema when written)."""
+def fine_tuning_section(config: TrainConfig, unfrozen: list, rows: list, head_init: str, recipe: dict | None) -> dict:
+    """Describe how the network was trained: its phases, unfrozen layers, learning rates and chosen recipe."""
+    section = {
+        "enabled": bool(unfrozen),
+        "phases": [phase for phase in dict.fromkeys(r["phase"] for r in rows)],
+        "unfrozen_layers": unfrozen,
+        "learning_rates": {"head": config.learning_rate, "fine_tune": config.fine_tune_learning_rate},
+        "batch_norm": BN_POLICY,
+        "head_init": head_init,
+    }
+    if recipe is not None:
+        section["recipe"] = recipe
+    return section
+
+
+def full_card(config, images, splits, backbone_info, fine_tuning, metrics, kfold, rows, model, timings, files,
+              source, ran, exported) -> dict:
+    """Return a full run's model card (``ml.card.build_card`` with what only full runs have)."""
     final_training = timings.get("train", 0.0) + timings.get("fine_tune", 0.0)
-    total = round(sum(timings.values()), 3)
-    info = {k: v for k, v in backbone_info.items() if k != "message"}
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "name": f"riim-{backbone_info['used']}",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "seed": config.seed,
-        "classes": images.classes,
-        "input": {"size": [config.image_size, config.image_size], "channels": 3,
-                  "preprocessing": preprocessing_spec(config.image_size)},
-        "backbone": info,
-        "config": config.to_dict(),
+    sections = {
         "augmentation": {"preset": config.augment, "spec": augmentation_spec(config.augment).to_dict(),
                          "applied_to": "training batches only"},
-        "fine_tuning": {
-            "enabled": bool(unfrozen),
-            "phases": [phase for phase in dict.fromkeys(r["phase"] for r in rows)],
-            "unfrozen_layers": unfrozen,
-            "learning_rates": {"head": config.learning_rate, "fine_tune": config.fine_tune_learning_rate},
-            "batch_norm": BN_POLICY,
-        },
-        "dataset": {
-            "source": source,
-            "sha256": images.sha256,
-            "holdout_given": images.holdout_given,
-            "counts": split_counts(images, splits),
-            "skipped": images.skipped,
-        },
-        "metrics": metrics,
-        "kfold": kfold,
-        "history": {"epochs": rows, "file": files["history"], "plot": files["history_plot"]},
-        "overfitting": overfitting_report(rows, len(images.classes)),
-        "layers": layer_table(model),
-        "parameters": parameter_counts(model),
-        "libraries": library_versions(),
-        "timings": {
-            "stages": timings,
-            "total_s": total,
-            "final_training_s": round(final_training, 3),
-            "total_over_final_training": round(total / final_training, 3) if final_training else None,
-        },
-        "files": files,
+        "fine_tuning": fine_tuning,
+        **exported["card"],
     }
+    serving = sections.pop("serving")
+    return build_card(
+        name=f"riim-{backbone_info['used']}", mode="full", seed=config.seed, classes=images.classes,
+        image_size=config.image_size, backbone={k: v for k, v in backbone_info.items() if k != "message"},
+        config=config.to_dict(),
+        dataset={"source": source, "sha256": images.sha256, "holdout_given": images.holdout_given,
+                 "counts": split_counts(images, splits), "skipped": images.skipped},
+        metrics=metrics, kfold=kfold,
+        history={"epochs": rows, "file": files["history"], "plot": files["history_plot"]},
+        overfitting=overfitting_report(rows, len(images.classes)),
+        layers=layer_table(model), parameters=parameter_counts(model),
+        timings=timings_section(timings, final_training), files=files, stages_ran=ran,
+        stage_table=STAGES.values(), serving=serving, sections=sections,
+    )

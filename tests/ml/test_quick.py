@@ -131,9 +131,14 @@ def test_published_folder_serves_the_contract_with_mirror_averaging(backbone, ba
     int8 = backbone_int8_onnx(backbone, backbone_file.parent.parent, lambda: images)
     card = publish_quick(tmp_path, backbone=backbone, backbone_file=backbone_file, backbone_int8_file=int8,
                          classes=["a", "b"], train=QuickData(x[:18], xm[:18], labels[:18]),
-                         holdout=QuickData(x[18:], xm[18:], labels[18:]), config={}, dataset_sha256="0" * 64)
+                         holdout=QuickData(x[18:], xm[18:], labels[18:]),
+                         config={"augment": "strong", "dropout": 0.5, "epochs": 30}, dataset_sha256="0" * 64)
     validate_card(card)
     assert card["mode"] == "quick" and card["metrics"]["split"] == "holdout" and card["metrics"]["n"] == 6
+    # A quick card keeps only what its recipe used: no invented (or inherited) training fields.
+    assert not {"augment", "dropout", "epochs"} & set(card["config"])
+    assert card["stages"] == {"ran": ["fit", "export", "tfjs", "anomaly"], "skipped": []}
+    assert card["serving"]["tta"] and card["files"]["card"] == "card.json"
     predictor = Predictor(tmp_path)
     outputs = predictor.run(images[18:])
     assert set(SERVING_OUTPUTS) <= set(outputs)

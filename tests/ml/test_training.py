@@ -46,6 +46,10 @@ def test_card_validates_and_records_what_was_trained(scratch_run):
     assert any(row["type"] == "Dense" and row["params"] > 0 for row in card["layers"])
     assert set(card["timings"]["stages"]) >= {"data", "kfold", "train", "evaluate"}
     assert card["backbone"]["used"] == "scratch" and not card["backbone"]["fallback"]
+    # The card says which stages ran: tiny_config cross-validates but has no fine-tuning epochs.
+    assert {"data", "kfold", "train", "evaluate", "export", "anomaly", "report"} <= set(card["stages"]["ran"])
+    assert "fine_tune" in card["stages"]["skipped"] and "prune" in card["stages"]["skipped"]
+    assert set(card["timings"]["stages"]) <= set(card["stages"]["ran"])
 
 
 def test_history_and_plot_are_written(scratch_run):
