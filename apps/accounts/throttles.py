@@ -2,7 +2,10 @@
 
 DRF binds ``DEFAULT_THROTTLE_RATES`` when it is imported; these read ``RIIM_THROTTLE_RATES`` on each
 request, so each deployment (and a test) sets its own. Exceeding a rate is a 429 with ``Retry-After``.
+Form views (the join page) use the same throttles through ``throttle_wait``.
 """
+import math
+
 from django.conf import settings
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
@@ -50,3 +53,36 @@ class TokenObtainThrottle(SettingsRateMixin, SimpleRateThrottle):
     def get_cache_key(self, request, view):
         username = str(request.data.get("username", "") if hasattr(request.data, "get") else "").strip().lower()
         return self.cache_format % {"scope": self.scope, "ident": f"{username}|{client_address(request)}"}
+
+
+class JoinCodeUserThrottle(SettingsRateMixin, SimpleRateThrottle):
+    """Join-code attempts per signed-in user: nobody finds a class's code by trying codes one after another."""
+
+    scope = "join_code"
+
+    def __init__(self):
+        pass
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class JoinCodeAddressThrottle(SettingsRateMixin, SimpleRateThrottle):
+    """Join-code attempts per address, wide enough for a class joining at once behind one school address,
+    so that many accounts together cannot try without end either."""
+
+    scope = "join_code_address"
+
+    def __init__(self):
+        pass
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
+
+
+def throttle_wait(request, throttles, view=None) -> int:
+    """Return the seconds to wait before every throttle allows the request (0: allowed, and counted by each)."""
+    waits = [throttle.wait() for throttle in throttles if not throttle.allow_request(request, view)]
+    if not waits:
+        return 0
+    return max(1, math.ceil(max((wait for wait in waits if wait is not None), default=1)))

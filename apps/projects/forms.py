@@ -43,6 +43,22 @@ class JoinForm(BootstrapFormMixin, forms.Form):
     join_code = forms.CharField(label=_("Join code"), max_length=12)
 
 
+class JoinCodeForm(forms.Form):
+    """The teacher's settings of the join code: its last valid day, and whether to replace it ("rotate")."""
+
+    action = forms.ChoiceField(choices=[("expiry", "expiry"), ("rotate", "rotate")])
+    expires_on = forms.DateField(
+        label=_("Valid until"),
+        required=False,
+        # ISO dates: what a date input reads and sends, whatever the page's language.
+        widget=forms.DateInput(
+            attrs={"type": "date", "class": "form-control form-control-sm", "aria-describedby": "join-code-help"},
+            format="%Y-%m-%d",
+        ),
+        help_text=_("The last day students can join with the code. Leave it empty to keep the code valid."),
+    )
+
+
 class MemberAddForm(BootstrapFormMixin, forms.Form):
     """Invite a username: the account joins only when it accepts (see project_invitation_create)."""
 

@@ -5,6 +5,8 @@ import re
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
@@ -12,7 +14,7 @@ from apps.accounts import roles
 from apps.accounts.passwords import readable_password
 from apps.common.exceptions import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from apps.projects.access import can_manage
-from apps.projects.models import Invitation, Membership, Project
+from apps.projects.models import Invitation, Membership, Project, join_code_generate
 from apps.projects.selectors import invitation_list_pending
 
 ONLY_TEACHERS_CREATE = _("Only teachers can create projects.")
@@ -21,6 +23,9 @@ TOO_FEW_CLASSES = _("A project needs at least two different classes.")
 BAD_CLASS_NAME = _("Class names must be short words of letters, digits, '-' or '_'.")
 SLUG_TAKEN = _("That identifier is already used by another project.")
 JOIN_CODE_INVALID = _("That join code does not match any project.")
+JOIN_CODE_EXPIRED = _("That join code expired on %(date)s. Ask your teacher for the new one.")
+JOIN_CODE_PAST_DAY = _("The last valid day cannot be before today.")
+JOIN_CODE_NOT_DRAWN = _("No new join code could be drawn. Try again.")
 # One message whether or not the account exists: the form must not tell which usernames are taken.
 INVITATION_RECORDED = _(
     "Invitation recorded. If an account named “%(username)s” exists, it will see the invitation on its "
@@ -80,13 +85,39 @@ def project_create(*, owner, name, slug="", classes, description="", tag_vocabul
 
 
 def project_join(*, user, join_code):
-    """Add a user as a student of the project whose join code they typed."""
+    """Add a user as a student of the project whose join code they typed, while the code is valid."""
     project = Project.objects.filter(join_code=join_code.strip().upper()).first()
     if project is None:
         raise NotFoundError(JOIN_CODE_INVALID)
+    if project.join_code_expires_on is not None and timezone.localdate() > project.join_code_expires_on:
+        raise ApplicationError(JOIN_CODE_EXPIRED % {"date": date_format(project.join_code_expires_on, "DATE_FORMAT")})
     role = Membership.Role.TEACHER if project.owner_id == user.pk else Membership.Role.STUDENT
     Membership.objects.get_or_create(project=project, user=user, defaults={"role": role})
     return project
+
+
+def project_join_code_update(*, project, actor, expires_on, rotate: bool = False) -> Project:
+    """Set the last day the project's join code is valid (None: no last day) and, with ``rotate``, replace the code.
+
+    A replaced code stops working at once; members who joined with it stay.
+    """
+    if not can_manage(user=actor, project=project):
+        raise PermissionDeniedError(ONLY_PROJECT_TEACHER)
+    if expires_on is not None and expires_on < timezone.localdate():
+        raise ApplicationError(JOIN_CODE_PAST_DAY)
+    project.join_code_expires_on = expires_on
+    if not rotate:
+        project.save(update_fields=["join_code_expires_on", "updated_at"])
+        return project
+    for _attempt in range(5):  # a new code that happens to be another project's is drawn again
+        project.join_code = join_code_generate()
+        try:
+            with transaction.atomic():
+                project.save(update_fields=["join_code", "join_code_expires_on", "updated_at"])
+        except IntegrityError:
+            continue
+        return project
+    raise ConflictError(JOIN_CODE_NOT_DRAWN)
 
 
 def project_invitation_create(*, project, actor, username, role) -> Invitation:

@@ -3,12 +3,16 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import require_POST
 
+from apps.accounts.throttles import JoinCodeAddressThrottle, JoinCodeUserThrottle, throttle_wait
 from apps.common.exceptions import ApplicationError
 from apps.projects.access import can_manage, project_role
-from apps.projects.forms import JoinForm, MemberAddForm, ProjectCreateForm, StudentsCsvForm
+from apps.projects.forms import JoinCodeForm, JoinForm, MemberAddForm, ProjectCreateForm, StudentsCsvForm
 from apps.projects.selectors import invitation_list_pending, project_get, project_list_with_roles
 from apps.projects.services import (
     INVITATION_RECORDED,
@@ -17,9 +21,17 @@ from apps.projects.services import (
     project_invitation_create,
     project_invitation_decline,
     project_join,
+    project_join_code_update,
     students_bulk_create,
 )
 from apps.uploads.models import Image
+
+# "minutes" picks the plural form; "count" is the same number written in the reader's format.
+JOIN_THROTTLED = ngettext_lazy(
+    "Too many attempts with join codes. Try again in %(count)s minute.",
+    "Too many attempts with join codes. Try again in %(count)s minutes.",
+    "minutes",
+)
 
 
 def _project_or_404(user, slug):
@@ -67,7 +79,17 @@ def project_create_view(request):
 
 @login_required
 def project_join_view(request):
+    """Join a project with its code; attempts are throttled per user and per address, so codes cannot be guessed."""
     form = JoinForm(request.POST or None)
+    if request.method == "POST":
+        wait = throttle_wait(request, [JoinCodeUserThrottle(), JoinCodeAddressThrottle()])
+        if wait:
+            minutes = -(-wait // 60)
+            form.is_valid()
+            form.add_error(None, JOIN_THROTTLED % {"minutes": minutes, "count": number_format(minutes, force_grouping=True)})
+            response = render(request, "projects/join.html", {"form": form}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
     if request.method == "POST" and form.is_valid():
         try:
             project = project_join(user=request.user, join_code=form.cleaned_data["join_code"])
@@ -78,6 +100,30 @@ def project_join_view(request):
             return redirect("project_detail", slug=project.slug)
     status = 400 if request.method == "POST" else 200
     return render(request, "projects/join.html", {"form": form}, status=status)
+
+
+@login_required
+@require_POST
+def project_join_code_view(request, slug):
+    """The project's teacher sets the join code's last valid day, or replaces the code ("rotate")."""
+    project = _project_or_404(request.user, slug)
+    if not can_manage(user=request.user, project=project):
+        raise Http404
+    form = JoinCodeForm(request.POST)
+    if not form.is_valid():
+        raise ApplicationError(next(iter(form.errors.values()))[0])
+    rotate = form.cleaned_data["action"] == "rotate"
+    project = project_join_code_update(
+        project=project, actor=request.user, expires_on=form.cleaned_data["expires_on"], rotate=rotate
+    )
+    if rotate:
+        messages.success(request, _("New join code: %(code)s. The old one no longer works.") % {"code": project.join_code})
+    elif project.join_code_expires_on:
+        day = date_format(project.join_code_expires_on, "DATE_FORMAT")
+        messages.success(request, _("The join code is valid until %(date)s.") % {"date": day})
+    else:
+        messages.success(request, _("The join code has no last day."))
+    return redirect("project_detail", slug=slug)
 
 
 @login_required
@@ -117,6 +163,8 @@ def project_detail(request, slug):
         "holdout_percent": f"{round(100 * project.holdout_fraction)} %",
         "unlabeled": images.filter(label="").count(),
         "total": images.count(),
+        "join_code_form": JoinCodeForm(initial={"expires_on": project.join_code_expires_on}) if manage else None,
+        "join_code_expired": bool(project.join_code_expires_on and timezone.localdate() > project.join_code_expires_on),
         "memberships": project.memberships.select_related("user").order_by("role", "user__username"),
         "invitations": project.invitations.order_by("username") if manage else [],
         "member_form": member_form,

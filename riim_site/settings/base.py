@@ -243,6 +243,9 @@ RIIM_THROTTLE_RATES = {
     "auth_token": env("RIIM_THROTTLE_AUTH_TOKEN", default="20/min") or None,
     "uploads": env("RIIM_THROTTLE_UPLOADS", default="120/min") or None,
     "analysis": env("RIIM_THROTTLE_ANALYSIS", default="300/min") or None,
+    # Join-code attempts (the join page): per user, and per address with room for a class joining at once.
+    "join_code": env("RIIM_THROTTLE_JOIN_CODE", default="10/min") or None,
+    "join_code_address": env("RIIM_THROTTLE_JOIN_CODE_ADDRESS", default="100/min") or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RIIM API",

@@ -167,3 +167,27 @@ def test_password_change_revokes_every_token(world, client, api_as):
     assert new_key != old_key
     assert APIClient(HTTP_AUTHORIZATION=f"Token {new_key}").get("/api/v1/projects/").status_code == 200
     assert client.get("/api/v1/projects/").status_code == 200  # the session that changed it stays signed in
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_join_code_guessing_is_throttled(world, settings, role):
+    """150 random codes on the join page (the probe's attack): every signed-in role gets 429 after the rate's
+    ten attempts, with Retry-After; an anonymous visitor is only sent to the login page."""
+    import secrets
+
+    from django.core.cache import cache
+    from django.test import Client
+
+    settings.RIIM_THROTTLE_RATES = {**settings.RIIM_THROTTLE_RATES, "join_code": "10/min", "join_code_address": "100/min"}
+    cache.clear()
+    client = Client(REMOTE_ADDR=f"10.1.0.{ROLES.index(role) + 1}")
+    if role != "anonymous":
+        client.force_login(_user(world, role))
+    responses = [client.post("/projects/join/", {"join_code": secrets.token_hex(4).upper()}) for _ in range(150)]
+    statuses = [response.status_code for response in responses]
+    cache.clear()
+    if role == "anonymous":
+        assert set(statuses) == {302}
+        return
+    assert statuses == [400] * 10 + [429] * 140
+    assert int(responses[-1]["Retry-After"]) > 0
