@@ -6,8 +6,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.exceptions import NotFoundError
+from apps.gradebook.models import AccessLog
 from apps.gradebook.selectors import gradebook_get, review_list
-from apps.gradebook.services import can_grade, grade_update, quiz_answer_record, review_create
+from apps.gradebook.services import access_log_record, can_grade, grade_update, quiz_answer_record, review_create
 from apps.projects.selectors import project_get
 from apps.training.models import ModelVersion
 from apps.training.selectors import VERSION_NOT_FOUND
@@ -58,15 +59,17 @@ class GradebookOutputSerializer(serializers.Serializer):
 
 
 class ProjectGradebookApi(APIView):
-    """The project's rubric and one row per student; a student gets only their own row."""
+    """The project's rubric and one row per student; a student gets only their own row. A grader's read is logged."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=GradebookOutputSerializer)
     def get(self, request, slug):
         project = project_get(user=request.user, slug=slug)
-        usernames = None if can_grade(user=request.user, project=project) else [request.user.username]
-        book = gradebook_get(project=project, usernames=usernames)
+        grader = can_grade(user=request.user, project=project)
+        book = gradebook_get(project=project, usernames=None if grader else [request.user.username])
+        if grader:
+            access_log_record(project=project, viewer=request.user, what=AccessLog.What.API)
         return Response(GradebookOutputSerializer(book).data)
 
 

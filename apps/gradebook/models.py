@@ -170,12 +170,18 @@ class QuizAnswer(models.Model):
 
 
 class AccessLog(models.Model):
-    """A teacher or grader opened a student's photos or history."""
+    """A teacher, grader or staff member read students' data: a photo, a history, or the class's gradebook.
+
+    ``student`` is None for reads of the whole class (its gradebook page, API rows, report and export).
+    """
 
     class What(models.TextChoices):
         HISTORY = "history", _("History and contributions")
         REPORT = "report", _("Class report")
         EXPORT = "export", _("Gradebook export")
+        GRADEBOOK = "gradebook", _("Class gradebook")
+        API = "api", _("Gradebook through the API")
+        PHOTO = "photo", _("Photo")
 
     project = models.ForeignKey(
         "projects.Project", on_delete=models.CASCADE, related_name="access_logs", verbose_name=_("project")

@@ -1,7 +1,9 @@
 """Writes of the gradebook: rubric, scores and feedback, reviews, activity records and the access log."""
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
@@ -31,6 +33,9 @@ EMPTY_REVIEW = _("Write a comment.")
 UNKNOWN_QUESTION = _("There is no such question.")
 UNKNOWN_OPTION = _("That question has no such option.")
 COMMENT_MAX = 5000
+# The same read again this soon (photos opened one after another, a page reloaded) adds no line: the log
+# says who read whose data and when, and stays short enough for the teacher to read.
+ACCESS_LOG_REPEAT = timedelta(minutes=10)
 
 
 def can_grade(*, user, project) -> bool:
@@ -183,7 +188,29 @@ def quiz_answer_record(*, user, question_id: str, option: int, project=None) -> 
 
 
 def access_log_record(*, project, viewer, what: str, student=None) -> None:
-    """Note that a teacher or grader opened a student's photos or history (students reading their own are not logged)."""
+    """Note that someone read a student's data (students reading their own are not logged).
+
+    A read the same viewer made of the same thing less than ``ACCESS_LOG_REPEAT`` ago is already noted.
+    """
     if student is not None and student.pk == viewer.pk:
         return
-    AccessLog.objects.create(project=project, viewer=viewer, student=student, what=what)
+    recent = AccessLog.objects.filter(
+        project=project, viewer=viewer, student=student, what=what, created_at__gte=timezone.now() - ACCESS_LOG_REPEAT
+    )
+    if not recent.exists():
+        AccessLog.objects.create(project=project, viewer=viewer, student=student, what=what)
+
+
+def photo_access_record(*, image, viewer) -> None:
+    """Note that the project's teacher, a grader or staff opened a student's photo (or its thumbnail).
+
+    Neither the uploader nor a classmate is logged (labeling shows students the class's photos: that is the
+    exercise), and nor is a photo that is not a student's, such as one the teacher imported.
+    """
+    if viewer.pk == image.uploader_id or not can_grade(user=viewer, project=image.project):
+        return
+    uploader = Membership.objects.filter(
+        project_id=image.project_id, user_id=image.uploader_id, role=Membership.Role.STUDENT
+    ).exists()
+    if uploader:
+        access_log_record(project=image.project, viewer=viewer, student=image.uploader, what=AccessLog.What.PHOTO)

@@ -1,4 +1,6 @@
 """Gradebook pages: the class view, a student's history, rubric and retention settings, exports and data rights."""
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -74,6 +76,8 @@ def gradebook_page(request, slug):
         else:
             raise ApplicationError(_("Unknown action."))
     book = selectors.gradebook_get(project=project)
+    if request.method == "GET":
+        services.access_log_record(project=project, viewer=request.user, what=AccessLog.What.GRADEBOOK)
     context = {
         "project": project,
         "book": book,
@@ -153,12 +157,13 @@ def gradebook_report(request, slug):
 
 @login_required
 def gradebook_access_log(request, slug):
-    """Who opened which student's photos and history (the project's teacher)."""
+    """Who read which student's photos and history, and the class's gradebook (the project's teacher)."""
     project = project_get(user=request.user, slug=slug)
     if not can_manage(user=request.user, project=project):
         raise NotFoundError(PROJECT_NOT_FOUND)
     entries = selectors.access_log(project=project)[:500]
-    return render(request, "gradebook/access_log.html", {"project": project, "entries": entries})
+    context = {"project": project, "entries": entries, "repeat_minutes": services.ACCESS_LOG_REPEAT // timedelta(minutes=1)}
+    return render(request, "gradebook/access_log.html", context)
 
 
 @login_required

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from apps.common.exceptions import ApplicationError, NotFoundError
 from apps.common.permissions import IsAuthenticatedReadOrContributor
+from apps.gradebook.services import photo_access_record
 from apps.inference.serializers import AnalysisOutputSerializer
 from apps.inference.services import image_upload_analyse
 from apps.projects.selectors import project_get
@@ -118,7 +119,8 @@ class ImageDetailApi(APIView):
 
 
 class ImageFileApi(APIView):
-    """Serve the stored image (or its thumbnail) to members of its project only."""
+    """Serve the stored image (or its thumbnail) to members of its project only; the teacher's, a grader's or
+    staff's opening of a student's photo goes to the access log."""
 
     permission_classes = [IsAuthenticatedReadOrContributor]
 
@@ -132,4 +134,5 @@ class ImageFileApi(APIView):
             handle = field.storage.open(field.name, "rb")
         except FileNotFoundError as exc:
             raise ApplicationError(FILE_GONE) from exc
+        photo_access_record(image=image, viewer=request.user)
         return FileResponse(handle, content_type="image/jpeg" if field.name.endswith(".jpg") else "image/png")
