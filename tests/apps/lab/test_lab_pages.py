@@ -44,3 +44,10 @@ def test_compression_page_shows_each_variants_latency(classroom, publish, client
     row = page.content.decode().split("<code>onnx_fp32</code>")[1].split("</tr>")[0]
     measured = version.metadata["latency"]["onnx_fp32"]["p50"]
     assert f"<td>{measured:.2f}".replace(".", ",") in row
+
+
+def test_the_quiz_says_only_the_first_answer_counts(world, client):
+    """Retries are checked and shown, so the page tells the student the gradebook keeps only the first answer."""
+    client.force_login(world.student)
+    page = client.get("/lab/overfitting/").content.decode()
+    assert 'id="quiz-first-try"' in page and "solo cuenta tu primera respuesta" in page
