@@ -22,6 +22,7 @@ from apps.inference.apis import (
 )
 from apps.labeling.apis import LabelCreateApi, LabelingQueueApi, LabelQualityApi, LabelUndoApi, ProjectLabelUndoApi
 from apps.projects.apis import ProjectDetailApi, ProjectListCreateApi
+from apps.projects.member_apis import MemberPasswordResetApi
 from apps.training.apis import (
     ModelVersionActivateApi,
     ModelVersionFileApi,
@@ -77,6 +78,11 @@ urlpatterns = [
         "projects/<slug:slug>/gradebook/<str:username>/",
         GradebookStudentUpdateApi.as_view(),
         name="api-project-gradebook-student",
+    ),
+    path(
+        "projects/<slug:slug>/members/<str:username>/password/",
+        MemberPasswordResetApi.as_view(),
+        name="api-project-member-password",
     ),
     path("lab/questions/<str:question_id>/answers/", QuizAnswerApi.as_view(), name="api-quiz-answers"),
     path("model-versions/<int:version_id>/reviews/", ModelVersionReviewsApi.as_view(), name="api-model-version-reviews"),

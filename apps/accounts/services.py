@@ -6,7 +6,9 @@ def user_tokens_revoke(*, user) -> int:
     """Delete every API token of the user and return how many; the next login issues a new key.
 
     ``User.save`` calls it whenever a new password is saved (changed on the web, reset, set in the admin
-    or by ``manage.py changepassword``): a key handed out under the old password must not outlive it.
+    or by ``manage.py changepassword``, reset by the class's teacher): a key handed out under the old
+    password must not outlive it. Any other kind of key that acts for the account belongs here too, so
+    that every new password ends it.
     """
     deleted, _per_model = Token.objects.filter(user=user).delete()
     return deleted

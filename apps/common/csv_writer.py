@@ -14,6 +14,7 @@ Machine-read files (training manifests) keep the plain ``csv_writer``.
 """
 import csv
 import datetime
+import io
 from decimal import Decimal
 
 from django.http import HttpResponse
@@ -70,14 +71,25 @@ def spreadsheet_cell(value, decimal_separator: str = "."):
     return csv_cell(str(value))
 
 
-def csv_export_response(*, filename: str, header: list, rows) -> HttpResponse:
-    """Return a CSV download for a spreadsheet in the active language: BOM, separator, decimals, local time."""
+def _spreadsheet_write(fh, *, header: list, rows) -> None:
     decimal_separator = formats.get_format("DECIMAL_SEPARATOR")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")
-    writer = csv.writer(response, delimiter=";" if decimal_separator == "," else ",")
+    fh.write("\ufeff")
+    writer = csv.writer(fh, delimiter=";" if decimal_separator == "," else ",")
     writer.writerow([csv_cell(str(name)) for name in header])
     for row in rows:
         writer.writerow([spreadsheet_cell(value, decimal_separator) for value in row])
+
+
+def csv_export_response(*, filename: str, header: list, rows) -> HttpResponse:
+    """Return a CSV download for a spreadsheet in the active language: BOM, separator, decimals, local time."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    _spreadsheet_write(response, header=header, rows=rows)
     return response
+
+
+def csv_export_text(*, header: list, rows) -> str:
+    """Return the text of the same spreadsheet CSV, for a page that hands the file over itself (a data: link)."""
+    out = io.StringIO()
+    _spreadsheet_write(out, header=header, rows=rows)
+    return out.getvalue()

@@ -170,7 +170,8 @@ class QuizAnswer(models.Model):
 
 
 class AccessLog(models.Model):
-    """A teacher, grader or staff member read students' data: a photo, a history, or the class's gradebook.
+    """A teacher, grader or staff member read students' data (a photo, a history, the class's gradebook)
+    or reset a student's password.
 
     ``student`` is None for reads of the whole class (its gradebook page, API rows, report and export).
     """
@@ -182,6 +183,7 @@ class AccessLog(models.Model):
         GRADEBOOK = "gradebook", _("Class gradebook")
         API = "api", _("Gradebook through the API")
         PHOTO = "photo", _("Photo")
+        PASSWORD = "password", _("Password reset")
 
     project = models.ForeignKey(
         "projects.Project", on_delete=models.CASCADE, related_name="access_logs", verbose_name=_("project")

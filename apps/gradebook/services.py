@@ -201,6 +201,18 @@ def access_log_record(*, project, viewer, what: str, student=None) -> None:
         AccessLog.objects.create(project=project, viewer=viewer, student=student, what=what)
 
 
+def password_reset_record(*, student, viewer) -> None:
+    """Note a reset of a student's password in the access log of every class the account is a student of.
+
+    Accounts are global: the new password is the student's in each of their classes, so each class's
+    teacher can read who reset it. Every reset is its own line.
+    """
+    projects = Membership.objects.filter(user=student, role=Membership.Role.STUDENT).values_list("project_id", flat=True)
+    AccessLog.objects.bulk_create(
+        [AccessLog(project_id=pk, viewer=viewer, student=student, what=AccessLog.What.PASSWORD) for pk in projects]
+    )
+
+
 def photo_access_record(*, image, viewer) -> None:
     """Note that the project's teacher, a grader or staff opened a student's photo (or its thumbnail).
 

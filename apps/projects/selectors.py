@@ -1,4 +1,4 @@
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import NotFoundError
@@ -44,4 +44,26 @@ def invitation_list_pending(*, user) -> QuerySet[Invitation]:
         Invitation.objects.filter(username=user.get_username())
         .exclude(project__memberships__user=user)
         .select_related("project", "invited_by")
+    )
+
+
+def password_resettable_usernames(*, project, usernames=None) -> set[str]:
+    """Return the usernames of the project's students whose password its teacher may reset.
+
+    Accounts are global, so an account qualifies only if it is a student everywhere: a student member
+    here, never staff, not in the teacher or grader group, owner of no project and no teacher or grader
+    of any other class. ``usernames`` narrows the answer to those names.
+    """
+    from apps.accounts import roles
+
+    members = Membership.objects.filter(project=project, role=Membership.Role.STUDENT)
+    if usernames is not None:
+        members = members.filter(user__username__in=list(usernames))
+    elsewhere = Membership.objects.filter(user=OuterRef("user")).exclude(role=Membership.Role.STUDENT)
+    return set(
+        members.exclude(Q(user__is_staff=True) | Q(user__is_superuser=True))
+        .exclude(user__groups__name__in=[roles.TEACHER, roles.GRADER])
+        .exclude(user__owned_projects__isnull=False)
+        .exclude(Exists(elsewhere))
+        .values_list("user__username", flat=True)
     )

@@ -2,6 +2,7 @@
 import csv
 import io
 import re
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -11,11 +12,12 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts import roles
+from apps.accounts.lockout import login_failures_clear
 from apps.accounts.passwords import readable_password
 from apps.common.exceptions import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from apps.projects.access import can_manage
 from apps.projects.models import Invitation, Membership, Project, join_code_generate
-from apps.projects.selectors import invitation_list_pending
+from apps.projects.selectors import invitation_list_pending, password_resettable_usernames
 
 ONLY_TEACHERS_CREATE = _("Only teachers can create projects.")
 ONLY_PROJECT_TEACHER = _("Only the project's teacher can do this.")
@@ -199,3 +201,46 @@ def students_bulk_create(*, project, actor, csv_file):
         report["created"].append((username, password))
         Membership.objects.get_or_create(project=project, user=user, defaults={"role": Membership.Role.STUDENT})
     return report
+
+
+MEMBER_NOT_FOUND = _("There is no member “%(username)s” in this class.")
+PASSWORD_RESET_ONLY_STUDENTS = _(
+    "Only students' passwords can be reset here: “%(username)s” is a teacher, a grader or staff (here or in "
+    "another class)."
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A username with the password just given to it: shown to the teacher once, never stored in clear."""
+
+    username: str
+    password: str
+
+
+@transaction.atomic
+def member_password_reset(*, project, actor, username) -> Credentials:
+    """Give a student of the project a new password, which replaces the old one at once, and return it.
+
+    Only the project's teacher (or staff) may, and only for an account that is a student everywhere
+    (``password_resettable_usernames``): accounts are global. Saving the new password revokes every API
+    token of the account (``User.save`` → ``apps.accounts.services.user_tokens_revoke``, where any other
+    key tied to the account is revoked too) and Django ends its sessions; the reset also lifts the
+    username's login lockout and is written to the access log of each of the student's classes.
+    """
+    from apps.gradebook.services import password_reset_record
+
+    if not can_manage(user=actor, project=project):
+        raise PermissionDeniedError(ONLY_PROJECT_TEACHER)
+    membership = project.memberships.select_related("user").filter(user__username=username).first()
+    if membership is None:
+        raise NotFoundError(MEMBER_NOT_FOUND % {"username": username})
+    if username not in password_resettable_usernames(project=project, usernames=[username]):
+        raise PermissionDeniedError(PASSWORD_RESET_ONLY_STUDENTS % {"username": username})
+    student = membership.user
+    password = readable_password()
+    student.set_password(password)
+    student.save(update_fields=["password"])
+    login_failures_clear(username=username)
+    password_reset_record(student=student, viewer=actor)
+    return Credentials(username=username, password=password)

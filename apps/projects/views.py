@@ -6,16 +6,23 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.accounts.throttles import JoinCodeAddressThrottle, JoinCodeUserThrottle, throttle_wait
 from apps.common.exceptions import ApplicationError
 from apps.projects.access import can_manage, project_role
+from apps.projects.credentials import credentials_sheet
 from apps.projects.forms import JoinCodeForm, JoinForm, MemberAddForm, ProjectCreateForm, StudentsCsvForm
-from apps.projects.selectors import invitation_list_pending, project_get, project_list_with_roles
+from apps.projects.selectors import (
+    invitation_list_pending,
+    password_resettable_usernames,
+    project_get,
+    project_list_with_roles,
+)
 from apps.projects.services import (
     INVITATION_RECORDED,
+    member_password_reset,
     project_create,
     project_invitation_accept,
     project_invitation_create,
@@ -26,6 +33,9 @@ from apps.projects.services import (
 )
 from apps.uploads.models import Image
 
+PASSWORD_RESET_DONE = gettext_lazy(
+    "%(username)s has a new password, shown below this once. The old one no longer works, and their open sessions end."
+)
 # "minutes" picks the plural form; "count" is the same number written in the reader's format.
 JOIN_THROTTLED = ngettext_lazy(
     "Too many attempts with join codes. Try again in %(count)s minute.",
@@ -131,6 +141,7 @@ def project_detail(request, slug):
     project = _project_or_404(request.user, slug)
     manage = can_manage(user=request.user, project=project)
     member_form, csv_form, csv_report = MemberAddForm(), StudentsCsvForm(), None
+    credentials = []  # (username, password) shown in this response only, with their sheet and CSV
     if request.method == "POST":
         if not manage:
             raise Http404
@@ -139,7 +150,12 @@ def project_detail(request, slug):
                 csv_form = StudentsCsvForm(request.POST, request.FILES)
                 if csv_form.is_valid():
                     csv_report = students_bulk_create(project=project, actor=request.user, csv_file=csv_form.cleaned_data["csv_file"])
+                    credentials = csv_report["created"]
                     messages.success(request, _("%(n)d student accounts created.") % {"n": len(csv_report["created"])})
+            elif "password_reset" in request.POST:
+                username = request.POST["password_reset"]
+                credentials = [member_password_reset(project=project, actor=request.user, username=username)]
+                messages.success(request, PASSWORD_RESET_DONE % {"username": username})
             else:
                 member_form = MemberAddForm(request.POST)
                 if member_form.is_valid():
@@ -170,5 +186,7 @@ def project_detail(request, slug):
         "member_form": member_form,
         "csv_form": csv_form,
         "csv_report": csv_report,
+        "credentials": credentials_sheet(request=request, project=project, credentials=credentials) if credentials else None,
+        "password_resettable": password_resettable_usernames(project=project) if manage else set(),
     }
     return render(request, "projects/detail.html", context)

@@ -38,7 +38,10 @@ def real_path_parameters(world) -> dict:
         project=world.project, number=1, status=ModelVersion.Status.ACTIVE, artifact_dir="models/contract/v1",
         metadata={"classes": world.project.classes, "layers": layers},
     )
-    return {"image_id": image.pk, "slug": world.project.slug, "version_id": version.pk, "layer": "conv"}
+    return {
+        "image_id": image.pk, "slug": world.project.slug, "version_id": version.pk, "layer": "conv",
+        "username": world.student.username,
+    }
 
 
 @pytest.fixture

@@ -144,6 +144,10 @@ def test_real_responses_match_the_schema(schema, classroom, publish, stored_imag
     assert check(teacher, "get", f"/api/v1/projects/{slug}/model-versions/").status_code == 200  # one never active
     assert check(grader, "post", f"/api/v1/model-versions/{version.pk}/activate/").status_code == 403
     assert check(teacher, "post", f"/api/v1/model-versions/{version.pk}/activate/").status_code == 200
+    reset = f"/api/v1/projects/{slug}/members/{classroom.student.username}/password/"
+    assert check(teacher, "post", reset).status_code == 200
+    assert check(grader, "post", reset).status_code == 403
+    assert check(teacher, "post", f"/api/v1/projects/{slug}/members/nadie/password/").status_code == 404
     experiment = check(student, "post", f"/lab/api/projects/{slug}/experiments/",
                        data={"kind": "clusters", "params": {"k": 2}}, format="json")
     assert experiment.status_code == 201

@@ -58,6 +58,7 @@ def _requests(world, image):
         "import photos": ("post", f"/api/v1/projects/{slug}/image-imports/", "zip"),
         "preview an import": ("post", f"/api/v1/projects/{slug}/image-imports/preview/", "zip"),
         "import summary": ("get", f"/api/v1/image-imports/{image_import.pk}/", None),
+        "reset a student's password": ("post", f"/api/v1/projects/{slug}/members/alumna/password/", None),
     }
 
 
@@ -84,6 +85,7 @@ EXPECTED = {
     "import photos": (403, 403, 202, 403, 404, 202),  # the project's teacher only
     "preview an import": (403, 403, 200, 403, 404, 200),
     "import summary": (403, 404, 200, 404, 404, 200),
+    "reset a student's password": (403, 403, 200, 403, 404, 200),  # the class's teacher (or staff) only
 }
 
 

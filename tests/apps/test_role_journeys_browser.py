@@ -320,3 +320,78 @@ def test_grader_filters_history_and_downloads_the_csv(classroom, publish, stored
     confidence = rows[0][header.index("Confianza")]
     assert "," in confidence and "." not in confidence, confidence  # decimal comma
     assert rows[0][header.index("Inusual")] in ("sí", "no")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_teacher_creates_accounts_prints_the_sheet_and_resets_a_password(world, live_server, chromium, tmp_path):
+    """Create students from a CSV: the sheet alone prints, one card each, and the CSV downloads; then reset a
+    forgotten password from the class page, and the student logs in with the new one (the old one fails)."""
+    from selenium.webdriver.common.by import By
+
+    project = world.project
+    roster = tmp_path / "alumnos.csv"
+    roster.write_text("username,first_name,last_name\nana,Ana,Luna\nleo,Leo,Sol\n", encoding="utf-8")
+    allow_downloads(chromium, tmp_path)
+    chromium.set_window_size(1366, 768)
+    _log_in_with_the_form(chromium, live_server, world.teacher)
+    _wait(chromium, ".navbar")
+    chromium.get(f"{live_server.url}/projects/{project.slug}/")
+    _wait(chromium, "input[type=file][name=csv_file]").send_keys(str(roster))
+    _click(chromium, chromium.find_element(By.XPATH, "//button[normalize-space()='Crear cuentas']"))
+    _visible(chromium, "#created-accounts")
+    passwords = {
+        row.find_elements(By.TAG_NAME, "td")[0].text: row.find_element(By.TAG_NAME, "code").text
+        for row in chromium.find_elements(By.CSS_SELECTOR, "#created-accounts tbody tr")
+    }
+    assert set(passwords) == {"ana", "leo"}
+    assert not chromium.find_element(By.ID, "credentials-sheet").is_displayed()  # on screen: the table only
+    _both_widths(chromium, "journey-teacher-accounts-created")
+
+    # The CSV link saves the same passwords in the Spanish spreadsheet format.
+    _click(chromium, chromium.find_element(By.ID, "credentials-csv"))
+    saved = downloaded_file(chromium, tmp_path, f"credenciales-{project.slug}.csv")
+    rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert rows[0][:2] == ["Nombre de usuario", "Contraseña"]
+    assert {row[0]: row[1] for row in rows[1:]} == passwords
+
+    # Printing: the button opens the print dialog, and print media shows the sheet alone, one card per student.
+    chromium.execute_script("window.__printed = 0; window.print = () => { window.__printed += 1; };")
+    _click(chromium, chromium.find_element(By.ID, "credentials-print"))
+    assert chromium.execute_script("return window.__printed") == 1
+    chromium.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        cards = chromium.find_elements(By.CSS_SELECTOR, "#credentials-sheet .credential-card")
+        assert len(cards) == 2 and all(card.is_displayed() for card in cards)
+        assert not chromium.find_element(By.TAG_NAME, "header").is_displayed()
+        assert not chromium.find_element(By.ID, "created-accounts").is_displayed()
+        first = cards[0].text
+        assert "Ana Luna" in first and passwords["ana"] in first and project.join_code in first
+        assert f"{live_server.url}/accounts/login/" in first and "pide a tu docente que la restablezca" in first
+        screenshot(chromium, "journey-teacher-credentials-sheet-print", 1366, 768)
+        pdf = chromium.execute_cdp_cmd("Page.printToPDF", {"printBackground": True})
+        assert len(pdf["data"]) > 1000
+    finally:
+        chromium.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        chromium.set_window_size(1366, 768)
+
+    # A forgotten password: the teacher resets it from the members list after confirming.
+    chromium.get(f"{live_server.url}/projects/{project.slug}/")
+    _click(chromium, _wait(chromium, "#members button[name=password_reset][value=alumna]"))
+    chromium.switch_to.alert.accept()
+    _visible(chromium, "#created-accounts")
+    assert "alumna tiene una contraseña nueva" in _main(chromium)
+    new_password = chromium.find_element(By.CSS_SELECTOR, "#created-accounts tbody code").text
+    assert chromium.find_elements(By.CSS_SELECTOR, "#members button[name=password_reset][value=profe]") == []
+    _both_widths(chromium, "journey-teacher-password-reset")
+
+    # The student: the old password fails (with the hint to ask the teacher), the new one logs in.
+    chromium.delete_all_cookies()
+    _log_in_with_the_form(chromium, live_server, world.student)
+    _wait(chromium, "#forgot-password")
+    assert "Pide a tu docente que la restablezca" in _main(chromium)
+    chromium.find_element(By.NAME, "username").clear()
+    chromium.find_element(By.NAME, "username").send_keys("alumna")
+    chromium.find_element(By.NAME, "password").send_keys(new_password)
+    chromium.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    _wait(chromium, ".navbar .dropdown-toggle")
+    assert "alumna" in chromium.find_element(By.CSS_SELECTOR, ".navbar .dropdown-toggle").get_attribute("textContent")
