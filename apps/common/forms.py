@@ -34,3 +34,35 @@ def query_params_clean(form_class: type[forms.Form], data) -> dict:
         name, errors = next(iter(form.errors.items()))
         raise ApplicationError(BAD_QUERY_PARAMETER % {"name": name, "problem": errors[0]})
     return form.cleaned_data
+
+
+class DecimalField(forms.FloatField):
+    """A number typed as people write it: «3,5» or «3.5» in any language, shown in the page's language.
+
+    A number input (type="number") follows the browser's locale, not the page's: Chromium in English
+    read «3,5» as 35. A text input with a decimal keyboard leaves the comma to this field.
+    """
+
+    widget = forms.TextInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("localize", True)
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+        return attrs
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = decimal_text_normalise(value)
+        return super().to_python(value)
+
+
+def decimal_text_normalise(text: str) -> str:
+    """Return typed number text with a decimal point: «3,5» → «3.5»; a text with both marks is left alone."""
+    text = text.strip().replace(" ", "").replace("\u00a0", "")
+    if "," in text and "." not in text and text.count(",") == 1:
+        text = text.replace(",", ".")
+    return text

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.forms import DecimalField
 from apps.gradebook.models import CoursePolicy
 
 
@@ -8,9 +9,9 @@ class CriterionForm(forms.Form):
     name = forms.CharField(
         label=_("Criterion"), max_length=120, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"})
     )
-    points = forms.FloatField(
+    points = DecimalField(
         label=_("Points"), min_value=0.5, max_value=1000,
-        widget=forms.NumberInput(attrs={"class": "form-control form-control-sm", "step": "0.5"}),
+        widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
     )
 
 

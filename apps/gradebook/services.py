@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
+from apps.common.numbers import number_text
 from apps.gradebook.models import (
     AccessLog,
     AnalysisRequest,
@@ -103,7 +104,7 @@ def _clean_scores(project, scores: dict) -> dict:
             cleaned[criterion] = None
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= criterion.points:
-            raise ApplicationError(SCORE_OUT_OF_RANGE % {"name": criterion.name, "points": f"{criterion.points:g}"})
+            raise ApplicationError(SCORE_OUT_OF_RANGE % {"name": criterion.name, "points": number_text(criterion.points)})
         cleaned[criterion] = float(value)
     return cleaned
 

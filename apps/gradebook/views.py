@@ -35,6 +35,7 @@ def _texts():
         "saved": _("Saved."),
         "error": _("Not saved:"),
         "sort": _("Sort by this column"),
+        "range": str(services.SCORE_OUT_OF_RANGE),
     }
 
 

@@ -1,5 +1,6 @@
 from django import template
 
+from apps.common.numbers import number_text
 from apps.gradebook.data_rights import retention_warning
 from apps.projects.access import can_manage
 
@@ -10,6 +11,12 @@ register = template.Library()
 def get_item(mapping, key):
     """Return ``mapping[str(key)]`` (scores are keyed by criterion id as a string), None when absent."""
     return (mapping or {}).get(str(key))
+
+
+@register.filter
+def points(value):
+    """A score or a number of points as the reader writes it: «3,5», «4» (up to two decimals)."""
+    return number_text(value)
 
 
 @register.inclusion_tag("gradebook/_retention_banner.html", takes_context=True)

@@ -125,3 +125,38 @@ def test_version_reviews_through_the_api(world, api_as, client):
     client.force_login(world.teacher)
     assert "sobreajuste a partir de la época 6" in client.get(f"/training-runs/{run.pk}/").content.decode()
     assert api_as(world.outsider).get(url).status_code == 404
+
+
+def test_the_grade_history_names_each_change_as_a_noun(world, client):
+    """The history column of a student's page reads «Cambio», not the verb «Cambiar»."""
+    criterion = Criterion.objects.create(project=world.project, name="Fotos", points=4)
+    grade_update(project=world.project, author=world.grader, username="alumna", scores={str(criterion.pk): 3.5}, comment="")
+    client.force_login(world.teacher)
+    page = client.get(f"/gradebook/{world.project.slug}/students/alumna/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert '<th scope="col">Cambio</th>' in page and "Fotos: 3,5" in page
+
+
+def test_rubric_points_take_a_decimal_comma(world, client):
+    """A criterion's points typed «2,5» are 2.5 (and «2.5» too), and the form shows them the Spanish way."""
+    client.force_login(world.teacher)
+    url = f"/gradebook/{world.project.slug}/"
+    assert client.post(url, {"action": "criterion-add", "name": "Fotos", "points": "2,5"}).status_code == 302
+    criterion = Criterion.objects.get()
+    assert criterion.points == 2.5
+    client.post(url, {"action": "criterion-update", "criterion": criterion.pk, "name": "Fotos", "points": "3.5"})
+    criterion.refresh_from_db()
+    assert criterion.points == 3.5
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert f'id="crit-points-{criterion.pk}" name="points" type="text" inputmode="decimal" autocomplete="off" value="3,5"' in page
+
+
+def test_a_score_out_of_range_names_the_points_the_spanish_way(world, client):
+    """The refusal of a score above «2,5» writes the limit with a decimal comma."""
+    from django.utils import translation
+
+    from apps.common.exceptions import ApplicationError
+
+    criterion = Criterion.objects.create(project=world.project, name="Fotos", points=2.5)
+    with translation.override("es"), pytest.raises(ApplicationError) as refused:
+        grade_update(project=world.project, author=world.grader, username="alumna", scores={str(criterion.pk): 3}, comment="")
+    assert "entre 0 y 2,5" in str(refused.value.message)
