@@ -69,9 +69,12 @@ compilemessages: python-packages
 	@$(MANAGE) compilemessages $(I18N_IGNORE) -v 0
 
 # The embedded database and broker live in the var folder, which a fresh clone does not have yet.
+# createcachetable makes the database cache's table when CACHES uses it (the embedded default; with Redis
+# it does nothing): a command rather than a migration, so it follows CACHES whenever that changes.
 migrate: python-packages
 	@mkdir -p "$${RIIM_VAR_DIR:-var}"
 	@$(MANAGE) migrate --noinput -v 0
+	@$(MANAGE) createcachetable
 
 # The npm packages ship source maps, type declarations and Node builds the pages never load (~150 MB).
 COLLECTSTATIC_IGNORE := -i '*.map' -i '*.d.ts' -i '*.tsbuildinfo' -i '*.min.js.html' -i '*.node.js' -i '*.node.min.*' -i miniprogram

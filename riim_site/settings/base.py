@@ -297,6 +297,7 @@ CELERY_TASK_ROUTES = {
     "apps.training.tasks.training_runs_sweep_stale_task": {"queue": "default"},
     "apps.training.tasks.quick_retrain_check_task": {"queue": "default"},
     "apps.training.tasks.quick_run_execute_task": {"queue": "quick"},
+    "apps.labeling.tasks.labeling_queue_refresh_task": {"queue": "quick"},
     "apps.delivery.tasks.*": {"queue": "default"},
     "apps.embeddings.tasks.*": {"queue": "default"},
     "apps.training.tasks.*": {"queue": "training"},
@@ -324,6 +325,32 @@ CELERY_BEAT_SCHEDULE = {
 # (its first enqueue may have failed), then again after twice as long each time, at most this many times.
 RIIM_PENDING_RESEND_AFTER = env.int("RIIM_PENDING_RESEND_AFTER", default=120)
 RIIM_PENDING_RESEND_MAX = env.int("RIIM_PENDING_RESEND_MAX", default=8)
+
+# The cache every process shares (web workers and Celery workers): the labeling queue's ranking is built
+# once in the background and read by every request, and throttles and login lockouts count across
+# processes. CACHE_URL (django-environ's syntax: redis://..., dbcache://table, locmemcache://) picks it;
+# without it, Redis when the broker is Redis, else the database's cache table (`make migrate` creates it),
+# so the embedded default needs no service and every process on the machine sees one cache.
+RIIM_CACHE_TABLE = "riim_cache"
+
+
+def _cache_config():
+    if env("CACHE_URL", default=""):
+        return env.cache("CACHE_URL")
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL}
+    # Throttle counters and lockouts come and go: room for a few classes' worth of them.
+    return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": RIIM_CACHE_TABLE,
+            "OPTIONS": {"MAX_ENTRIES": 5000}}
+
+
+CACHES = {"default": _cache_config()}
+# The labeling queue's ranking (the quick classifier on the embeddings, the diverse strategy's k-means)
+# is rebuilt in the background at most once per this many seconds per project; requests never fit.
+RIIM_QUEUE_REFRESH_SECONDS = env.float("RIIM_QUEUE_REFRESH_SECONDS", default=5.0)
+# Each process keeps its projects' embedding matrices (apps.labeling.embedding_store), least recently
+# used dropped beyond this many MB: 10,000 photos of 1,280 values (and their mirrors) are about 100 MB.
+RIIM_EMBEDDINGS_MEMORY_MB = env.int("RIIM_EMBEDDINGS_MEMORY_MB", default=256)
 
 # Training and the model registry.
 RIIM_MODELS_PREFIX = "models"  # storage folder of published model versions

@@ -53,5 +53,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 # Suites that upload hundreds of pictures are not throttled; throttle tests set realistic rates themselves.
 RIIM_THROTTLE_RATES = {scope: None for scope in RIIM_THROTTLE_RATES}
 
+# The cache is the test database's table, whatever broker CI configured: a test's entries roll back with
+# its transaction, a worker or process a test starts shares it, and cache.clear() in a test never empties
+# a Redis database that is also the broker.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": RIIM_CACHE_TABLE}}
+
 # Settings a test overrode in its own process, repeated in the worker it starts.
 globals().update(json.loads(env("RIIM_TEST_SETTINGS_JSON", default="{}")))
