@@ -7,19 +7,33 @@ Rules, in this order:
 3. Photos that some people labeled but fewer than the project's "labels per image" come first,
    then the strategy's order, where photos with enough labels wait behind the rest unless the
    strategy chose them for their conflicting labels.
+
+A whole class asks at once, so a request never fits anything. The strategies' scores (the quick
+classifier on the embeddings, the diverse strategy's k-means, the anomaly scores) form one
+``QueueRanking`` of the project, built in the background (``labeling_queue_refresh_task``, on the
+``quick`` queue) at most once per ``RIIM_QUEUE_REFRESH_SECONDS`` per project and shared by every
+process through the configured cache. A request reads it and applies what changed since from the
+database: the user's own answers, the labels given since (so a photo that has its labels leaves
+everyone's queue at once), new photos (at random until the next refresh scores them), and
+hidden or deleted ones.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError
 from apps.labeling.models import Label
 from ml import active_learning as al
+
+logger = logging.getLogger(__name__)
 
 UNKNOWN_STRATEGY = _("Unknown strategy “%(strategy)s”. Valid strategies: %(valid)s.")
 STRATEGY_NAMES = {
@@ -77,13 +91,35 @@ def latest_answers(project) -> dict[int, dict[int, str]]:
     return answers
 
 
+RANKING_TTL = 24 * 3600  # seconds a ranking stays in the cache: an old one still orders, requests refresh it
+STOPGAP_TTL = 60  # the ranking a request builds without fitting while the first real one is on its way
+SCHEDULE_SLACK = 120  # seconds a scheduled refresh may wait in its queue before another one is sent
+SCORED = (al.UNCERTAINTY, al.DIVERSE, al.DISAGREEMENT, al.ANOMALY)  # the strategies ranked in the background
+
+
+@dataclass(frozen=True)
+class QueueRanking:
+    """The strategies' order of a project's photos, the same for every student; built in the background."""
+
+    built_at: float  # time.time() when the build started
+    last_label_id: int  # labels up to this id are counted in answer_counts
+    last_image_id: int  # photos up to this id are in image_ids
+    image_ids: np.ndarray  # int64, every visible photo by primary key
+    holdout: np.ndarray  # bool, aligned with image_ids
+    answer_counts: np.ndarray  # int, how many people had answered each photo
+    streams: dict = field(default_factory=dict)  # strategy -> (positions into image_ids, scores), best first
+    complete: bool = True  # False: built in a request, without embeddings or fits, until the real one lands
+
+    def age(self) -> float:
+        return time.time() - self.built_at
+
+
 @dataclass
 class _Signals:
-    """What the strategies score with, gathered once per request."""
+    """What the strategies score with, gathered once per build."""
 
     project: object
     answers: dict
-    seed: int
     embeddings: dict | None = None  # image id -> vector, when the embeddings cache has them
     _probabilities: dict | None = None
     _anomaly: dict | None = None
@@ -134,22 +170,11 @@ def state_key(project, embeddings) -> str:
 
 
 def _quick_probabilities(signals: _Signals) -> dict[int, np.ndarray] | None:
-    """Score every embedded photo with the quick classifier fitted on the labeled ones (cached until labels change)."""
-    from django.core.cache import cache
+    """Score every embedded photo with the quick classifier fitted on the labeled ones."""
+    from ml.label_quality import quick_classifier
 
     if not signals.embeddings:
         return None
-    key = f"labeling:quick:{state_key(signals.project, signals.embeddings)}"
-    cached = cache.get(key)
-    if cached is None:
-        cached = _quick_probabilities_compute(signals) or {}
-        cache.set(key, cached, 3600)
-    return cached or None
-
-
-def _quick_probabilities_compute(signals: _Signals) -> dict[int, np.ndarray] | None:
-    from ml.label_quality import quick_classifier
-
     classes = list(signals.project.classes)
     labeled = dict(
         signals.project.images.filter(split="train", label__in=classes).values_list("pk", "label")
@@ -164,46 +189,33 @@ def _quick_probabilities_compute(signals: _Signals) -> dict[int, np.ndarray] | N
     return dict(zip(others, probabilities, strict=True))
 
 
-def _diverse_order(signals: _Signals) -> list[tuple[int, float]]:
-    """Return the typical photos of regions no label covers yet, for the whole project (cached until labels change)."""
-    from django.core.cache import cache
-
+def _diverse_order(signals: _Signals, ids: list[int]) -> list[tuple[int, float]]:
+    """Return the typical photos of regions no label covers yet, best first."""
     if not signals.embeddings:
         return []
-    key = f"labeling:diverse:{state_key(signals.project, signals.embeddings)}"
-    cached = cache.get(key)
-    if cached is None:
-        holdout = set(signals.project.images.filter(split="holdout").values_list("pk", flat=True))
-        open_ids = [i for i in signals.embeddings if i not in signals.answers and i not in holdout]
-        covered = [signals.embeddings[i] for i in signals.answers if i in signals.embeddings]
-        cached = []
-        if open_ids:
-            order, typical = al.typical_diverse(np.stack([signals.embeddings[i] for i in open_ids]),
-                                                np.stack(covered) if covered else None, DIVERSE_MAX)
-            cached = [(open_ids[k], float(t)) for k, t in zip(order, typical, strict=True)]
-        cache.set(key, cached, 3600)
-    return cached
+    open_ids = [i for i in ids if i in signals.embeddings and i not in signals.answers]
+    if not open_ids:
+        return []
+    covered = [signals.embeddings[i] for i in signals.answers if i in signals.embeddings]
+    order, typical = al.typical_diverse(np.stack([signals.embeddings[i] for i in open_ids]),
+                                        np.stack(covered) if covered else None, DIVERSE_MAX)
+    return [(open_ids[k], float(t)) for k, t in zip(order, typical, strict=True)]
 
 
-def _ranked(ids: list[int], scores: np.ndarray, code: str) -> list[QueueItem]:
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    return [QueueItem(ids[i], float(scores[i]), code) for i in order]
+def _ranked(ids: list[int], scores) -> list[tuple[int, float]]:
+    scores = np.asarray(scores, np.float64)
+    order = np.argsort(-scores, kind="stable")
+    return [(ids[i], float(scores[i])) for i in order]
 
 
-def _random(ids: list[int], seed: int) -> list[QueueItem]:
-    return _ranked(ids, al.random_scores(len(ids), seed), al.RANDOM)
-
-
-def _strategy_stream(strategy: str, ids: list[int], signals: _Signals) -> list[QueueItem]:
-    """Return the photos the strategy can score, best first (possibly only some of ``ids``)."""
+def _strategy_scores(strategy: str, ids: list[int], signals: _Signals) -> list[tuple[int, float]]:
+    """Return the photos of ``ids`` the strategy can score, best first, with their scores."""
     if not ids:
         return []
     if strategy == al.UNCERTAINTY:
         probabilities = signals.probabilities()
         known = [i for i in ids if i in probabilities]
-        if not known:
-            return []
-        return _ranked(known, al.margin_scores(np.stack([probabilities[i] for i in known])), al.UNCERTAINTY)
+        return _ranked(known, al.margin_scores(np.stack([probabilities[i] for i in known]))) if known else []
     if strategy == al.DISAGREEMENT:
         values = sorted({a for i in ids for a in signals.answers.get(i, {}).values()})
         if not values:
@@ -214,84 +226,274 @@ def _strategy_stream(strategy: str, ids: list[int], signals: _Signals) -> list[Q
                 votes[row, values.index(answer)] += 1
         scores = al.disagreement_scores(votes)
         keep = np.flatnonzero(scores > 0)
-        return _ranked([ids[k] for k in keep], scores[keep], al.DISAGREEMENT)
+        return _ranked([ids[k] for k in keep], scores[keep])
     if strategy == al.ANOMALY:
         if signals.embeddings:
             known = [i for i in ids if i in signals.embeddings]
             if known:
                 reference = np.stack(list(signals.embeddings.values()))
-                scores = al.anomaly_scores(np.stack([signals.embeddings[i] for i in known]), reference)
-                return _ranked(known, scores, al.ANOMALY)
+                return _ranked(known, al.anomaly_scores(np.stack([signals.embeddings[i] for i in known]), reference))
         anomaly = signals.anomaly()
         known = [i for i in ids if i in anomaly]
-        return _ranked(known, np.array([anomaly[i] for i in known]), al.ANOMALY) if known else []
+        return _ranked(known, [anomaly[i] for i in known]) if known else []
     if strategy == al.DIVERSE:
-        wanted = set(ids)
-        return [QueueItem(i, score, al.DIVERSE) for i, score in _diverse_order(signals) if i in wanted]
-    return _random(ids, signals.seed)
-
-
-def _strategy_order(strategy: str, ids: list[int], signals: _Signals) -> list[QueueItem]:
-    """Return every photo of ``ids``: the strategy's choices first, then the rest at random."""
-    if strategy == al.MIX:
-        names = list(dict.fromkeys(al.MIX_ROUND))
-        streams = [_strategy_stream(name, ids, signals) for name in names]
-        shares = [al.MIX_ROUND.count(name) for name in names]
-        chosen = al.interleave(streams, shares, len(ids), key=lambda item: item.image_id)
-    else:
-        chosen = _strategy_stream(strategy, ids, signals)
-    taken = {item.image_id for item in chosen}
-    return chosen + _random([i for i in ids if i not in taken], signals.seed)
+        return _diverse_order(signals, ids)
+    raise ValueError(strategy)
 
 
 def embeddings_by_image(project, *, mirror: bool = False) -> dict[int, np.ndarray] | None:
     """Return the project's cached image embeddings by image id, or None while there are none.
 
-    Only what the cache already holds (photos are embedded when processed): a request never waits
-    for the backbone. No pretrained weights means no embeddings, and the strategies fall back.
-    With ``mirror`` the embeddings of the mirrored photos instead.
+    Only what the cache already holds (photos are embedded when processed): nothing waits for the
+    backbone. No pretrained weights means no embeddings, and the strategies fall back. With
+    ``mirror`` the embeddings of the mirrored photos instead. The process keeps the matrix and
+    reads only new rows (``apps.labeling.embedding_store``).
     """
-    from apps.embeddings.selectors import project_embeddings
+    from apps.labeling.embedding_store import store
 
+    matrix = store.get(project)
+    if matrix is None:
+        return None
+    return {int(i): row for i, row in zip(matrix.image_ids, matrix.x_mirror if mirror else matrix.x, strict=True)}
+
+
+def queue_ranking_build(project, *, fit: bool = True) -> QueueRanking:
+    """Rank the project's photos under every strategy; without ``fit`` no embeddings are read and nothing is fitted."""
+    built_at = time.time()
+    # Read the high-water marks first: anything written after them is applied by the requests as a change.
+    last_label_id = Label.objects.filter(image__project=project).order_by("-pk").values_list("pk", flat=True).first() or 0
+    last_image_id = project.images.order_by("-pk").values_list("pk", flat=True).first() or 0
+    images = list(project.images.filter(hidden=False, pk__lte=last_image_id).order_by("pk").values_list("pk", "split"))
+    answers = latest_answers(project)
+    image_ids = np.array([pk for pk, _split in images], np.int64)
+    position = {pk: k for k, (pk, _split) in enumerate(images)}
+    signals = _Signals(project=project, answers=answers, embeddings=embeddings_by_image(project) if fit else None)
+    train = [pk for pk, split in images if split != "holdout"]
+    streams = {}
+    for strategy in SCORED:
+        if strategy == al.DIVERSE and not fit:
+            continue
+        scored = _strategy_scores(strategy, train, signals)
+        streams[strategy] = (np.array([position[i] for i, _score in scored], np.int64),
+                             np.array([score for _i, score in scored], np.float64))
+    return QueueRanking(
+        built_at=built_at, last_label_id=last_label_id, last_image_id=last_image_id, image_ids=image_ids,
+        holdout=np.array([split == "holdout" for _pk, split in images], bool),
+        answer_counts=np.array([len(answers.get(pk, {})) for pk, _split in images], np.int64),
+        streams=streams, complete=fit,
+    )
+
+
+def _ranking_key(project) -> str:
+    return f"labeling:ranking:{project.pk}:{zlib.crc32(','.join(project.classes).encode())}"
+
+
+def _schedule_key(project_id: int) -> str:
+    return f"labeling:ranking-scheduled:{project_id}"
+
+
+def labeling_queue_refresh(*, project_id: int) -> QueueRanking | None:
+    """Build the project's ranking and share it through the cache (what the background task runs)."""
+    from django.core.cache import cache
+
+    from apps.projects.models import Project
+
+    # First: a change that lands while this build runs schedules the next one.
+    cache.delete(_schedule_key(project_id))
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return None
+    ranking = queue_ranking_build(project)
+    cache.set(_ranking_key(project), ranking, RANKING_TTL)
+    return ranking
+
+
+def labeling_queue_refresh_schedule(*, project_id: int, delay: float = 0.0) -> bool:
+    """Ask for a refresh of the project's ranking in ``delay`` seconds unless one is already asked for; return whether sent."""
+    from django.core.cache import cache
+
+    from apps.labeling.tasks import labeling_queue_refresh_task
+
+    delay = max(0.0, float(delay))
+    if not cache.add(_schedule_key(project_id), 1, int(delay) + SCHEDULE_SLACK):
+        return False
     try:
-        cached = project_embeddings(project, fill=False)
-    except ApplicationError:  # no pretrained weights on this server
-        return None
-    if len(cached.image_ids) == 0:
-        return None
-    return {int(i): row for i, row in zip(cached.image_ids, cached.x_mirror if mirror else cached.x, strict=True)}
+        labeling_queue_refresh_task.apply_async((project_id,), countdown=delay)
+    except Exception:  # broker down: the requests keep the last ranking and ask again later
+        cache.delete(_schedule_key(project_id))
+        logger.warning("labeling queue refresh of project %s not sent", project_id, exc_info=True)
+        return False
+    return True
+
+
+def queue_ranking(project) -> QueueRanking:
+    """Return the project's shared ranking; when the cache has none, ask for one and order without fitting meanwhile."""
+    from django.core.cache import cache
+
+    key = _ranking_key(project)
+    ranking = cache.get(key)
+    if ranking is None:
+        labeling_queue_refresh_schedule(project_id=project.pk)
+        ranking = cache.get(key)  # a worker running eagerly (tests, development) built it already
+    if ranking is None:
+        ranking = queue_ranking_build(project, fit=False)
+        cache.add(key, ranking, STOPGAP_TTL)  # never over a real ranking that landed meanwhile
+    return ranking
+
+
+def _my_answers(project, user) -> set[int]:
+    """Return the photos the user answered: their latest label on each is not withdrawn."""
+    mine, seen = set(), set()
+    rows = Label.objects.filter(image__project=project, author=user).order_by("-created_at", "-id")
+    for image_id, label in rows.values_list("image_id", "label"):
+        if image_id in seen:
+            continue
+        seen.add(image_id)
+        if label:
+            mine.add(image_id)
+    return mine
+
+
+def _answer_counts_since(project, last_label_id: int) -> dict[int, int]:
+    """Return how many people answer each photo labeled (or unlabeled) after ``last_label_id``, now."""
+    changed = set(Label.objects.filter(image__project=project, pk__gt=last_label_id).values_list("image_id", flat=True))
+    if not changed:
+        return {}
+    answers: dict[int, dict[int, str]] = {i: {} for i in changed}
+    seen = set()
+    for image_id, author_id, label in (Label.objects.filter(image_id__in=changed).order_by("-created_at", "-id")
+                                       .values_list("image_id", "author_id", "label")):
+        if (image_id, author_id) in seen:
+            continue
+        seen.add((image_id, author_id))
+        if label:
+            answers[image_id][author_id] = label
+    return {i: len(by) for i, by in answers.items()}
+
+
+@dataclass
+class _View:
+    """One user's view of a ranking: every photo with its current count, and which they may get."""
+
+    image_ids: np.ndarray
+    holdout: np.ndarray
+    groups: np.ndarray  # 0: short of labels, 1: to label, 2: has its labels
+    allowed: np.ndarray  # bool: not answered by the user, not excluded
+    random_scores: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Changes:
+    """What the database says that the ranking does not know yet."""
+
+    answer_counts: dict[int, int]  # photo -> how many people answer it now, for photos labeled since
+    new: list[tuple[int, str]]  # (pk, split) of visible photos added since
+
+    def __bool__(self) -> bool:
+        return bool(self.answer_counts or self.new)
+
+
+def _changes(project, ranking: QueueRanking) -> _Changes:
+    new = list(project.images.filter(pk__gt=ranking.last_image_id, hidden=False).order_by("pk").values_list("pk", "split"))
+    return _Changes(_answer_counts_since(project, ranking.last_label_id), new)
+
+
+def _view(project, ranking: QueueRanking, changes: _Changes, strategy: str, taken: set[int], seed: int) -> _View:
+    """Return the user's view of the ranking with the changes applied."""
+    new = changes.new
+    image_ids = np.concatenate([ranking.image_ids, np.array([pk for pk, _s in new], np.int64)])
+    holdout = np.concatenate([ranking.holdout, np.array([s == "holdout" for _pk, s in new], bool)])
+    counts = np.concatenate([ranking.answer_counts, np.zeros(len(new), np.int64)])
+    if changes.answer_counts:
+        changed = np.fromiter(changes.answer_counts, np.int64, len(changes.answer_counts))
+        where = np.flatnonzero(np.isin(image_ids, changed))
+        counts[where] = [changes.answer_counts[int(i)] for i in image_ids[where]]
+    required = project.labels_per_image
+    groups = np.where((counts > 0) & (counts < required), 0, np.where(counts >= required, 2, 1))
+    if strategy in (al.MIX, al.DISAGREEMENT) and al.DISAGREEMENT in ranking.streams:
+        # Photos with their labels stay among the rest when chosen for their conflicting labels.
+        conflicting = ranking.streams[al.DISAGREEMENT][0]
+        groups[conflicting] = np.where(groups[conflicting] == 2, 1, groups[conflicting])
+    allowed = ~np.isin(image_ids, np.fromiter(taken, np.int64, len(taken)))
+    return _View(image_ids, holdout, groups, allowed, al.random_scores(len(image_ids), seed))
+
+
+def _stream_items(positions: np.ndarray, scores: np.ndarray, member: np.ndarray, code: str, view: _View,
+                  most: int) -> list[QueueItem]:
+    keep = member[positions]
+    positions, scores = positions[keep][:most], scores[keep][:most]
+    return [QueueItem(int(view.image_ids[p]), float(s), code) for p, s in zip(positions, scores, strict=True)]
+
+
+def _random_items(member: np.ndarray, view: _View, most: int, exclude=None) -> list[QueueItem]:
+    positions = np.flatnonzero(member if exclude is None else member & ~exclude)
+    order = positions[np.argsort(-view.random_scores[positions], kind="stable")][:most]
+    return [QueueItem(int(view.image_ids[p]), float(view.random_scores[p]), al.RANDOM) for p in order]
+
+
+def _group_items(strategy: str, ranking: QueueRanking, view: _View, member: np.ndarray, most: int) -> list[QueueItem]:
+    """Return up to ``most`` training photos of ``member`` in the strategy's order, the rest at random."""
+    # A stream gives at most ``most`` items plus those another stream already gave.
+    depth = 2 * most + 1
+    if strategy == al.RANDOM:
+        return _random_items(member, view, most)
+    if strategy == al.MIX:
+        names = list(dict.fromkeys(al.MIX_ROUND))
+        streams = [(_random_items(member, view, depth) if name == al.RANDOM else
+                    _stream_items(*ranking.streams[name], member, name, view, depth) if name in ranking.streams else [])
+                   for name in names]
+        shares = [al.MIX_ROUND.count(name) for name in names]
+        return al.interleave(streams, shares, most, key=lambda item: item.image_id)
+    if strategy not in ranking.streams:
+        return _random_items(member, view, most)
+    chosen = _stream_items(*ranking.streams[strategy], member, strategy, view, most)
+    if len(chosen) == most:
+        return chosen
+    scored = np.zeros(len(view.image_ids), bool)
+    scored[ranking.streams[strategy][0]] = True
+    return chosen + _random_items(member, view, most - len(chosen), exclude=scored)
+
+
+def _ordered(strategy: str, ranking: QueueRanking, view: _View, limit: int, share: float) -> list[QueueItem]:
+    train, holdout = [], []
+    for group in (0, 1, 2):
+        member = view.allowed & (view.groups == group)
+        code = "needs_labels" if group == 0 else None
+        if len(train) < limit:
+            items = _group_items(strategy, ranking, view, member & ~view.holdout, limit - len(train))
+            train += [QueueItem(i.image_id, i.score, code or i.reason_code) for i in items]
+        if len(holdout) < limit:
+            items = _random_items(member & view.holdout, view, limit - len(holdout))
+            holdout += [QueueItem(i.image_id, i.score, code or "holdout") for i in items]
+    return al.interleave([train, holdout], [1.0 - share, share], limit, key=lambda item: item.image_id)
 
 
 def labeling_queue_ranked(*, project, user, strategy: str | None = None, limit: int | None = 20,
                           exclude=()) -> list[QueueItem]:
     """Return the next photos the user should label, best first, each with its score and reason."""
     strategy = strategy_validate(strategy or project.labeling_strategy)
-    answers = latest_answers(project)
-    images = [(pk, split) for pk, split in project.images.filter(hidden=False).order_by("pk").values_list("pk", "split")
-              if user.pk not in answers.get(pk, {}) and pk not in exclude]
-    if not images:
-        return []
+    ranking = queue_ranking(project)
+    changes = _changes(project, ranking)
+    if changes or not ranking.complete:
+        # At most one refresh per interval: the next one comes when the current ranking is that old.
+        sent = labeling_queue_refresh_schedule(project_id=project.pk,
+                                               delay=settings.RIIM_QUEUE_REFRESH_SECONDS - ranking.age())
+        if sent:  # a worker running eagerly (tests, development) has built it already
+            ranking = queue_ranking(project)
+            changes = _changes(project, ranking)
+    mine = _my_answers(project, user)
+    taken = mine | {int(i) for i in exclude}
     # The order changes as the user labels, and is the same on two loads of one page.
-    mine = sum(1 for by in answers.values() if user.pk in by)
-    signals = _Signals(project=project, answers=answers, seed=zlib.crc32(f"{project.pk}:{user.pk}:{mine}".encode()))
-    if strategy in (al.MIX, al.UNCERTAINTY, al.ANOMALY, al.DIVERSE):
-        signals.embeddings = embeddings_by_image(project)
-    required = project.labels_per_image
-
-    def group(item: QueueItem) -> int:
-        n = len(answers.get(item.image_id, {}))
-        if 0 < n < required:
-            return 0
-        # Photos with enough labels wait behind the unlabeled ones, unless chosen because their labels conflict.
-        return 2 if n >= required and item.reason_code != al.DISAGREEMENT else 1
-
-    train = _strategy_order(strategy, [pk for pk, split in images if split != "holdout"], signals)
-    holdout = [QueueItem(i.image_id, i.score, "holdout")
-               for i in _random([pk for pk, split in images if split == "holdout"], signals.seed + 1)]
-    train.sort(key=group)  # stable: the strategy's order within each group
-    holdout.sort(key=group)
-    for stream in (train, holdout):
-        stream[:] = [QueueItem(i.image_id, i.score, "needs_labels") if group(i) == 0 else i for i in stream]
-    share = float(project.holdout_fraction)
-    return al.interleave([train, holdout], [1.0 - share, share], limit if limit is not None else len(images),
-                         key=lambda item: item.image_id)
+    seed = zlib.crc32(f"{project.pk}:{user.pk}:{len(mine)}".encode())
+    for _attempt in range(3):
+        view = _view(project, ranking, changes, strategy, taken, seed)
+        wanted = limit if limit is not None else int(view.allowed.sum())
+        items = _ordered(strategy, ranking, view, wanted, float(project.holdout_fraction)) if wanted else []
+        # Photos hidden or deleted since the ranking was built: drop them and fill their places.
+        shown = set(project.images.filter(pk__in=[i.image_id for i in items], hidden=False).values_list("pk", flat=True))
+        if len(shown) == len(items):
+            break
+        taken |= {i.image_id for i in items if i.image_id not in shown}
+        labeling_queue_refresh_schedule(project_id=project.pk,
+                                        delay=settings.RIIM_QUEUE_REFRESH_SECONDS - ranking.age())
+    return [i for i in items if i.image_id in shown]
