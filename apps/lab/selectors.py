@@ -5,6 +5,7 @@ from __future__ import annotations
 from apps.lab.models import LabExperiment
 from apps.training.models import ModelVersion, TrainingRun
 from apps.training.selectors import card_variants, model_version_active
+from apps.training.variants import variant_label
 
 
 def lab_experiment_latest(*, project, kind) -> LabExperiment | None:
@@ -148,7 +149,7 @@ def compression_versions(*, project) -> list[dict]:
     for version in reversed(version_rows(project=project)):
         card = version.metadata
         variants = card_variants(card)
-        table = [{"key": key, **variants[key]} for key in VARIANT_KEYS if key in variants]
+        table = [{"key": key, "name": variant_label(key), **variants[key]} for key in VARIANT_KEYS if key in variants]
         pruning = card.get("pruning") or {}
         rows.append(
             {

@@ -173,7 +173,9 @@ def _topic_context(topic, project):
                 "unsupervised": ((clusters.result or {}).get("agreement") or {}).get("matched_accuracy")
                 if clusters and clusters.result
                 else None,
-                "reinforcement": bandit.result.get("agent", {}).get("best") if bandit and bandit.result else None,
+                "reinforcement": policy_name(bandit.result.get("agent", {}).get("best"))
+                if bandit and bandit.result
+                else None,
                 "reinforcement_value": max(bandit.result["agent"]["values"].values())
                 if bandit and bandit.result
                 else None,
@@ -183,6 +185,23 @@ def _topic_context(topic, project):
         return {"backprop": lab_backprop_example(project=project)}
     return {}
 
+
+
+# The bandit's augmentation policies in words (keys of ml.lab.bandit.POLICIES; static/js/lab.js names them too).
+POLICY_NAMES = {
+    "none": gettext_lazy("no changes"),
+    "flip": gettext_lazy("mirror"),
+    "bright": gettext_lazy("brighter"),
+    "dark": gettext_lazy("darker"),
+    "crop": gettext_lazy("crop"),
+    "flip+crop": gettext_lazy("mirror and crop"),
+    "all": gettext_lazy("all of them"),
+}
+
+
+def policy_name(key):
+    """Return a bandit policy's name in words (its key when it has none; None stays None)."""
+    return None if key is None else str(POLICY_NAMES.get(key, key))
 
 @login_required
 def lab_index(request):

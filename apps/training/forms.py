@@ -1,7 +1,9 @@
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.forms import BootstrapFormMixin
+from apps.common.numbers import number_text
 from apps.training.configs import CLASSROOM_OPTIONS, DEFAULT_CONFIG, option_bounds
 
 # What the form shows for each option; the fields themselves (choices, ranges) come from ml.config.
@@ -33,6 +35,12 @@ HELP_TEXTS = {
     "folds": _("0 skips k-fold cross-validation."),
     "prune": _("Share of weights set to zero to make the model smaller; empty or 0 skips pruning."),
 }
+
+
+def _number_label(value) -> str:
+    return lazy(number_text, str)(value) if isinstance(value, float) else str(value)
+
+
 CHOICE_LABELS = {
     "mode": {"quick": _("Quick (seconds)"), "full": _("Full (minutes)")},
     "backbone": {
@@ -48,7 +56,8 @@ def config_form_field(option) -> forms.Field:
     """Return the form field that accepts exactly the values the option accepts, labelled for the reader."""
     common = {"label": LABELS.get(option.name, option.label), "help_text": HELP_TEXTS.get(option.name, "")}
     labels = CHOICE_LABELS.get(option.name, {})
-    choices = [(value, labels.get(value, str(value))) for value in option.choices]
+    # Numbers as the page's language writes them («0,25»), like the help texts beside them.
+    choices = [(value, labels.get(value, _number_label(value))) for value in option.choices]
     if option.many and option.choices:
         return forms.MultipleChoiceField(choices=choices, required=False, widget=forms.CheckboxSelectMultiple, **common)
     if option.choices and option.name == "mode":  # a form posted without it trains as before: a full run

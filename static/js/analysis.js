@@ -18,6 +18,10 @@
   }
 
   function pct(value) { return window.riimFormat.percent(value); }
+  // A layer's output shape as sizes: "(None, 112, 112, 8)" → "112 × 112 × 8" (the batch dimension is not a size).
+  function shapeText(shape) { return (String(shape).match(/\d+/g) || []).join(" × "); }
+  // Chart.js writes tick numbers with Intl.NumberFormat in the page's language.
+  if (window.Chart) window.Chart.defaults.locale = document.documentElement.lang || undefined;
   // Where a tag comes from, in words (the API sends the key).
   const TAG_SOURCES = { pixels: gettext("pixels"), model: gettext("your model"), imagenet: gettext("ImageNet") };
 
@@ -127,7 +131,7 @@
       const node = el("div", { class: "net-layer" + (row.activation ? " has-act" : ""), role: "option", tabindex: "0", "aria-selected": "false", "data-index": String(index) });
       node.appendChild(el("div", { class: "fw-semibold text-truncate" }, row.type));
       node.appendChild(el("div", { class: "text-muted text-truncate" }, row.name.split("/").pop()));
-      node.appendChild(el("div", {}, row.output_shape.replace("None, ", "")));
+      node.appendChild(el("div", {}, shapeText(row.output_shape)));
       const bar = el("div", { class: "bar" });
       bar.style.height = Math.max(2, Math.round(40 * Math.sqrt(sizes[index] / biggest))) + "px";
       node.appendChild(bar);
@@ -140,7 +144,7 @@
         detail.appendChild(el("p", { class: "mb-1" }, interpolate(gettext("Layer %(n)s of %(total)s, from the photo (first) to the answer (last)."), { n: index + 1, total: layers.length }, true)));
         const more = el("details", { class: "small text-muted mb-1" });
         more.appendChild(el("summary", {}, gettext("more details")));
-        more.appendChild(el("p", { class: "mb-0" }, row.name + " · " + row.type + " · " + texts.output + " " + row.output_shape + " · " + row.params.toLocaleString(document.documentElement.lang) + " " + texts.params));
+        more.appendChild(el("p", { class: "mb-0" }, row.name + " · " + row.type + " · " + texts.output + " " + shapeText(row.output_shape) + " · " + row.params.toLocaleString(document.documentElement.lang) + " " + texts.params));
         detail.appendChild(more);
         if (row.url) {
           detail.appendChild(el("p", { class: "small text-muted mb-1" }, texts.channels_shown + (row.stats ? " (" + interpolate(gettext("mean %(mean)s, maximum %(max)s"), { mean: window.riimFormat.number(row.stats.mean, 2), max: window.riimFormat.number(row.stats.max, 2) }, true) + ")" : "")));

@@ -8,6 +8,12 @@
   // Decimal comma and "99,4 %" in Spanish, like the numbers the templates print (static/js/format.js).
   const fmt = (v, d = 3) => window.riimFormat.number(v, d);
   const pct = (v) => window.riimFormat.percent(v);
+  const locale = document.documentElement.lang || undefined;
+  // Sizes in kilobytes with the page's decimal mark («845,7 KB»); a tiny number in scientific notation («1,1E-9»).
+  const kilobytes = (bytes) => `${fmt(bytes / 1024, 1)} KB`;
+  const scientific = (v) => Number(v).toLocaleString(locale, { notation: "scientific", maximumFractionDigits: 1 });
+  // Chart.js writes tick numbers with Intl.NumberFormat in this locale: «0,8», «50.000», «−2,2».
+  if (window.Chart) Chart.defaults.locale = locale;
   // Augmentation policies of the bandit, in words (their keys are ml.lab.bandit.POLICIES).
   const POLICY_NAMES = {
     none: gettext("no changes"), flip: gettext("mirror"), bright: gettext("brighter"), dark: gettext("darker"),
@@ -217,14 +223,14 @@
     compression(r, box) {
       const keys = Object.keys(r.variants);
       const rows = keys.map((k) => { const v = r.variants[k]; const h = v.histogram;
-        return [T.variants[k] || k, (v.bytes / 1024).toFixed(1) + " KB", v.label ? `${v.label} (${fmt(v.probability)})` : "—", fmt(v.latency_ms, 2), h.zeros === null ? "—" : pct(h.zeros), h.distinct]; });
+        return [T.variants[k] || k, kilobytes(v.bytes), v.label ? `${v.label} (${fmt(v.probability)})` : "—", fmt(v.latency_ms, 2), h.zeros === null ? "—" : pct(h.zeros), h.distinct]; });
       box.appendChild(table(["", T.size, T.label, T.latency + " (ms)", T.zeros, T.distinct], rows));
       const row = el("div", { class: "row g-3" });
       keys.forEach((k, i) => {
         const col = el("div", { class: "col-md-" + (keys.length === 1 ? "12" : keys.length === 2 ? "6" : "4") });
         const h = r.variants[k].histogram;
         col.appendChild(el("h3", { class: "h6", text: T.variants[k] || k }));
-        new Chart(canvas(col, T.weights, 180), { type: "bar", data: { labels: h.bins.map((b) => b.toFixed(3)), datasets: [{ label: T.weights, data: h.counts, backgroundColor: COLORS[i] }] },
+        new Chart(canvas(col, T.weights, 180), { type: "bar", data: { labels: h.bins.map((b) => fmt(b, 3)), datasets: [{ label: T.weights, data: h.counts, backgroundColor: COLORS[i] }] },
           options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { x: { title: { display: true, text: T.weight_value }, ticks: { maxTicksLimit: 5 } }, y: { type: "logarithmic" } } } });
         if (r.variants[k].heatmap) col.appendChild(el("img", { src: r.variants[k].heatmap, alt: T.variants[k] || k, class: "img-fluid rounded border mt-2" }));
         row.appendChild(col);
@@ -262,7 +268,7 @@
       bar.firstElementChild.textContent = Math.round(exp.percent) + "%";
       let text = `${T[exp.status] || exp.status_display}` + (exp.version ? ` · v${exp.version}` : "");
       if (exp.message && active) text += ` · ${exp.message}`;
-      if (exp.seconds) text += ` · ${exp.seconds.toFixed(1)} ${T.seconds}`;
+      if (exp.seconds) text += ` · ${fmt(exp.seconds, 1)} ${T.seconds}`;
       status.textContent = text;
       error.hidden = exp.status !== "failed";
       error.textContent = exp.error ? `${T.error}: ${exp.error}` : "";
@@ -358,7 +364,7 @@
       const s = bp.steps[current];
       root.querySelector("[data-bp-step]").textContent = String(current);
       root.querySelector("[data-bp-loss]").textContent = fmt(s.loss, 4);
-      root.querySelector("[data-bp-check]").textContent = s.max_relative_error.toExponential(1);
+      root.querySelector("[data-bp-check]").textContent = scientific(s.max_relative_error);
       const acts = root.querySelector("[data-bp-activations]");
       acts.replaceChildren();
       [["z1", "z = x·W1 + b1"], ["a1", "a = tanh(z)"], ["logits", "logits = a·W2 + b2"], ["probabilities", "softmax"]].forEach(([k, label]) => {

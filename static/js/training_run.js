@@ -3,6 +3,8 @@
   const root = document.getElementById("run");
   if (!root) return;
   const texts = JSON.parse(document.getElementById("run-texts").textContent);
+  // Chart.js writes tick numbers with Intl.NumberFormat in the page's language («0,8», not «0.8»).
+  Chart.defaults.locale = document.documentElement.lang || undefined;
   const colors = { loss: "#0d6efd", val_loss: "#dc3545", accuracy: "#0d6efd", val_accuracy: "#dc3545" };
 
   function chart(id, keys) {

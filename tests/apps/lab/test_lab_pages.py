@@ -41,7 +41,7 @@ def test_compression_page_shows_each_variants_latency(classroom, publish, client
     version = publish()
     client.force_login(classroom.student)
     page = client.get("/lab/compression/", {"project": classroom.project.slug})
-    row = page.content.decode().split("<code>onnx_fp32</code>")[1].split("</tr>")[0]
+    row = page.content.decode().split('<td title="onnx_fp32">')[1].split("</tr>")[0]
     measured = version.metadata["latency"]["onnx_fp32"]["p50"]
     assert f"<td>{measured:.2f}".replace(".", ",") in row
 
@@ -51,3 +51,25 @@ def test_the_quiz_says_only_the_first_answer_counts(world, client):
     client.force_login(world.student)
     page = client.get("/lab/overfitting/").content.decode()
     assert 'id="quiz-first-try"' in page and "solo cuenta tu primera respuesta" in page
+
+
+def test_the_reinforcement_comparison_names_the_best_policy_in_words(lab_world, client):
+    """The agent's best policy reads «sin cambios», not its key «none», with its value the Spanish way."""
+    from apps.lab.models import LabExperiment
+
+    LabExperiment.objects.create(
+        project=lab_world.project, requested_by=lab_world.student, kind=LabExperiment.Kind.BANDIT,
+        status=LabExperiment.Status.SUCCEEDED, percent=100.0,
+        result={"agent": {"best": "none", "values": {"none": 0.875, "flip": 0.5}}},
+    )
+    client.force_login(lab_world.teacher)
+    page = client.get("/lab/reinforcement/", {"project": lab_world.project.slug}).content.decode()
+    assert "mejor política «sin cambios» (valor 0,875)" in page and "«none»" not in page
+
+
+def test_the_compression_table_names_each_variant_in_words(lab_world, client):
+    """The version's variants read as words, not as the card's keys."""
+    client.force_login(lab_world.teacher)
+    page = client.get("/lab/compression/", {"project": lab_world.project.slug}).content.decode()
+    assert "ONNX con enteros de 8 bits" in page
+    assert ">onnx_int8<" not in page and 'title="onnx_int8"' in page
