@@ -94,6 +94,7 @@ def latest_answers(project) -> dict[int, dict[int, str]]:
 RANKING_TTL = 24 * 3600  # seconds a ranking stays in the cache: an old one still orders, requests refresh it
 STOPGAP_TTL = 60  # the ranking a request builds without fitting while the first real one is on its way
 SCHEDULE_SLACK = 120  # seconds a scheduled refresh may wait in its queue before another one is sent
+BUILD_TTL = 600  # seconds a build may hold the project's build lock (a worker killed mid-build frees it then)
 SCORED = (al.UNCERTAINTY, al.DIVERSE, al.DISAGREEMENT, al.ANOMALY)  # the strategies ranked in the background
 
 
@@ -109,9 +110,6 @@ class QueueRanking:
     answer_counts: np.ndarray  # int, how many people had answered each photo
     streams: dict = field(default_factory=dict)  # strategy -> (positions into image_ids, scores), best first
     complete: bool = True  # False: built in a request, without embeddings or fits, until the real one lands
-
-    def age(self) -> float:
-        return time.time() - self.built_at
 
 
 @dataclass
@@ -292,31 +290,55 @@ def _schedule_key(project_id: int) -> str:
     return f"labeling:ranking-scheduled:{project_id}"
 
 
+def _started_key(project_id: int) -> str:
+    return f"labeling:ranking-started:{project_id}"
+
+
+def _building_key(project_id: int) -> str:
+    return f"labeling:ranking-building:{project_id}"
+
+
 def labeling_queue_refresh(*, project_id: int) -> QueueRanking | None:
     """Build the project's ranking and share it through the cache (what the background task runs)."""
     from django.core.cache import cache
 
     from apps.projects.models import Project
 
-    # First: a change that lands while this build runs schedules the next one.
-    cache.delete(_schedule_key(project_id))
-    project = Project.objects.filter(pk=project_id).first()
-    if project is None:
+    if not cache.add(_building_key(project_id), 1, BUILD_TTL):
+        # Another worker is building it: this one's changes may have come too late for it, so build again later.
+        cache.delete(_schedule_key(project_id))
+        labeling_queue_refresh_schedule(project_id=project_id, not_before=1.0)
         return None
-    ranking = queue_ranking_build(project)
-    cache.set(_ranking_key(project), ranking, RANKING_TTL)
-    return ranking
+    try:
+        cache.set(_started_key(project_id), time.time(), RANKING_TTL)
+        # After the start is recorded: a change that lands during this build schedules the next one.
+        cache.delete(_schedule_key(project_id))
+        project = Project.objects.filter(pk=project_id).first()
+        if project is None:
+            return None
+        ranking = queue_ranking_build(project)
+        cache.set(_ranking_key(project), ranking, RANKING_TTL)
+        return ranking
+    finally:
+        cache.delete(_building_key(project_id))
 
 
-def labeling_queue_refresh_schedule(*, project_id: int, delay: float = 0.0) -> bool:
-    """Ask for a refresh of the project's ranking in ``delay`` seconds unless one is already asked for; return whether sent."""
+def labeling_queue_refresh_schedule(*, project_id: int, not_before: float = 0.0) -> bool:
+    """Ask for a refresh of the project's ranking unless one is already asked for; return whether one was sent.
+
+    It runs ``RIIM_QUEUE_REFRESH_SECONDS`` after the previous build started (at once when that is past),
+    so a project is refitted at most once per interval however many requests and labels arrive.
+    """
     from django.core.cache import cache
 
     from apps.labeling.tasks import labeling_queue_refresh_task
 
-    delay = max(0.0, float(delay))
-    if not cache.add(_schedule_key(project_id), 1, int(delay) + SCHEDULE_SLACK):
+    interval = settings.RIIM_QUEUE_REFRESH_SECONDS
+    if not cache.add(_schedule_key(project_id), 1, int(interval) + SCHEDULE_SLACK):
         return False
+    started = cache.get(_started_key(project_id))
+    delay = 0.0 if started is None else min(interval, max(0.0, interval - (time.time() - started)))
+    delay = max(delay, not_before)
     try:
         labeling_queue_refresh_task.apply_async((project_id,), countdown=delay)
     except Exception:  # broker down: the requests keep the last ranking and ask again later
@@ -475,9 +497,7 @@ def labeling_queue_ranked(*, project, user, strategy: str | None = None, limit: 
     ranking = queue_ranking(project)
     changes = _changes(project, ranking)
     if changes or not ranking.complete:
-        # At most one refresh per interval: the next one comes when the current ranking is that old.
-        sent = labeling_queue_refresh_schedule(project_id=project.pk,
-                                               delay=settings.RIIM_QUEUE_REFRESH_SECONDS - ranking.age())
+        sent = labeling_queue_refresh_schedule(project_id=project.pk)
         if sent:  # a worker running eagerly (tests, development) has built it already
             ranking = queue_ranking(project)
             changes = _changes(project, ranking)
@@ -494,6 +514,5 @@ def labeling_queue_ranked(*, project, user, strategy: str | None = None, limit: 
         if len(shown) == len(items):
             break
         taken |= {i.image_id for i in items if i.image_id not in shown}
-        labeling_queue_refresh_schedule(project_id=project.pk,
-                                        delay=settings.RIIM_QUEUE_REFRESH_SECONDS - ranking.age())
+        labeling_queue_refresh_schedule(project_id=project.pk)
     return [i for i in items if i.image_id in shown]

@@ -47,12 +47,24 @@ def fits(monkeypatch):
 
 @pytest.fixture
 def broker(monkeypatch, settings):
-    """Tasks go to a broker (nothing runs eagerly); return the project ids of the refreshes sent."""
-    sent = []
+    """Tasks go to a broker (nothing runs eagerly); return the project ids of the refreshes sent.
+
+    Their countdowns are in ``sent.countdowns``.
+    """
+
+    class Sent(list):
+        countdowns: list
+
+    sent = Sent()
+    sent.countdowns = []
+
+    def apply_async(args, countdown=0):
+        sent.append(args[0])
+        sent.countdowns.append(countdown)
+
     settings.CELERY_TASK_ALWAYS_EAGER = False
     monkeypatch.setattr(app.conf, "task_always_eager", False)
-    monkeypatch.setattr(tasks.labeling_queue_refresh_task, "apply_async",
-                        lambda args, countdown=0: sent.append(args[0]))
+    monkeypatch.setattr(tasks.labeling_queue_refresh_task, "apply_async", apply_async)
     return sent
 
 
@@ -97,6 +109,22 @@ def test_a_burst_of_labels_refits_the_ranking_once(world, embedded, fits, broker
     for project_id in broker:  # the worker runs it
         labeling_queue_refresh(project_id=project_id)
     assert len(fits) == 1
+
+
+@pytest.mark.django_db
+def test_the_next_refresh_waits_for_the_interval_since_the_last_build_started(world, broker, settings):
+    """A change right after a build is refreshed one interval after that build started, not at once;
+    while another build of the project is under way a refresh does not fit and asks again later."""
+    settings.RIIM_QUEUE_REFRESH_SECONDS = 30
+    images = _photos(world.project, world.teacher, 6)
+    labeling_queue_refresh(project_id=world.project.pk)
+    label_assign(image=images[0], author=world.teacher, label=world.project.classes[0])
+    labeling_queue_ranked(project=world.project, user=world.student, limit=3)
+    assert broker == [world.project.pk] and 29 <= broker.countdowns[0] <= 30
+    cache.add(queue._building_key(world.project.pk), 1, 60)  # another worker is building
+    cache.delete(queue._schedule_key(world.project.pk))
+    assert labeling_queue_refresh(project_id=world.project.pk) is None
+    assert len(broker) == 2 and broker.countdowns[1] >= 1
 
 
 @pytest.mark.django_db
