@@ -70,7 +70,8 @@ def test_teacher_pages_write_spanish_numbers_after_their_scripts_ran(lab_world, 
         f"/lab/{topic}/?project={slug}" for topic in ("overfitting", "cross-validation", "labeling", "compression",
                                                         "reinforcement", "unsupervised", "backprop", "generative")
     ] + [f"/images/{lab_world.images[0].pk}/analysis/", f"/gradebook/{slug}/students/{lab_world.student.username}/",
-         f"/training-runs/{lab_world.run.pk}/"]
+         f"/training-runs/{lab_world.run.pk}/", f"/projects/{slug}/browser/", f"/projects/{slug}/live/",
+         f"/gradebook/{slug}/report/", f"/gradebook/{slug}/access-log/"]
     log_in(chromium, live_server, lab_world.teacher)
     chromium.set_window_size(1366, 900)
     found = {}
