@@ -96,6 +96,10 @@ STOPGAP_TTL = 60  # the ranking a request builds without fitting while the first
 SCHEDULE_SLACK = 120  # seconds a scheduled refresh may wait in its queue before another one is sent
 BUILD_TTL = 600  # seconds a build may hold the project's build lock (a worker killed mid-build frees it then)
 SCORED = (al.UNCERTAINTY, al.DIVERSE, al.DISAGREEMENT, al.ANOMALY)  # the strategies ranked in the background
+# Anomaly scores compare every photo with every other (n² work, seconds at 10,000 photos) and move only
+# as photos arrive, not as labels do: a build reuses the previous ones for this long.
+ANOMALY_REUSE_SECONDS = 60
+ANOMALY_CHUNK = 512  # candidates scored at once: a chunk's distance matrix stays a few tens of MB
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ class QueueRanking:
     holdout: np.ndarray  # bool, aligned with image_ids
     answer_counts: np.ndarray  # int, how many people had answered each photo
     streams: dict = field(default_factory=dict)  # strategy -> (positions into image_ids, scores), best first
+    anomaly_at: float = 0.0  # when the anomaly stream was computed (it may come from an earlier build)
     complete: bool = True  # False: built in a request, without embeddings or fits, until the real one lands
 
 
@@ -230,7 +235,10 @@ def _strategy_scores(strategy: str, ids: list[int], signals: _Signals) -> list[t
             known = [i for i in ids if i in signals.embeddings]
             if known:
                 reference = np.stack(list(signals.embeddings.values()))
-                return _ranked(known, al.anomaly_scores(np.stack([signals.embeddings[i] for i in known]), reference))
+                scores = np.concatenate([
+                    al.anomaly_scores(np.stack([signals.embeddings[i] for i in known[k:k + ANOMALY_CHUNK]]), reference)
+                    for k in range(0, len(known), ANOMALY_CHUNK)])
+                return _ranked(known, scores)
         anomaly = signals.anomaly()
         known = [i for i in ids if i in anomaly]
         return _ranked(known, [anomaly[i] for i in known]) if known else []
@@ -255,8 +263,11 @@ def embeddings_by_image(project, *, mirror: bool = False) -> dict[int, np.ndarra
     return {int(i): row for i, row in zip(matrix.image_ids, matrix.x_mirror if mirror else matrix.x, strict=True)}
 
 
-def queue_ranking_build(project, *, fit: bool = True) -> QueueRanking:
-    """Rank the project's photos under every strategy; without ``fit`` no embeddings are read and nothing is fitted."""
+def queue_ranking_build(project, *, fit: bool = True, previous: QueueRanking | None = None) -> QueueRanking:
+    """Rank the project's photos under every strategy; without ``fit`` no embeddings are read and nothing is fitted.
+
+    A ``previous`` ranking's anomaly scores are reused while they are recent (``ANOMALY_REUSE_SECONDS``).
+    """
     built_at = time.time()
     # Read the high-water marks first: anything written after them is applied by the requests as a change.
     last_label_id = Label.objects.filter(image__project=project).order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -268,8 +279,17 @@ def queue_ranking_build(project, *, fit: bool = True) -> QueueRanking:
     signals = _Signals(project=project, answers=answers, embeddings=embeddings_by_image(project) if fit else None)
     train = [pk for pk, split in images if split != "holdout"]
     streams = {}
+    anomaly_at = built_at
+    reuse = fit and previous is not None and previous.complete and built_at - previous.anomaly_at < ANOMALY_REUSE_SECONDS
     for strategy in SCORED:
         if strategy == al.DIVERSE and not fit:
+            continue
+        if strategy == al.ANOMALY and reuse and al.ANOMALY in previous.streams:
+            positions, scores = previous.streams[al.ANOMALY]
+            ids = previous.image_ids[positions]
+            keep = np.isin(ids, np.array(train, np.int64))
+            streams[strategy] = (np.searchsorted(image_ids, ids[keep]), scores[keep])
+            anomaly_at = previous.anomaly_at
             continue
         scored = _strategy_scores(strategy, train, signals)
         streams[strategy] = (np.array([position[i] for i, _score in scored], np.int64),
@@ -278,7 +298,7 @@ def queue_ranking_build(project, *, fit: bool = True) -> QueueRanking:
         built_at=built_at, last_label_id=last_label_id, last_image_id=last_image_id, image_ids=image_ids,
         holdout=np.array([split == "holdout" for _pk, split in images], bool),
         answer_counts=np.array([len(answers.get(pk, {})) for pk, _split in images], np.int64),
-        streams=streams, complete=fit,
+        streams=streams, anomaly_at=anomaly_at, complete=fit,
     )
 
 
@@ -316,7 +336,7 @@ def labeling_queue_refresh(*, project_id: int) -> QueueRanking | None:
         project = Project.objects.filter(pk=project_id).first()
         if project is None:
             return None
-        ranking = queue_ranking_build(project)
+        ranking = queue_ranking_build(project, previous=cache.get(_ranking_key(project)))
         cache.set(_ranking_key(project), ranking, RANKING_TTL)
         return ranking
     finally:

@@ -234,3 +234,22 @@ def test_a_label_leaves_another_students_queue_in_another_process(settings, back
         assert after["built_at"] == built.built_at and after["fits"] == 0  # the same ranking: nothing refitted
     finally:  # never cache.clear(): on Redis it empties the whole database, the broker's queues included
         cache.delete_many([queue._ranking_key(project), queue._schedule_key(project.pk)])
+
+
+@pytest.mark.django_db
+def test_anomaly_scores_are_reused_by_the_builds_of_the_next_minute(world, embedded, monkeypatch):
+    """The anomaly scores (every photo against every other) come from the previous build while recent."""
+    from ml import active_learning
+
+    calls = []
+    original = active_learning.anomaly_scores
+    monkeypatch.setattr(active_learning, "anomaly_scores", lambda *a, **k: calls.append(1) or original(*a, **k))
+    first = labeling_queue_refresh(project_id=world.project.pk)
+    computed = len(calls)
+    assert computed >= 1
+    second = labeling_queue_refresh(project_id=world.project.pk)
+    assert len(calls) == computed and second.anomaly_at == first.anomaly_at
+    np.testing.assert_array_equal(second.streams["anomaly"][0], first.streams["anomaly"][0])
+    monkeypatch.setattr(queue, "ANOMALY_REUSE_SECONDS", 0)
+    third = labeling_queue_refresh(project_id=world.project.pk)
+    assert len(calls) > computed and third.anomaly_at > first.anomaly_at
