@@ -6,13 +6,17 @@
 Loopback only. Everything is private to the run: a fresh PostgreSQL database (dropped at the end)
 on the machine's server, a Redis database number of its own (--redis-db, flushed before and after),
 a temporary media folder. The site runs as in production (gunicorn gthread, DEBUG off) with the
-`default` worker that makes thumbnails and embeddings. Students (bench/load_locustfile.py, locust)
-upload photos (analysed in the request by the published model), label from the labeling queue and
-reopen their photos' analyses.
+`default` worker that makes thumbnails and embeddings, and the `quick` worker that ranks the labeling
+queue in the background. With pretrained weights (--weights-dir, the shared MobileNet 0.25 file by
+default) photos are embedded and the queue ranks them with the quick classifier, as in a lesson.
+Students (bench/load_locustfile.py, locust) upload photos (analysed in the request by the published
+model), label from the labeling queue and reopen their photos' analyses.
 
 Reported: requests, errors, p50/p95 per endpoint; nothing lost (uploads answered 201 = image rows =
-original files on disk = analyses = thumbnails made by the worker); resident memory of each process
-(web and worker, with their children) after warm-up, at the end and its growth.
+original files on disk = analyses = thumbnails made by the worker); the queue's freshness (a photo a
+classmate labeled seen ahead of one nobody labeled, and how long after the label); resident memory of
+each process (web and workers, with their children) after warm-up, at the end and its growth; the
+machine's load before and after.
 """
 from __future__ import annotations
 
@@ -53,6 +57,9 @@ classes = json.loads((model_dir / "card.json").read_text())["classes"]
 teacher = User.objects.create_user("profe", password="bench-pass-123")
 roles.role_assign(teacher, roles.TEACHER)
 project = Project.objects.create(owner=teacher, name="Carga", slug="carga", classes=list(classes))
+if os.environ.get("RIIM_LOAD_BACKBONE") and hasattr(project, "backbone"):
+    project.backbone = os.environ["RIIM_LOAD_BACKBONE"]
+    project.save()
 Membership.objects.create(project=project, user=teacher, role="teacher")
 tokens = []
 for i in range(users):
@@ -158,6 +165,9 @@ def main():
     parser.add_argument("--redis", default="redis://127.0.0.1:6379", help="Redis server (no database number)")
     parser.add_argument("--redis-db", type=int, default=13)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--weights-dir", type=Path, default=REPO.parent / "shared" / "data" / "keras" / "models",
+                        help="pretrained weights for the embeddings (none there: no embeddings, the queue falls back)")
+    parser.add_argument("--backbone", default="mobilenet", help="the project's network, when projects have one")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -173,6 +183,7 @@ def main():
         "CELERY_BROKER_URL": broker,
         "MEDIA_ROOT": str(scratch / "media"),
         "RIIM_VAR_DIR": str(scratch / "var"),
+        "RIIM_WEIGHTS_DIR": str(args.weights_dir),
         "PYTHONUNBUFFERED": "1",
     }
     processes: dict[str, subprocess.Popen] = {}
@@ -182,9 +193,11 @@ def main():
         subprocess.run(["redis-cli", "-u", broker, "flushdb"], check=True, capture_output=True)
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", db_name], check=True)
         subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
+        subprocess.run([PYTHON, "manage.py", "createcachetable"], cwd=REPO, env=env, check=True)
         model_dir = args.model_dir or train_model(scratch / "model", env)
         seed = subprocess.run([PYTHON, "manage.py", "shell", "-c", SEED], cwd=REPO, check=True, capture_output=True, text=True,
-                              env={**env, "RIIM_LOAD_MODEL_DIR": str(model_dir), "RIIM_LOAD_USERS": str(args.users)})
+                              env={**env, "RIIM_LOAD_MODEL_DIR": str(model_dir), "RIIM_LOAD_USERS": str(args.users),
+                                   "RIIM_LOAD_BACKBONE": args.backbone})
         tokens_file = scratch / "tokens.json"
         tokens_file.write_text(seed.stdout.strip().splitlines()[-1])
 
@@ -201,16 +214,22 @@ def main():
             [PYTHON, "-m", "celery", "-A", "riim_site", "worker", "-Q", "default,lab", "-c", "2", "-n", f"load{os.getpid()}@%h",
              "--loglevel", "WARNING"],
             cwd=REPO, env=env, stdout=(logs / "worker.log").open("w"), stderr=subprocess.STDOUT)
+        processes["quick worker (celery)"] = subprocess.Popen(
+            [PYTHON, "-m", "celery", "-A", "riim_site", "worker", "-Q", "quick", "-c", "1", "-n", f"quick{os.getpid()}@%h",
+             "--loglevel", "WARNING"],
+            cwd=REPO, env=env, stdout=(logs / "quick.log").open("w"), stderr=subprocess.STDOUT)
         wait_ready(f"http://127.0.0.1:{port}/accounts/login/", processes)
         sampler = MemorySampler({name: p.pid for name, p in processes.items()})
         sampler.start()
 
         uploads_file = scratch / "uploads.json"
+        freshness_file = scratch / "freshness.json"
         locust = subprocess.run(
             [PYTHON, "-m", "locust", "-f", str(REPO / "bench" / "load_locustfile.py"), "--headless", "--only-summary",
              "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{int(args.minutes * 60)}s",
              "--host", f"http://127.0.0.1:{port}", "--csv", str(scratch / "locust"), "--stop-timeout", "30"],
-            cwd=REPO, env={**env, "RIIM_LOAD_TOKENS": str(tokens_file), "RIIM_LOAD_UPLOADS": str(uploads_file)},
+            cwd=REPO, env={**env, "RIIM_LOAD_TOKENS": str(tokens_file), "RIIM_LOAD_UPLOADS": str(uploads_file),
+                           "RIIM_LOAD_FRESHNESS": str(freshness_file)},
             capture_output=True, text=True)
         print(locust.stdout[-3000:], locust.stderr[-3000:], file=sys.stderr)
         counts = drain(env, uploads_file)
@@ -224,6 +243,7 @@ def main():
             "endpoints": endpoint_stats(scratch / "locust_stats.csv"),
             "failures": failure_rows(scratch / "locust_failures.csv"),
             "counts": counts,
+            "freshness": freshness(freshness_file),
             "memory": sampler.summary(),
             "machine_before": load_before,
             "machine_after": machine_load(),
@@ -283,6 +303,15 @@ def drain(env: dict, uploads_file: Path) -> dict:
         time.sleep(5)
 
 
+def freshness(path: Path) -> dict:
+    """Queue answers checked, and how late a photo with its labels was seen ahead of unlabeled ones."""
+    data = json.loads(path.read_text()) if path.exists() else {"answers_checked": 0, "stale_seconds": []}
+    late = sorted(data["stale_seconds"])
+    return {"answers_checked": data["answers_checked"], "stale_sightings": len(late),
+            "max_seconds_after_label": late[-1] if late else None,
+            "p95_seconds_after_label": late[int(0.95 * (len(late) - 1))] if late else None}
+
+
 def endpoint_stats(path: Path) -> list[dict]:
     rows = list(csv.DictReader(path.open()))
     return [{"name": row["Name"], "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
@@ -319,6 +348,12 @@ def markdown(report: dict) -> str:
         "Nothing lost: uploads answered 201 = image rows = original files = analysed images = thumbnails made by the worker:",
         f"{counts['answered_201']} = {counts['rows_of_201']} (all rows {counts['rows']}) = {counts['files']} = "
         f"{counts['analysed_images']} = {counts['thumbnails']}.",
+        "",
+        "Queue freshness (one label per photo): of {answers_checked} queue answers of five photos checked, {stale_sightings} "
+        "showed a photo a classmate had already labeled ahead of one nobody had labeled".format(**report["freshness"])
+        + ("." if not report["freshness"]["stale_sightings"] else
+           ", at most {max_seconds_after_label} s (p95 {p95_seconds_after_label} s) after that label.".format(
+               **report["freshness"])),
         "",
         f"| process | RSS after {WARMUP_SECONDS} s warm-up (MB) | at the end (MB) | peak (MB) | growth (MB) |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -1,7 +1,10 @@
 """Locust users for bench/load_bench.py: students uploading, labeling and analysing.
 
 Reads RIIM_LOAD_TOKENS (a JSON file: {"project": slug, "classes": [...], "tokens": [...]}) and writes
-the ids of the uploads answered 201 to RIIM_LOAD_UPLOADS when the run stops.
+the ids of the uploads answered 201 to RIIM_LOAD_UPLOADS when the run stops, and the queue's freshness
+to RIIM_LOAD_FRESHNESS: how many queue answers were checked, and for each photo a classmate had already
+labeled (one label per photo: it has its labels) yet still came before a photo nobody labeled, how many
+seconds after that label it was seen.
 """
 import io
 import itertools
@@ -9,6 +12,7 @@ import json
 import os
 import random
 import threading
+import time
 
 from locust import HttpUser, between, events, task
 from PIL import Image
@@ -17,6 +21,8 @@ SEED = json.loads(open(os.environ["RIIM_LOAD_TOKENS"]).read())
 _tokens = itertools.cycle(SEED["tokens"])
 _lock = threading.Lock()
 UPLOADED: list[int] = []
+LABELED: dict[int, tuple[float, str]] = {}  # image id -> (when its first label was answered 201, by whom)
+FRESHNESS = {"answers_checked": 0, "stale_seconds": []}
 
 
 def photo() -> bytes:
@@ -34,6 +40,7 @@ class Student(HttpUser):
         with _lock:
             token = next(_tokens)
         self.client.headers["Authorization"] = f"Token {token}"
+        self.token = token
         self.mine: list[int] = []
 
     @task(3)
@@ -59,10 +66,31 @@ class Student(HttpUser):
         if not items:
             return
         image_id = items[0]["image"]
-        self.client.post(
+        labeled = self.client.post(
             f"/api/v1/images/{image_id}/labels/", json={"label": random.choice(SEED["classes"])},
             name="POST /api/v1/images/<id>/labels/",
         )
+        if labeled.status_code == 201:
+            with _lock:
+                LABELED.setdefault(image_id, (time.monotonic(), self.token))
+
+    @task(1)
+    def check_freshness(self):
+        """Look at the next five photos: one a classmate labeled must not come before one nobody labeled."""
+        asked = time.monotonic()
+        queue = self.client.get(
+            f"/api/v1/projects/{SEED['project']}/labeling-queue/?limit=5", name="GET /api/v1/projects/<slug>/labeling-queue/"
+        )
+        if queue.status_code != 200:
+            return
+        ids = [item["image"] for item in queue.json()["results"]]
+        with _lock:
+            FRESHNESS["answers_checked"] += 1
+            unlabeled = [k for k, i in enumerate(ids) if i not in LABELED]
+            for k, image_id in enumerate(ids):
+                labeled_at, by = LABELED.get(image_id, (None, None))
+                if labeled_at is not None and by != self.token and labeled_at < asked and unlabeled and k < unlabeled[-1]:
+                    FRESHNESS["stale_seconds"].append(round(asked - labeled_at, 3))
 
     @task(2)
     def analyse(self):
@@ -75,3 +103,6 @@ class Student(HttpUser):
 def _write_uploads(**_kwargs):
     with open(os.environ["RIIM_LOAD_UPLOADS"], "w") as out:
         json.dump(sorted(set(UPLOADED)), out)
+    if os.environ.get("RIIM_LOAD_FRESHNESS"):
+        with open(os.environ["RIIM_LOAD_FRESHNESS"], "w") as out:
+            json.dump(FRESHNESS, out)
