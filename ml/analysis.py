@@ -39,6 +39,8 @@ class ImageAnalysis:
     tags: tuple = ()  # the learned tag head's verdict on every tag: tag, probability, present
     imagenet: tuple = ()  # ImageNet names and probabilities, when the folder ships them
     cam: np.ndarray | None = None  # [0, 1] class-activation map of the top class
+    # Coarse ImageNet categories ({"categories": [...], "unsure": bool}), when the folder ships them
+    imagenet_categories: dict | None = None
 
     @property
     def top(self) -> int:
@@ -68,15 +70,16 @@ def analyse(predictor, pixels: np.ndarray, *, explain: bool = True, cam: bool = 
     if not explain:
         return ImageAnalysis(predictor.classes, probabilities, order, outputs)
     embedding = outputs.get("embedding")
-    verdict, tags, imagenet, heatmap = None, (), (), None
+    verdict, tags, imagenet, heatmap, categories = None, (), (), None, None
     if embedding is not None:
         if predictor.has_detector:
             verdict = predictor.anomaly(pixels, embedding, outputs)
         tags = tuple(predictor.tags(embedding))
         imagenet = tuple(predictor.imagenet(embedding, k=imagenet_k))
+        categories = predictor.imagenet_categories(embedding) if imagenet else None
     if cam and predictor.head is not None and "feature_maps" in outputs:
         heatmap = predictor.cam(outputs["feature_maps"][0], int(order[0]), size=cam_size)
-    return ImageAnalysis(predictor.classes, probabilities, order, outputs, verdict, tags, imagenet, heatmap)
+    return ImageAnalysis(predictor.classes, probabilities, order, outputs, verdict, tags, imagenet, heatmap, categories)
 
 
 class LiteClassifier:

@@ -16,12 +16,14 @@ import numbers
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ml import backbones
 from ml.errors import CONFIG_INVALID, ConfigError
 
-BACKBONES = ("scratch", "mobilenet", "mobilenet_v2")
+BACKBONES = backbones.NAMES
 AUGMENT_PRESETS = ("none", "light", "strong")
-# Widths with published ImageNet weights: 0.25 exists only for MobileNet, 0.35, 1.3 and 1.4 only for V2.
-ALPHAS = (0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+# Widths with published ImageNet weights (the registry's): 0.25 exists only for MobileNet, 0.35, 1.3 and
+# 1.4 only for V2. Networks of a fixed width (EfficientNet-Lite) ignore it.
+ALPHAS = backbones.WIDTHS
 QUANTIZE_CHOICES = ("int8", "float16")
 MODES = ("quick", "full")
 MAX_SEED = 2**31 - 1  # numpy and TensorFlow seeds are non-negative 32-bit integers
@@ -138,9 +140,11 @@ OPTIONS = (
     Option("mode", str, "quick: a linear head on cached frozen-backbone embeddings, in seconds; "
            "full: the whole training pipeline (fine-tuning, k-fold, pruning, quantization), in minutes",
            choices=MODES),
-    Option("backbone", str, "network: a pretrained MobileNet or MobileNetV2, or a small CNN from scratch",
+    Option("backbone", str, "network: a pretrained one of ml.backbones (EfficientNet-Lite0-2, MobileNet, "
+           "MobileNetV2), or a small CNN from scratch",
            choices=BACKBONES),
-    Option("alpha", float, "MobileNet width multiplier: 0.25 is small enough for 2 CPU cores", choices=ALPHAS),
+    Option("alpha", float, "MobileNet width multiplier: 0.25 is small enough for 2 CPU cores (EfficientNet-Lite "
+           "ignores it)", choices=ALPHAS),
     Option("weights", str, "imagenet, none, or a weights file inside the weights folder", max_length=200),
     Option("image_size", int, "square input side in pixels", minimum=32, maximum=1024),
     Option("batch_size", int, "images per gradient step", minimum=1),
@@ -176,7 +180,9 @@ OPTIONS_BY_NAME = MappingProxyType({option.name: option for option in OPTIONS})
 DEFAULT_SETS = MappingProxyType({
     # What the engine does on its own: `python -m ml train` and TrainConfig().
     "engine": MappingProxyType({
-        "mode": "full", "backbone": "mobilenet", "alpha": 0.25, "weights": "imagenet", "image_size": 224, "batch_size": 32,
+        # EfficientNet-Lite0's ImageNet weights ship in a pip package: a fresh install trains from them offline.
+        "mode": "full", "backbone": "efficientnet_lite0", "alpha": 0.25, "weights": "imagenet", "image_size": 224,
+        "batch_size": 32,
         "epochs": 10, "fine_tune_epochs": 5, "fine_tune_layers": 20, "learning_rate": 1e-3,
         "fine_tune_learning_rate": 1e-4, "augment": "light", "dropout": 0.3, "l2": 1e-4, "patience": 4, "folds": 5,
         "kfold_epochs": 0, "val_fraction": 0.15, "test_fraction": 0.15, "tta": False, "seed": 42,
@@ -186,8 +192,10 @@ DEFAULT_SETS = MappingProxyType({
     # with values that train on a classroom CPU in a few minutes and beat training from scratch.
     "classroom": MappingProxyType({
         "mode": "full",  # "quick" answers in seconds; the automatic retrain after labeling always uses it
-        "backbone": "mobilenet",
-        "alpha": 0.25,
+        # The most accurate registry network that meets the classroom's speed targets
+        # (bench/results/backbone_bench.md); its weights come with pip, nothing to copy or download.
+        "backbone": "efficientnet_lite0",
+        "alpha": 0.25,  # MobileNet's width, for projects that keep it (EfficientNet-Lite ignores it)
         "weights": "imagenet",
         "image_size": 224,  # the ImageNet weights were trained at 224 px: clearly better than 160 on small classes
         "epochs": 8,
@@ -285,7 +293,7 @@ class TrainConfig:
 
     @property
     def pretrained(self) -> bool:
-        return self.backbone != "scratch" and self.weights != "none"
+        return backbones.spec(self.backbone).pretrained and self.weights != "none"
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)

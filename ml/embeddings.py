@@ -3,8 +3,9 @@
 One cache serves the quick model, the lab, active learning and label quality: the features of
 the ImageNet backbone *as loaded* (never a fine-tuned copy) do not depend on any project's
 labels, so an image's embedding is computed once. It is keyed by the backbone's fingerprint
-(network, width, input size, weights file hash): another backbone or another weights file is
-another key, and old rows simply stop matching.
+(network, width, input size, weights file hash, pixel scaling, and a hash of the code that builds
+and exports it): another backbone, weights file or builder is another key, and old rows simply
+stop matching.
 
 The backbone is exported once per fingerprint to ``backbone.onnx`` (input ``image``, raw 0..255
 pixels; outputs ``embedding`` and ``feature_maps``) in a cache folder; TensorFlow is imported only
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.backbones import spec
 from ml.errors import WeightsError
 from ml.runtime import INPUT_NAME, open_session
 from ml.weights import resolve_weights
@@ -40,16 +42,19 @@ _HASH_CHUNK = 1 << 20
 class Backbone:
     """The frozen feature extractor every cached embedding comes from."""
 
-    network: str  # "mobilenet" or "mobilenet_v2"
+    network: str  # a pretrained entry of ml.backbones
     alpha: float
     image_size: int
     weights_path: str
     weights_sha256: str
+    weights_source: str = "directory"  # where the weights were found (ml.weights.WeightsResolution.source)
 
     @property
     def fingerprint(self) -> str:
-        """Return a short key that changes with the network, its width, its input size or its weights."""
-        text = f"{self.network}|{self.alpha}|{self.image_size}|{self.weights_sha256}"
+        """Return a short key that changes with the network, its width, input size, weights, scaling or code."""
+        entry = spec(self.network)
+        text = (f"{self.network}|{self.alpha}|{self.image_size}|{self.weights_sha256}|{entry.preprocessing}|"
+                f"{builder_code_sha256(entry.builder)}")
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def describe(self) -> dict:
@@ -69,6 +74,24 @@ class BackboneUnavailable(WeightsError):
     def __init__(self, resolution):
         super().__init__(resolution.message)
         self.resolution = resolution
+
+
+# The engine's modules whose code shapes a backbone's exported files (beside its own builder module).
+EXPORT_CODE = ("ml.models", "ml.graphs", "ml.embeddings", "ml.tfjs", "ml.preprocess", "ml.torch_pickle")
+
+
+@functools.lru_cache(maxsize=8)
+def builder_code_sha256(builder: str | None) -> str:
+    """Return a hash of the source of the builder's module and of the export code (read, never imported)."""
+    import importlib.util
+
+    modules = sorted({*EXPORT_CODE, *([builder.split(":")[0]] if builder else [])})
+    digest = hashlib.sha256()
+    for module in modules:
+        found = importlib.util.find_spec(module)
+        if found is not None and found.origin:
+            digest.update(module.encode() + b"\0" + Path(found.origin).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -92,7 +115,9 @@ def resolve_backbone(network: str, alpha: float, image_size: int, weights: str =
     resolution = resolve_weights(network, alpha, weights, image_size, weights_dir=weights_dir, download=False)
     if not resolution.available:
         raise BackboneUnavailable(resolution)
-    return Backbone(network, float(alpha), int(image_size), resolution.path, file_sha256(resolution.path))
+    width = spec(network).width(alpha) or 1.0  # a fixed-width network ignores the config's alpha
+    return Backbone(network, float(width), int(image_size), resolution.path, file_sha256(resolution.path),
+                    resolution.source)
 
 
 def backbone_folder(backbone: Backbone, cache_dir: str | Path) -> Path:
@@ -143,6 +168,34 @@ def _prepare_quick_tfjs(backbone: Backbone, folder: Path, embedding_size: int) -
                             bias=np.zeros(2, np.float32))
     except tfjs.UnsupportedModel:
         pass  # the refusal is cached with the template: quick runs record it without TensorFlow
+
+
+IMAGENET_HEAD_CACHE = "imagenet_head.npz"
+
+
+def backbone_imagenet_head(backbone: Backbone, cache_dir: str | Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the backbone's own 1,000-class ImageNet classifier (kernel (d, 1000), bias), or None.
+
+    Read once per fingerprint from the pinned weights file (no TensorFlow) and kept in its cache folder.
+    """
+    from ml.backbones import PackageWeights
+
+    entry = spec(backbone.network)
+    if not entry.imagenet_top or not isinstance(entry.weights, PackageWeights):
+        return None
+    folder = backbone_folder(backbone, cache_dir)
+    cached = folder / IMAGENET_HEAD_CACHE
+    if not cached.is_file():
+        from ml.torch_pickle import read_state_dict
+
+        state = read_state_dict(backbone.weights_path, entry.weights.sha256)
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f"{uuid.uuid4().hex[:8]}.npz"
+        with partial.open("wb") as fh:
+            np.savez(fh, kernel=np.ascontiguousarray(state["_fc.weight"].T), bias=state["_fc.bias"])
+        _atomic_replace(partial, cached)
+    with np.load(cached) as data:
+        return np.asarray(data["kernel"], np.float32), np.asarray(data["bias"], np.float32)
 
 
 def backbone_int8_onnx(backbone: Backbone, cache_dir: str | Path, calibration_images) -> Path:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from ml.backbones import REGISTRY
+
 # Key -> the English sentence, filled in with ``str.format(**params)``. Numbers in params are
 # already rounded for display, so a translated table can substitute them as they are.
 MESSAGES = {
@@ -25,6 +27,10 @@ MESSAGES = {
                               "from the Keras cache",
     "build.pretrained_download": "network ready: {backbone} {alpha} with the pretrained weights {file}, "
                                  "just downloaded",
+    "build.pretrained_package": "network ready: {backbone} {alpha} with the pretrained weights {file} "
+                                "from the Python package {package}",
+    "build.fallback_package_missing": "no pretrained weights: the Python package {package} that ships them is not "
+                                      "installed; training the scratch CNN instead",
     "build.fallback_file_missing": "no pretrained weights: the weights file {file} is not in the weights folder "
                                    "(RIIM_WEIGHTS_DIR); training the scratch CNN instead",
     "build.fallback_no_imagenet": "no pretrained weights: there are no ImageNet weights for {backbone} {alpha}; "
@@ -92,7 +98,6 @@ class Event:
 ProgressFn = Callable[[Event], None]
 
 FALLBACK_PREFIX = "build.fallback_"
-BACKBONE_NAMES = {"mobilenet": "MobileNet", "mobilenet_v2": "MobileNetV2"}
 
 
 def backbone_event(backbone: str, alpha: float, resolution, *, pretrained: bool, fallback: bool,
@@ -102,7 +107,9 @@ def backbone_event(backbone: str, alpha: float, resolution, *, pretrained: bool,
     ``resolution`` is the ``ml.weights.WeightsResolution`` the network was built from; ``load_error``
     is why its file could not be loaded, when that made the run fall back.
     """
-    network = {"backbone": BACKBONE_NAMES.get(backbone, backbone), "alpha": alpha}
+    entry = REGISTRY.get(backbone)
+    network = {"backbone": entry.display_name if entry else backbone,
+               "alpha": entry.width(alpha) if entry and entry.width(alpha) is not None else ""}
     if fallback:
         if load_error is not None:
             file = (resolution.params or {}).get("file") or resolution.requested

@@ -30,7 +30,16 @@ from ml.runtime import (
     read_model_card,
     variant_of,
 )
-from ml.tags import decide, imagenet_top_k, load_imagenet_head, load_imagenet_labels, read_tag_metadata
+from ml.tags import (
+    coarse_categories,
+    decide,
+    imagenet_probabilities,
+    imagenet_top_k,
+    load_imagenet_categories,
+    load_imagenet_head,
+    load_imagenet_labels,
+    read_tag_metadata,
+)
 
 
 class Predictor:
@@ -131,6 +140,15 @@ class Predictor:
             return []
         names, default_k, head = self._imagenet
         return imagenet_top_k(np.asarray(embedding).reshape(-1), head, names, k or default_k)
+
+    def imagenet_categories(self, embedding: np.ndarray) -> dict | None:
+        """Return the coarse ImageNet categories of one embedding and whether none is confident, or None."""
+        categories = load_imagenet_categories(self.folder) if self._imagenet is not None else None
+        if categories is None:
+            return None
+        table, unsure_below = categories
+        ranked = coarse_categories(imagenet_probabilities(embedding, self._imagenet[2]), table)
+        return {"categories": ranked, "unsure": ranked[0]["probability"] < unsure_below, "unsure_below": unsure_below}
 
     def run(self, images: np.ndarray, outputs: tuple[str, ...] | None = None) -> dict:
         """Run the model on a batch of preprocessed images and return its outputs by name."""

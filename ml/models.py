@@ -11,6 +11,7 @@ features for k-fold are ``head_pool``'s output.
 
 from __future__ import annotations
 
+from ml.backbones import BackboneSpec, spec
 from ml.backend import keras
 from ml.runtime import EARLY_FEATURES
 
@@ -47,17 +48,19 @@ def build_scratch_backbone(image_size: int, filters=(32, 64, 128, 256), l2: floa
 
 
 def build_pretrained_backbone(backbone: str, alpha: float, image_size: int, weights_path: str | None):
-    """Return a MobileNet (v1 or v2) feature extractor, loading no-top weights from a resolved file."""
+    """Return a registry backbone's feature extractor (named ``backbone``), loading a resolved weights file."""
+    base = spec(backbone).build(alpha, image_size, weights_path)
+    base._name = BACKBONE
+    return base
+
+
+def build_keras_application(entry: BackboneSpec, alpha: float, image_size: int, weights_path: str | None):
+    """Return a MobileNet (v1 or v2) of Keras Applications, loading no-top weights from a resolved file."""
     shape = (image_size, image_size, 3)
-    if backbone == "mobilenet":
-        base = keras.applications.MobileNet(input_shape=shape, alpha=alpha, include_top=False, weights=None)
-    elif backbone == "mobilenet_v2":
-        base = keras.applications.MobileNetV2(input_shape=shape, alpha=alpha, include_top=False, weights=None)
-    else:
-        raise ValueError(f"not a pretrained backbone: {backbone}")
+    application = {"mobilenet": keras.applications.MobileNet, "mobilenet_v2": keras.applications.MobileNetV2}
+    base = application[entry.name](input_shape=shape, alpha=alpha, include_top=False, weights=None)
     if weights_path:
         base.load_weights(weights_path)
-    base._name = BACKBONE
     return base
 
 

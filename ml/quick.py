@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.backbones import spec
 from ml.card import CARD_FILE, build_card, timings_section, write_card
 from ml.embeddings import Backbone
 from ml.evaluation import classification_metrics
@@ -305,14 +306,19 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
     if "anomaly" in ran:
         with timed(timings, "anomaly"):
             sections["anomaly"] = _anomaly_stage(out, train, seed, files)
+    imagenet = {"enabled": False, "reason": "the backbone ships no ImageNet classifier"}
+    if "imagenet" in ran:
+        with timed(timings, "imagenet"):
+            imagenet = _imagenet_stage(out, backbone, Path(backbone_file).parent.parent, files) or imagenet
     metrics = _quick_metrics(head, train, holdout, classes)
     size = int(backbone.image_size)
     d, k = head.kernel.shape
     card = build_card(
         name=f"riim-quick-{backbone.network}", mode="quick", seed=seed, classes=classes, image_size=size,
-        backbone={"requested": backbone.network, "used": backbone.network, "alpha": backbone.alpha,
+        backbone={"requested": backbone.network, "used": backbone.network,
+                  "alpha": spec(backbone.network).width(backbone.alpha),
                   "pretrained": True, "fallback": False, "fallback_reason": None,
-                  "weights": {"requested": "imagenet", "source": "directory",
+                  "weights": {"requested": "imagenet", "source": backbone.weights_source,
                               "file": Path(backbone.weights_path).name,
                               "message": f"frozen {backbone.network} {backbone.alpha}, "
                                          f"fingerprint {backbone.fingerprint}"},
@@ -335,7 +341,7 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
             "quick": {"c": head.c, "temperature": round(head.temperature, 4), "train_rows": int(2 * len(train)),
                       "mirror": "trained on each photo and its mirror; prediction = mean of both",
                       "class_weight": "balanced"},
-            "tags": {"trained": False, "reason": "the quick model trains no tag head"},
+            "tags": {"trained": False, "reason": "the quick model trains no tag head", "imagenet": imagenet},
             **sections,
         },
     )
@@ -380,6 +386,19 @@ def _anomaly_stage(out: Path, train: QuickData, seed: int, files: dict) -> dict:
         "scored_with": anomaly.scored_with(detectors),
         "variants": {v: {**d.summary(), "model": anomaly.VARIANT_MODELS[v]} for v, d in detectors.items()},
     }
+
+
+def _imagenet_stage(out: Path, backbone: Backbone, cache_dir: Path, files: dict) -> dict | None:
+    """Write the backbone's own ImageNet classifier beside the model (the served embedding is what it reads)."""
+    from ml.embeddings import backbone_imagenet_head
+    from ml.tags import write_imagenet_tags
+
+    head = backbone_imagenet_head(backbone, cache_dir)
+    if head is None:
+        return None
+    section = write_imagenet_tags(out, *head)
+    files.update({"imagenet_head": FILES["imagenet_head"], "imagenet_labels": FILES["imagenet_labels"]})
+    return section
 
 
 def _quick_metrics(head: QuickHead, train: QuickData, holdout: QuickData | None, classes: list) -> dict:

@@ -67,16 +67,17 @@ def select(requested: Iterable[str] | None, table: Iterable[Stage] = STAGES.valu
     ``None`` selects every stage of the table.
     """
     table = tuple(table)
-    names = {stage.name for stage in table}
+    by_name = {stage.name: stage for stage in table}
+    names = set(by_name)
     if requested is None:
         return tuple(stage.name for stage in table)
-    unknown = sorted(set(requested) - set(STAGES))
+    unknown = sorted(set(requested) - set(STAGES) - names)
     if unknown:
-        raise UnknownStage(f"unknown stages {unknown}; known: {sorted(STAGES)}")
+        raise UnknownStage(f"unknown stages {unknown}; known: {sorted(set(STAGES) | names)}")
     chosen = {name for name in requested if name in names} | {stage.name for stage in table if stage.required}
     pending = list(chosen)
     while pending:  # a stage brings what it needs, and that brings what it needs
-        for need in STAGES[pending.pop()].needs:
+        for need in by_name[pending.pop()].needs:
             if need in names and need not in chosen:
                 chosen.add(need)
                 pending.append(need)
@@ -95,4 +96,5 @@ QUICK_STAGES = (
           required=True),
     Stage("tfjs", 0.2, needs=("fit",), files=("tfjs_model", "tfjs_weights", "tfjs_metadata"), sections=("tfjs",)),
     Stage("anomaly", 0.3, files=("anomaly",), sections=("anomaly",)),
+    Stage("imagenet", 0.05, files=("imagenet_head", "imagenet_labels"), sections=("tags",)),
 )

@@ -5,16 +5,19 @@ fitted with scikit-learn and written as a two-node ONNX graph (``Gemm`` then
 ``Sigmoid``) so the server runs it with ONNX Runtime. Each tag's decision
 threshold is the one that maximises F1 on validation images.
 
-ImageNet labels: when the backbone's ImageNet classifier is available, its
-weights applied to the pooled features give top-k English names from
-``imagenet_class_index.json`` (Spanish where a translation file is shipped).
-Off by default. Neither part imports TensorFlow.
+ImageNet labels: when the backbone's ImageNet classifier ships with its weights
+(EfficientNet-Lite's ``_fc``), it is applied to the pooled features of the frozen
+backbone: top-k English names, each class's coarse category (``data/imagenet_categories.json``:
+a few dozen WordNet synsets, each of the 1,000 classes assigned by its hypernym chain), the
+categories' summed probabilities, and «unsure» when no category is confident enough.
+Neither part imports TensorFlow.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +26,10 @@ from ml.runtime import IMAGENET_HEAD_FILE, IMAGENET_LABELS_FILE, TAGS_FILE
 from ml.runtime import TAGS_INPUT_NAME as INPUT_NAME
 
 IMAGENET_TOP_K = 5
+CATEGORIES_FILE = Path(__file__).parent / "data" / "imagenet_categories.json"
+# Below this summed probability the top category is not said: «no lo sé». Calibrated by
+# bench/imagenet_tags_bench.py on cat and dog photos (not on the photos it reports on).
+UNSURE_BELOW = 0.5
 OUTPUT_NAMES = ("tag_logits", "tag_probabilities")
 MIN_POSITIVES = 8  # fewer examples than this cannot support a per-tag threshold
 MIN_NEGATIVES = 8  # a tag on every image carries no information
@@ -226,32 +233,46 @@ def imagenet_top_k(
     kernel, bias = head if isinstance(head, tuple) else load_imagenet_head(head)
     if kernel.shape[1] != len(names):
         raise ValueError(f"the head has {kernel.shape[1]} classes, the index {len(names)}")
-    logits = np.asarray(embedding, np.float64).reshape(-1) @ kernel + bias
-    probs = np.exp(logits - logits.max())
-    probs /= probs.sum()
+    probs = imagenet_probabilities(embedding, (kernel, bias))
     order = np.argsort(-probs)[:k]
     return [{"index": int(i), "label": names[i], "probability": float(probs[i])} for i in order]
+
+
+@lru_cache(maxsize=1)
+def imagenet_categories() -> dict:
+    """Return the committed table of ImageNet classes and their coarse categories (see its generator)."""
+    return json.loads(CATEGORIES_FILE.read_text(encoding="utf-8"))
+
+
+def imagenet_class_table() -> tuple[list[str], list[str]]:
+    """Return the 1,000 ImageNet classes' English names and coarse category keys, by output index."""
+    rows = sorted(imagenet_categories()["classes"].values(), key=lambda row: row["index"])
+    return [row["name"] for row in rows], [row["category"] for row in rows]
 
 
 def write_imagenet_tags(
     out_dir: str | Path,
     kernel: np.ndarray,
     bias: np.ndarray,
-    class_index: str | Path,
+    class_index: str | Path | None = None,
     translations: str | Path | None = None,
     k: int = IMAGENET_TOP_K,
+    unsure_below: float = UNSURE_BELOW,
 ) -> dict:
     """Store an ImageNet classifier head and its label names beside a model; return the card section.
 
-    The head must take the served model's ``embedding`` (the backbone's pooled features),
-    as MobileNet's own classifier does.
+    The head must take the served model's ``embedding`` (the frozen backbone's pooled features),
+    as the backbone's own classifier does. Names come from ``class_index`` when given, otherwise
+    from the categories table, which also gives each class's coarse category.
     """
     out_dir = Path(out_dir)
-    names = load_class_index(class_index, translations)
+    table_names, categories = imagenet_class_table()
+    names = load_class_index(class_index, translations) if class_index is not None else table_names
     save_imagenet_head(out_dir / IMAGENET_HEAD_FILE, kernel, bias)
-    (out_dir / IMAGENET_LABELS_FILE).write_text(
-        json.dumps({"labels": names, "top_k": k}, ensure_ascii=False), encoding="utf-8"
-    )
+    document = {"labels": names, "top_k": k}
+    if len(names) == len(categories):
+        document.update({"categories": categories, "unsure_below": unsure_below})
+    (out_dir / IMAGENET_LABELS_FILE).write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     return {
         "enabled": True,
         "head": IMAGENET_HEAD_FILE,
@@ -259,7 +280,26 @@ def write_imagenet_tags(
         "classes": len(names),
         "top_k": k,
         "language": "es" if translations else "en",
+        "categories": "categories" in document,
+        "unsure_below": unsure_below,
     }
+
+
+def imagenet_probabilities(embedding: np.ndarray, head: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Return the 1,000 ImageNet probabilities of one pooled-feature vector."""
+    kernel, bias = head
+    logits = np.asarray(embedding, np.float64).reshape(-1) @ kernel + bias
+    probs = np.exp(logits - logits.max())
+    return probs / probs.sum()
+
+
+def coarse_categories(probabilities: np.ndarray, categories: list[str], k: int = 3) -> list[dict]:
+    """Return the ``k`` coarse categories with the most probability, each the sum of its classes'."""
+    totals: dict[str, float] = {}
+    for category, p in zip(categories, probabilities, strict=True):
+        totals[category] = totals.get(category, 0.0) + float(p)
+    ranked = sorted(totals.items(), key=lambda item: -item[1])[:k]
+    return [{"category": category, "probability": p} for category, p in ranked]
 
 
 def load_imagenet_labels(folder: str | Path) -> tuple[list[str], int] | None:
@@ -269,3 +309,14 @@ def load_imagenet_labels(folder: str | Path) -> tuple[list[str], int] | None:
         return None
     data = json.loads((folder / IMAGENET_LABELS_FILE).read_text(encoding="utf-8"))
     return list(data["labels"]), int(data.get("top_k", IMAGENET_TOP_K))
+
+
+def load_imagenet_categories(folder: str | Path) -> tuple[list[str], float] | None:
+    """Return each class's coarse category and the «unsure» threshold stored in a model folder, or None."""
+    path = Path(folder) / IMAGENET_LABELS_FILE
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if "categories" not in data:
+        return None
+    return list(data["categories"]), float(data.get("unsure_below", UNSURE_BELOW))

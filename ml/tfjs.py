@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,11 +58,14 @@ NULLED_CONFIG = ("kernel_regularizer", "bias_regularizer", "activity_regularizer
                  "pointwise_constraint")
 QUICK_HEAD_LAYER = "logits"  # the flat quick twin's Dense layer (``ml.graphs.flatten`` splits off its softmax)
 # The quick TF.js template in a backbone's cache folder: the document without the head's weights, and
-# the backbone's weights in manifest order. Bumping the version rebuilds every cached template.
+# the backbone's weights in manifest order. The folder belongs to a backbone fingerprint, which hashes
+# this module's code too (``ml.embeddings.builder_code_sha256``): a changed exporter is a new folder.
 QUICK_TEMPLATE_DIR = "tfjs-quick"
 QUICK_TEMPLATE_FILE = "template.json"
 QUICK_TEMPLATE_WEIGHTS = "backbone.bin"
-QUICK_TEMPLATE_VERSION = 1
+# A refusal is cached so quick runs need not load TensorFlow to repeat it, but only for a while: a
+# refusal caused by something outside the code (a damaged file since replaced) must not last forever.
+REFUSAL_TTL_S = 3600
 
 
 class UnsupportedModel(ValueError):
@@ -275,10 +279,11 @@ def load_quick_template(folder: str | Path) -> dict | None:
         template = json.loads((folder / QUICK_TEMPLATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(template, dict) or template.get("version") != QUICK_TEMPLATE_VERSION:
+    if not isinstance(template, dict):
         return None
     if "refused" in template:
-        return template
+        fresh = time.time() - float(template.get("refused_at") or 0) < REFUSAL_TTL_S
+        return template if fresh else None
     weights = folder / QUICK_TEMPLATE_WEIGHTS
     if not weights.is_file() or weights.stat().st_size != template.get("weight_bytes"):
         return None
@@ -302,7 +307,7 @@ def quick_template(cache_dir: str | Path, *, network: str, alpha: float, image_s
         model = tm_model(quick_classifier(network, alpha, image_size, weights_path, kernel, bias))
         document, entries = _layers_document(model)
     except UnsupportedModel as error:
-        refusal = {"version": QUICK_TEMPLATE_VERSION, "refused": str(error)}
+        refusal = {"refused": str(error), "refused_at": time.time()}
         _replace_atomically(folder, QUICK_TEMPLATE_FILE, json.dumps(refusal).encode())
         raise
     head = _head_names()
@@ -313,7 +318,7 @@ def quick_template(cache_dir: str | Path, *, network: str, alpha: float, image_s
     manifest["weights"] = [entry for entry in manifest["weights"] if entry["name"] not in head]
     data = b"".join(value.tobytes(order="C") for _, value in kept)
     _replace_atomically(folder, QUICK_TEMPLATE_WEIGHTS, data)
-    template = {"version": QUICK_TEMPLATE_VERSION, "image_size": int(model.input_shape[1]),
+    template = {"image_size": int(model.input_shape[1]),
                 "embedding_size": int(np.asarray(kernel).shape[0]), "weights": len(kept), "weight_bytes": len(data),
                 "document": document}
     _replace_atomically(folder, QUICK_TEMPLATE_FILE, json.dumps(template).encode())

@@ -1,9 +1,11 @@
 """Resolve pretrained ImageNet weights without ever opening a caller-chosen path.
 
-Order for ``imagenet``: a standard Keras file name inside the weights folder, the Keras
-cache (``~/.keras/models``), a download. A specific file is accepted only as a name (or a
-path) that resolves inside the weights folder; anything else is refused. The folder is an
-argument (the platform passes ``settings.RIIM_WEIGHTS_DIR``, the CLI ``--weights-dir``).
+Where ``imagenet`` weights come from is the backbone's registry entry (``ml.backbones``): a file
+inside a pip package (pinned by SHA-256, nothing to copy or download), or a standard Keras file
+name looked for in the weights folder, the Keras cache (``~/.keras/models``), then downloaded. A
+specific file is accepted only as a name (or a path) that resolves inside the weights folder;
+anything else is refused. The folder is an argument (the platform passes
+``settings.RIIM_WEIGHTS_DIR``, the CLI ``--weights-dir``).
 """
 
 from __future__ import annotations
@@ -11,13 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ml.backbones import KerasWeights, PackageWeights, spec
 from ml.errors import WEIGHTS_BAD_NAME, WEIGHTS_OUTSIDE_DIR, WeightsError
 
 KERAS_RESOLUTIONS = (224, 192, 160, 128)
-BASE_URLS = {
-    "mobilenet": "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/",
-    "mobilenet_v2": "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/",
-}
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class WeightsResolution:
 
     requested: str
     path: str | None  # the file to load, or None when no weights are available
-    source: str  # "directory" | "cache" | "download" | "none"
+    source: str  # "package" | "directory" | "cache" | "download" | "none"
     message: str  # the English sentence, for the card and the command line
     # The same as a message key and its parameters (``ml.events.backbone_event`` turns it into the build
     # event), so the platform says it in the reader's language.
@@ -49,15 +48,14 @@ def standard_file_names(backbone: str, alpha: float, image_size: int) -> list:
 
     The convolution weights do not depend on the input size, so any resolution's file fits.
     """
+    entry = spec(backbone)
+    if not isinstance(entry.weights, KerasWeights) or float(alpha) not in entry.widths:
+        return []
     sizes = sorted(KERAS_RESOLUTIONS, key=lambda r: (r != image_size, -r))
     if backbone == "mobilenet":
-        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}.get(float(alpha))
-        return [f"mobilenet_{alpha_text}_{r}_tf_no_top.h5" for r in sizes] if alpha_text else []
-    if backbone == "mobilenet_v2":
-        if float(alpha) not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
-            return []
-        return [f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{r}_no_top.h5" for r in sizes]
-    return []
+        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}[float(alpha)]
+        return [f"mobilenet_{alpha_text}_{r}_tf_no_top.h5" for r in sizes]
+    return [f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{r}_no_top.h5" for r in sizes]
 
 
 def keras_cache_dir() -> Path:
@@ -91,7 +89,8 @@ def confined_weights_file(name: str, weights_dir: str | Path | None) -> Path | N
 def resolve_weights(backbone: str, alpha: float, weights: str, image_size: int, *,
                     weights_dir: str | Path | None = None, download: bool = True):
     """Find the weights file for a backbone in ``weights_dir``, the cache or online; say where it came from or why none."""
-    if backbone == "scratch" or weights in ("none", "", None):
+    entry = spec(backbone)
+    if not entry.pretrained or weights in ("none", "", None):
         return WeightsResolution(str(weights), None, "none", "random initialisation requested", "random")
     if weights != "imagenet":
         found = confined_weights_file(weights, weights_dir)
@@ -100,6 +99,8 @@ def resolve_weights(backbone: str, alpha: float, weights: str, image_size: int, 
                                      "directory", {"file": found.name})
         return WeightsResolution(weights, None, "none", f"weights file '{weights}' not found in RIIM_WEIGHTS_DIR",
                                  "file_missing", {"file": weights})
+    if isinstance(entry.weights, PackageWeights):
+        return _package_weights(weights, entry.weights)
     names = standard_file_names(backbone, alpha, image_size)
     if not names:
         return WeightsResolution(weights, None, "none", f"no ImageNet weights exist for {backbone} alpha={alpha}",
@@ -117,7 +118,7 @@ def resolve_weights(backbone: str, alpha: float, weights: str, image_size: int, 
         from ml.backend import keras
 
         try:
-            path = keras.utils.get_file(names[0], BASE_URLS[backbone] + names[0], cache_subdir="models")
+            path = keras.utils.get_file(names[0], entry.weights.url + names[0], cache_subdir="models")
             return WeightsResolution(weights, path, "download", f"{names[0]} downloaded", "download",
                                      {"file": names[0]})
         except Exception as exc:  # network errors come in many types; all mean "not available"
@@ -126,6 +127,17 @@ def resolve_weights(backbone: str, alpha: float, weights: str, image_size: int, 
             return WeightsResolution(weights, None, "none", reason, *_not_found_reason(names[0], directory, detail))
     return WeightsResolution(weights, None, "none", _not_found(names[0], directory),
                              *_not_found_reason(names[0], directory))
+
+
+def _package_weights(requested: str, source: PackageWeights) -> WeightsResolution:
+    """Return the weights file of an installed pip package, or say which package to install."""
+    path = source.path()
+    name = Path(source.file).name
+    if path is None:
+        return WeightsResolution(requested, None, "none", f"the package {source.requirement} is not installed",
+                                 "package_missing", {"package": source.requirement})
+    return WeightsResolution(requested, str(path), "package", f"{name} from the pip package {source.requirement}",
+                             "package", {"file": name, "package": source.requirement})
 
 
 def _not_found(name: str, directory: Path | None) -> str:

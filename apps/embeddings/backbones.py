@@ -1,7 +1,8 @@
-"""The backbone the shared embeddings cache uses: the classroom network with the ImageNet weights."""
+"""The backbone the shared embeddings cache uses, and how pages name the registry's networks."""
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError
@@ -17,7 +18,26 @@ MISSING_WEIGHTS_REASONS = {
     "no_imagenet": _("this network has no ImageNet weights"),
     "not_found": _("%(file)s is neither in the weights folder (%(folder)s) nor in the Keras cache"),
     "no_folder": _("%(file)s is not in the Keras cache and no weights folder is set"),
+    "package_missing": _("the Python package %(package)s that ships them is not installed"),
 }
+# How the project and training forms describe each registry network's speed (ml.backbones).
+SPEED_LABELS = {"fast": _("fast"), "balanced": _("balanced"), "accurate": _("accurate")}
+
+
+def backbone_label(name: str | None, alpha=None) -> str:
+    """Name a registry network in the reader's language and number format ("MobileNet 0,25" in Spanish)."""
+    from ml.backbones import display_name
+
+    if name == "scratch":
+        return str(_("CNN from scratch"))
+    return display_name(name, alpha, number=formats.localize) if name else ""
+
+
+def backbone_choice_label(name: str) -> str:
+    """Name a network with its speed in plain words, for a form's choices ("EfficientNet-Lite0 (balanced)")."""
+    from ml.backbones import spec
+
+    return f"{backbone_label(name)} ({SPEED_LABELS[spec(name).speed]})"
 
 
 def missing_weights_reason(exc) -> str:
@@ -30,6 +50,11 @@ def missing_weights_reason(exc) -> str:
 def backbone_cache_dir() -> Path:
     """Return where each backbone's ONNX export is kept, one folder per fingerprint."""
     return Path(settings.RIIM_MODEL_CACHE_DIR) / "backbones"
+
+
+def project_backbone(project):
+    """Return the project's frozen network (``Project.backbone``); ApplicationError when its weights are missing."""
+    return embedding_backbone(network=project.backbone, image_size=project.backbone_image_size)
 
 
 def embedding_backbone(*, image_size: int | None = None, network: str | None = None, alpha: float | None = None):

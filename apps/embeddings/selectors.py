@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from apps.embeddings.backbones import embedding_backbone
+from apps.embeddings.backbones import project_backbone
 from apps.embeddings.models import ImageEmbedding
 from ml.embeddings import from_bytes
 
@@ -34,7 +34,7 @@ def project_embeddings(project, *, image_ids=None, backbone=None, fill: bool = T
     """
     from apps.embeddings.services import image_embeddings_compute
 
-    backbone = backbone or embedding_backbone()
+    backbone = backbone or project_backbone(project)
     images = project.images.order_by("pk")
     if image_ids is not None:
         images = images.filter(pk__in=list(image_ids))
@@ -51,3 +51,19 @@ def project_embeddings(project, *, image_ids=None, backbone=None, fill: bool = T
         return ProjectEmbeddings(np.zeros(0, np.int64), np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32),
                                  backbone.fingerprint)
     return ProjectEmbeddings(np.array(ids, np.int64), np.stack(photos), np.stack(mirrors), backbone.fingerprint)
+
+
+def project_embedding_progress(project) -> dict:
+    """Return how many of the project's photos have an embedding under its network: ``{"done", "total"}``.
+
+    ``done`` is None when the network has no weights here (nothing can be embedded).
+    """
+    from apps.common.exceptions import ApplicationError
+
+    total = project.images.count()
+    try:
+        fingerprint = project_backbone(project).fingerprint
+    except ApplicationError:
+        return {"done": None, "total": total}
+    done = ImageEmbedding.objects.filter(image__project=project, fingerprint=fingerprint).count()
+    return {"done": done, "total": total}

@@ -4,7 +4,7 @@ import logging
 import numpy as np
 from django.db import transaction
 
-from apps.embeddings.backbones import backbone_cache_dir, embedding_backbone
+from apps.embeddings.backbones import backbone_cache_dir, project_backbone
 from apps.embeddings.models import ImageEmbedding
 from apps.embeddings.sessions import embedder_for
 from ml.embeddings import BATCH, to_bytes
@@ -24,9 +24,11 @@ def image_embeddings_compute(*, images, backbone=None) -> int:
 
     Unreadable images are skipped (logged): they have no embedding and the selectors leave them out.
     """
-    backbone = backbone or embedding_backbone()
-    fingerprint = backbone.fingerprint
     images = list(images)
+    if not images:
+        return 0
+    backbone = backbone or project_backbone(images[0].project)  # one project's images at a time
+    fingerprint = backbone.fingerprint
     done = set(ImageEmbedding.objects.filter(image__in=images, fingerprint=fingerprint).values_list("image_id", flat=True))
     missing = [image for image in images if image.pk not in done]
     if not missing:

@@ -7,7 +7,19 @@ from rest_framework.views import APIView
 from apps.common.permissions import IsAuthenticatedReadOrContributor
 from apps.projects.access import can_manage, project_role
 from apps.projects.selectors import project_get, project_list
-from apps.projects.services import project_create
+from apps.projects.services import backbone_choice_clean, project_backbone_update, project_create
+
+
+class BackboneSerializer(serializers.Serializer):
+    """The project's network: a name of the backbone registry and its input size."""
+
+    name = serializers.CharField(max_length=40)
+    image_size = serializers.IntegerField(required=False, help_text="pixels; the network's native size when omitted")
+
+
+class BackboneOutputSerializer(serializers.Serializer):
+    name = serializers.CharField(source="backbone")
+    image_size = serializers.IntegerField(source="backbone_image_size")
 
 
 class ProjectOutputSerializer(serializers.Serializer):
@@ -18,6 +30,7 @@ class ProjectOutputSerializer(serializers.Serializer):
     classes = serializers.ListField(child=serializers.CharField())
     tag_vocabulary = serializers.ListField(child=serializers.CharField())
     holdout_fraction = serializers.FloatField()
+    backbone = BackboneOutputSerializer(source="*")
     owner = serializers.CharField(source="owner.username")
     role = serializers.SerializerMethodField()
     join_code = serializers.SerializerMethodField(help_text="only for the project's teacher (null for others)")
@@ -49,6 +62,7 @@ class ProjectListCreateApi(APIView):
             child=serializers.CharField(max_length=40), required=False, default=list, max_length=200
         )
         holdout_fraction = serializers.FloatField(required=False, min_value=0.05, max_value=0.5)
+        backbone = BackboneSerializer(required=False)
 
     @extend_schema(operation_id="projects_list", responses=ProjectOutputSerializer(many=True))
     def get(self, request):
@@ -61,7 +75,11 @@ class ProjectListCreateApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        project = project_create(owner=request.user, **serializer.validated_data)
+        fields = dict(serializer.validated_data)
+        backbone = fields.pop("backbone", None)
+        if backbone is not None:
+            fields["backbone"] = backbone_choice_clean(name=backbone["name"], image_size=backbone.get("image_size"))
+        project = project_create(owner=request.user, **fields)
         data = ProjectOutputSerializer(project, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -72,4 +90,21 @@ class ProjectDetailApi(APIView):
     @extend_schema(responses=ProjectOutputSerializer)
     def get(self, request, slug):
         project = project_get(user=request.user, slug=slug)
+        return Response(ProjectOutputSerializer(project, context={"request": request}).data)
+
+    class UpdateSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ProjectUpdateInput"
+
+        backbone = BackboneSerializer()
+
+    @extend_schema(request=UpdateSerializer, responses=ProjectOutputSerializer)
+    def patch(self, request, slug):
+        """Change the project's network (its teacher): 400 naming the valid ones, 409 while a run is active."""
+        project = project_get(user=request.user, slug=slug)
+        serializer = self.UpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        backbone = serializer.validated_data["backbone"]
+        project = project_backbone_update(project=project, actor=request.user, name=backbone["name"],
+                                          image_size=backbone.get("image_size"))
         return Response(ProjectOutputSerializer(project, context={"request": request}).data)

@@ -14,6 +14,19 @@ def join_code_generate():
     return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(8))
 
 
+def default_backbone() -> str:
+    """Return the classroom default network of ``ml.config`` (the one new projects start with)."""
+    from ml.config import defaults
+
+    return defaults("classroom")["backbone"]
+
+
+def default_backbone_image_size() -> int:
+    from ml.config import defaults
+
+    return int(defaults("classroom")["image_size"])
+
+
 class Project(TimeStampedModel):
     """A classification project owned by a teacher: its classes, tags and members."""
 
@@ -42,6 +55,10 @@ class Project(TimeStampedModel):
     # Set when the teacher activates (or rolls back to) a version by hand: automatic runs then publish
     # without activating until the teacher releases the pin.
     model_pinned = models.BooleanField(_("active model chosen by hand"), default=False)
+    # The frozen network every embedding, quick model and analysis of the project is computed with
+    # (a name of ml.backbones and its input size). Projects made before the registry keep MobileNet.
+    backbone = models.CharField(_("network"), max_length=40, default=default_backbone)
+    backbone_image_size = models.PositiveSmallIntegerField(_("network input size"), default=default_backbone_image_size)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects", verbose_name=_("teacher")
     )

@@ -24,6 +24,9 @@ ONLY_PROJECT_TEACHER = _("Only the project's teacher can do this.")
 TOO_FEW_CLASSES = _("A project needs at least two different classes.")
 BAD_CLASS_NAME = _("Class names must be short words of letters, digits, '-' or '_'.")
 SLUG_TAKEN = _("That identifier is already used by another project.")
+BACKBONE_UNKNOWN = _("Unknown network “%(name)s”. Valid networks: %(valid)s.")
+BACKBONE_SIZE_INVALID = _("%(name)s takes these input sizes: %(valid)s.")
+BACKBONE_RUN_ACTIVE = _("A training run of this project is queued or running; change the network when it ends.")
 JOIN_CODE_INVALID = _("That join code does not match any project.")
 JOIN_CODE_EXPIRED = _("That join code expired on %(date)s. Ask your teacher for the new one.")
 JOIN_CODE_PAST_DAY = _("The last valid day cannot be before today.")
@@ -59,8 +62,9 @@ def _clean_names(values, *, message, minimum=0):
 
 
 @transaction.atomic
-def project_create(*, owner, name, slug="", classes, description="", tag_vocabulary=None, holdout_fraction=None):
-    """Create a project owned by a teacher, who becomes its first member."""
+def project_create(*, owner, name, slug="", classes, description="", tag_vocabulary=None, holdout_fraction=None,
+                   backbone: tuple[str, int] | None = None):
+    """Create a project owned by a teacher, who becomes its first member (on the default network unless given)."""
     if not owner.is_teacher:
         raise PermissionDeniedError(ONLY_TEACHERS_CREATE)
     slug = slugify(slug or name)[:60]
@@ -76,6 +80,8 @@ def project_create(*, owner, name, slug="", classes, description="", tag_vocabul
     )
     if holdout_fraction is not None:
         project.holdout_fraction = holdout_fraction
+    if backbone is not None:
+        project.backbone, project.backbone_image_size = backbone
     project.full_clean(exclude=["join_code", "slug"])
     try:
         with transaction.atomic():
@@ -201,6 +207,52 @@ def students_bulk_create(*, project, actor, csv_file):
         report["created"].append((username, password))
         Membership.objects.get_or_create(project=project, user=user, defaults={"role": Membership.Role.STUDENT})
     return report
+
+
+def backbone_choice_clean(*, name, image_size) -> tuple[str, int]:
+    """Return a registry network and one of its input sizes, or ApplicationError naming the valid ones."""
+    from ml.backbones import PRETRAINED, REGISTRY
+
+    entry = REGISTRY.get(name)
+    if entry is None or not entry.pretrained:
+        raise ApplicationError(BACKBONE_UNKNOWN % {"name": name, "valid": ", ".join(PRETRAINED)})
+    try:
+        size = int(image_size if image_size not in (None, "") else entry.native_size)
+    except (TypeError, ValueError):
+        size = -1
+    if size not in entry.sizes:
+        raise ApplicationError(BACKBONE_SIZE_INVALID % {"name": entry.display_name,
+                                                        "valid": ", ".join(str(s) for s in entry.sizes)})
+    return entry.name, size
+
+
+def project_backbone_update(*, project, actor, name, image_size=None) -> Project:
+    """Switch the project's network; its photos are embedded again in the background (``default`` queue).
+
+    Refused while a training run is queued or running, so no run mixes two networks.
+    """
+    from apps.training.models import TrainingRun
+
+    if not can_manage(user=actor, project=project):
+        raise PermissionDeniedError(ONLY_PROJECT_TEACHER)
+    name, size = backbone_choice_clean(name=name, image_size=image_size)
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        active = (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING)
+        if TrainingRun.objects.filter(project=locked, status__in=active).exists():
+            raise ConflictError(BACKBONE_RUN_ACTIVE)
+        changed = (locked.backbone, locked.backbone_image_size) != (name, size)
+        locked.backbone, locked.backbone_image_size = name, size
+        locked.save(update_fields=["backbone", "backbone_image_size", "updated_at"])
+        if changed:
+            transaction.on_commit(lambda: _embeddings_refresh(locked.pk), robust=True)
+    return locked
+
+
+def _embeddings_refresh(project_id: int) -> None:
+    from apps.embeddings.tasks import project_embeddings_refresh_task
+
+    project_embeddings_refresh_task.delay(project_id)
 
 
 MEMBER_NOT_FOUND = _("There is no member “%(username)s” in this class.")

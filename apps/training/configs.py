@@ -130,8 +130,15 @@ def _plain(errors):
     return str(errors)
 
 
-def training_config_clean(data) -> dict:
-    """Return the full config (classroom defaults + overrides).
+def project_config_defaults(project=None) -> dict:
+    """Return the classroom defaults, with the project's own network and input size when there is a project."""
+    if project is None:
+        return dict(DEFAULT_CONFIG)
+    return {**DEFAULT_CONFIG, "backbone": project.backbone, "image_size": project.backbone_image_size}
+
+
+def training_config_clean(data, project=None) -> dict:
+    """Return the full config (the project's defaults, ``project_config_defaults``, + overrides).
 
     Raise ApplicationError whose ``extra`` maps each refused key (or ``config``) to its messages.
     """
@@ -142,7 +149,7 @@ def training_config_clean(data) -> dict:
     if unknown:
         message = UNKNOWN_KEYS % {"keys": ", ".join(unknown)}
         raise ApplicationError(message, extra={"config": [message]})
-    serializer = TrainingConfigSerializer(data={**DEFAULT_CONFIG, **data})
+    serializer = TrainingConfigSerializer(data={**project_config_defaults(project), **data})
     if not serializer.is_valid():
         errors = _plain(serializer.errors)
         raise ApplicationError(CONFIG_INVALID % {"fields": ", ".join(errors)}, extra=errors)

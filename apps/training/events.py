@@ -38,6 +38,10 @@ EVENT_MESSAGES = {
                                 "from the Keras cache"),
     "build.pretrained_download": _("network ready: %(backbone)s %(alpha)s with the pretrained weights %(file)s, "
                                    "just downloaded"),
+    "build.pretrained_package": _("network ready: %(backbone)s %(alpha)s with the pretrained weights %(file)s "
+                                  "from the Python package %(package)s"),
+    "build.fallback_package_missing": _("no pretrained weights: the Python package %(package)s that ships them is "
+                                        "not installed; training the CNN from scratch instead"),
     "build.fallback_file_missing": _("no pretrained weights: the weights file %(file)s is not in the weights folder "
                                      "(RIIM_WEIGHTS_DIR); training the CNN from scratch instead"),
     "build.fallback_no_imagenet": _("no pretrained weights: there are no ImageNet weights for %(backbone)s "

@@ -4,7 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.common.forms import BootstrapFormMixin
 from apps.common.numbers import number_text
+from apps.embeddings.backbones import backbone_choice_label
 from apps.training.configs import CLASSROOM_OPTIONS, DEFAULT_CONFIG, option_bounds
+from ml.config import BACKBONES
 
 # What the form shows for each option; the fields themselves (choices, ranges) come from ml.config.
 LABELS = {
@@ -43,11 +45,8 @@ def _number_label(value) -> str:
 
 CHOICE_LABELS = {
     "mode": {"quick": _("Quick (seconds)"), "full": _("Full (minutes)")},
-    "backbone": {
-        "mobilenet": _("MobileNet (pretrained, fine-tuned)"),
-        "mobilenet_v2": _("MobileNetV2 (pretrained, fine-tuned)"),
-        "scratch": _("Small CNN from scratch"),
-    },
+    "backbone": {name: lazy(backbone_choice_label, str)(name) for name in BACKBONES if name != "scratch"}
+    | {"scratch": _("Small CNN from scratch")},
     "augment": {"none": _("None"), "light": _("Light"), "strong": _("Strong")},
 }
 

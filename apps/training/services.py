@@ -79,7 +79,7 @@ def training_run_start(*, project: Project, user, config=None, automatic=False) 
     """
     if not can_manage(user=user, project=project):
         raise PermissionDeniedError(ONLY_TEACHER_RETRAINS)
-    clean = training_config_clean(config)
+    clean = training_config_clean(config, project)
     mode = clean.get("mode") or TrainingRun.Mode.FULL
     if mode == TrainingRun.Mode.QUICK:
         from apps.embeddings.backbones import embedding_backbone

@@ -2,22 +2,25 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import formats
 from django.utils.translation import gettext as _
 
 from apps.common.exceptions import ApplicationError
+from apps.embeddings.backbones import backbone_label
 from apps.projects.access import can_manage
 from apps.projects.selectors import project_get
-from apps.training.configs import DEFAULT_CONFIG
-from apps.training.events import STAGE_LABELS, fallback_reason, fallback_text, log_text
+from apps.training.configs import project_config_defaults
+from apps.training.events import STAGE_LABELS, fallback_reason, fallback_text
 from apps.training.forms import TrainingConfigForm
 from apps.training.models import TrainingRun
 from apps.training.selectors import (
+    automatic_run_new_labels,
     model_version_get,
     model_version_list,
     training_mode_advice,
     training_run_get,
     training_run_list,
+    training_run_log_lines,
+    training_run_outcome,
 )
 from apps.training.services import project_automation_update, training_run_start
 from apps.training.tfjs import version_has_tfjs, version_tfjs_zip
@@ -30,9 +33,7 @@ def network_summary(version) -> dict:
     used = backbone.get("used")
     if used is None:
         return {"name": None, "pretrained": None, "fallback": None}
-    name = "MobileNet" if used == "mobilenet" else _("CNN from scratch") if used == "scratch" else used
-    if backbone.get("alpha"):
-        name = f"{name} {formats.localize(backbone['alpha'])}"  # MobileNet 0,25 in Spanish
+    name = backbone_label(used, backbone.get("alpha"))  # MobileNet 0,25 in Spanish
     fallback = None
     if backbone.get("fallback"):  # the reader's language from the build event; older cards have the English reason
         fallback = fallback_text(backbone.get("event")) or backbone.get("fallback_reason")
@@ -70,7 +71,7 @@ def training_page(request, slug):
     manage = can_manage(user=request.user, project=project)
     # Which kind of training the project's own scores recommend; that kind is preselected.
     advice = training_mode_advice(project=project) if manage else None
-    initial = {**DEFAULT_CONFIG, **({"mode": advice.mode} if advice and advice.mode else {})}
+    initial = {**project_config_defaults(project), **({"mode": advice.mode} if advice and advice.mode else {})}
     form = TrainingConfigForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if not manage:
@@ -105,7 +106,9 @@ def training_run_detail(request, run_id):
     stage = STAGE_LABELS.get(run.stage, run.stage) if run.status != TrainingRun.Status.SUCCEEDED else None
     return render(request, "training/run.html", {
         "run": run, "project": run.project, "can_manage": can_manage(user=request.user, project=run.project), "texts": texts,
-        "stage_label": stage, "network": network, "log_lines": [log_text(entry) for entry in run.log],
+        "stage_label": stage, "network": network, "log_lines": training_run_log_lines(run=run, entries=run.log),
+        "outcome": training_run_outcome(run=run),
+        "new_labels": automatic_run_new_labels(run=run) if run.automatic else None,
     })
 
 

