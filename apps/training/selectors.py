@@ -152,3 +152,94 @@ def training_mode_advice(*, project) -> ModeAdvice | None:
     places = 0 if full == quick else _places(full, quick)
     text = gettext(QUICK_NOT_BEATEN) % {"full": _percent(full, places), "quick": _percent(quick, places), "n": n}
     return ModeAdvice("quick_not_beaten", "quick", quick, full, n, text)
+
+
+RUN_QUEUED_AUTOMATIC = _("queued automatically, after %(count)s new labels")
+RUN_QUEUED_AUTOMATIC_ONE = _("queued automatically, after 1 new label")
+OUTCOME_NO_VERSION = _("This run finished without making a model version.")
+OUTCOME_VERSION = _("This run made version %(number)s: %(accuracy)s right on %(n)s test photos, never used for training.")
+OUTCOME_VERSION_UNSCORED = _("This run made version %(number)s; the project has no labeled test photos to score it on yet.")
+OUTCOME_ACTIVE = _("It is the active model now: analyses use it.")
+OUTCOME_REPLACED = _("It was activated; version %(number)s has replaced it since.")
+OUTCOME_PINNED = _(
+    "It was not activated: you chose the active version by hand, and automatic runs never replace it. "
+    "Activate it on the versions page, or let automatic runs activate again there."
+)
+OUTCOME_WORSE = _(
+    "It was not activated: it got %(accuracy)s right against %(active)s for the active version %(number)s on the same "
+    "test photos. You can still activate it on the versions page."
+)
+OUTCOME_KEPT = _("It was not activated: the active version stays. You can activate it on the versions page.")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a finished run made: its version, the version's test score, and whether it was activated (and why not)."""
+
+    version: ModelVersion | None
+    summary: str
+    activation: str
+    activated: bool
+
+
+def _score_text(accuracy: float) -> str:
+    from apps.common.numbers import number_text
+
+    return f"{number_text(100 * accuracy, 1)} %"
+
+
+def training_run_outcome(*, run) -> RunOutcome | None:
+    """Return what a succeeded run made, in the reader's language; None while it runs or when it failed."""
+    if run.status != TrainingRun.Status.SUCCEEDED:
+        return None
+    version = ModelVersion.objects.filter(run=run).select_related("project").first()
+    if version is None:
+        return RunOutcome(version=None, summary=str(OUTCOME_NO_VERSION), activation="", activated=False)
+    if version.holdout_accuracy is None or not version.holdout_n:
+        summary = OUTCOME_VERSION_UNSCORED % {"number": version.number}
+    else:
+        summary = OUTCOME_VERSION % {"number": version.number, "accuracy": _score_text(version.holdout_accuracy),
+                                     "n": version.holdout_n}
+    active = model_version_active(project=version.project)
+    if version.status == ModelVersion.Status.ACTIVE:
+        return RunOutcome(version=version, summary=summary, activation=str(OUTCOME_ACTIVE), activated=True)
+    if version.status == ModelVersion.Status.FAILED:
+        return RunOutcome(version=version, summary=summary, activation=version.problem, activated=False)
+    if version.activated_at is not None:
+        replaced = OUTCOME_REPLACED % {"number": active.number if active else "—"}
+        return RunOutcome(version=version, summary=summary, activation=replaced, activated=True)
+    if run.automatic and version.project.model_pinned:
+        reason = str(OUTCOME_PINNED)
+    elif active is not None and active.holdout_accuracy is not None and version.holdout_accuracy is not None \
+            and version.holdout_accuracy < active.holdout_accuracy:
+        reason = OUTCOME_WORSE % {"accuracy": _score_text(version.holdout_accuracy),
+                                  "active": _score_text(active.holdout_accuracy), "number": active.number}
+    else:
+        reason = str(OUTCOME_KEPT)
+    return RunOutcome(version=version, summary=summary, activation=reason, activated=False)
+
+
+def automatic_run_new_labels(*, run) -> int:
+    """How many labels arrived between the previous quick run of the project and this automatic one (what started it)."""
+    from apps.labeling.models import Label
+
+    previous = (run.project.training_runs.filter(mode=TrainingRun.Mode.QUICK, created_at__lt=run.created_at)
+                .exclude(status=TrainingRun.Status.CANCELLED).order_by("-created_at").first())
+    labels = Label.objects.filter(image__project=run.project, created_at__lte=run.created_at)
+    return (labels.filter(created_at__gt=previous.created_at) if previous else labels).count()
+
+
+def training_run_log_lines(*, run, entries) -> list[str]:
+    """Render log entries of the run; an automatic run's queued line says it was automatic and after how many labels."""
+    from apps.training.events import log_text
+
+    lines = []
+    for entry in entries:
+        line = log_text(entry)
+        if run.automatic and isinstance(entry, dict) and entry.get("key") == "run.queued":
+            count = automatic_run_new_labels(run=run)
+            text = RUN_QUEUED_AUTOMATIC_ONE if count == 1 else RUN_QUEUED_AUTOMATIC % {"count": count}
+            line = log_text({**entry, "key": "", "params": {}}).rstrip() + " " + str(text)
+            line = line.strip()
+        lines.append(line)
+    return lines

@@ -32,9 +32,9 @@ class TrainingRunOutputSerializer(serializers.Serializer):
                 "fallback": fallback_reason(run.log)}
 
     def get_log_tail(self, run) -> list[str]:
-        from apps.training.events import log_text
+        from apps.training.selectors import training_run_log_lines
 
-        return [log_text(entry) for entry in run.log[-LOG_TAIL:]]
+        return training_run_log_lines(run=run, entries=run.log[-LOG_TAIL:])
 
     def get_dataset(self, run) -> dict:
         counts = {}

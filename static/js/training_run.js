@@ -45,6 +45,13 @@
     const cancel = document.getElementById("cancel-btn");
     const active = run.status === "queued" || run.status === "running";
     if (cancel) cancel.hidden = !active;
+    document.getElementById("run-stage-line").hidden = !active;
+    // The run ended while the page watched it: load it again, so the page says which version it made and
+    // whether it was activated, and the "queued" notice from when it started is gone.
+    if (!active && root.dataset.active === "1") {
+      root.dataset.active = "";
+      window.location.reload();
+    }
     return active;
   }
 
