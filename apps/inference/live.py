@@ -32,6 +32,7 @@ def live_texts() -> dict:
         "stop": _("Stop the camera"),
         "loading": _("Loading the model…"),
         "ready": _("Model ready. Start the camera or choose a picture."),
+        "running": _("Camera on: each frame is classified here in your browser."),
         "denied": _("The browser was not allowed to use the camera. You can still choose a picture from a file."),
         "no_camera": _("No camera is available on this device. You can still choose a picture from a file."),
         "failed": _("The model could not be loaded"),

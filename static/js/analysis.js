@@ -166,6 +166,11 @@
       const data = await getJson(config.analysis_url + query);
       $("label").textContent = data.label;
       $("confidence").textContent = pct(data.confidence);
+      // A photo unlike the training ones: the warning is the headline, the class guess is marked unreliable.
+      const unusual = Boolean(data.anomaly && data.anomaly.is_anomaly);
+      $("unusual-headline").hidden = !unusual;
+      $("label-unreliable").hidden = !unusual;
+      $("label").classList.toggle("text-body-secondary", unusual);
       $("meta").textContent = "v" + data.model_version + " · " + (data.ran_on === "browser" ? texts.browser : texts.server) + " · " + window.riimFormat.number(data.latency_ms, 1) + " " + texts.ms;
       drawChart(data.predictions);
       drawTags(data.tags || []);

@@ -142,6 +142,7 @@
     video.srcObject = stream;
     video.hidden = false;
     running = true;
+    $("live-status").textContent = texts.running;
     $("live-start").textContent = texts.stop;
     fpsSince = performance.now();
     requestAnimationFrame(loop);
@@ -154,6 +155,7 @@
     video.hidden = true;
     heatmap.hidden = true;
     $("live-start").textContent = texts.start;
+    $("live-status").textContent = texts.ready;
   }
 
   const ready = ort.InferenceSession.create(version.model_url, { executionProviders: ["wasm"], graphOptimizationLevel: "all" })

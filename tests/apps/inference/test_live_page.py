@@ -43,8 +43,11 @@ def test_live_predictions_update_from_the_camera(classroom, publish, live_server
         log_in(driver, live_server, classroom.student)
         driver.get(f"{live_server.url}/projects/{classroom.project.slug}/live/")
         assert driver.execute_async_script(READY) == "ok"
+        assert driver.find_element(By.ID, "live-status").text.startswith("Modelo listo")
         driver.find_element(By.ID, "live-start").click()
         WebDriverWait(driver, 60).until(lambda d: d.execute_script("return window.riimLive.stats.updates") >= 10)
+        # While the camera is on, the status says so (it no longer asks to start the camera).
+        assert driver.find_element(By.ID, "live-status").text.startswith("Cámara encendida")
         first = driver.execute_script("return window.riimLive.stats.updates")
         WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.riimLive.stats.updates") > first + 5)
         WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.riimLive.stats.heatmaps") >= 1)
@@ -53,6 +56,8 @@ def test_live_predictions_update_from_the_camera(classroom, publish, live_server
         assert len(last) == len(classroom.project.classes) and abs(sum(last) - 1) < 1e-3
         values = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#live-bars .live-value")]
         assert all(v.endswith(" %") for v in values)
+        driver.find_element(By.ID, "live-start").click()
+        assert driver.find_element(By.ID, "live-status").text.startswith("Modelo listo")
     finally:
         driver.quit()
 
