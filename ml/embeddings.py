@@ -33,6 +33,8 @@ from ml.weights import resolve_weights
 BACKBONE_FILE = "backbone.onnx"
 BACKBONE_INT8_FILE = "backbone.int8.onnx"
 BACKBONE_INFO_FILE = "backbone.json"
+# Every block's activations of the frozen backbone: the network view of each quick version reads it.
+BACKBONE_ACTIVATIONS_FILE = "activations.onnx"
 EMBEDDING_DTYPE = np.float16  # half the bytes of float32; the head's accuracy does not move (< 1e-3 relative error)
 BATCH = 32  # photos per ONNX call (64 rows with their mirrors): bounded memory, full use of the threads
 _HASH_CHUNK = 1 << 20
@@ -152,7 +154,20 @@ def backbone_onnx(backbone: Backbone, cache_dir: str | Path) -> Path:
     to_onnx(model, partial)
     (folder / BACKBONE_INFO_FILE).write_text(json.dumps(backbone.describe(), indent=2))
     _prepare_quick_tfjs(backbone, folder, int(pooled.shape[-1]))
+    _prepare_activations(backbone, folder, int(pooled.shape[-1]))
     return _atomic_replace(partial, path)
+
+
+def _prepare_activations(backbone: Backbone, folder: Path, embedding_size: int) -> None:
+    """Write the frozen backbone's activations graph: the labels do not change it, so quick versions share it."""
+    from ml import tfjs
+    from ml.graphs import activations_model, to_onnx
+
+    model = tfjs.quick_classifier(backbone.network, backbone.alpha, backbone.image_size, backbone.weights_path,
+                                  np.zeros((embedding_size, 2), np.float32), np.zeros(2, np.float32))
+    partial = folder / f"{uuid.uuid4().hex[:8]}.activations.onnx"
+    to_onnx(activations_model(model), partial)
+    _atomic_replace(partial, folder / BACKBONE_ACTIVATIONS_FILE)
 
 
 def _prepare_quick_tfjs(backbone: Backbone, folder: Path, embedding_size: int) -> None:

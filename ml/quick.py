@@ -14,6 +14,7 @@ mirror image, inside the graph, exactly as the head was trained and chosen.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import numpy as np
 
 from ml.backbones import spec
 from ml.card import CARD_FILE, build_card, timings_section, write_card
-from ml.embeddings import Backbone
+from ml.embeddings import BACKBONE_ACTIVATIONS_FILE, Backbone
 from ml.evaluation import classification_metrics
 from ml.preprocess import unscale
 from ml.runtime import ANOMALY_FILE, FILES, INPUT_NAME, serving_section
@@ -363,6 +364,10 @@ def _export_stage(out: Path, head: QuickHead, backbone_file, backbone_int8_file,
                         "method": "static QDQ backbone, calibrated once per backbone fingerprint; float head"}
     cam_maps.save_head(out / FILES["head"], head.kernel, head.bias)
     files["head"] = FILES["head"]
+    activations = Path(backbone_file).parent / BACKBONE_ACTIVATIONS_FILE
+    if activations.is_file():  # the frozen backbone's, shared by every quick version of the fingerprint
+        shutil.copyfile(activations, out / FILES["activations"])
+        files["activations"] = FILES["activations"]
     return quantization
 
 

@@ -92,7 +92,8 @@ def stages_section(ran: Iterable[str], table: Iterable[Stage] = STAGES.values())
 # A quick run's stages: a convex head on cached embeddings, written into the cached backbone graph.
 QUICK_STAGES = (
     Stage("fit", 0.2, sections=("quick", "kfold", "metrics"), required=True),
-    Stage("export", 0.3, needs=("fit",), files=("onnx", "onnx_int8", "head"), sections=("serving", "quantization"),
+    Stage("export", 0.3, needs=("fit",), files=("onnx", "onnx_int8", "head", "activations"),
+          sections=("serving", "quantization"),
           required=True),
     Stage("tfjs", 0.2, needs=("fit",), files=("tfjs_model", "tfjs_weights", "tfjs_metadata"), sections=("tfjs",)),
     Stage("anomaly", 0.3, files=("anomaly",), sections=("anomaly",)),

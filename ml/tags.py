@@ -29,7 +29,7 @@ IMAGENET_TOP_K = 5
 CATEGORIES_FILE = Path(__file__).parent / "data" / "imagenet_categories.json"
 # Below this summed probability the top category is not said: «no lo sé». Calibrated by
 # bench/imagenet_tags_bench.py on cat and dog photos (not on the photos it reports on).
-UNSURE_BELOW = 0.5
+UNSURE_BELOW = 0.6
 OUTPUT_NAMES = ("tag_logits", "tag_probabilities")
 MIN_POSITIVES = 8  # fewer examples than this cannot support a per-tag threshold
 MIN_NEGATIVES = 8  # a tag on every image carries no information

@@ -21,6 +21,10 @@ class TagOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     score = serializers.FloatField()
     source = serializers.ChoiceField(choices=["model", "imagenet", "pixels"])
+    kind = serializers.ChoiceField(
+        choices=["category", "unsure", "detail"], required=False,
+        help_text="ImageNet: a coarse category in the reader's language, «I don't know», or a fine English class name",
+    )
 
 
 class AnomalyOutputSerializer(serializers.Serializer):

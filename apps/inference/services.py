@@ -17,6 +17,7 @@ from PIL import ImageOps
 from apps.common.exceptions import ApplicationError, ConflictError, NotFoundError, PermissionDeniedError
 from apps.gradebook.services import analysis_request_record
 from apps.inference.attributes import attribute_tags
+from apps.inference.imagenet_categories import CATEGORY_NAMES
 from apps.inference.loader import NO_ACTIVE_MODEL, active_predictor, predictor_for
 from apps.inference.models import Analysis
 from apps.inference.pictures import image_bytes, png_bytes
@@ -40,6 +41,8 @@ NOT_ANALYSED_YET = gettext_lazy(
 BAD_BROWSER_PREDICTION = gettext_lazy("The browser prediction must list one probability per class of that model version.")
 IMAGENET_TOP_K = 3  # ImageNet names are a curiosity next to the project's classes: a few suffice
 IMAGENET_MIN_PROBABILITY = 0.05  # below this an ImageNet name is noise
+SECOND_CATEGORY_MIN_PROBABILITY = 0.25  # a second category is named only when it holds a fair share
+UNSURE_TAG = gettext_lazy("I don't know what this is")
 HEATMAP_OPACITY = 0.5  # the stored overlay; the result page has a slider
 INLINE_HEATMAP_SCALE = 2  # the heatmap in /analyze/ answers is half the model's input size
 
@@ -67,15 +70,36 @@ def anomaly_sentence(is_anomaly: bool) -> str:
     return _("This picture looks like the ones the model was trained on.")
 
 
+def _content_tags(categories: dict | None) -> list[dict]:
+    """What is in the photo, in the reader's language: the coarse ImageNet categories, or «I don't know».
+
+    A category is the sum of its ImageNet classes' probabilities; the second one is named too when it
+    holds a fair share. Below the version's calibrated threshold the top one is not said.
+    """
+    if not categories:
+        return []
+    ranked = categories["categories"]
+    if categories["unsure"]:
+        return [{"name": str(UNSURE_TAG), "score": round(ranked[0]["probability"], 4), "source": "imagenet",
+                 "kind": "unsure"}]
+    named = [ranked[0]] + [row for row in ranked[1:2] if row["probability"] >= SECOND_CATEGORY_MIN_PROBABILITY]
+    return [{"name": str(CATEGORY_NAMES.get(row["category"], row["category"])), "score": round(row["probability"], 4),
+             "source": "imagenet", "kind": "category"} for row in named]
+
+
 def _model_tags(result: ImageAnalysis) -> list[dict]:
-    """Tags from the learned tag head and, when shipped with the version, ImageNet names."""
+    """Tags from the learned tag head and, when shipped with the version, what ImageNet sees in the photo.
+
+    ImageNet's fine class names (in English) are details; its coarse categories are named in the reader's language.
+    """
     tags = [
         {"name": t["tag"], "score": round(t["probability"], 4), "source": "model"}
         for t in result.tags
         if t["present"]
     ]
+    tags += _content_tags(result.imagenet_categories)
     tags += [
-        {"name": row["label"], "score": round(row["probability"], 4), "source": "imagenet"}
+        {"name": row["label"], "score": round(row["probability"], 4), "source": "imagenet", "kind": "detail"}
         for row in result.imagenet
         if row["probability"] >= IMAGENET_MIN_PROBABILITY
     ]

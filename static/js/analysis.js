@@ -57,15 +57,26 @@
     });
   }
 
+  function tagBadge(tag) {
+    const badge = el("span", { class: "badge rounded-pill me-1 mb-1 " + (tag.source === "pixels" ? "text-bg-secondary" : tag.source === "model" ? "text-bg-primary" : tag.kind === "unsure" ? "text-bg-light border" : "text-bg-info"), title: (TAG_SOURCES[tag.source] || tag.source) + " · " + window.riimFormat.number(tag.score, 2) });
+    badge.textContent = tag.name + " ";
+    badge.appendChild(el("small", { class: "opacity-75" }, "(" + (TAG_SOURCES[tag.source] || tag.source) + (tag.kind === "category" ? " · " + window.riimFormat.percent(tag.score) : "") + ")"));
+    return badge;
+  }
+
+  // What is in the photo (its categories, the model's tags) first; ImageNet's fine English names and
+  // the pixel measurements behind «more details».
   function drawTags(tags) {
     const box = $("tags");
     if (!tags.length) { box.textContent = "—"; return; }
-    tags.forEach((tag) => {
-      const badge = el("span", { class: "badge rounded-pill me-1 mb-1 " + (tag.source === "pixels" ? "text-bg-secondary" : tag.source === "model" ? "text-bg-primary" : "text-bg-info"), title: (TAG_SOURCES[tag.source] || tag.source) + " · " + window.riimFormat.number(tag.score, 2) });
-      badge.textContent = tag.name + " ";
-      badge.appendChild(el("small", { class: "opacity-75" }, "(" + (TAG_SOURCES[tag.source] || tag.source) + ")"));
-      box.appendChild(badge);
-    });
+    const details = tags.filter((tag) => tag.kind === "detail" || tag.source === "pixels");
+    tags.filter((tag) => !details.includes(tag)).forEach((tag) => box.appendChild(tagBadge(tag)));
+    if (details.length) {
+      const more = el("details", { class: "d-inline-block", id: "tag-details" });
+      more.appendChild(el("summary", { class: "small" }, gettext("more details")));
+      details.forEach((tag) => more.appendChild(tagBadge(tag)));
+      box.appendChild(more);
+    }
   }
 
   function drawAnomaly(data) {

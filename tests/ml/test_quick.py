@@ -140,6 +140,12 @@ def test_published_folder_serves_the_contract_with_mirror_averaging(backbone, ba
     assert card["stages"] == {"ran": ["fit", "export", "tfjs", "anomaly", "imagenet"], "skipped": []}
     assert card["tags"]["imagenet"]["enabled"] is False  # a MobileNet ships no ImageNet classifier here
     assert card["serving"]["tta"] and card["files"]["card"] == "card.json"
+    # The network view of a quick version: the frozen backbone's activations, shared by the fingerprint.
+    from ml.runtime import open_session
+
+    assert card["files"]["activations"] == "activations.onnx"
+    blocks = open_session(tmp_path / "activations.onnx").run(None, {"image": images[:1]})
+    assert len(blocks) >= 3 and all(block.ndim == 4 for block in blocks)
     predictor = Predictor(tmp_path)
     outputs = predictor.run(images[18:])
     assert set(SERVING_OUTPUTS) <= set(outputs)
