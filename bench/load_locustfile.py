@@ -4,7 +4,8 @@ Reads RIIM_LOAD_TOKENS (a JSON file: {"project": slug, "classes": [...], "tokens
 the ids of the uploads answered 201 to RIIM_LOAD_UPLOADS when the run stops, and the queue's freshness
 to RIIM_LOAD_FRESHNESS: how many queue answers were checked, and for each photo a classmate had already
 labeled (one label per photo: it has its labels) yet still came before a photo nobody labeled, how many
-seconds after that label it was seen.
+seconds after that label it was seen. Photos whose labels disagree are left out: the queue asks for them
+again on purpose.
 """
 import io
 import itertools
@@ -22,6 +23,7 @@ _tokens = itertools.cycle(SEED["tokens"])
 _lock = threading.Lock()
 UPLOADED: list[int] = []
 LABELED: dict[int, tuple[float, str]] = {}  # image id -> (when its first label was answered 201, by whom)
+ANSWERS: dict[int, set] = {}  # image id -> the classes given to it
 FRESHNESS = {"answers_checked": 0, "stale_seconds": []}
 
 
@@ -66,9 +68,11 @@ class Student(HttpUser):
         if not items:
             return
         image_id = items[0]["image"]
+        answer = random.choice(SEED["classes"])
+        with _lock:
+            ANSWERS.setdefault(image_id, set()).add(answer)  # before the request: its effect may come first
         labeled = self.client.post(
-            f"/api/v1/images/{image_id}/labels/", json={"label": random.choice(SEED["classes"])},
-            name="POST /api/v1/images/<id>/labels/",
+            f"/api/v1/images/{image_id}/labels/", json={"label": answer}, name="POST /api/v1/images/<id>/labels/",
         )
         if labeled.status_code == 201:
             with _lock:
@@ -89,7 +93,9 @@ class Student(HttpUser):
             unlabeled = [k for k, i in enumerate(ids) if i not in LABELED]
             for k, image_id in enumerate(ids):
                 labeled_at, by = LABELED.get(image_id, (None, None))
-                if labeled_at is not None and by != self.token and labeled_at < asked and unlabeled and k < unlabeled[-1]:
+                agreed = len(ANSWERS.get(image_id, ())) == 1
+                if (labeled_at is not None and by != self.token and labeled_at < asked and agreed and unlabeled
+                        and k < unlabeled[-1]):
                     FRESHNESS["stale_seconds"].append(round(asked - labeled_at, 3))
 
     @task(2)

@@ -5,8 +5,8 @@ Rules, in this order:
 2. Holdout photos form their own share of the queue (the project's holdout fraction), in random
    order, so the holdout stays an unbiased sample and its score honest: no strategy ranks them.
 3. Photos that some people labeled but fewer than the project's "labels per image" come first,
-   then the strategy's order, where photos with enough labels wait behind the rest unless the
-   strategy chose them for their conflicting labels.
+   then the strategy's order; photos with enough labels wait behind every other photo, training
+   and holdout alike, unless the strategy chose them for their conflicting labels.
 
 A whole class asks at once, so a request never fits anything. The strategies' scores (the quick
 classifier on the embeddings, the diverse strategy's k-means, the anomaly scores) form one
@@ -497,17 +497,24 @@ def _group_items(strategy: str, ranking: QueueRanking, view: _View, member: np.n
 
 
 def _ordered(strategy: str, ranking: QueueRanking, view: _View, limit: int, share: float) -> list[QueueItem]:
-    train, holdout = [], []
-    for group in (0, 1, 2):
-        member = view.allowed & (view.groups == group)
-        code = "needs_labels" if group == 0 else None
-        if len(train) < limit:
-            items = _group_items(strategy, ranking, view, member & ~view.holdout, limit - len(train))
-            train += [QueueItem(i.image_id, i.score, code or i.reason_code) for i in items]
-        if len(holdout) < limit:
-            items = _random_items(member & view.holdout, view, limit - len(holdout))
-            holdout += [QueueItem(i.image_id, i.score, code or "holdout") for i in items]
-    return al.interleave([train, holdout], [1.0 - share, share], limit, key=lambda item: item.image_id)
+    """Interleave training and holdout photos by the holdout share: first those still to label, then those with their labels."""
+    answer = []
+    for groups in ((0, 1), (2,)):
+        train, holdout = [], []
+        wanted = limit - len(answer)
+        for group in groups:
+            member = view.allowed & (view.groups == group)
+            code = "needs_labels" if group == 0 else None
+            if len(train) < wanted:
+                items = _group_items(strategy, ranking, view, member & ~view.holdout, wanted - len(train))
+                train += [QueueItem(i.image_id, i.score, code or i.reason_code) for i in items]
+            if len(holdout) < wanted:
+                items = _random_items(member & view.holdout, view, wanted - len(holdout))
+                holdout += [QueueItem(i.image_id, i.score, code or "holdout") for i in items]
+        answer += al.interleave([train, holdout], [1.0 - share, share], wanted, key=lambda item: item.image_id)
+        if len(answer) >= limit:
+            break
+    return answer
 
 
 def labeling_queue_ranked(*, project, user, strategy: str | None = None, limit: int | None = 20,

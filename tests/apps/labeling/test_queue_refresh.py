@@ -175,6 +175,19 @@ def test_hidden_and_new_photos_are_applied_to_an_old_ranking(world, broker):
     assert ids == {i.pk for i in images if i != images[2]} | {added.pk}
 
 
+@pytest.mark.django_db
+def test_holdout_photos_with_their_labels_wait_behind_training_photos_to_label(world, broker):
+    """With every holdout photo labeled, the next five photos are all training photos nobody labeled."""
+    images = _photos(world.project, world.teacher, 12)
+    Image.objects.filter(pk__in=[i.pk for i in images[:4]]).update(split="holdout")
+    classmate = _classmates(world, 1)[0]
+    for image in images[:4]:
+        label_assign(image=image, author=classmate, label=world.project.classes[0])
+    labeling_queue_refresh(project_id=world.project.pk)
+    head = labeling_queue_ranked(project=world.project, user=world.student, strategy="random", limit=5)
+    assert {i.image_id for i in head} <= {i.pk for i in images[4:]} and len(head) == 5
+
+
 QUEUE_IN_ANOTHER_PROCESS = """
 import json, sys
 import django
