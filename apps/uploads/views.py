@@ -46,8 +46,11 @@ def image_upload(request):
         # The page of image 0; the script puts each stored image's id in its place.
         "analysis_page": reverse("analysis", kwargs={"image_id": 0}),
     }
+    # The selected project is the page's project: the menu links its labeling and browser pages.
+    project = next((p for p in projects if p.slug == selected), None)
     return render(
         request, "uploads/upload.html", {"projects": projects, "selected": selected, "upload_texts": texts,
+                                         "project": project,
                                          "capture": capture_config(projects=projects, project_select="project")}
     )
 

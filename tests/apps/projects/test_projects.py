@@ -65,3 +65,10 @@ def test_home_lists_each_project_once_with_its_image_count_and_role(world, clien
     assert len(four.captured_queries) == len(one.captured_queries)
     client.force_login(world.teacher)
     assert "3 imágenes" in client.get(reverse("home")).content.decode()
+
+
+def test_the_class_page_links_the_live_camera(world, client):
+    """The live page is reached from the class page, not only from the browser page."""
+    client.force_login(world.student)
+    page = client.get(reverse("project_detail", args=[world.project.slug])).content.decode()
+    assert f'href="/projects/{world.project.slug}/live/" id="live-link"' in page and "Cámara en directo" in page
