@@ -243,3 +243,20 @@ def training_run_log_lines(*, run, entries) -> list[str]:
             line = line.strip()
         lines.append(line)
     return lines
+
+
+def stage_typical_seconds(*, project, runs: int = 5) -> dict[str, float]:
+    """Return the median seconds of each stage over the project's last full versions (their cards' timings).
+
+    The run page says how long the stage it shows usually takes here, so a long stage reads as work, not as a hang.
+    """
+    from statistics import median
+
+    cards = (ModelVersion.objects.filter(project=project, run__mode=TrainingRun.Mode.FULL)
+             .order_by("-number").values_list("metadata", flat=True)[:runs])
+    per_stage: dict[str, list[float]] = {}
+    for card in cards:
+        for stage, seconds in ((card or {}).get("timings") or {}).get("stages", {}).items():
+            if isinstance(seconds, (int, float)):
+                per_stage.setdefault(stage, []).append(float(seconds))
+    return {stage: round(median(values), 1) for stage, values in per_stage.items()}

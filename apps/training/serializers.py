@@ -29,7 +29,7 @@ class TrainingRunOutputSerializer(serializers.Serializer):
         from apps.training.events import fallback_reason
 
         return {"stage": run.stage, "epoch": run.epoch, "percent": run.percent, "cancel_requested": run.cancel_requested,
-                "fallback": fallback_reason(run.log)}
+                "fallback": fallback_reason(run.log), "stage_started_at": _stage_started_at(run)}
 
     def get_log_tail(self, run) -> list[str]:
         from apps.training.selectors import training_run_log_lines
@@ -68,3 +68,13 @@ class ModelVersionOutputSerializer(serializers.Serializer):
     files = serializers.DictField()
     created_at = serializers.DateTimeField()
     activated_at = serializers.DateTimeField(allow_null=True)  # null for a version never activated
+
+
+def _stage_started_at(run) -> str | None:
+    """When the run's current stage began: the time of its first line in the log (None when the log has none)."""
+    started = None
+    for entry in reversed(run.log or []):
+        if not isinstance(entry, dict) or entry.get("stage") != run.stage:
+            break
+        started = entry.get("at") or started
+    return started if run.stage else None

@@ -16,6 +16,7 @@ from apps.training.selectors import (
     automatic_run_new_labels,
     model_version_get,
     model_version_list,
+    stage_typical_seconds,
     training_mode_advice,
     training_run_get,
     training_run_list,
@@ -99,7 +100,12 @@ def training_run_detail(request, run_id):
         raise Http404(str(exc.message)) from exc
     texts = {"loss": _("loss"), "val_loss": _("validation loss"), "accuracy": _("accuracy"), "val_accuracy": _("validation accuracy"), "epoch": _("epoch"),
              "statuses": {value: str(label) for value, label in TrainingRun.Status.choices},
-             "stages": {key: str(label) for key, label in STAGE_LABELS.items()}}
+             "stages": {key: str(label) for key, label in STAGE_LABELS.items()},
+             "stage_typical": stage_typical_seconds(project=run.project),
+             "stage_hint": _("The stage “%(stage)s” usually takes about %(typical)s here; it started %(elapsed)s ago."),
+             "stage_elapsed": _("The stage “%(stage)s” started %(elapsed)s ago."),
+             "heartbeat": _("Last sign of life from the worker: %(ago)s ago."),
+             "minutes": _("%(n)s min"), "seconds": _("%(n)s s")}
     version = getattr(run, "model_version", None)
     network = network_summary(version) if version else {"fallback": fallback_reason(run.log)}
     # A finished run has no current stage: it would still read "writing the model card".

@@ -17,11 +17,33 @@
   const lossChart = chart("loss-chart", ["loss", "val_loss"]);
   const accChart = chart("acc-chart", ["accuracy", "val_accuracy"]);
 
+  // "2 min" or "45 s"; what the current stage usually takes here, how long it has run, and the worker's last heartbeat.
+  function duration(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    return s >= 90 ? texts.minutes.replace("%(n)s", Math.round(s / 60)) : texts.seconds.replace("%(n)s", s);
+  }
+  function stageHint(run, stage) {
+    const hint = document.getElementById("run-stage-hint");
+    const started = run.progress.stage_started_at ? Date.parse(run.progress.stage_started_at) : NaN;
+    const parts = [];
+    if (stage && !Number.isNaN(started)) {
+      const elapsed = duration((Date.now() - started) / 1000);
+      const typical = texts.stage_typical[stage];
+      const sentence = (typical ? texts.stage_hint.replace("%(typical)s", duration(typical)) : texts.stage_elapsed)
+        .replace("%(stage)s", texts.stages[stage] || stage);
+      parts.push(sentence.replace("%(elapsed)s", elapsed));
+    }
+    if (stage && run.heartbeat_at) parts.push(texts.heartbeat.replace("%(ago)s", duration((Date.now() - Date.parse(run.heartbeat_at)) / 1000)));
+    hint.textContent = parts.join(" ");
+    hint.hidden = parts.length === 0;
+  }
+
   function update(run) {
     document.getElementById("run-status").textContent = texts.statuses[run.status] || run.status;
     // A finished run has no current stage (it would still read "writing the model card").
     const stage = run.status === "succeeded" ? null : run.progress.stage;
     document.getElementById("run-stage").textContent = stage ? texts.stages[stage] || stage : "—";
+    stageHint(run, run.status === "running" ? stage : null);
     // No pretrained weights: say so as soon as the network is built, not only when the run ends.
     const fallback = document.getElementById("run-fallback");
     if (fallback && run.progress.fallback !== null && run.progress.fallback !== undefined) {
