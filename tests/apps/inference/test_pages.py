@@ -64,3 +64,11 @@ def test_wasm_is_served_with_its_mime_type():
 
     assert settings.STATIC_URL  # the settings module, which registers the type, is loaded
     assert mimetypes.guess_type("ort-wasm-simd-threaded.wasm")[0] == "application/wasm"
+
+
+def test_browser_page_promises_what_it_measures(classroom, publish, client):
+    """The page no longer promises agreement «hasta la milésima»: it points at the difference it measures."""
+    publish()
+    client.force_login(classroom.student)
+    page = client.get(f"/projects/{classroom.project.slug}/browser/").content.decode()
+    assert "milésima" not in page and "la mayor diferencia medida aquí" in page
