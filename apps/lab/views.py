@@ -101,6 +101,9 @@ def _texts():
         "advice": _advice(),
         "signals": _signals(),
         "variants": {"fp32": _("fp32 (pruned, served)"), "int8": _("int8"), "unpruned": _("fp32 unpruned")},
+        "bp_plain": _("Step %(step)s: the network gives %(p)s to “%(label)s”, the right answer, and its error (the loss) "
+                      "is %(loss)s."),
+        "bp_start": _("Before learning, the network guesses: press “Next step” and watch the right answer's share grow."),
     }
 
 

@@ -364,6 +364,10 @@
       const s = bp.steps[current];
       root.querySelector("[data-bp-step]").textContent = String(current);
       root.querySelector("[data-bp-loss]").textContent = fmt(s.loss, 4);
+      const right = bp.classes.indexOf(bp.image.label);
+      const share = right >= 0 ? s.activations.probabilities[right] : null;
+      root.querySelector("[data-bp-plain]").textContent = (current === 0 ? T.bp_start + " " : "") + (share === null ? "" :
+        T.bp_plain.replace("%(step)s", current).replace("%(p)s", pct(share)).replace("%(label)s", bp.image.label).replace("%(loss)s", fmt(s.loss, 2)));
       root.querySelector("[data-bp-check]").textContent = scientific(s.max_relative_error);
       const acts = root.querySelector("[data-bp-activations]");
       acts.replaceChildren();

@@ -112,3 +112,28 @@ def test_student_runs_the_clusters_experiment_in_chromium(lab_world, live_server
     details = chromium.find_element(By.CSS_SELECTOR, "[data-lab-result] details")
     assert "índice de Rand ajustado" in details.get_attribute("textContent")
     assert not _script_errors(chromium)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backprop_first_view_is_plain_with_the_maths_behind_more_details(lab_world, live_server, chromium):
+    """A 15-year-old sees a sentence per step and the falling loss; matrices and the finite-difference check wait
+    closed behind «más detalles»."""
+    from selenium.webdriver.common.by import By
+
+    from tests.browser import screenshot
+
+    log_in(chromium, live_server, lab_world.student)
+    chromium.set_window_size(1366, 900)
+    chromium.get(f"{live_server.url}/lab/backprop/?project={lab_world.project.slug}")
+    plain = chromium.find_element(By.CSS_SELECTOR, "[data-bp-plain]")
+    assert "Paso 0: la red da un" in plain.text and "la respuesta correcta" in plain.text
+    assert not chromium.find_element(By.CSS_SELECTOR, "[data-bp-weights]").is_displayed()
+    assert not chromium.find_element(By.CSS_SELECTOR, "[data-bp-check]").is_displayed()
+    assert "más detalles" in chromium.find_element(By.CSS_SELECTOR, "#bp-details summary").text
+    _click(chromium, chromium.find_element(By.CSS_SELECTOR, "[data-bp-next]"))
+    assert chromium.find_element(By.CSS_SELECTOR, "[data-bp-plain]").text.startswith("Paso 1:")
+    screenshot(chromium, "lab-backprop-first-view-1366", 1366, 900)
+    screenshot(chromium, "lab-backprop-first-view-390", 390, 844)
+    chromium.set_window_size(1366, 900)
+    _click(chromium, chromium.find_element(By.CSS_SELECTOR, "#bp-details summary"))
+    assert chromium.find_element(By.CSS_SELECTOR, "[data-bp-weights]").is_displayed()
