@@ -101,6 +101,12 @@ def _texts():
         "advice": _advice(),
         "signals": _signals(),
         "variants": {"fp32": _("fp32 (pruned, served)"), "int8": _("int8"), "unpruned": _("fp32 unpruned")},
+        "seeds_gap": _("Over %(n)s seeds (other small sets of your photos), validation loss minus training loss at the end "
+                       "was %(plain)s ± %(plain_std)s without regularization and %(reg)s ± %(reg_std)s with augmentation "
+                       "and dropout."),
+        "seeds_holds": _("Here regularization narrows the gap on almost every seed: the network memorises less."),
+        "seeds_not": _("Here regularization does not narrow the gap clearly: with so few photos the gap changes a lot from "
+                       "one seed to another. That is an honest result: regularization helps on average, not every time."),
         "bp_plain": _("Step %(step)s: the network gives %(p)s to “%(label)s”, the right answer, and its error (the loss) "
                       "is %(loss)s."),
         "bp_start": _("Before learning, the network guesses: press “Next step” and watch the right answer's share grow."),

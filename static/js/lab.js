@@ -135,6 +135,20 @@
         row.appendChild(col);
       });
       box.appendChild(row);
+      // The same comparison on other seeds: does regularization narrow the gap here, and how much does it vary?
+      const seeds = r.seeds;
+      if (seeds && seeds.plain.gaps.length && seeds.regularized.gaps.length) {
+        const n = Math.min(seeds.plain.gaps.length, seeds.regularized.gaps.length);
+        const narrower = seeds.plain.gaps.slice(0, n).filter((gap, i) => seeds.regularized.gaps[i] < gap).length;
+        const holds = narrower >= Math.ceil(0.8 * n);
+        const sentence = T.seeds_gap.replace("%(n)s", seeds.n)
+          .replace("%(plain)s", fmt(seeds.plain.mean)).replace("%(plain_std)s", fmt(seeds.plain.std))
+          .replace("%(reg)s", fmt(seeds.regularized.mean)).replace("%(reg_std)s", fmt(seeds.regularized.std));
+        box.appendChild(el("div", { class: "alert mt-3 mb-0 " + (holds ? "alert-success" : "alert-warning"), id: "overfitting-seeds" }, [
+          el("p", { class: "mb-1", text: sentence }),
+          el("p", { class: "mb-0 fw-semibold", text: holds ? T.seeds_holds : T.seeds_not }),
+        ]));
+      }
     },
     splits(r, box) {
       const labels = r.single_splits.map((_, i) => i + 1);

@@ -124,3 +124,16 @@ def test_tasks_route_to_the_lab_queue(settings):
 
     route = app.amqp.router.route({}, lab_experiment_execute_task.name)
     assert route["queue"].name == "lab"
+
+
+def test_overfitting_compares_the_gap_over_several_seeds(lab_world, api_as, django_capture_on_commit_callbacks):
+    """Besides the drawn curves, the gap with and without regularization is measured on 5 seeds, with its spread."""
+    from apps.lab.runners import OVERFIT_SEEDS
+
+    result = _run(api_as, lab_world.student, lab_world.project, "overfitting", django_capture_on_commit_callbacks)["result"]
+    seeds = result["seeds"]
+    assert seeds["n"] == OVERFIT_SEEDS == 5
+    for key in ("plain", "regularized"):
+        assert len(seeds[key]["gaps"]) == OVERFIT_SEEDS and seeds[key]["std"] is not None
+        assert abs(seeds[key]["mean"] - sum(seeds[key]["gaps"]) / OVERFIT_SEEDS) < 1e-9
+    assert seeds["plain"]["gaps"][0] == result["coach"]["plain"]["final_gap"]  # seed 0 is the one drawn

@@ -12,7 +12,7 @@ import pytest
 
 from apps.lab.models import LabExperiment
 from tests.apps.test_spanish_pages import _pages
-from tests.browser import BROWSER_MARKS, log_in
+from tests.browser import BROWSER_MARKS, log_in, screenshot
 
 pytestmark = BROWSER_MARKS
 
@@ -81,6 +81,11 @@ def test_teacher_pages_write_spanish_numbers_after_their_scripts_ran(lab_world, 
         WebDriverWait(chromium, 60).until(
             lambda d: d.execute_script("const a = document.getElementById('analysis'); return !a || a.getAttribute('aria-busy') === 'false';")
         )
+        if url.startswith("/lab/overfitting/"):  # the gap over several seeds, said in words
+            seeds = chromium.find_element("id", "overfitting-seeds")
+            assert "semillas" in seeds.text
+            chromium.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", seeds)
+            screenshot(chromium, "lab-overfitting-seeds-1366")
         text, ticks = chromium.execute_script(VISIBLE)
         for name in (lab_world.project.name, *lab_world.project.classes):
             text = text.replace(name, " ")
