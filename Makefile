@@ -76,12 +76,13 @@ migrate: python-packages
 	@$(MANAGE) migrate --noinput -v 0
 	@$(MANAGE) createcachetable
 
-# The npm packages ship source maps, type declarations and Node builds the pages never load (~150 MB).
+# The npm packages ship source maps, type declarations and Node builds the pages never load; of the
+# large ones (ONNX Runtime Web, TF.js) only the builds listed in riim_site/vendor.py are collected.
 COLLECTSTATIC_IGNORE := -i '*.map' -i '*.d.ts' -i '*.tsbuildinfo' -i '*.min.js.html' -i '*.node.js' -i '*.node.min.*' -i miniprogram
 # collectstatic copies the front-end files: rerun it only when a source changed.
 collectstatic: python-packages node-packages
 	@mkdir -p var; \
-	if [ ! -f var/.collectstatic ] || [ -n "$$(find static node_modules/.riim.sha256 -newer var/.collectstatic -print -quit)" ]; then \
+	if [ ! -f var/.collectstatic ] || [ -n "$$(find static riim_site/vendor.py node_modules/.riim.sha256 -newer var/.collectstatic -print -quit)" ]; then \
 		$(MANAGE) collectstatic --noinput -v 0 $(COLLECTSTATIC_IGNORE); \
 		touch var/.collectstatic; \
 	fi

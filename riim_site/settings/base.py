@@ -167,11 +167,12 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", _NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", _NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/chart.js", _NODE_MODULES / "chart.js" / "dist"),
-    ("vendor/onnxruntime-web", _NODE_MODULES / "onnxruntime-web" / "dist"),
-    ("vendor/tfjs", _NODE_MODULES / "@tensorflow" / "tfjs" / "dist"),
-    # Teachable Machine's library and the TF.js it was built for (1.3.1, installed as the npm alias tfjs-tm).
-    ("vendor/tfjs-tm", _NODE_MODULES / "tfjs-tm" / "dist"),
-    ("vendor/teachablemachine-image", _NODE_MODULES / "@teachablemachine" / "image" / "dist"),
+]
+# ONNX Runtime Web, TF.js and Teachable Machine's library: only the builds the pages load (riim_site/vendor.py).
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "riim_site.vendor.VendorFilesFinder",
 ]
 # The development server guesses types with mimetypes; browsers only stream-compile
 # WebAssembly served as application/wasm, and ES modules need a JavaScript type.
