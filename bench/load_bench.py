@@ -331,7 +331,7 @@ def markdown(report: dict) -> str:
         "# Load benchmark",
         "",
         f"`bench/load_bench.py --users {report['users']} --minutes {report['minutes']}`, started {report['started']} "
-        f"on commit `{report['commit']}` (Python {report['python']}): gunicorn (gthread) + the `default` Celery worker "
+        f"on commit `{report['commit']}` (Python {report['python']}): gunicorn (gthread) + the `default` and `quick` Celery workers "
         "+ PostgreSQL (a fresh database) + Redis (a database number of its own), loopback only.",
         "",
         f"Machine before the run: {report['machine_before']}.",
