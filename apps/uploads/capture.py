@@ -19,6 +19,8 @@ def capture_config(*, projects, project_select: str | None = None) -> dict:
         "upload_url": reverse("api-images"),
         # The labels URL of image 0; the script puts each stored image's id in its place.
         "label_url": reverse("api-image-labels", kwargs={"image_id": 0}),
+        # The analysis page of image 0: a stored photo links to how the network decided, as an uploaded file does.
+        "analysis_page": reverse("analysis", kwargs={"image_id": 0}),
         "texts": {
             "start": _("Start the camera"),
             "stop": _("Stop the camera"),
@@ -33,6 +35,9 @@ def capture_config(*, projects, project_select: str | None = None) -> dict:
             "refused": _("refused"),
             "label_failed": _("stored, but the class could not be saved"),
             "network": _("The connection failed. Try again."),
+            "analysis": _("classified as"),
+            "unusual": _("unusual for this model"),
+            "see_analysis": _("See how the network decided"),
             "splits": {value: str(name) for value, name in Image.Split.choices},
         },
     }

@@ -122,11 +122,25 @@
     $("webcam-start").textContent = texts.start;
   }
 
-  function result(text, ok) {
+  function result(text, ok, link) {
     const li = document.createElement("li");
     li.className = "list-group-item py-1 " + (ok ? "text-success" : "text-danger");
     li.textContent = text;
+    if (link) {
+      const a = document.createElement("a");
+      a.href = link;
+      a.className = "ms-2";
+      a.textContent = texts.see_analysis;
+      li.append(a);
+    }
     $("webcam-results").append(li);
+  }
+
+  // The active model's answer for a stored photo, as the upload of a file shows it.
+  function analysisText(analysis) {
+    if (!analysis) return "";
+    const unusual = analysis.anomaly && analysis.anomaly.is_anomaly ? " · " + texts.unusual : "";
+    return " · " + texts.analysis + " " + analysis.label + " (" + window.riimFormat.percent(analysis.confidence, 0) + ")" + unusual;
   }
 
   async function storeOne(frame, index) {
@@ -147,8 +161,9 @@
       body: JSON.stringify({ label: frame.label }),
     });
     const split = texts.splits[body.split] || body.split;
+    const link = body.analysis ? config.analysis_page.replace("/0/", "/" + body.id + "/") : null;
     return labelled.ok
-      ? { ok: true, text: texts.stored.replace("%(label)s", frame.label).replace("%(split)s", split) }
+      ? { ok: true, text: texts.stored.replace("%(label)s", frame.label).replace("%(split)s", split) + analysisText(body.analysis), link }
       : { ok: false, text: texts.label_failed };
   }
 
@@ -160,7 +175,7 @@
       index += 1;
       let outcome;
       try { outcome = await storeOne(frame, index); } catch (error) { outcome = { ok: false, text: texts.network }; }
-      result(texts.frame.replace("%(n)s", index) + " — " + outcome.text, outcome.ok);
+      result(texts.frame.replace("%(n)s", index) + " — " + outcome.text, outcome.ok, outcome.link);
       URL.revokeObjectURL(frame.url);
       frame.figure.remove();
     }

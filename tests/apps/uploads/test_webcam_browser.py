@@ -72,3 +72,30 @@ def test_without_a_camera_the_page_says_so_and_files_still_work(classroom, live_
         WebDriverWait(driver, 10).until(lambda d: d.execute_script("return window.riimWebcam.frames.length") == 1)
     finally:
         driver.quit()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stored_webcam_photos_show_the_models_answer_like_uploaded_files(classroom, publish, live_server, camera_browser):
+    """With an active model each stored frame says what the model classified it as, and links to its analysis."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    publish()
+    driver = camera_browser
+    log_in(driver, live_server, classroom.student)
+    driver.get(f"{live_server.url}/upload/?project={classroom.project.slug}")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+                          driver.find_element(By.ID, "webcam-start"))
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.getElementById('webcam-video').videoWidth") > 0)
+    driver.execute_script("window.riimWebcam.startBurst()")
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.riimWebcam.frames.length") >= 2)
+    driver.execute_script("window.riimWebcam.stopBurst()")
+    kept = driver.execute_script("return window.riimWebcam.frames.length")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+                          driver.find_element(By.ID, "webcam-store"))
+    WebDriverWait(driver, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#webcam-results li")) == kept)
+    stored = driver.find_elements(By.CSS_SELECTOR, "#webcam-results li.text-success")
+    assert stored, [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#webcam-results li")]
+    for li in stored:
+        assert "clasificada como" in li.text and " %" in li.text
+        assert li.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("/analysis/")
