@@ -339,7 +339,9 @@ def _cache_config():
     if env("CACHE_URL", default=""):
         return env.cache("CACHE_URL")
     if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL}
+        # An unreachable Redis is a miss, not an error (riim_site.cache), found out within a second.
+        return {"BACKEND": "riim_site.cache.TolerantRedisCache", "LOCATION": CELERY_BROKER_URL,
+                "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
     # Throttle counters and lockouts come and go: room for a few classes' worth of them.
     return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": RIIM_CACHE_TABLE,
             "OPTIONS": {"MAX_ENTRIES": 5000}}

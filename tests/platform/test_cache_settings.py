@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -35,7 +36,7 @@ def test_a_redis_broker_gives_a_redis_cache(tmp_path):
     """The broker's Redis also holds the cache (Django keys are prefixed and never collide with Celery's)."""
     for variable in ("CELERY_BROKER_URL", "REDIS_URL"):
         conf = _cache_with(tmp_path, **{variable: "redis://127.0.0.1:6379/3"})
-        assert conf == {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/3"}
+        assert conf["BACKEND"] == "riim_site.cache.TolerantRedisCache" and conf["LOCATION"] == "redis://127.0.0.1:6379/3"
 
 
 def test_cache_url_wins(tmp_path):
@@ -51,3 +52,21 @@ def test_make_migrate_creates_the_cache_table_of_the_embedded_default(tmp_path):
     out = subprocess.run([sys.executable, "-c", USE_CACHE], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip().splitlines()[-1] == "[1, 2]"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+
+def test_an_unreachable_redis_is_a_miss_not_an_error():
+    """Reads miss and writes store nothing while Redis is down; nothing raises (uploads and logins go on)."""
+    from riim_site.cache import TolerantRedisCache
+
+    cache = TolerantRedisCache(f"redis://127.0.0.1:{_closed_port()}/0", {"OPTIONS": {"socket_connect_timeout": 1}})
+    assert cache.get("k") is None and cache.get("k", "fallback") == "fallback"
+    assert cache.add("k", 1) is False and cache.get_many(["a", "b"]) == {} and cache.has_key("k") is False
+    cache.set("k", 1)
+    cache.delete("k")
+    assert cache.set_many({"a": 1}) == ["a"]

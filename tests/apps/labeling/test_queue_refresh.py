@@ -188,6 +188,22 @@ def test_holdout_photos_with_their_labels_wait_behind_training_photos_to_label(w
     assert {i.image_id for i in head} <= {i.pk for i in images[4:]} and len(head) == 5
 
 
+@pytest.mark.django_db
+def test_the_queue_answers_while_the_redis_cache_is_down(world, api_as, settings):
+    """With Redis unreachable the queue answers without the shared ranking (nothing fitted, nothing sent)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once the block ends
+    images = _photos(world.project, world.teacher, 4)
+    settings.CACHES = {"default": {"BACKEND": "riim_site.cache.TolerantRedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{port}/0", "OPTIONS": {"socket_connect_timeout": 1}}}
+    response = api_as(world.student).get(f"/api/v1/projects/{world.project.slug}/labeling-queue/?limit=10")
+    assert response.status_code == 200
+    assert sorted(row["image"] for row in response.json()["results"]) == sorted(i.pk for i in images)
+
+
 QUEUE_IN_ANOTHER_PROCESS = """
 import json, sys
 import django
