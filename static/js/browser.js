@@ -171,17 +171,51 @@
     try { await compareRuntimes(5); } catch (error) { $("engine-status").textContent = texts.failed + ": " + error.message; }
     $("compare-runtimes").disabled = !config.images.length;
   });
+  // One bar per class, highest first, each with its percentage.
+  function drawBars(probabilities) {
+    const box = $("local-bars");
+    box.replaceChildren();
+    probabilities.map((p, i) => [version.classes[i], p]).sort((a, b) => b[1] - a[1]).forEach(([name, p], rank) => {
+      const row = document.createElement("div");
+      row.className = "mb-1";
+      const label = document.createElement("div");
+      label.className = "d-flex justify-content-between small";
+      const nameEl = document.createElement("span");
+      nameEl.textContent = name;
+      const value = document.createElement("span");
+      value.className = "local-value";
+      value.textContent = fmt.percent(p);
+      label.append(nameEl, value);
+      const track = document.createElement("div");
+      track.className = "progress";
+      track.setAttribute("role", "progressbar");
+      track.setAttribute("aria-label", name);
+      track.setAttribute("aria-valuenow", (100 * p).toFixed(1));
+      track.setAttribute("aria-valuemin", "0");
+      track.setAttribute("aria-valuemax", "100");
+      const bar = document.createElement("div");
+      bar.className = "progress-bar" + (rank === 0 ? "" : " bg-secondary");
+      bar.style.width = (100 * p).toFixed(1) + "%";
+      track.append(bar);
+      row.append(label, track);
+      box.append(row);
+    });
+    box.hidden = false;
+  }
+
   $("local-file").addEventListener("change", async (event) => {
     const file = event.target.files[0];
     const out = $("local-result");
     // Clear the previous answer first: a file that cannot be decoded must not leave another photo's result.
     out.textContent = file ? texts.working : "";
     out.className = "fw-semibold";
+    $("local-bars").hidden = true;
     if (!file) return;
     try {
       const result = await classifyBlob(file, $("variant").value);
       const index = top(result.probabilities);
       out.textContent = version.classes[index] + " · " + fmt.percent(result.probabilities[index]) + " · " + fmt.number(result.ms, 1) + " " + texts.ms;
+      drawBars(result.probabilities);
     } catch (error) {
       out.textContent = texts.unreadable.replace("%(name)s", file.name);
       out.className = "fw-semibold text-danger";

@@ -93,8 +93,14 @@ def test_unreadable_local_file_replaces_the_previous_answer(classroom, publish, 
     picker = chromium.find_element(By.ID, "local-file")
     picker.send_keys(str(photo))
     WebDriverWait(chromium, 30).until(lambda d: " % · " in d.find_element(By.ID, "local-result").text)
+    # Every class gets a bar with its percentage, highest first, as on the server's analysis page.
+    values = [e.text for e in chromium.find_elements(By.CSS_SELECTOR, "#local-bars .local-value")]
+    assert len(values) == len(classroom.project.classes) and all(v.endswith(" %") for v in values)
+    shares = [float(v.replace(" %", "").replace(",", ".")) for v in values]
+    assert shares == sorted(shares, reverse=True) and abs(sum(shares) - 100) < 0.5
     picker.send_keys(str(broken))
     WebDriverWait(chromium, 30).until(lambda d: "broken.jpg" in d.find_element(By.ID, "local-result").text)
     result = chromium.find_element(By.ID, "local-result")
     assert " % · " not in result.text
     assert "text-danger" in result.get_attribute("class")
+    assert not chromium.find_element(By.ID, "local-bars").is_displayed()  # no bars of the previous photo
