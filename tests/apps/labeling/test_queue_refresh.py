@@ -282,3 +282,29 @@ def test_anomaly_scores_are_reused_by_the_builds_of_the_next_minute(world, embed
     monkeypatch.setattr(queue, "ANOMALY_REUSE_SECONDS", 0)
     third = labeling_queue_refresh(project_id=world.project.pk)
     assert len(calls) > computed and third.anomaly_at > first.anomaly_at
+
+
+def test_the_refresh_runs_on_the_quick_queue():
+    """Numeric work that must not wait behind a class's uploads on `default`."""
+    route = app.amqp.router.route({}, tasks.labeling_queue_refresh_task.name)
+    assert route["queue"].name == "quick"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_quick_worker_process_builds_the_ranking_a_request_asked_for():
+    """A request without a shared ranking orders without fitting; a real `quick` worker builds the ranking it asked for."""
+    from tests.platform.worker import celery_worker, wait_for
+
+    student, teacher = UserFactory(role=roles.STUDENT), UserFactory(role=roles.TEACHER)
+    project = ProjectFactory(owner=teacher, members=[(student, "student")])
+    images = _photos(project, teacher, 6)
+    try:
+        with celery_worker("quick"):
+            items = labeling_queue_ranked(project=project, user=student, limit=None)
+            assert sorted(i.image_id for i in items) == sorted(i.pk for i in images)
+            built = wait_for(lambda: (cache.get(queue._ranking_key(project)) or None) and
+                             cache.get(queue._ranking_key(project)).complete, timeout=60, message="the ranking")
+        assert built
+    finally:
+        cache.delete_many([queue._ranking_key(project), queue._schedule_key(project.pk), queue._started_key(project.pk)])
