@@ -41,7 +41,8 @@ def english_words(page: str) -> set[str]:
 def _pages(world):
     slug = world.project.slug
     run = TrainingRun.objects.create(project=world.project, requested_by=world.teacher, status="succeeded", stage="report")
-    common = ["/", f"/projects/{slug}/", "/history/", "/lab/", "/accounts/password/", f"/projects/{slug}/versions/"]
+    common = ["/", f"/projects/{slug}/", "/history/", "/lab/", "/accounts/password/", f"/projects/{slug}/versions/",
+              f"/projects/{slug}/network/"]
     common += [f"/lab/{topic}/" for topic in ("overfitting", "cross-validation", "labeling", "compression",
                                               "reinforcement", "unsupervised", "backprop", "generative")]
     return {
