@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from apps.accounts import roles
-from apps.embeddings.backbones import embedding_backbone
+from apps.embeddings.backbones import project_backbone
 from apps.embeddings.models import ImageEmbedding
 from apps.labeling.services import label_assign
 from apps.projects.models import Membership
@@ -24,7 +24,7 @@ def embedded(world, settings, tmp_path):
     """76 photos of two classes with separable embeddings; a student labels the training ones, 4 of them wrongly."""
     settings.RIIM_WEIGHTS_DIR = str(tmp_path)
     (tmp_path / "mobilenet_2_5_224_tf_no_top.h5").write_bytes(b"stand-in weights: only hashed, never loaded")
-    fingerprint = embedding_backbone().fingerprint
+    fingerprint = project_backbone(world.project).fingerprint
     rng = np.random.default_rng(0)
     first, second = world.project.classes[:2]
     student = UserFactory(username="rotuladora", role=roles.STUDENT)
