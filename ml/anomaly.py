@@ -181,12 +181,15 @@ def _shrunk_precision(scatter: np.ndarray, n: int, shrinkage: float) -> np.ndarr
     The shrunk matrix is positive definite, so a Cholesky inverse is exact and about ten times
     cheaper than the eigendecomposition a pseudo-inverse needs (1,280-dimensional embeddings).
     """
-    from scipy.linalg import cho_factor, cho_solve
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve, pinvh
 
     covariance = scatter / n
     shrunk = (1.0 - shrinkage) * covariance
     shrunk.flat[:: len(covariance) + 1] += shrinkage * np.trace(covariance) / len(covariance)
-    return cho_solve(cho_factor(shrunk, lower=True, check_finite=False), np.eye(len(shrunk)), check_finite=False)
+    try:
+        return cho_solve(cho_factor(shrunk, lower=True, check_finite=False), np.eye(len(shrunk)), check_finite=False)
+    except LinAlgError:  # singular (features that never vary, no shrinkage): the pseudo-inverse, as before
+        return pinvh(shrunk, check_finite=False)
 
 
 def _class_scatter(gram: np.ndarray, x: np.ndarray, labels: np.ndarray, classes: np.ndarray):

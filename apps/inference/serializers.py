@@ -17,12 +17,16 @@ class PredictionOutputSerializer(serializers.Serializer):
     probability = serializers.FloatField()
 
 
+# What an ImageNet tag is: a coarse category in the reader's language, «I don't know», or a fine English name.
+TAG_KINDS = ("category", "unsure", "detail")
+
+
 class TagOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     score = serializers.FloatField()
     source = serializers.ChoiceField(choices=["model", "imagenet", "pixels"])
     kind = serializers.ChoiceField(
-        choices=["category", "unsure", "detail"], required=False,
+        choices=list(TAG_KINDS), required=False,
         help_text="ImageNet: a coarse category in the reader's language, «I don't know», or a fine English class name",
     )
 

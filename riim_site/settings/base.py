@@ -259,6 +259,8 @@ SPECTACULAR_SETTINGS = {
         "ModelVersionStatusEnum": "apps.training.models.ModelVersion.Status",
         # A lab experiment and a photo import share one set: queued, running, succeeded, failed.
         "JobStatusEnum": "apps.common.models.JobStatus",
+        "TagKindEnum": "apps.inference.serializers.TAG_KINDS",
+        "LabExperimentKindEnum": "apps.lab.models.LabExperiment.Kind",
     },
 }
 

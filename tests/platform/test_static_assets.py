@@ -13,7 +13,7 @@ VENDORED = [
     "vendor/bootstrap-icons/bootstrap-icons.min.css",
     "vendor/bootstrap-icons/fonts/bootstrap-icons.woff2",
     "vendor/chart.js/chart.umd.min.js",
-    "vendor/onnxruntime-web/ort.min.js",
+    "vendor/onnxruntime-web/ort.wasm.min.js",
     "vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm",
     "vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs",
     "vendor/tfjs/tf.es2017.min.js",
@@ -46,6 +46,13 @@ def test_whitenoise_serves_with_the_right_content_type(settings, path, content_t
     assert response["Content-Type"].split(";")[0] == content_type
     # Close the file only: response.close() would send request_finished, which touches the database.
     response.file_to_stream.close()
+
+
+@pytest.mark.parametrize("path", ["vendor/onnxruntime-web/ort.webgpu.min.js", "vendor/onnxruntime-web/ort.min.js",
+                                  "vendor/tfjs/tf.js", "vendor/tfjs/tf.node.js"])
+def test_builds_the_pages_do_not_load_are_not_collected(path):
+    """Only the listed builds of the large packages are found, so collectstatic neither copies nor compresses the rest."""
+    assert not finders.find(path)
 
 
 def test_development_server_guesses_wasm_and_module_types():
