@@ -238,7 +238,7 @@ def fit_detector(
     raw, x = x, _transform(x, transform)
     means, precision, shrinkage = _fit_gaussian(x, y)
 
-    if len(x) >= MIN_OUT_OF_FOLD and precision.ndim == 2 and len(np.unique(y)) == len(means):
+    if len(x) >= MIN_OUT_OF_FOLD and precision.ndim == 2:  # one pooled covariance: folds by Gram downdating
         reference = _out_of_fold_pooled(x, y, np.unique(y), seed)  # already transformed rows
         source = "out_of_fold"
     elif len(x) >= MIN_OUT_OF_FOLD:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.backbones import spec
+from ml.backbones import display_name, spec
 from ml.card import CARD_FILE, build_card, timings_section, write_card
 from ml.embeddings import BACKBONE_ACTIVATIONS_FILE, Backbone
 from ml.evaluation import classification_metrics
@@ -321,7 +321,7 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
                   "pretrained": True, "fallback": False, "fallback_reason": None,
                   "weights": {"requested": "imagenet", "source": backbone.weights_source,
                               "file": Path(backbone.weights_path).name,
-                              "message": f"frozen {backbone.network} {backbone.alpha}, "
+                              "message": f"frozen {display_name(backbone.network, backbone.alpha)}, "
                                          f"fingerprint {backbone.fingerprint}"},
                   "fingerprint": backbone.fingerprint},
         config={**{key: config[key] for key in QUICK_CONFIG_FIELDS if key in config}, "mode": "quick",
