@@ -106,7 +106,8 @@ TEMPLATES = [
     },
 ]
 
-# Runtime state (SQLite file, embedded broker queue) lives in var/, never in git.
+# Runtime state (SQLite file, embedded broker queue) lives in var/, never in git. Every process creates the
+# runtime folders when it starts, or refuses in one line naming the folder (riim_site.runtime_dirs).
 VAR_DIR = Path(env("RIIM_VAR_DIR", default=str(BASE_DIR / "var")))
 
 
@@ -318,6 +319,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis only (Celery ignores it with a warning elsewhere): fetch when a pool process is free, so a
 # queued training never waits inside a busy training worker until the visibility timeout.
 CELERY_WORKER_DISABLE_PREFETCH = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+# Beat's record of when each periodic task last ran, beside the other runtime state.
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "training-runs-sweep-stale": {"task": "apps.training.tasks.training_runs_sweep_stale_task", "schedule": 30.0},
     "pending-work-resend": {"task": "apps.delivery.tasks.pending_work_resend_task", "schedule": 60.0},
