@@ -11,7 +11,9 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import resolve
 
+from apps.accounts import roles
 from apps.common.security_headers import PermissionsPolicyMiddleware, permissions_policy
+from tests.factories import ProjectFactory, UserFactory, image_bytes
 
 MAX_PAGES = 120  # per role; the site has a few dozen pages
 # Not followed: leaving the session, the admin (Django's own pages), downloads and machine endpoints.
@@ -22,6 +24,9 @@ SKIPPED_SUFFIXES = (".zip", ".csv", ".pdf", ".json")
 CAMERA_PAGES = {"image_upload", "labeling", "live_inference"}
 # The one page allowed inline styling and a CDN: drf-spectacular's Swagger UI (see riim_site/urls.py).
 SWAGGER = "/api/docs/"
+# Every topic of the lab, opened directly as well as by following links.
+LAB_TOPICS = ("overfitting", "cross-validation", "labeling", "compression", "reinforcement", "unsupervised", "backprop",
+              "generative")
 
 
 class InlineCodeFinder(HTMLParser):
@@ -58,8 +63,11 @@ class InlineCodeFinder(HTMLParser):
             self._script_is_code = False
 
 
-def crawl(client, start: list[str]) -> dict[str, list[str]]:
-    """Return {path: inline code found} for every HTML page reachable from start; assert each one's headers."""
+def crawl(client, start: list[str], statuses: dict[str, int] | None = None) -> dict[str, list[str]]:
+    """Return {path: inline code found} for every HTML page reachable from start; assert each one's headers.
+
+    statuses, when given, receives every visited path's status code.
+    """
     seen: dict[str, list[str]] = {}
     queue = list(start)
     while queue and len(seen) < MAX_PAGES:
@@ -67,6 +75,8 @@ def crawl(client, start: list[str]) -> dict[str, list[str]]:
         if path in seen:
             continue
         response = client.get(path)
+        if statuses is not None:
+            statuses[path] = response.status_code
         if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
             seen[path] = []
             continue
@@ -100,6 +110,58 @@ def test_every_page_has_the_policy_and_no_inline_code(furnished, client, role):
     assert len(html_pages) >= 8, pages  # the crawl really walked the site
     offenders = {path: found for path, found in pages.items() if found}
     assert not offenders, offenders
+
+
+def _staff_on_an_empty_site():
+    """A platform administrator before any project exists."""
+    return UserFactory(username="admin", is_staff=True, is_superuser=True), None
+
+
+def _staff_in_no_project():
+    """A staff account (the admin site) that is a member of no project, while another project exists."""
+    ProjectFactory()
+    return UserFactory(username="soporte", is_staff=True), None
+
+
+def _teacher_with_an_empty_project():
+    """A teacher whose project has no photo, no label, no run and no model yet."""
+    project = ProjectFactory()
+    return project.owner, project
+
+
+def _student_with_no_labels():
+    """A student whose photos are uploaded (one each of theirs and a classmate's) but nobody labeled any."""
+    from apps.uploads.services import image_upload_create
+
+    student = UserFactory(username="sinetiquetas", role=roles.STUDENT)
+    project = ProjectFactory(members=[(student, "student")])
+    for n, uploader in enumerate((student, project.owner)):
+        image_upload_create(project=project, uploader=uploader, raw=image_bytes(color=(40 * n, 90, 200)), name=f"{n}.jpg")
+    return student, project
+
+
+EMPTY_CASES = {
+    "staff-on-an-empty-site": _staff_on_an_empty_site,
+    "staff-in-no-project": _staff_in_no_project,
+    "teacher-with-an-empty-project": _teacher_with_an_empty_project,
+    "student-with-no-labels": _student_with_no_labels,
+}
+
+
+@pytest.mark.parametrize("case", list(EMPTY_CASES))
+def test_every_page_answers_accounts_with_nothing_yet(db, client, case):
+    """Accounts with no project, an empty project or no labels: every page they reach answers, none with a 500."""
+    user, project = EMPTY_CASES[case]()
+    client.force_login(user)
+    client.raise_request_exception = False  # collect every page's status instead of stopping at the first error
+    start = ["/", "/lab/", "/history/", *(f"/lab/{topic}/" for topic in LAB_TOPICS)]
+    if project is not None:
+        start += [f"/projects/{project.slug}/", f"/projects/{project.slug}/versions/", f"/label/{project.slug}/"]
+    statuses: dict[str, int] = {}
+    crawl(client, start, statuses)
+    errors = {path: status for path, status in statuses.items() if status >= 500}
+    assert not errors, errors
+    assert statuses["/lab/labeling/"] == 200 and len(statuses) >= 12, statuses  # the crawl really walked the site
 
 
 def test_login_page_has_the_policy(client, db):
