@@ -23,6 +23,7 @@ from apps.inference.apis import (
 from apps.labeling.apis import LabelCreateApi, LabelingQueueApi, LabelQualityApi, LabelUndoApi, ProjectLabelUndoApi
 from apps.projects.apis import ProjectDetailApi, ProjectListCreateApi
 from apps.projects.member_apis import MemberPasswordResetApi
+from apps.sharing.apis import ProjectModelLinkApi
 from apps.training.apis import (
     ModelVersionActivateApi,
     ModelVersionFileApi,
@@ -84,6 +85,7 @@ urlpatterns = [
         MemberPasswordResetApi.as_view(),
         name="api-project-member-password",
     ),
+    path("projects/<slug:slug>/model-link/", ProjectModelLinkApi.as_view(), name="api-project-model-link"),
     path("lab/questions/<str:question_id>/answers/", QuizAnswerApi.as_view(), name="api-quiz-answers"),
     path("model-versions/<int:version_id>/reviews/", ModelVersionReviewsApi.as_view(), name="api-model-version-reviews"),
     # Last: any other address under the API is a JSON 404, not Django's HTML page.

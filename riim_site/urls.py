@@ -22,6 +22,8 @@ urlpatterns = [
     path("api/v1/", include("riim_site.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", swagger_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
+    # Public model links (apps.sharing): no login, readable from any origin.
+    path("m/", include("apps.sharing.link_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("history/", include("apps.history.urls")),

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "apps.lab",
     "apps.delivery",
     "apps.gradebook",
+    "apps.sharing",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +249,9 @@ RIIM_THROTTLE_RATES = {
     # Join-code attempts (the join page): per user, and per address with room for a class joining at once.
     "join_code": env("RIIM_THROTTLE_JOIN_CODE", default="10/min") or None,
     "join_code_address": env("RIIM_THROTTLE_JOIN_CODE_ADDRESS", default="100/min") or None,
+    # Files of public model links (apps.sharing), per address: a class behind one school address loads
+    # three files each, and again after every activation.
+    "model_link": env("RIIM_THROTTLE_MODEL_LINK", default="1200/min") or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RIIM API",

@@ -28,12 +28,14 @@ def _zip() -> bytes:
 
 
 def _requests(world, image):
+    from apps.sharing.models import ModelLink
     from apps.training.models import ModelVersion
     from apps.uploads.models import ImageImport
 
     slug = world.project.slug
     version, _ = ModelVersion.objects.get_or_create(project=world.project, number=1, defaults={"artifact_dir": "models/m"})
     image_import = ImageImport.objects.create(project=world.project, requested_by=world.teacher)
+    ModelLink.objects.get_or_create(project=world.project, defaults={"created_by": world.teacher})
     return {
         "list projects": ("get", "/api/v1/projects/", None),
         "create project": ("post", "/api/v1/projects/", {"name": "Nuevo", "classes": ["a", "b"]}),
@@ -59,6 +61,9 @@ def _requests(world, image):
         "preview an import": ("post", f"/api/v1/projects/{slug}/image-imports/preview/", "zip"),
         "import summary": ("get", f"/api/v1/image-imports/{image_import.pk}/", None),
         "reset a student's password": ("post", f"/api/v1/projects/{slug}/members/alumna/password/", None),
+        "public model link": ("get", f"/api/v1/projects/{slug}/model-link/", None),
+        "share the model link": ("post", f"/api/v1/projects/{slug}/model-link/", None),
+        "withdraw the model link": ("delete", f"/api/v1/projects/{slug}/model-link/", None),
     }
 
 
@@ -86,6 +91,9 @@ EXPECTED = {
     "preview an import": (403, 403, 200, 403, 404, 200),
     "import summary": (403, 404, 200, 404, 404, 200),
     "reset a student's password": (403, 403, 200, 403, 404, 200),  # the class's teacher (or staff) only
+    "public model link": (403, 200, 200, 200, 404, 200),  # every member reads it once shared
+    "share the model link": (403, 403, 201, 403, 404, 201),  # the class's teacher (or staff) only
+    "withdraw the model link": (403, 403, 204, 403, 404, 204),
 }
 
 
@@ -104,6 +112,8 @@ def test_permission_matrix(world, stored_image, api_as, endpoint, role):
         response = client.post(url, body or {}, format="json")
     elif method == "put":
         response = client.put(url, body, format="json")
+    elif method == "delete":
+        response = client.delete(url)
     else:
         response = client.get(url)
     expected = EXPECTED[endpoint][ROLES.index(role)]
