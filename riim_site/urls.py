@@ -33,6 +33,7 @@ urlpatterns = [
     path("gradebook/", include("apps.gradebook.urls")),
     path("", include("apps.inference.urls")),
     path("", include("apps.training.urls")),
+    path("", include("apps.sharing.urls")),
     path("", include("apps.projects.urls")),
 ]
 

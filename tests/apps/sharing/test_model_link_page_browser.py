@@ -1,0 +1,30 @@
+"""The public model link on a phone: the teacher's panel stays readable at 390 px and its copy button works."""
+import pytest
+
+from apps.sharing.models import ModelLink
+from tests.browser import BROWSER_MARKS, log_in, screenshot
+
+pytestmark = BROWSER_MARKS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_link_panel_reads_on_a_phone(world, live_server, chromium):
+    """At 390 px the page does not widen, the link and its buttons are visible, and «Copiar» says it copied."""
+    link = ModelLink.objects.create(project=world.project, created_by=world.teacher)
+    log_in(chromium, live_server, world.teacher)
+    chromium.set_window_size(390, 844)
+    chromium.get(f"{live_server.url}/projects/{world.project.slug}/#model-link")
+    assert "Enlace público del modelo" in chromium.page_source
+    page_width = chromium.execute_script("return document.documentElement.scrollWidth")
+    assert page_width <= 390, page_width
+    field = chromium.find_element("id", "model-link-url")
+    assert field.is_displayed() and field.get_attribute("value").endswith(f"/m/{link.token}/")
+    for button in ("model-link-replace", "model-link-withdraw"):
+        assert chromium.find_element("id", button).is_displayed()
+    copy = chromium.find_element("css selector", "button[data-copy='model-link-url']")
+    chromium.execute_script("arguments[0].scrollIntoView({block: 'center'})", copy)
+    copy.click()
+    assert copy.text == "Copiado"
+    screenshot(chromium, "model-link-panel-390")
+    violations = [e for e in chromium.get_log("browser") if "Content Security Policy" in e.get("message", "")]
+    assert not violations, violations
