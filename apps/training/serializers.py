@@ -1,6 +1,13 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 LOG_TAIL = 30
+
+
+class WorkerNoticeSerializer(serializers.Serializer):
+    queue = serializers.CharField(help_text="the queue the run waits on: training or quick")
+    waited_seconds = serializers.IntegerField(help_text="seconds since the run was asked for")
+    message = serializers.CharField(help_text="the notice in the reader's language")
 
 
 class TrainingRunOutputSerializer(serializers.Serializer):
@@ -21,6 +28,8 @@ class TrainingRunOutputSerializer(serializers.Serializer):
     worker = serializers.SerializerMethodField()
     model_version = serializers.SerializerMethodField()
     heartbeat_at = serializers.DateTimeField(allow_null=True)
+    worker_notice = serializers.SerializerMethodField(
+        help_text="null, or why no worker has picked the queued run up: nobody listens on its queue")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)  # null until a worker picks the run up
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -45,6 +54,13 @@ class TrainingRunOutputSerializer(serializers.Serializer):
 
     def get_worker(self, run) -> dict:
         return {"host": run.worker_host, "pid": run.worker_pid, "task_id": run.celery_task_id, "attempts": run.attempts}
+
+    @extend_schema_field(WorkerNoticeSerializer(allow_null=True))
+    def get_worker_notice(self, run) -> dict | None:
+        from apps.training.workers import training_run_worker_notice
+
+        notice = training_run_worker_notice(run=run)
+        return WorkerNoticeSerializer(notice).data if notice else None
 
     def get_model_version(self, run) -> int | None:
         version = getattr(run, "model_version", None)

@@ -381,6 +381,11 @@ RIIM_QUICK_RETRAIN_QUIET_SECONDS = env.int("RIIM_QUICK_RETRAIN_QUIET_SECONDS", d
 RIIM_AUTOMATIC_VERSIONS_KEPT = env.int("RIIM_AUTOMATIC_VERSIONS_KEPT", default=3)
 # A running run whose worker has not reported for this long is marked failed by the sweeper.
 RIIM_TRAINING_HEARTBEAT_TIMEOUT = env.int("RIIM_TRAINING_HEARTBEAT_TIMEOUT", default=180)
+# Every worker writes the queues it consumes to the shared cache this often (apps.training.workers); a run
+# still queued this many seconds after it was asked for, on a queue no worker wrote, says so (page, API,
+# `train --wait`) instead of waiting forever.
+RIIM_QUEUE_HEARTBEAT_SECONDS = env.float("RIIM_QUEUE_HEARTBEAT_SECONDS", default=10.0)
+RIIM_WORKER_PICKUP_SECONDS = env.float("RIIM_WORKER_PICKUP_SECONDS", default=60.0)
 
 LOGGING = {
     "version": 1,

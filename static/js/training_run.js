@@ -50,6 +50,10 @@
       fallback.hidden = false;
       document.getElementById("run-fallback-reason").textContent = run.progress.fallback;
     }
+    // Queued past a minute and no worker listens on the run's queue: the API says which queue.
+    const notice = document.getElementById("run-worker-notice");
+    notice.hidden = !run.worker_notice;
+    notice.textContent = run.worker_notice ? run.worker_notice.message : "";
     const bar = document.getElementById("run-bar");
     bar.style.width = run.progress.percent + "%";
     bar.textContent = Math.round(run.progress.percent) + "%";

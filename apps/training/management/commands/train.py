@@ -9,6 +9,7 @@ from apps.training.management.commands._arguments import config_arguments_add, c
 from apps.training.models import TrainingRun
 from apps.training.serializers import TrainingRunOutputSerializer
 from apps.training.services import training_run_start
+from apps.training.workers import training_run_worker_notice
 
 
 class Command(BaseCommand):
@@ -16,7 +17,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
-        parser.add_argument("--wait", action="store_true", help="block until the run ends; exit 1 unless it succeeded")
+        parser.add_argument("--wait", action="store_true", help="block until the run ends; exit 1 unless it succeeded, "
+                            "or as soon as no worker has picked it up within RIIM_WORKER_PICKUP_SECONDS")
         parser.add_argument("--user", help="teacher who requests it (default: the project's teacher)")
         parser.add_argument("--timeout", type=float, default=6 * 3600, help="seconds to wait at most with --wait")
         config_arguments_add(parser)
@@ -44,11 +46,15 @@ class Command(BaseCommand):
             if line != last:
                 self.stderr.write(line)
                 last = line
-            if not run.is_active or time.monotonic() > deadline:
+            # Nobody listens on the run's queue: waiting until the timeout would only hide it.
+            notice = training_run_worker_notice(run=run)
+            if not run.is_active or notice or time.monotonic() > deadline:
                 break
             time.sleep(2)
         summary = TrainingRunOutputSerializer(run).data
         summary.pop("curves", None)
         self.stdout.write(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
+        if notice:
+            raise CommandError(f"run {run.pk}: {notice.message}")
         if run.status != TrainingRun.Status.SUCCEEDED:
             raise CommandError(f"run {run.pk} ended {run.status}: {run.error_message}")
