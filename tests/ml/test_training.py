@@ -1,6 +1,7 @@
 """The training pipeline end to end on tiny generated images."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -194,10 +195,12 @@ def test_invalid_config_values_are_refused():
 
 def test_warm_start_fits_the_head_to_frozen_features(shapes_dir, tmp_path):
     """The head starts from a logistic regression on frozen features: it already separates the classes."""
+    from sklearn.linear_model import LogisticRegression
+
     from ml.backend import keras
     from ml.datasets import load_image_data, split_indices
     from ml.models import build_classifier, build_scratch_backbone, feature_model, freeze_backbone
-    from ml.quick import fit_quick_head
+    from ml.quick import QUICK_CS
     from ml.training import warm_start_head
 
     config = TrainConfig(backbone="mobilenet", alpha=0.25, image_size=32, weights="none", seed=0)
@@ -212,12 +215,27 @@ def test_warm_start_fits_the_head_to_frozen_features(shapes_dir, tmp_path):
     before = (model.predict(images.x[train_idx], verbose=0).argmax(axis=1) == images.y[train_idx]).mean()
     features = feature_model(model).predict(images.x[train_idx], verbose=0)
     mirrored = feature_model(model).predict(images.x[train_idx][:, :, ::-1, :], verbose=0)
-    assert "logistic regression" in warm_start_head(model, features, images.y[train_idx], config, mirrored)
+    message = warm_start_head(model, features, images.y[train_idx], config, mirrored)
+    assert "logistic regression" in message
     after = (model.predict(images.x[train_idx], verbose=0).argmax(axis=1) == images.y[train_idx]).mean()
     assert after > max(before, 0.8)
-    # The warm start is the quick model of the same rows (C by cross-validation, photos and mirrors).
-    quick = fit_quick_head(features, mirrored, images.y[train_idx], len(images.classes), seed=config.seed)
+    # The warm start is the quick model of the same rows: a balanced logistic regression on each photo and its
+    # mirror, at the C it reports (one of the grid's), divided by a positive temperature. The reference is
+    # fitted here by scikit-learn itself, not by the code under test; the softmax is compared through its logit
+    # differences to the first class, which are what it is identified by.
+    c = float(re.search(r"C = ([0-9.e+-]+)\)", message).group(1))
+    assert c in QUICK_CS
+    reference = LogisticRegression(C=c, class_weight="balanced", max_iter=10_000, tol=1e-10).fit(
+        np.concatenate([features, mirrored]), np.concatenate([images.y[train_idx]] * 2))
     kernel, bias = model.get_layer("head_predictions").get_weights()
-    np.testing.assert_allclose(kernel, quick.kernel, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(bias, quick.bias, rtol=1e-5, atol=1e-6)
+    served = _logit_differences(np.vstack([kernel, bias]))
+    expected = _logit_differences(np.vstack([reference.coef_.T, reference.intercept_]))
+    scale = float(served @ expected / (served @ served))  # 1 / temperature
+    assert scale > 0
+    assert np.linalg.norm(served * scale - expected) <= 1e-3 * np.linalg.norm(expected)
     assert feature_model(model).output_shape[-1] == model.get_layer("head_predictions").get_weights()[0].shape[0]
+
+
+def _logit_differences(weights: np.ndarray) -> np.ndarray:
+    """Return each class's weights (and bias, as the last row) minus the first class's, flattened."""
+    return (weights[:, 1:] - weights[:, :1]).ravel().astype(np.float64)
