@@ -106,19 +106,47 @@ def test_each_run_gets_the_verdict_and_advice_of_its_curves(curves, verdict, adv
     assert advice in reading["advice"]
 
 
-@pytest.mark.parametrize("curves", [VAL_BELOW_TRAIN, BOTH_JUMP, TURNS_UP, ACCURACY_GAP, STUCK, STILL_FALLING])
-def test_signals_only_claim_what_the_curves_show(curves):
-    """Each signal's sentence is true of the curves it is shown next to."""
-    reading = coach.read_curves(curves)
-    loss = [row["loss"] for row in curves]
-    val_loss = [row["val_loss"] for row in curves]
+# The signals each run's curves hold, read off the numbers above by hand.
+EXPECTED_SIGNALS = {
+    "val-below-train": (VAL_BELOW_TRAIN, {"val_below_train"}),
+    "both-jump": (BOTH_JUMP, set()),
+    "turns-up": (TURNS_UP, {"val_loss_rises", "gap_grows", "accuracy_gap"}),
+    "accuracy-gap": (ACCURACY_GAP, {"accuracy_gap", "still_improving"}),
+    "stuck": (STUCK, {"train_accuracy_low"}),
+    "still-falling": (STILL_FALLING, {"still_improving"}),
+}
+
+
+def _claim_holds(signal: str, curves: list[dict], reading: dict) -> bool:
+    """Return whether the sentence a signal shows is true of the curves."""
+    loss, val_loss = [row["loss"] for row in curves], [row["val_loss"] for row in curves]
+    accuracy, val_accuracy = [row["accuracy"] for row in curves], [row["val_accuracy"] for row in curves]
     best = reading["best_epoch"] - 1
-    if "val_loss_rises" in reading["signals"]:
+    if signal == "val_loss_rises":  # "went up after its best epoch while the training loss kept falling"
         turn = reading["turn_epoch"] - 1
-        assert val_loss[turn] > val_loss[best] and loss[turn] < loss[best] and loss[-1] < loss[best]
-    if "still_improving" in reading["signals"]:
-        assert val_loss[-1] < val_loss[-2]
-    if "more_epochs" in reading["advice"]:
-        assert "still_improving" in reading["signals"]
-    if reading["verdict"] == "overfitting":
-        assert val_loss[-1] > loss[-1]
+        return turn > best and val_loss[turn] > val_loss[best] and loss[turn] < loss[best] and loss[-1] < loss[best]
+    if signal == "gap_grows":  # "the gap between validation and training loss grew"
+        return val_loss[-1] - loss[-1] > max(0.0, val_loss[best] - loss[best])
+    if signal == "val_below_train":
+        return val_loss[-1] <= loss[-1]
+    if signal == "accuracy_gap":  # "training accuracy is much higher than validation accuracy"
+        return sum(accuracy[-3:]) / 3 - sum(val_accuracy[-3:]) / 3 > coach.ACCURACY_GAP
+    if signal == "train_accuracy_low":
+        return accuracy[-1] < coach.LOW_ACCURACY
+    if signal == "still_improving":  # "the validation loss was still falling at the last epoch"
+        return best == len(curves) - 1 and val_loss[-1] < val_loss[-2]
+    raise AssertionError(f"a signal this test does not know: {signal}")
+
+
+@pytest.mark.parametrize("case", list(EXPECTED_SIGNALS))
+def test_signals_only_claim_what_the_curves_show(case):
+    """Each run shows exactly the signals its curves hold, and each signal's sentence is true of those curves."""
+    curves, expected = EXPECTED_SIGNALS[case]
+    reading = coach.read_curves(curves)
+    assert set(reading["signals"]) == expected
+    untrue = [signal for signal in reading["signals"] if not _claim_holds(signal, curves, reading)]
+    assert not untrue, untrue
+    # Advice and verdict follow from the signals: more epochs only while still improving; overfitting only
+    # with the validation loss above the training loss at the end.
+    assert "more_epochs" not in reading["advice"] or "still_improving" in reading["signals"]
+    assert reading["verdict"] != "overfitting" or curves[-1]["val_loss"] > curves[-1]["loss"]
