@@ -8,7 +8,14 @@ from rest_framework.views import APIView
 from apps.common.exceptions import NotFoundError
 from apps.gradebook.models import AccessLog
 from apps.gradebook.selectors import gradebook_get, review_list
-from apps.gradebook.services import access_log_record, can_grade, grade_update, quiz_answer_record, review_create
+from apps.gradebook.services import (
+    access_log_record,
+    can_grade,
+    grade_update,
+    quiz_answer_record,
+    review_create,
+    review_permission_check,
+)
 from apps.projects.selectors import project_get
 from apps.training.models import ModelVersion
 from apps.training.selectors import VERSION_NOT_FOUND
@@ -174,6 +181,7 @@ class ModelVersionReviewsApi(APIView):
     @extend_schema(request=InputSerializer, responses={201: ReviewOutputSerializer})
     def post(self, request, version_id):
         version = self._version(request, version_id)
+        review_permission_check(user=request.user, project=version.project)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         review = review_create(author=request.user, text=serializer.validated_data["text"], version=version)

@@ -143,11 +143,16 @@ def grade_update(*, project, author, username: str, scores: dict, comment: str |
     return GradeChange(scores_written=written, comment_written=comment_written)
 
 
+def review_permission_check(*, user, project) -> None:
+    """Refuse whoever may not review in this project, before what they sent is read: a 403 whatever the text."""
+    if not can_grade(user=user, project=project):
+        raise PermissionDeniedError(ONLY_GRADERS_REVIEW)
+
+
 def review_create(*, author, text: str, run=None, version=None) -> Review:
     """Comment on a training run or a model version (teachers and graders of its project)."""
     project = (run or version).project
-    if not can_grade(user=author, project=project):
-        raise PermissionDeniedError(ONLY_GRADERS_REVIEW)
+    review_permission_check(user=author, project=project)
     text = (text or "").strip()
     if not text:
         raise ApplicationError(EMPTY_REVIEW)

@@ -205,6 +205,7 @@ def run_review_create(request, run_id):
     """A teacher's or grader's comment on a training run (and the version it produced), shown on the run page."""
     run = get_object_or_404(TrainingRun.objects.select_related("project"), pk=run_id)
     project_get(user=request.user, slug=run.project.slug)  # a 404 for those outside the project
+    services.review_permission_check(user=request.user, project=run.project)
     form = ReviewForm(request.POST)
     if not form.is_valid():
         raise ApplicationError(services.EMPTY_REVIEW)
