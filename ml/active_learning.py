@@ -7,6 +7,9 @@ share each strategy is served; nothing here knows about users or the database.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 UNCERTAINTY = "uncertainty"  # smallest margin between the two most probable classes
@@ -14,10 +17,32 @@ DISAGREEMENT = "disagreement"  # the labels already given conflict
 ANOMALY = "anomaly"  # far from the other photos: unusual, worth a look
 DIVERSE = "diverse"  # typical photos of regions no label covers yet: a cold start with no model
 RANDOM = "random"
-MIX = "mix"  # the default: the strategies above taken in turn
+MIX = "mix"  # the strategies above taken in turn
 STRATEGIES = (MIX, UNCERTAINTY, DISAGREEMENT, ANOMALY, DIVERSE, RANDOM)
 # The order the mix takes its strategies in, per round of the queue.
 MIX_ROUND = (UNCERTAINTY, DIVERSE, DISAGREEMENT, UNCERTAINTY, RANDOM)
+# What bench/label_bench.py measured on the served pipeline: each strategy's paired gain over random.
+LABEL_EFFICIENCY_FILE = Path(__file__).parent / "data" / "label_efficiency.json"
+# The order a new project labels in: ``default_strategy`` of that measurement (a test holds them together).
+DEFAULT_STRATEGY = RANDOM
+
+
+def default_strategy(gains: dict) -> str:
+    """Return the strategy whose gain over random has a 95 % interval above zero (the largest gain), else random.
+
+    ``gains`` maps a strategy to ``{"gain": float, "ci95": [low, high]}``, paired with random by seed.
+    A gain whose interval reaches zero is not shown, so it cannot justify leaving random.
+    """
+    winners = {name: g for name, g in gains.items() if name != RANDOM and g["ci95"][0] > 0}
+    return max(winners, key=lambda name: winners[name]["gain"]) if winners else RANDOM
+
+
+def label_efficiency(path: str | Path | None = None) -> dict | None:
+    """Return the label-efficiency measurement (``bench/label_bench.py``), or None when it cannot be read."""
+    try:
+        return json.loads(Path(path or LABEL_EFFICIENCY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def margin_scores(probabilities: np.ndarray) -> np.ndarray:
