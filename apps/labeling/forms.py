@@ -1,8 +1,20 @@
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.forms import BootstrapFormMixin
 from apps.labeling.queue import STRATEGY_NAMES
+from ml.active_learning import DEFAULT_STRATEGY
+
+DEFAULT_CHOICE = _("%(name)s (default)")
+
+
+def _default_choice(name) -> str:
+    return str(DEFAULT_CHOICE) % {"name": name}
+
+
+# Read in the language of each request, not of the import: the choices are built once.
+_default_choice_lazy = lazy(_default_choice, str)
 
 
 class LabelingSettingsForm(BootstrapFormMixin, forms.Form):
@@ -10,7 +22,8 @@ class LabelingSettingsForm(BootstrapFormMixin, forms.Form):
 
     labeling_strategy = forms.ChoiceField(
         label=_("Order of the photos to label"),
-        choices=[(value, name) for value, name in STRATEGY_NAMES.items()],
+        choices=[(value, _default_choice_lazy(name) if value == DEFAULT_STRATEGY else name)
+                 for value, name in STRATEGY_NAMES.items()],
         help_text=_("The mix takes turns: the photos the model doubts most, photos unlike the labeled ones, "
                     "photos with conflicting labels and photos at random."),
     )

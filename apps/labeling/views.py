@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy
 from apps.common.exceptions import NotFoundError
 from apps.common.forms import MAX_QUERY_INTEGER, query_params_clean
 from apps.common.security_headers import permissions_policy
+from apps.labeling.efficiency import labeling_default_reason
 from apps.labeling.forms import LabelingSettingsForm
 from apps.labeling.models import Label
 from apps.labeling.quality import label_quality
@@ -92,6 +93,7 @@ def label_review(request, slug):
     context = {
         "project": project,
         "form": form,
+        "default_order": labeling_default_reason(),
         "quality": quality,
         "alpha_per_class": [(name, value) for name, value in quality.alpha_per_class.items()],
         "suspects": [(row, images[row.image_id]) for row in quality.suspects if row.image_id in images],
