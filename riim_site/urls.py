@@ -31,6 +31,7 @@ urlpatterns = [
     path("label/", include("apps.labeling.urls")),
     path("lab/", include("apps.lab.urls")),
     path("gradebook/", include("apps.gradebook.urls")),
+    path("", include("apps.scratch.urls")),
     path("", include("apps.inference.urls")),
     path("", include("apps.training.urls")),
     path("", include("apps.sharing.urls")),

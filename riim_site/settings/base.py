@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "apps.delivery",
     "apps.gradebook",
     "apps.sharing",
+    "apps.scratch",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,9 @@ VENDORED = [
     "vendor/tfjs/tf.es2017.min.js",
     "vendor/tfjs-tm/tf.min.js",
     "vendor/teachablemachine-image/teachablemachine-image.min.js",
+    "vendor/scratch-gui/scratch-gui-standalone.js",
+    "vendor/scratch-gui/static/blocks-media/default/green-flag.svg",
+    "assets/music.e6f72b57b0d9ac6966cf.png",  # Scratch asks for its pictures at /static/assets/
 ]
 
 
@@ -49,7 +52,9 @@ def test_whitenoise_serves_with_the_right_content_type(settings, path, content_t
 
 
 @pytest.mark.parametrize("path", ["vendor/onnxruntime-web/ort.webgpu.min.js", "vendor/onnxruntime-web/ort.min.js",
-                                  "vendor/tfjs/tf.js", "vendor/tfjs/tf.node.js"])
+                                  "vendor/tfjs/tf.js", "vendor/tfjs/tf.node.js", "vendor/scratch-gui/scratch-gui.js",
+                                  "vendor/scratch-gui/static/blocks-media/high-contrast/green-flag.svg",
+                                  "assets/nineties_logo.945297ca77c041c98377.svg"])
 def test_builds_the_pages_do_not_load_are_not_collected(path):
     """Only the listed builds of the large packages are found, so collectstatic neither copies nor compresses the rest."""
     assert not finders.find(path)

@@ -32,6 +32,8 @@ def test_sharing_shows_the_link_and_its_code(world, client):
     assert f'tmImage.load("{url}model.json", "{url}metadata.json")' in html
     assert f'ml5.imageClassifier("{url}model.json")' in html
     assert "La clase aún no tiene modelo" in html  # no active version yet
+    assert f'href="http://testserver/scratch/?model={url}"' in html  # Scratch opens with the link filled in
+    assert 'class="riim-qr" src="data:image/svg+xml' in html
     assert 'id="model-link-withdraw"' in html and 'id="model-link-replace"' in html
 
 
@@ -40,7 +42,8 @@ def test_students_copy_the_link_but_cannot_change_it(world, client):
     """A student sees the link without the teacher's buttons, and posting to them is refused."""
     ModelLink.objects.create(project=world.project, created_by=world.teacher)
     html = _page(client, world.student, world.project)
-    assert 'id="model-link-url"' in html and 'id="model-link-withdraw"' not in html
+    assert 'id="model-link-url"' in html and 'id="model-link-scratch"' in html
+    assert 'id="model-link-withdraw"' not in html and 'id="model-link-qr"' not in html
     response = client.post(f"/projects/{world.project.slug}/model-link/withdraw/")
     assert response.status_code == 403 and str(ONLY_TEACHER) in response.content.decode()
     assert ModelLink.objects.filter(project=world.project).exists()

@@ -1,0 +1,106 @@
+"""RIIM's Scratch editor in Chromium: the extension registered in the page classifies like the server."""
+import base64
+import time
+
+import numpy as np
+import pytest
+
+from tests.browser import BROWSER_MARKS
+from tests.fixtures.models import class_pictures
+from tests.scratch_projects import RESULT_VARIABLE, classify_costume_script, sb3
+from tests.webcam import start_chromium_with_camera, write_y4m
+
+pytestmark = BROWSER_MARKS
+
+READY = """
+const done = arguments[arguments.length - 1];
+const started = Date.now();
+const wait = () => {
+  const riim = window.riimScratch;
+  if (riim && riim.extension.state === "ready" && document.querySelector(".blocklyWorkspace")) return done("ok");
+  if (riim && riim.extension.state === "error") return done("error: " + riim.extension.error);
+  if (Date.now() - started > 60000) return done("timeout: " + (riim ? riim.extension.state : "no extension"));
+  setTimeout(wait, 100);
+};
+wait();
+"""
+LOAD = """
+const done = arguments[arguments.length - 1];
+const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+window.riimScratch.vm.loadProject(bytes.buffer).then(() => done("ok"), (e) => done("error: " + e));
+"""
+# Wear costume i, click the flag, wait for the script to end and return the variable the script set.
+RUN_COSTUME = """
+const done = arguments[arguments.length - 1];
+const vm = window.riimScratch.vm;
+const sprite = vm.runtime.targets.find((t) => !t.isStage);
+const stage = vm.runtime.getTargetForStage();
+const variable = Object.values(stage.variables).find((v) => v.name === arguments[1]);
+variable.value = "";
+sprite.setCostume(arguments[0]);
+vm.greenFlag();
+const started = Date.now();
+const wait = () => {
+  if (!vm.runtime.threads.length && variable.value !== "") return done(String(variable.value));
+  if (Date.now() - started > 20000) return done("timeout");
+  setTimeout(wait, 20);
+};
+setTimeout(wait, 20);
+"""
+CAMERA = """
+const done = arguments[arguments.length - 1];
+const riim = window.riimScratch.extension;
+Promise.resolve(riim.setVideo({STATE: "on"})).then(() => setTimeout(() => done({rate: riim.rate(), label: riim.label(),
+  probabilities: riim.probabilities}), 4000), (e) => done({error: String(e)}));
+"""
+
+
+@pytest.fixture(scope="module")
+def camera_chromium(tmp_path_factory):
+    # Scratch asks the camera for at least 480 × 360.
+    video = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", width=640, height=480)
+    driver = start_chromium_with_camera(video)
+    driver.set_window_size(1280, 900)
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_costume_project_gets_the_servers_label(classroom, publish, api_as, live_server, camera_chromium):
+    """A project that classifies its costume and sets a variable gets, for every photo, the server's top label."""
+    from apps.inference.loader import predictor_for
+
+    version = publish()
+    link = api_as(classroom.teacher).post(f"/api/v1/projects/{classroom.project.slug}/model-link/").json()["url"]
+    link = link.replace("http://testserver", live_server.url)
+    pictures = class_pictures(4, seed=77)
+    predictor = predictor_for(version)
+    server = predictor.run(np.stack([predictor.load(raw) for _label, raw in pictures]), outputs=("probabilities",))
+    expected = [classroom.project.classes[i] for i in server["probabilities"].argmax(axis=1)]
+
+    camera_chromium.get(f"{live_server.url}/scratch/?model={link}")
+    assert camera_chromium.execute_async_script(READY) == "ok"
+    infos = camera_chromium.execute_script("return window.riimScratch.vm.runtime._blockInfo.map((b) => b.name)")
+    assert "Modelo de la clase" in infos  # the blocks follow the editor's Spanish
+    project = base64.b64encode(sb3([raw for _label, raw in pictures], classify_costume_script())).decode()
+    assert camera_chromium.execute_async_script(LOAD, project) == "ok"
+    got = [camera_chromium.execute_async_script(RUN_COSTUME, index, RESULT_VARIABLE) for index in range(len(pictures))]
+    assert got == expected
+    violations = [e for e in camera_chromium.get_log("browser") if "Content Security Policy" in e.get("message", "")]
+    assert not violations, violations
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_camera_is_classified_while_the_video_is_on(classroom, publish, api_as, live_server, camera_chromium):
+    """With «vídeo encendido» the extension classifies camera frames by itself and counts how many per second."""
+    publish()
+    link = api_as(classroom.teacher).post(f"/api/v1/projects/{classroom.project.slug}/model-link/").json()["url"]
+    camera_chromium.get(f"{live_server.url}/scratch/?model={link.replace('http://testserver', live_server.url)}")
+    assert camera_chromium.execute_async_script(READY) == "ok"
+    started = time.monotonic()
+    result = camera_chromium.execute_async_script(CAMERA)
+    assert "error" not in result, result
+    assert result["label"] in classroom.project.classes
+    assert abs(sum(result["probabilities"]) - 1) < 1e-3
+    assert result["rate"] > 1, result  # a tiny model: many frames a second even on a busy machine
+    print(f"camera classifications per second: {result['rate']} ({time.monotonic() - started:.1f} s)")
