@@ -91,7 +91,7 @@ def quick_publish_seconds(backbone, source: Path, x, xm, y, classes) -> float:
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()
             publish_quick(out, backbone=backbone, backbone_file=source, classes=classes,
-                          train=QuickData(x, xm, y), holdout=None, config={}, dataset_sha256="0" * 64)
+                          train=QuickData(x, xm, y), test=None, config={}, dataset_sha256="0" * 64)
             return time.perf_counter() - start
 
     once()  # the first publish of a fingerprint builds the TF.js template through TensorFlow

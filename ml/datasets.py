@@ -125,7 +125,7 @@ def _read_manifest_rows(manifest: Path, rows: list) -> list:
             raise DataError(DATA_MANIFEST_INVALID.format(path=manifest, reason=reason))
         split_value = str(row.get("split") or "").strip().lower()
         if split_value not in SPLIT_ALIASES:
-            reason = f"row {number}: split must be train or holdout, not '{split_value}'"
+            reason = f"row {number}: split must be train or test (or holdout, its older name), not '{split_value}'"
             raise DataError(DATA_MANIFEST_INVALID.format(path=manifest, reason=reason))
         image_path = Path(str(raw_path))
         if not image_path.is_absolute():

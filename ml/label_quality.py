@@ -2,8 +2,9 @@
 
 Arrays in, numbers out. Agreement is Krippendorff's alpha (the ``krippendorff`` package) on a
 reliability table: one row per person, one column per photo, the answer's index or NaN where
-that person gave none. Likely-wrong labels come from out-of-fold probabilities of a logistic
-regression on the photos' embeddings, ranked by ``cleanlab`` (confident learning).
+that person gave none. Likely-wrong labels come from out-of-fold probabilities of the quick model's
+own classifier (``ml.quick.fit_quick_head``: the one logistic head the platform serves, its C and
+temperature chosen as served), ranked by ``cleanlab`` (confident learning).
 """
 
 from __future__ import annotations
@@ -12,11 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-QUICK_C = 0.05  # strong regularisation: frozen-feature heads overfit a few hundred photos at sklearn's C=1
 FOLDS = 5  # out-of-fold: each photo is judged by a model that never saw its label
-# Candidates for the regularisation chosen by cross-validation on the labels being judged; on noisy
-# labels the choice lands low (0.003-0.01 on the label benchmark), where flipped labels cannot be memorised.
-C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
 
 
 def _pairable_units(table: np.ndarray) -> np.ndarray:
@@ -83,60 +80,23 @@ def agreement_with_others(table: np.ndarray) -> list[float | None]:
     return result
 
 
-def quick_classifier(C: float = QUICK_C, seed: int = 0):
-    """Return the class-balanced logistic regression used to judge labels (scikit-learn, unfitted)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(
-        StandardScaler(),
-        LogisticRegression(C=C, max_iter=2000, class_weight="balanced", random_state=seed),
-    )
-
-
-def choose_C(embeddings: np.ndarray, labels: np.ndarray, *, folds: int = 3, seed: int = 0) -> float:
-    """Return the C of ``C_GRID`` with the best cross-validated log-loss on these labels."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
-    counts = np.bincount(np.asarray(labels, np.int64))
-    splitter = StratifiedKFold(n_splits=int(min(folds, counts[counts > 0].min())), shuffle=True, random_state=seed)
-    scores = [cross_val_score(quick_classifier(C, seed), embeddings, labels, cv=splitter, scoring="neg_log_loss").mean()
-              for C in C_GRID]
-    return float(C_GRID[int(np.argmax(scores))])
-
-
 def out_of_fold_probabilities(embeddings: np.ndarray, labels: np.ndarray, n_classes: int, *, folds: int = FOLDS,
-                              C: float | None = None, seed: int = 0, mirror: np.ndarray | None = None) -> np.ndarray | None:
-    """Return (n, n_classes) probabilities, each row from a model fitted without that photo.
+                              seed: int = 0, mirror: np.ndarray | None = None) -> np.ndarray | None:
+    """Return (n, n_classes) probabilities, each row from the quick head fitted without that photo.
 
-    ``C`` None: chosen by cross-validation on the same labels (``choose_C``). With ``mirror`` (the
-    embeddings of the mirrored photos) each model trains on both views and a photo's probabilities
-    are the mean over its two views; a photo and its mirror always fall in the same fold. None when
-    some class has fewer than two photos (no fold split can hold it out and keep it).
+    They are the quick head's own cross-validation (photo and mirror in the same fold, mirror-averaged
+    at the chosen temperature). Without ``mirror`` the photo stands for its mirror. None when some
+    class has fewer than two photos (no fold split can hold it out and keep it).
     """
-    from sklearn.model_selection import StratifiedKFold
+    from ml.quick import fit_quick_head
 
     labels = np.asarray(labels, np.int64)
-    embeddings = np.asarray(embeddings)
     counts = np.bincount(labels, minlength=n_classes)
     if len(labels) == 0 or counts.min() < 2:
         return None
-    if C is None:
-        C = choose_C(embeddings, labels, seed=seed)
-    splitter = StratifiedKFold(n_splits=int(min(folds, counts.min())), shuffle=True, random_state=seed)
-    probabilities = np.zeros((len(labels), n_classes))
-    for train, test in splitter.split(embeddings, labels):
-        x, y = embeddings[train], labels[train]
-        if mirror is not None:
-            x, y = np.vstack([x, mirror[train]]), np.concatenate([y, y])
-        model = quick_classifier(C, seed).fit(x, y)
-        columns = model.classes_
-        probabilities[np.ix_(test, columns)] = model.predict_proba(embeddings[test])
-        if mirror is not None:
-            probabilities[np.ix_(test, columns)] = (probabilities[np.ix_(test, columns)]
-                                                    + model.predict_proba(mirror[test])) / 2
-    return probabilities
+    embeddings = np.asarray(embeddings, np.float32)
+    mirror = embeddings if mirror is None else np.asarray(mirror, np.float32)
+    return fit_quick_head(embeddings, mirror, labels, n_classes, seed=seed, folds=folds).oof_probabilities
 
 
 @dataclass(frozen=True)
@@ -164,17 +124,29 @@ def label_issues(labels: np.ndarray, probabilities: np.ndarray) -> LabelIssues:
 
 
 def learning_curve(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
-                   steps: list[int], *, C: float = QUICK_C) -> list[dict]:
-    """Return the holdout accuracy of the quick classifier fitted on the first n labels, for each n in steps.
+                   steps: list[int], *, train_mirror: np.ndarray | None = None,
+                   test_mirror: np.ndarray | None = None, n_classes: int | None = None) -> list[dict]:
+    """Return the test accuracy of the quick head fitted on the first n labels, for each n in steps.
 
-    The rows of ``train_x`` are in the order the labels were given; a step with a single class
-    (nothing to separate yet) is left out.
+    The rows of ``train_x`` are in the order the labels were given; a step missing a class (nothing
+    to separate yet) is left out. C is the one the quick head chooses on all the labels, kept for
+    every step so the curve shows the labels' effect, not the grid's.
     """
+    from ml.quick import fit_quick_head
+
+    train_y, test_y = np.asarray(train_y, np.int64), np.asarray(test_y, np.int64)
+    n_classes = n_classes or int(max(train_y.max(initial=0), test_y.max(initial=0)) + 1)
+    train_mirror = train_x if train_mirror is None else train_mirror
+    test_mirror = test_x if test_mirror is None else test_mirror
+    if len(test_y) == 0 or len(np.unique(train_y)) < n_classes:
+        return []
+    c = fit_quick_head(train_x, train_mirror, train_y, n_classes).c
     points = []
     for n in steps:
-        y = np.asarray(train_y[:n])
-        if len(np.unique(y)) < 2 or len(test_y) == 0:
+        y = train_y[:n]
+        if len(np.unique(y)) < n_classes:
             continue
-        model = quick_classifier(C).fit(train_x[:n], y)
-        points.append({"labels": int(n), "accuracy": float((model.predict(test_x) == test_y).mean())})
+        head = fit_quick_head(train_x[:n], train_mirror[:n], y, n_classes, folds=1, cs=(c,))
+        points.append({"labels": int(n), "accuracy": float((head.predict_proba(test_x, test_mirror).argmax(1)
+                                                             == test_y).mean())})
     return points

@@ -49,6 +49,9 @@ class QuickHead:
     c: float
     temperature: float
     cv: dict | None = None  # the card's ``kfold`` section
+    # Out-of-fold probabilities of the training rows at the chosen C and temperature (each row from a
+    # fit that never saw it), in the rows' order; None without cross-validation.
+    oof_probabilities: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
@@ -57,6 +60,10 @@ class QuickHead:
     def predict_proba(self, x: np.ndarray, x_mirror: np.ndarray) -> np.ndarray:
         """Return the mean of the photo's and the mirror's probabilities (what the served graph gives)."""
         return (_softmax(self.logits(x)) + _softmax(self.logits(x_mirror))) / 2
+
+    def served_logits(self, x: np.ndarray, x_mirror: np.ndarray) -> np.ndarray:
+        """Return the served graph's ``logits``: the log of the served (mirror-averaged) probabilities."""
+        return np.log(np.maximum(self.predict_proba(x, x_mirror), np.finfo(np.float32).tiny))
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -117,7 +124,7 @@ def fit_quick_head(x: np.ndarray, x_mirror: np.ndarray, y: np.ndarray, num_class
                    folds: int = QUICK_FOLDS, cs=QUICK_CS) -> QuickHead:
     """Fit the quick head on training embeddings only: C and the temperature by stratified k-fold, then all rows.
 
-    The holdout never reaches this function, so its score stays an honest estimate.
+    The test photos never reach this function, so their score stays an honest estimate.
     """
     from threadpoolctl import threadpool_limits
 
@@ -128,52 +135,61 @@ def fit_quick_head(x: np.ndarray, x_mirror: np.ndarray, y: np.ndarray, num_class
 
 
 def _fit_quick_head(x, x_mirror, y, num_classes, seed, folds, cs) -> QuickHead:
-    from sklearn.model_selection import StratifiedKFold
-
     x, x_mirror, y = np.asarray(x, np.float32), np.asarray(x_mirror, np.float32), np.asarray(y, np.int64)
     present = np.bincount(y, minlength=num_classes)
     if (present == 0).any():
         raise ValueError("every class needs at least one training embedding")
+    cs = tuple(sorted(cs))  # strongest regularisation first: each warm start is then a small step
     k = int(min(folds, present.min()))
-    best_c, temperature, cv = QUICK_DEFAULT_C, 1.0, None
-    if k >= 2:
-        splits = list(StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y))
-        cs = tuple(sorted(cs))  # strongest regularisation first: each warm start is then a small step
-        per_c = {c: ([], [], []) for c in cs}
-        for fold, (train, val) in enumerate(splits, start=1):
-            model = _logistic(cs[0], seed)
-            for c in cs:
-                kernel, bias = _fit(x[train], x_mirror[train], y[train], c, seed, num_classes, model)
-                proba = _mean_proba(kernel, bias, x[val], x_mirror[val])
-                rows, pairs, order = per_c[c]
-                rows.append({"fold": fold, "accuracy": float((proba.argmax(1) == y[val]).mean()),
-                             "loss": _nll(proba, y[val]), "n": int(len(val))})
-                pairs.append((x[val] @ kernel + bias, x_mirror[val] @ kernel + bias))
-                order.append(val)
-        scores = {}
-        for c in cs:
-            rows, pairs, order = per_c[c]
-            accuracy = float(np.mean([r["accuracy"] for r in rows]))
-            loss = float(np.mean([r["loss"] for r in rows]))
-            scores[c] = (accuracy, -loss, rows, pairs, np.concatenate(order))
-        # Highest mean accuracy; the lower log loss breaks ties.
-        best_c = max(cs, key=lambda c: scores[c][:2])
-        accuracy, neg_loss, rows, pairs, order = scores[best_c]
-        temperature = _temperature(pairs, y[order])
-        cv = {
-            "k": k,
-            "k_requested": int(folds),
-            "method": "logistic regression on frozen-backbone embeddings (photo + mirror), C chosen by "
-                      "stratified k-fold on the training labels",
-            "per_fold": rows,
-            "accuracy": {"mean": accuracy, "std": float(np.std([r["accuracy"] for r in rows]))},
-            "loss": {"mean": -neg_loss, "std": float(np.std([r["loss"] for r in rows]))},
-            "c_grid": {str(c): round(scores[c][0], 4) for c in cs},
-            "c": best_c,
-            "temperature": round(temperature, 4),
-        }
+    if k < 2:  # too few photos to cross-validate: the given C (or the default), no temperature
+        kernel, bias = _fit(x, x_mirror, y, cs[0] if len(cs) == 1 else QUICK_DEFAULT_C, seed, num_classes)
+        return QuickHead(kernel, bias, cs[0] if len(cs) == 1 else QUICK_DEFAULT_C, 1.0, None)
+    scores, oof = _cross_validate(x, x_mirror, y, num_classes, seed, k, cs)
+    # Highest mean accuracy of the served rule (mirror average at the C's own temperature); lower log loss breaks ties.
+    best_c = max(cs, key=lambda c: (scores[c]["accuracy"], -scores[c]["loss"]))
+    best = scores[best_c]
+    temperature = best["temperature"]
+    cv = {
+        "k": k,
+        "k_requested": int(folds),
+        "method": "logistic regression on frozen-backbone embeddings (photo + mirror); C and the temperature "
+                  "chosen by stratified k-fold on the training labels, scored as served (mirror-averaged "
+                  "probabilities at the fitted temperature)",
+        "per_fold": best["rows"],
+        "accuracy": {"mean": best["accuracy"], "std": float(np.std([r["accuracy"] for r in best["rows"]]))},
+        "loss": {"mean": best["loss"], "std": float(np.std([r["loss"] for r in best["rows"]]))},
+        "c_grid": {str(c): round(scores[c]["accuracy"], 4) for c in cs},
+        "c": best_c,
+        "temperature": round(temperature, 4),
+    }
     kernel, bias = _fit(x, x_mirror, y, best_c, seed, num_classes)
-    return QuickHead(kernel / temperature, bias / temperature, best_c, temperature, cv)
+    return QuickHead(kernel / temperature, bias / temperature, best_c, temperature, cv, oof_probabilities=oof[best_c])
+
+
+def _cross_validate(x, x_mirror, y, num_classes, seed, k, cs) -> tuple[dict, dict]:
+    """Score every C of the grid out of fold, exactly as it would be served; return per-C scores and probabilities."""
+    from sklearn.model_selection import StratifiedKFold
+
+    splits = list(StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y))
+    logits = {c: (np.zeros((len(y), num_classes), np.float32), np.zeros((len(y), num_classes), np.float32)) for c in cs}
+    for train, val in splits:
+        model = _logistic(cs[0], seed)
+        for c in cs:
+            kernel, bias = _fit(x[train], x_mirror[train], y[train], c, seed, num_classes, model)
+            logits[c][0][val] = x[val] @ kernel + bias
+            logits[c][1][val] = x_mirror[val] @ kernel + bias
+    scores, oof = {}, {}
+    for c in cs:
+        photo, mirrored = logits[c]
+        temperature = _temperature([(photo, mirrored)], y)
+        proba = (_softmax(photo / temperature) + _softmax(mirrored / temperature)) / 2
+        rows = [{"fold": fold, "accuracy": float((proba[val].argmax(1) == y[val]).mean()),
+                 "loss": _nll(proba[val], y[val]), "n": int(len(val))}
+                for fold, (_train, val) in enumerate(splits, start=1)]
+        scores[c] = {"accuracy": float(np.mean([r["accuracy"] for r in rows])),
+                     "loss": float(np.mean([r["loss"] for r in rows])), "rows": rows, "temperature": temperature}
+        oof[c] = proba
+    return scores, oof
 
 
 # --- the served graph ---------------------------------------------------------
@@ -182,7 +198,7 @@ def _fit_quick_head(x, x_mirror, y, num_classes, seed, folds, cs) -> QuickHead:
 def served_graph(backbone_path: str | Path, kernel: np.ndarray, bias: np.ndarray):
     """Return the backbone's ONNX graph turned into the served classifier, with mirror averaging inside.
 
-    image -> [image; mirror] -> backbone -> split -> logits of each -> mean probabilities. ``embedding``
+    image -> [image; mirror] -> backbone -> split -> logits of each -> mean probabilities -> log. ``embedding``
     and ``feature_maps`` are the photo's own (the anomaly detector and the CAMs read them).
     """
     import onnx
@@ -199,7 +215,7 @@ def served_graph(backbone_path: str | Path, kernel: np.ndarray, bias: np.ndarray
     constants = {
         "quick_flip_starts": np.array([-1], np.int64), "quick_flip_ends": np.array([-int_max], np.int64),
         "quick_flip_axes": np.array([2], np.int64), "quick_flip_steps": np.array([-1], np.int64),
-        "quick_half": np.array(0.5, np.float32),
+        "quick_half": np.array(0.5, np.float32), "quick_tiny": np.array(np.finfo(np.float32).tiny, np.float32),
         HEAD_KERNEL: np.asarray(kernel, np.float32), HEAD_BIAS: np.asarray(bias, np.float32),
     }
     graph.initializer.extend(numpy_helper.from_array(value, name) for name, value in constants.items())
@@ -220,13 +236,14 @@ def served_graph(backbone_path: str | Path, kernel: np.ndarray, bias: np.ndarray
         make("Gemm", ["embedding", HEAD_KERNEL, HEAD_BIAS], ["quick_logits_photo"], name="quick_head_photo"),
         make("Gemm", ["quick_embedding_mirror", HEAD_KERNEL, HEAD_BIAS], ["quick_logits_mirror"],
              name="quick_head_mirror"),
-        make("Add", ["quick_logits_photo", "quick_logits_mirror"], ["quick_logits_sum"], name="quick_logits_sum"),
-        make("Mul", ["quick_logits_sum", "quick_half"], ["logits"], name="logits"),
         make("Softmax", ["quick_logits_photo"], ["quick_probabilities_photo"], axis=-1, name="quick_softmax_photo"),
         make("Softmax", ["quick_logits_mirror"], ["quick_probabilities_mirror"], axis=-1, name="quick_softmax_mirror"),
         make("Add", ["quick_probabilities_photo", "quick_probabilities_mirror"], ["quick_probabilities_sum"],
              name="quick_probabilities_sum"),
         make("Mul", ["quick_probabilities_sum", "quick_half"], ["probabilities"], name="probabilities"),
+        # logits = log of the served probabilities, so softmax(logits) is exactly what is served.
+        make("Max", ["probabilities", "quick_tiny"], ["quick_probabilities_floor"], name="quick_floor"),
+        make("Log", ["quick_probabilities_floor"], ["logits"], name="logits"),
     ]
     # Nodes stay topologically sorted: the mirror pair before the backbone, the head after it.
     body = list(graph.node)
@@ -280,13 +297,13 @@ QUICK_CONFIG_FIELDS = ("backbone", "alpha", "image_size", "weights", "quantize",
 
 
 def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str | Path, classes: list,
-                  train: QuickData, holdout: QuickData | None, config: dict, dataset_sha256: str,
+                  train: QuickData, test: QuickData | None, config: dict, dataset_sha256: str,
                   backbone_int8_file: str | Path | None = None, seed: int = 0, counts: dict | None = None,
                   stages: Iterable[str] | None = None) -> dict:
     """Fit the quick head and write a complete served model folder; return its card.
 
-    ``holdout`` (the project's holdout, never seen by the fit) gives the card's ``metrics``; without
-    one the metrics are the cross-validation's. ``backbone_int8_file`` adds ``model.int8.onnx``.
+    ``test`` (the sealed test photos, never seen by the fit) gives the card's ``metrics``; without
+    them the metrics are the cross-validation's out-of-fold estimate, labeled so. ``backbone_int8_file`` adds ``model.int8.onnx``.
     ``stages`` selects the optional stages of ``ml.stages.QUICK_STAGES`` (None: all of them).
     """
     started = time.perf_counter()
@@ -311,7 +328,7 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
     if "imagenet" in ran:
         with timed(timings, "imagenet"):
             imagenet = _imagenet_stage(out, backbone, Path(backbone_file).parent.parent, files) or imagenet
-    metrics = _quick_metrics(head, train, holdout, classes)
+    metrics = _quick_metrics(head, train, test, classes)
     size = int(backbone.image_size)
     d, k = head.kernel.shape
     card = build_card(
@@ -326,7 +343,7 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
                   "fingerprint": backbone.fingerprint},
         config={**{key: config[key] for key in QUICK_CONFIG_FIELDS if key in config}, "mode": "quick",
                 "backbone": backbone.network, "image_size": size, "folds": QUICK_FOLDS, "seed": seed, "tta": True},
-        dataset={"source": "cached embeddings", "sha256": dataset_sha256, "holdout_given": holdout is not None,
+        dataset={"source": "cached embeddings", "sha256": dataset_sha256, "holdout_given": test is not None,
                  "counts": counts or {"train": {}, "val": {}, "test": {}}, "skipped": []},
         metrics=metrics, kfold=head.cv,
         history={"epochs": []},
@@ -406,17 +423,26 @@ def _imagenet_stage(out: Path, backbone: Backbone, cache_dir: Path, files: dict)
     return section
 
 
-def _quick_metrics(head: QuickHead, train: QuickData, holdout: QuickData | None, classes: list) -> dict:
-    """Score the head on the holdout; without one, on the training rows (and say so)."""
-    if holdout is not None and len(holdout):
-        probabilities = head.predict_proba(holdout.x, holdout.x_mirror)
-        metrics = classification_metrics(holdout.y, probabilities.argmax(1), classes)
-        metrics.update({"split": "holdout", "tta": True})
-    else:
-        probabilities = head.predict_proba(train.x, train.x_mirror)
-        metrics = classification_metrics(train.y, probabilities.argmax(1), classes)
-        metrics.update({"split": "test", "tta": True, "note": "no holdout images: scored on the training images"})
-    return metrics
+def _quick_metrics(head: QuickHead, train: QuickData, test: QuickData | None, classes: list) -> dict:
+    """Score the head on the test photos; without them, report the cross-validation's out-of-fold estimate.
+
+    Out-of-fold: each training photo judged by a fit that never saw it (C and temperature were chosen
+    on those same folds, so it leans slightly optimistic, and the card says so). Nothing at all when
+    there were too few photos to cross-validate: never an in-sample score.
+    """
+    if test is not None and len(test):
+        probabilities = head.predict_proba(test.x, test.x_mirror)
+        metrics = classification_metrics(test.y, probabilities.argmax(1), classes)
+        metrics.update({"split": "test", "tta": True})
+        return metrics
+    if head.oof_probabilities is not None:
+        metrics = classification_metrics(train.y, head.oof_probabilities.argmax(1), classes)
+        metrics.update({"split": "out_of_fold", "tta": True,
+                        "note": "no test photos: out-of-fold estimate on the training photos (C and temperature "
+                                "were chosen on the same folds)"})
+        return metrics
+    return {"split": "none", "n": 0, "tta": True,
+            "note": "no test photos and too few training photos to cross-validate: no score"}
 
 
 def _tfjs_stage(out: Path, backbone: Backbone, kernel, bias, classes: list, files: dict,
@@ -443,7 +469,7 @@ def train_quick(config, data: str | Path, out_dir: str | Path, *, weights_dir: s
     """Train a quick model from images on disk (``python -m ml train --mode quick``); return a summary.
 
     The training pool (train + validation splits) fits the head; the test split (or the given
-    holdout) scores it. Raises ``ml.embeddings.BackboneUnavailable`` without pretrained weights.
+    test rows of a manifest) scores it. Raises ``ml.embeddings.BackboneUnavailable`` without pretrained weights.
     """
     import tempfile
 
@@ -467,11 +493,12 @@ def train_quick(config, data: str | Path, out_dir: str | Path, *, weights_dir: s
         test = splits["test"]
         card = publish_quick(out_dir, backbone=backbone, backbone_file=source, backbone_int8_file=int8,
                              classes=images.classes, train=QuickData(x[pool], xm[pool], images.y[pool]),
-                             holdout=QuickData(x[test], xm[test], images.y[test]) if len(test) else None,
+                             test=QuickData(x[test], xm[test], images.y[test]) if len(test) else None,
                              config=config.to_dict(), dataset_sha256=images.sha256, seed=config.seed,
                              counts=split_counts(images, splits))
     metrics = card["metrics"]
     return {"out": str(out_dir), "mode": "quick", "backbone": backbone.network,
-            "accuracy": round(metrics["accuracy"], 4), "n": metrics["n"],
-            "ci95": [round(v, 4) for v in metrics["ci95"]], "c": card["quick"]["c"],
+            "scored_on": metrics["split"], "n": metrics["n"],
+            "accuracy": round(metrics["accuracy"], 4) if "accuracy" in metrics else None,
+            "ci95": [round(v, 4) for v in metrics["ci95"]] if "ci95" in metrics else None, "c": card["quick"]["c"],
             "seconds": round(time.perf_counter() - started, 2)}

@@ -54,9 +54,9 @@ class AnalysisPageQuery(forms.Form):
 def _near_chance(versions, number, num_classes) -> dict | None:
     """Return the shown version's holdout score and the guessing score when the first is close to the second."""
     shown = next((v for v in versions if v.number == number), None)
-    if shown is None or not near_chance(shown.holdout_accuracy, num_classes):
+    if shown is None or not near_chance(shown.test_accuracy, num_classes):
         return None
-    return {"accuracy": shown.holdout_accuracy, "n": shown.holdout_n, "chance": 1 / num_classes, "classes": num_classes}
+    return {"accuracy": shown.test_accuracy, "n": shown.test_n, "chance": 1 / num_classes, "classes": num_classes}
 
 
 @login_required

@@ -89,14 +89,14 @@ QUESTIONS = (
     Question(
         "labeling-same-holdout",
         "labeling",
-        gettext_lazy("Why is every version scored on the same holdout photos?"),
+        gettext_lazy("Why is the score you see measured on sealed test photos that no decision reads?"),
         (
-            gettext_lazy("So that versions can be compared fairly"),
+            gettext_lazy("Because choosing with a score flatters it: unseen photos keep it honest"),
             gettext_lazy("Because those photos are the easiest"),
         ),
         right=1,
-        explanation=gettext_lazy("Right: same exam for everybody."),
-        hint=gettext_lazy("The holdout is fixed from each photo's hash, not chosen for being easy."),
+        explanation=gettext_lazy("Right: the best of many tries on the same photos looks better than it is."),
+        hint=gettext_lazy("The test share is fixed from each photo's hash, not chosen for being easy."),
     ),
     Question(
         "labeling-wrong-labels",

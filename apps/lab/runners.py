@@ -47,15 +47,16 @@ def _require_per_class(features, rows, minimum):
 
 
 def _train_validation_rows(features, minimum=3):
+    """Training rows and the rows that judge them: the validation share (the sealed test share stays unseen)."""
     train = features.select("train")
-    holdout = features.select("holdout")
+    validation = features.select("validation")
     _require_per_class(features, train, minimum)
-    if len(holdout) < 2 * len(features.classes):  # too few holdout images: validate on part of the training set
+    if len(validation) < 2 * len(features.classes):  # too few validation images: validate on part of the training set
         rng = np.random.default_rng(0)
         shuffled = rng.permutation(train)
         cut = max(len(features.classes), len(train) // 4)
         return shuffled[cut:], shuffled[:cut], "train"
-    return train, holdout, "holdout"
+    return train, validation, "validation"
 
 
 def _thumb(image_id):
@@ -72,7 +73,7 @@ def _png_data_uri(array) -> str:
 
 def _sample_image(project):
     return (
-        project.images.filter(split="holdout").exclude(label="").order_by("pk").first()
+        project.images.filter(split="validation").exclude(label="").order_by("pk").first()
         or project.images.exclude(label="").order_by("pk").first()
         or project.images.order_by("pk").first()
     )

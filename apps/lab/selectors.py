@@ -6,6 +6,7 @@ from apps.lab.models import LabExperiment
 from apps.training.models import ModelVersion, TrainingRun
 from apps.training.selectors import card_variants, model_version_active
 from apps.training.variants import variant_label
+from apps.uploads.splits import TRAIN
 
 
 def lab_experiment_latest(*, project, kind) -> LabExperiment | None:
@@ -98,7 +99,7 @@ def kfold_versions(*, project) -> list[dict]:
                 "per_fold": kfold["per_fold"],
                 "summary": fold_summary(kfold["per_fold"]),
                 "card_accuracy": kfold.get("accuracy"),
-                "holdout_accuracy": version.holdout_accuracy,
+                "holdout_accuracy": version.test_accuracy,
             }
         )
     return rows
@@ -106,7 +107,7 @@ def kfold_versions(*, project) -> list[dict]:
 
 def _train_count(version: ModelVersion) -> int | None:
     if version.run is not None and version.run.dataset_snapshot:
-        return sum(1 for _, _, split in version.run.dataset_snapshot if split == "train")
+        return sum(1 for _, _, split in version.run.dataset_snapshot if split == TRAIN)
     counts = version.metadata.get("dataset", {}).get("counts", {})
     if counts.get("train"):
         return sum(counts["train"].values()) + sum(counts.get("val", {}).values())
@@ -114,18 +115,18 @@ def _train_count(version: ModelVersion) -> int | None:
 
 
 def learning_curve(*, project) -> list[dict]:
-    """Return (labeled training images, holdout accuracy) for every version scored on the fixed holdout."""
+    """Return (labeled training images, sealed test accuracy) for every version with a test score."""
     points = []
     for version in version_rows(project=project):
         n = _train_count(version)
-        if version.holdout_accuracy is None or n is None:
+        if version.test_accuracy is None or n is None:
             continue
         points.append(
             {
                 "version": version.number,
                 "train_images": n,
-                "accuracy": version.holdout_accuracy,
-                "holdout_n": version.holdout_n,
+                "accuracy": version.test_accuracy,
+                "holdout_n": version.test_n,
             }
         )
     return points
@@ -171,3 +172,23 @@ def compression_versions(*, project) -> list[dict]:
 
 def active_version(*, project):
     return model_version_active(project=project)
+
+
+def three_shares(*, project) -> dict:
+    """The class's own numbers behind "a test set must stay unseen": photos per share, versions tried, and the
+    served version's score on the photos that chose it against its score on the sealed test photos."""
+    from apps.training.models import ModelVersion
+    from apps.uploads.splits import TEST, VALIDATION
+
+    labeled = project.images.filter(label__in=project.classes, hidden=False)
+    counts = {split: labeled.filter(split=split).count() for split in (TRAIN, VALIDATION, TEST)}
+    active = model_version_active(project=project)
+    chosen = (active.activation or {}).get("validation") if active else None
+    return {
+        "counts": counts,
+        "versions_tried": ModelVersion.objects.filter(project=project, run__isnull=False).count(),
+        "active": active,
+        "chosen_right": chosen["candidate_correct"] if chosen else None,
+        "chosen_n": chosen["n"] if chosen else None,
+        "test": active.test_summary if active else None,
+    }

@@ -66,7 +66,7 @@ def _texts():
         "mean": _("mean"),
         "single_split": _("single split"),
         "train_images": _("labeled training images"),
-        "holdout_accuracy": _("holdout accuracy"),
+        "holdout_accuracy": _("accuracy on the sealed test photos"),
         "flipped": _("flipped labels (%)"),
         "test_accuracy": _("accuracy on clean images"),
         "weights": _("weights"),
@@ -156,9 +156,9 @@ def _topic_context(topic, project):
     if project is None:
         return {}
     if topic == "overfitting":
-        return {"runs": selectors.overfitting_runs(project=project)}
+        return {"runs": selectors.overfitting_runs(project=project), "shares": selectors.three_shares(project=project)}
     if topic == "cross-validation":
-        return {"kfold": selectors.kfold_versions(project=project)}
+        return {"kfold": selectors.kfold_versions(project=project), "shares": selectors.three_shares(project=project)}
     if topic == "labeling":
         from apps.labeling.quality import label_quality, labeling_curve
 
@@ -177,8 +177,8 @@ def _topic_context(topic, project):
         bandit = selectors.lab_experiment_latest(project=project, kind=LabExperiment.Kind.BANDIT)
         return {
             "comparison": {
-                "supervised": version.holdout_accuracy if version else None,
-                "holdout_n": version.holdout_n if version else None,
+                "supervised": version.test_accuracy if version else None,
+                "holdout_n": version.test_n if version else None,
                 "unsupervised": ((clusters.result or {}).get("agreement") or {}).get("matched_accuracy")
                 if clusters and clusters.result
                 else None,

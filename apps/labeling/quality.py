@@ -10,7 +10,9 @@ and the gradebook read it); its return shape, ``LabelQuality``, is kept stable:
 - ``students``: one ``StudentQuality`` per student of the project (members and anyone who labeled
   as a student), by username.
 - ``suspects``: ``SuspectLabel`` rows, most suspect first, for photos whose counted label was not
-  given by the teacher; empty while the project has no cached embeddings.
+  given by the teacher; empty while the project has no cached embeddings. Photos of the sealed
+  test share are never judged by the model (correcting only the labels it disagrees with would move
+  the test photos towards it); people's disagreements there reach the teacher as plain disagreements.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.contrib.auth import get_user_model
 
 from apps.labeling.models import Label
 from apps.projects.models import Membership
+from apps.uploads.splits import TEST, TRAIN
 
 SUSPECTS_MAX = 100  # rows the review page lists at once
 
@@ -50,6 +53,8 @@ class LabelQuality:
     images_with_multiple_labels: int = 0
     students: list = field(default_factory=list)
     suspects: list = field(default_factory=list)
+    # Test photos whose people disagree: {"image_id", "answers": {answer: count}}; no model's opinion.
+    test_disagreements: list = field(default_factory=list)
 
     def student(self, user_id: int) -> StudentQuality | None:
         return next((row for row in self.students if row.user_id == user_id), None)
@@ -90,8 +95,8 @@ def _suspects_compute(project, embeddings) -> list[SuspectLabel]:
     from ml.label_quality import label_issues, out_of_fold_probabilities
 
     classes = list(project.classes)
-    rows = [(pk, label, source) for pk, label, source in
-            project.images.filter(label__in=classes).order_by("pk").values_list("pk", "label", "label_source")
+    judged = project.images.filter(label__in=classes).exclude(split=TEST).order_by("pk")
+    rows = [(pk, label, source) for pk, label, source in judged.values_list("pk", "label", "label_source")
             if pk in embeddings]
     if not rows:
         return []
@@ -148,7 +153,9 @@ def label_quality(project, *, suspects: bool = True) -> LabelQuality:
             agreement=agreement[person[user_id]] if user_id in person else None,
             gold_accuracy=sum(graded) / len(graded) if graded else None,
         ))
+    test_ids = set(project.images.filter(split=TEST, pk__in=images).values_list("pk", flat=True))
     return LabelQuality(
+        test_disagreements=_disagreements(rows, test_ids),
         alpha=krippendorff_alpha(table),
         alpha_per_class=dict(zip(classes, per_class, strict=True)),
         images_with_multiple_labels=int((np.sum(~np.isnan(table), axis=0) >= 2).sum()) if len(images) else 0,
@@ -157,12 +164,26 @@ def label_quality(project, *, suspects: bool = True) -> LabelQuality:
     )
 
 
+def _disagreements(rows, image_ids: set) -> list[dict]:
+    """Photos among ``image_ids`` where people's latest answers differ, most divided first, with the answer counts."""
+    answers: dict[int, dict[str, int]] = {}
+    for image_id, _author, answer, _source in rows:
+        if image_id in image_ids:
+            counts = answers.setdefault(image_id, {})
+            counts[answer] = counts.get(answer, 0) + 1
+    divided = [{"image_id": pk, "answers": counts} for pk, counts in answers.items() if len(counts) > 1]
+    return sorted(divided, key=lambda row: (max(row["answers"].values()) / sum(row["answers"].values()), row["image_id"]))
+
+
 @dataclass(frozen=True)
 class LabelingCurve:
-    """What the class's labels did: holdout accuracy of the quick model against labels used, and after fixing suspects."""
+    """What the class's labels did: the quick head's sealed test accuracy against labels used, and after fixing suspects.
+
+    A report only: no decision reads it.
+    """
 
     points: list  # [{"labels": n, "accuracy": a}], labels in the order they were first given
-    holdout_n: int
+    test_n: int
     now: float | None = None  # accuracy with every training label as it is
     fixed: float | None = None  # accuracy with the suspect labels replaced by the suggested class
     suspects: int = 0
@@ -172,7 +193,7 @@ CURVE_STEPS = 12  # points on the curve: each is one fit of the quick model
 
 
 def labeling_curve(project) -> LabelingCurve | None:
-    """Return the project's learning curve on the cached embeddings (None without embeddings or holdout labels)."""
+    """Return the project's learning curve on the cached embeddings (None without embeddings or labeled test photos)."""
     from django.db.models import Min
 
     from apps.labeling.queue import embeddings_by_image
@@ -183,22 +204,28 @@ def labeling_curve(project) -> LabelingCurve | None:
         return None
     classes = list(project.classes)
     labeled = project.images.filter(label__in=classes)
-    holdout = [(pk, label) for pk, label in labeled.filter(split="holdout").values_list("pk", "label") if pk in embeddings]
-    train = (labeled.filter(split="train").annotate(first=Min("labels__created_at")).order_by("first", "pk")
+    mirrors = embeddings_by_image(project, mirror=True) or embeddings
+    test = [(pk, label) for pk, label in labeled.filter(split=TEST).values_list("pk", "label") if pk in embeddings]
+    train = (labeled.filter(split=TRAIN).annotate(first=Min("labels__created_at")).order_by("first", "pk")
              .values_list("pk", "label"))
     train = [(pk, label) for pk, label in train if pk in embeddings]
-    if len(holdout) < 2 or len(train) < 2:
+    if len(test) < 2 or len(train) < 2:
         return None
-    x = np.stack([embeddings[pk] for pk, _ in train])
-    y = np.array([classes.index(label) for _, label in train], np.int64)
-    hx = np.stack([embeddings[pk] for pk, _ in holdout])
-    hy = np.array([classes.index(label) for _, label in holdout], np.int64)
+
+    def arrays(rows):
+        return (np.stack([embeddings[pk] for pk, _ in rows]), np.stack([mirrors.get(pk, embeddings[pk]) for pk, _ in rows]),
+                np.array([classes.index(label) for _, label in rows], np.int64))
+
+    x, xm, y = arrays(train)
+    tx, txm, ty = arrays(test)
     steps = sorted({int(round(n)) for n in np.linspace(max(2, len(train) / CURVE_STEPS), len(train), CURVE_STEPS)})
-    points = learning_curve(x, y, hx, hy, steps)
+    curve = dict(train_mirror=xm, test_mirror=txm, n_classes=len(classes))
+    points = learning_curve(x, y, tx, ty, steps, **curve)
     now = points[-1]["accuracy"] if points and points[-1]["labels"] == len(train) else None
     suspects = {row.image_id: row.suggested for row in _suspects(project)}
     fixed = None
     if suspects and now is not None:
         fixed_y = np.array([classes.index(suspects.get(pk, label)) for pk, label in train], np.int64)
-        fixed = learning_curve(x, fixed_y, hx, hy, [len(train)])[0]["accuracy"]
-    return LabelingCurve(points=points, holdout_n=len(holdout), now=now, fixed=fixed, suspects=len(suspects))
+        fixed_points = learning_curve(x, fixed_y, tx, ty, [len(train)], **curve)
+        fixed = fixed_points[0]["accuracy"] if fixed_points else None
+    return LabelingCurve(points=points, test_n=len(test), now=now, fixed=fixed, suspects=len(suspects))

@@ -2,8 +2,9 @@
 
 Rules, in this order:
 1. Never a photo the user already answered (``none of these`` is an answer; an undone answer is not).
-2. Holdout photos form their own share of the queue (the project's holdout fraction), in random
-   order, so the holdout stays an unbiased sample and its score honest: no strategy ranks them.
+2. Held-out photos (the validation and the sealed test shares) form their own share of the queue
+   (their fractions), in random order, so they stay unbiased samples and their scores honest: no
+   strategy ranks them, and no fit reads their labels.
 3. Photos that some people labeled but fewer than the project's "labels per image" come first,
    then the strategy's order; photos with enough labels wait behind every other photo, training
    and holdout alike, unless the strategy chose them for their conflicting labels.
@@ -31,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError
 from apps.labeling.models import Label
+from apps.uploads.splits import TRAIN
 from ml import active_learning as al
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ STRATEGY_NAMES = {
 # Why a photo is asked for, in the words a student reads on the labeling page.
 REASONS = {
     "needs_labels": _("Other classmates already labeled this photo: your opinion is needed to confirm it."),
-    "holdout": _("A photo of the holdout set, chosen at random: it is used to grade the model fairly."),
+    "holdout": _("A photo kept out of training (validation or test), chosen at random: it is used to judge the model fairly."),
     al.UNCERTAINTY: _("The model hesitates between two classes on this photo: your label teaches it most."),
     al.DISAGREEMENT: _("Classmates gave different labels to this photo: your answer helps settle it."),
     al.ANOMALY: _("This photo looks unlike the others: check that it belongs in the project."),
@@ -173,22 +175,31 @@ def state_key(project, embeddings) -> str:
 
 
 def _quick_probabilities(signals: _Signals) -> dict[int, np.ndarray] | None:
-    """Score every embedded photo with the quick classifier fitted on the labeled ones."""
-    from ml.label_quality import quick_classifier
+    """Score every embedded photo with the quick head (``ml.quick``) fitted on the labeled training photos.
+
+    Validation and test labels are never read: the ranking is a decision.
+    """
+    from ml import quick
 
     if not signals.embeddings:
         return None
     classes = list(signals.project.classes)
     labeled = dict(
-        signals.project.images.filter(split="train", label__in=classes).values_list("pk", "label")
+        signals.project.images.filter(split=TRAIN, label__in=classes).values_list("pk", "label")
     )
     ids = [i for i in labeled if i in signals.embeddings]
     y = np.array([classes.index(labeled[i]) for i in ids], np.int64)
     if len(ids) < 4 or len(np.unique(y)) < len(classes):
         return None
-    model = quick_classifier().fit(np.stack([signals.embeddings[i] for i in ids]), y)
+    mirrors = embeddings_by_image(signals.project, mirror=True) or signals.embeddings
+
+    def views(keys):
+        return (np.stack([signals.embeddings[i] for i in keys]),
+                np.stack([mirrors.get(i, signals.embeddings[i]) for i in keys]))
+
+    head = quick.fit_quick_head(*views(ids), y, len(classes))
     others = list(signals.embeddings)
-    probabilities = model.predict_proba(np.stack([signals.embeddings[i] for i in others]))
+    probabilities = head.predict_proba(*views(others))
     return dict(zip(others, probabilities, strict=True))
 
 
@@ -277,7 +288,7 @@ def queue_ranking_build(project, *, fit: bool = True, previous: QueueRanking | N
     image_ids = np.array([pk for pk, _split in images], np.int64)
     position = {pk: k for k, (pk, _split) in enumerate(images)}
     signals = _Signals(project=project, answers=answers, embeddings=embeddings_by_image(project) if fit else None)
-    train = [pk for pk, split in images if split != "holdout"]
+    train = [pk for pk, split in images if split == TRAIN]
     streams = {}
     anomaly_at = built_at
     reuse = fit and previous is not None and previous.complete and built_at - previous.anomaly_at < ANOMALY_REUSE_SECONDS
@@ -296,7 +307,7 @@ def queue_ranking_build(project, *, fit: bool = True, previous: QueueRanking | N
                              np.array([score for _i, score in scored], np.float64))
     return QueueRanking(
         built_at=built_at, last_label_id=last_label_id, last_image_id=last_image_id, image_ids=image_ids,
-        holdout=np.array([split == "holdout" for _pk, split in images], bool),
+        holdout=np.array([split != TRAIN for _pk, split in images], bool),
         answer_counts=np.array([len(answers.get(pk, {})) for pk, _split in images], np.int64),
         streams=streams, anomaly_at=anomaly_at, complete=fit,
     )
@@ -444,7 +455,7 @@ def _view(project, ranking: QueueRanking, changes: _Changes, strategy: str, take
     """Return the user's view of the ranking with the changes applied."""
     new = changes.new
     image_ids = np.concatenate([ranking.image_ids, np.array([pk for pk, _s in new], np.int64)])
-    holdout = np.concatenate([ranking.holdout, np.array([s == "holdout" for _pk, s in new], bool)])
+    holdout = np.concatenate([ranking.holdout, np.array([s != TRAIN for _pk, s in new], bool)])
     counts = np.concatenate([ranking.answer_counts, np.zeros(len(new), np.int64)])
     if changes.answer_counts:
         changed = np.fromiter(changes.answer_counts, np.int64, len(changes.answer_counts))
@@ -535,7 +546,7 @@ def labeling_queue_ranked(*, project, user, strategy: str | None = None, limit: 
     for _attempt in range(3):
         view = _view(project, ranking, changes, strategy, taken, seed)
         wanted = limit if limit is not None else int(view.allowed.sum())
-        items = _ordered(strategy, ranking, view, wanted, float(project.holdout_fraction)) if wanted else []
+        items = _ordered(strategy, ranking, view, wanted, float(project.test_fraction + project.validation_fraction)) if wanted else []
         # Photos hidden or deleted since the ranking was built: drop them and fill their places.
         shown = set(project.images.filter(pk__in=[i.image_id for i in items], hidden=False).values_list("pk", flat=True))
         if len(shown) == len(items):

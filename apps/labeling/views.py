@@ -89,7 +89,8 @@ def label_review(request, slug):
         messages.success(request, _("Labeling settings saved."))
         return redirect("label_review", slug=slug)
     quality = label_quality(project)
-    images = project.images.in_bulk([row.image_id for row in quality.suspects])
+    images = project.images.in_bulk([row.image_id for row in quality.suspects]
+                                    + [row["image_id"] for row in quality.test_disagreements])
     context = {
         "project": project,
         "form": form,
@@ -97,6 +98,8 @@ def label_review(request, slug):
         "quality": quality,
         "alpha_per_class": [(name, value) for name, value in quality.alpha_per_class.items()],
         "suspects": [(row, images[row.image_id]) for row in quality.suspects if row.image_id in images],
+        "test_disagreements": [(sorted(row["answers"].items(), key=lambda item: -item[1]), images[row["image_id"]])
+                               for row in quality.test_disagreements if row["image_id"] in images],
         "texts": {
             "saved": _("Saved: the teacher's label is now “%(label)s”."),
             "error": _("Could not save the label"),

@@ -29,7 +29,9 @@ class ProjectOutputSerializer(serializers.Serializer):
     description = serializers.CharField()
     classes = serializers.ListField(child=serializers.CharField())
     tag_vocabulary = serializers.ListField(child=serializers.CharField())
-    holdout_fraction = serializers.FloatField()
+    test_fraction = serializers.FloatField()
+    validation_fraction = serializers.FloatField()
+    holdout_fraction = serializers.FloatField(source="test_fraction", help_text="deprecated alias of test_fraction")
     backbone = BackboneOutputSerializer(source="*")
     owner = serializers.CharField(source="owner.username")
     role = serializers.SerializerMethodField()
@@ -61,7 +63,10 @@ class ProjectListCreateApi(APIView):
         tag_vocabulary = serializers.ListField(
             child=serializers.CharField(max_length=40), required=False, default=list, max_length=200
         )
-        holdout_fraction = serializers.FloatField(required=False, min_value=0.05, max_value=0.5)
+        test_fraction = serializers.FloatField(required=False, min_value=0.05, max_value=0.3)
+        validation_fraction = serializers.FloatField(required=False, min_value=0.05, max_value=0.3)
+        holdout_fraction = serializers.FloatField(required=False, min_value=0.05, max_value=0.3,
+                                                  help_text="deprecated alias of test_fraction")
         backbone = BackboneSerializer(required=False)
 
     @extend_schema(operation_id="projects_list", responses=ProjectOutputSerializer(many=True))
@@ -76,6 +81,8 @@ class ProjectListCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
+        alias = fields.pop("holdout_fraction", None)
+        fields.setdefault("test_fraction", alias)
         backbone = fields.pop("backbone", None)
         if backbone is not None:
             fields["backbone"] = backbone_choice_clean(name=backbone["name"], image_size=backbone.get("image_size"))

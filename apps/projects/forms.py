@@ -19,14 +19,25 @@ class ProjectCreateForm(BootstrapFormMixin, forms.Form):
         label=_("Tag vocabulary"), required=False, help_text=_("Optional, comma-separated, for example: interior, exterior")
     )
     # Localized text input: in Spanish "0,2" is read as 0.2 (a number input dropped the comma and sent "02").
-    holdout_fraction = forms.FloatField(
+    test_fraction = forms.FloatField(
         localize=True,
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-        label=_("Holdout fraction"),
-        initial=0.18,
+        label=_("Test fraction"),
+        initial=0.15,
+        required=False,
         min_value=0.05,
-        max_value=0.5,
-        help_text=_("Share of images never used for training, to compare every model version fairly."),
+        max_value=0.3,
+        help_text=_("Share of photos kept sealed: never trained on, never used to choose anything; they only give the score."),
+    )
+    validation_fraction = forms.FloatField(
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        label=_("Validation fraction"),
+        initial=0.15,
+        required=False,
+        min_value=0.05,
+        max_value=0.3,
+        help_text=_("Share of photos never trained on that decide which model version is served."),
     )
 
     def clean_classes(self):

@@ -62,9 +62,12 @@ def _clean_names(values, *, message, minimum=0):
 
 
 @transaction.atomic
-def project_create(*, owner, name, slug="", classes, description="", tag_vocabulary=None, holdout_fraction=None,
-                   backbone: tuple[str, int] | None = None):
-    """Create a project owned by a teacher, who becomes its first member (on the default network unless given)."""
+def project_create(*, owner, name, slug="", classes, description="", tag_vocabulary=None, test_fraction=None,
+                   validation_fraction=None, backbone: tuple[str, int] | None = None):
+    """Create a project owned by a teacher, who becomes its first member (on the default network unless given).
+
+    The two fractions fix how photos are split (``apps.uploads.splits``) and never change afterwards.
+    """
     if not owner.is_teacher:
         raise PermissionDeniedError(ONLY_TEACHERS_CREATE)
     slug = slugify(slug or name)[:60]
@@ -78,8 +81,10 @@ def project_create(*, owner, name, slug="", classes, description="", tag_vocabul
         classes=_clean_names(classes, message=BAD_CLASS_NAME, minimum=2),
         tag_vocabulary=_clean_names(tag_vocabulary, message=BAD_CLASS_NAME),
     )
-    if holdout_fraction is not None:
-        project.holdout_fraction = holdout_fraction
+    if test_fraction is not None:
+        project.test_fraction = test_fraction
+    if validation_fraction is not None:
+        project.validation_fraction = validation_fraction
     if backbone is not None:
         project.backbone, project.backbone_image_size = backbone
     project.full_clean(exclude=["join_code", "slug"])

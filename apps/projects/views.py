@@ -176,7 +176,8 @@ def project_detail(request, slug):
             {**row, "split": split_names.get(row["split"], row["split"])}
             for row in images.exclude(label="").values("label", "split").annotate(n=Count("id")).order_by("label", "split")
         ],
-        "holdout_percent": f"{round(100 * project.holdout_fraction)} %",
+        "test_percent": f"{round(100 * project.test_fraction)} %",
+        "validation_percent": f"{round(100 * project.validation_fraction)} %",
         "unlabeled": images.filter(label="").count(),
         "total": images.count(),
         "join_code_form": JoinCodeForm(initial={"expires_on": project.join_code_expires_on}) if manage else None,

@@ -16,7 +16,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("project", "number", "status", "source", "holdout_accuracy", "holdout_n", "health", "created_at")
+    list_display = ("project", "number", "status", "source", "test_accuracy", "test_n", "health", "created_at")
     list_filter = ("status", "source", "project")
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
     actions = ["activate"]

@@ -7,6 +7,7 @@ An automatic run never activates over a version the teacher chose by hand (``Pro
 and superseded automatic versions are removed with their files, keeping the last few.
 """
 import logging
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -107,25 +108,23 @@ def automatic_versions_prune(*, project) -> list[int]:
 
 @dataclass(frozen=True)
 class QuickModelProgress:
-    """What the class's labels did to the quick model, on the project's holdout."""
+    """What the class's labels did to the quick model: its sealed test score and its change on validation photos."""
 
-    before: float | None  # holdout accuracy of the previous quick version (None for the first)
-    after: float  # of the latest quick version
-    holdout_n: int
-    labels: int  # labeled images the latest quick version learned from
-
-    @property
-    def improved(self) -> bool:
-        return self.before is not None and self.after > self.before
+    version: ModelVersion  # the latest quick version
+    labels: int  # labeled photos it learned from
+    labels_needed: int  # about how many more labels until one lands in the test share (0 when it has a score)
 
 
 def quick_model_progress(project) -> QuickModelProgress | None:
-    """Return the latest quick version's holdout score against the previous one's, or None without one."""
-    versions = [v for v in project.model_versions.filter(holdout_accuracy__isnull=False).select_related("run")
-                .order_by("-number")[:20] if v.mode == "quick"]
-    if not versions:
+    """Return the latest quick version's scores, or None before the first quick version."""
+    from apps.uploads.splits import TRAIN, split_canonical
+
+    latest = next((v for v in project.model_versions.select_related("run").exclude(status=ModelVersion.Status.FAILED)
+                   .order_by("-number")[:20] if v.mode == "quick"), None)
+    if latest is None:
         return None
-    latest = versions[0]
-    before = versions[1].holdout_accuracy if len(versions) > 1 else None
-    labels = len([row for row in (latest.run.dataset_snapshot if latest.run else []) if row[2] != "holdout"])
-    return QuickModelProgress(before=before, after=latest.holdout_accuracy, holdout_n=latest.holdout_n, labels=labels)
+    snapshot = latest.run.dataset_snapshot if latest.run else []
+    labels = sum(1 for row in snapshot if split_canonical(row[2]) == TRAIN)
+    # Each photo lands in the test share with probability test_fraction: 1 / fraction photos, on average.
+    needed = 0 if latest.test_n else max(1, math.ceil(1 / project.test_fraction))
+    return QuickModelProgress(version=latest, labels=labels, labels_needed=needed)

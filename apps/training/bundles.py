@@ -14,9 +14,10 @@ from ml.config import options_of
 BUNDLE_README = """# {name}: training bundle
 
 Labeled images of the RIIM project `{slug}` in the ImageFolder layout, split as the
-platform splits them (`holdout` photos are never trained on: they score every version):
+platform splits them (`test` photos are never trained on and never used to choose anything: they
+only report; the platform's validation photos stay on the platform, which compares versions on them):
 
-    dataset/train/<class>/...    dataset/holdout/<class>/...    dataset/manifest.csv
+    dataset/train/<class>/...    dataset/test/<class>/...    dataset/manifest.csv
 
 `ml/` is the same training engine the platform runs. On Google Colab, a cloud GPU VM
 (Vertex AI Workbench, SageMaker) or any computer with Python 3.10+:
@@ -26,7 +27,7 @@ platform splits them (`holdout` photos are never trained on: they score every ve
 
 The result is `model/` (ONNX, TFLite, model card). Zip that folder and upload it on the
 project's versions page ("Import a model"): it is checked against the card schema,
-scored on the project's holdout and registered as a candidate version.
+scored on the project's sealed test photos and registered as a candidate version.
 """
 
 TRAIN_SH = """#!/usr/bin/env bash
@@ -86,6 +87,8 @@ def training_bundle_write(*, project, out_path: Path, config=None) -> dict:
     flags = _cli_flags(config)
     with zipfile.ZipFile(out_path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for image_id, label, split in snapshot:
+            if split == "validation":  # the platform's activation rule reads them; the engine needs none
+                continue
             image = images[image_id]
             relative = f"{split}/{label}/{image.pk}{Path(image.file.name).suffix}"
             with image.file.open("rb") as fh:

@@ -1,41 +1,79 @@
-"""Score model versions on the project's fixed holdout, the yardstick every version shares."""
+"""Score model versions: the sealed test share only reports, the validation share decides.
+
+A version never trained on a photo of either share (the splits are fixed per photo, and a run's
+snapshot lists the photos it trained on), so both give honest estimates; only the validation share
+is read by decisions (``apps.training.activation``), and always on photos both versions predicted.
+"""
 import numpy as np
 
 from apps.training.artifacts import artifacts_local_dir
+from apps.uploads.splits import TEST, TRAIN, VALIDATION, split_canonical
 
 
-def holdout_images(project):
-    """Return the project's holdout images that have a label that counts."""
-    return list(project.images.filter(split="holdout", label__in=project.classes, hidden=False).order_by("pk"))
+def labeled_images(project, split: str) -> list:
+    """Return the project's photos of one split that have a label that counts (hidden ones left out)."""
+    return list(project.images.filter(split=split, label__in=project.classes, hidden=False).order_by("pk"))
 
 
-def version_holdout_score(version, images) -> tuple[float | None, int]:
-    """Return (accuracy, n) of a version on the given labeled images, through ONNX Runtime.
+def test_images(project) -> list:
+    return labeled_images(project, TEST)
 
-    A quick version is scored from the embeddings cache when it can be: the same numbers without
-    decoding a photo, which keeps a quick run's publication within seconds.
+
+def validation_images(project) -> list:
+    return labeled_images(project, VALIDATION)
+
+
+def version_trained_on(version) -> set:
+    """Return the ids of the photos a version was fitted on (none for an imported model)."""
+    snapshot = version.run.dataset_snapshot if version.run_id else []
+    return {row[0] for row in snapshot if split_canonical(row[2]) == TRAIN}
+
+
+def version_predictions(version, images) -> list:
+    """Return the class a version predicts for each image, through what serves it.
+
+    A quick version reads the embeddings cache when it can: the same answers as the served graph
+    without decoding a photo, which keeps a quick run's publication within seconds.
     """
+    if not images:
+        return []
     if version.metadata.get("mode") == "quick":
-        from apps.training.quick import quick_version_holdout_score
+        from apps.training.quick import quick_version_predictions
 
-        score = quick_version_holdout_score(version, images)
-        if score is not None:
-            return score
-    return folder_holdout_score(artifacts_local_dir(version), images)
+        predicted = quick_version_predictions(version, images)
+        if predicted is not None:
+            return predicted
+    return folder_predictions(artifacts_local_dir(version), images)
 
 
-def folder_holdout_score(folder, images) -> tuple[float | None, int]:
-    """Return (accuracy, n) of a model folder on the given labeled images (all of them in one batch)."""
+def folder_predictions(folder, images) -> list:
+    """Return the class a model folder predicts for each labeled image (all of them in one batch)."""
     from ml.inference import Predictor
 
     if not images:
-        return None, 0
+        return []
     predictor = Predictor(folder)
     batch = np.stack([predictor.load(_read(image)) for image in images])
     probabilities = predictor.run(batch, outputs=("probabilities",))["probabilities"]
-    predicted = [predictor.classes[i] for i in probabilities.argmax(axis=1)]
-    correct = sum(p == image.label for p, image in zip(predicted, images))
-    return correct / len(images), len(images)
+    return [predictor.classes[i] for i in probabilities.argmax(axis=1)]
+
+
+def accuracy_of(predicted: list, images) -> tuple[float | None, int]:
+    if not images:
+        return None, 0
+    return sum(p == image.label for p, image in zip(predicted, images, strict=True)) / len(images), len(images)
+
+
+def version_test_score(version) -> tuple[float | None, int]:
+    """Return (accuracy, n) of a version on today's sealed test share (photos it trained on left out)."""
+    trained = version_trained_on(version)
+    images = [image for image in test_images(version.project) if image.pk not in trained]
+    return accuracy_of(version_predictions(version, images), images)
+
+
+def folder_test_score(folder, project) -> tuple[float | None, int]:
+    images = test_images(project)
+    return accuracy_of(folder_predictions(folder, images), images)
 
 
 def _read(image) -> bytes:

@@ -1,7 +1,7 @@
 """Bring a model trained elsewhere: a zipped model folder checked against the card schema.
 
 Everything that can refuse an import (the archive, the folder, running the model, scoring it on
-the holdout) happens on a scratch copy before the version row and its stored files exist.
+the test share) happens on a scratch copy before the version row and its stored files exist.
 """
 import logging
 import shutil
@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError, PermissionDeniedError
 from apps.projects.access import can_manage
-from apps.training.evaluation import folder_holdout_score, holdout_images
+from apps.training.evaluation import folder_test_score
 from apps.training.models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ ZIP_ENCRYPTED = _("The archive is password-protected (%(name)s): export the mode
 ZIP_DAMAGED = _("The archive is damaged: %(name)s cannot be unpacked.")
 NO_CARD = _("The archive has no card.json: export the whole model folder.")
 FOLDER_INVALID = _("The model folder is not valid: %(problems)s")
-HOLDOUT_FAILED = _("The model could not be scored on the project's holdout photos: %(reason)s")
+TEST_FAILED = _("The model could not be scored on the project's test photos: %(reason)s")
 ONLY_TEACHER_IMPORTS = _("Only the project's teacher can import models.")
 MAX_FILES = 200
 MAX_NAME_BYTES = 255  # one path component, as most file systems allow
@@ -92,17 +92,17 @@ def _extract(zip_file, target: Path) -> Path:
     return cards[0].parent
 
 
-def _holdout_score(project, folder: Path) -> tuple[float | None, int]:
-    """Score the unpacked folder on today's holdout; a model that cannot answer it is refused here."""
+def _test_score(project, folder: Path) -> tuple[float | None, int]:
+    """Score the unpacked folder on the sealed test share; a model that cannot answer it is refused here."""
     try:
-        return folder_holdout_score(folder, holdout_images(project))
+        return folder_test_score(folder, project)
     except Exception as exc:  # whatever the imported graph raises, the import is refused, not half stored
-        logger.info("imported model failed on the holdout: %s", exc)
-        raise ApplicationError(HOLDOUT_FAILED % {"reason": f"{type(exc).__name__}: {exc}"[:300]}) from exc
+        logger.info("imported model failed on the test photos: %s", exc)
+        raise ApplicationError(TEST_FAILED % {"reason": f"{type(exc).__name__}: {exc}"[:300]}) from exc
 
 
 def model_version_import(*, project, user, zip_file) -> ModelVersion:
-    """Validate an uploaded model folder, score it on the holdout and register it as a candidate."""
+    """Validate an uploaded model folder, score it on the sealed test share and register it as a candidate."""
     from apps.training.services import model_version_publish
     from ml.validate import import_problems
 
@@ -114,10 +114,10 @@ def model_version_import(*, project, user, zip_file) -> ModelVersion:
         problems, explainable = import_problems(folder)
         if problems:
             raise ApplicationError(FOLDER_INVALID % {"problems": "; ".join(problems)})
-        holdout = _holdout_score(project, folder)
+        test_score = _test_score(project, folder)
         return model_version_publish(
             project=project, user=user, local_dir=folder, source=ModelVersion.Source.IMPORTED,
-            explainable=explainable, auto_activate=False, holdout=holdout,
+            explainable=explainable, auto_activate=False, test_score=test_score,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -106,8 +106,14 @@ class ModelVersion(TimeStampedModel):
     files = models.JSONField(_("files"), default=dict, blank=True)  # file name -> size in bytes
     metadata = models.JSONField(_("model card"), default=dict, blank=True)
     metrics = models.JSONField(_("metrics"), default=dict, blank=True)
-    holdout_accuracy = models.FloatField(_("holdout accuracy"), null=True, blank=True)
-    holdout_n = models.PositiveIntegerField(_("holdout photos"), default=0)
+    # The sealed test share's score: reported, never read by a decision.
+    test_accuracy = models.FloatField(_("test accuracy"), null=True, blank=True)
+    test_n = models.PositiveIntegerField(_("test photos"), default=0)
+    # Class predicted for each validation photo ({image id: class}): versions are compared on the
+    # photos both predicted, so a comparison is always on identical photos.
+    validation_predictions = models.JSONField(_("validation predictions"), default=dict, blank=True)
+    # What the activation rule decided for this version and why (apps.training.activation).
+    activation = models.JSONField(_("activation decision"), default=dict, blank=True)
     explainable = models.BooleanField(_("explainable"), default=True, help_text=_("False for imported classification-only models"))
     problem = models.TextField(_("problem"), blank=True, help_text=_("Why the version cannot be served, if it cannot"))
     created_by = models.ForeignKey(
@@ -135,3 +141,13 @@ class ModelVersion(TimeStampedModel):
     @property
     def automatic(self) -> bool:
         return bool(self.run_id and self.run and self.run.automatic)
+
+    @property
+    def test_summary(self) -> dict:
+        """The sealed test share's score as the API gives it: accuracy, n and its 95 % Wilson interval."""
+        from ml.evaluation import wilson_ci
+
+        if self.test_accuracy is None or not self.test_n:
+            return {"accuracy": None, "n": int(self.test_n or 0), "ci95": None}
+        correct = round(self.test_accuracy * self.test_n)
+        return {"accuracy": self.test_accuracy, "n": self.test_n, "ci95": wilson_ci(correct, self.test_n)}

@@ -60,29 +60,28 @@ def card_variants(card: dict) -> dict[str, dict]:
 
 
 QUICK_NOT_BEATEN = _(
-    "Full training has not beaten the quick model with your labels (%(full)s %% against %(quick)s %% on the same "
-    "%(n)s holdout photos): use the quick model, it takes seconds."
+    "Full training has not measurably beaten the quick model with your labels (%(full)s %% against %(quick)s %% on "
+    "the same %(n)s validation photos): use the quick model, it takes seconds."
 )
 ONLY_QUICK = _(
-    "So far only the quick model has been trained: %(quick)s %% on %(n)s holdout photos. A full training fine-tunes "
-    "the network itself and takes several minutes; its version replaces the active one only if it scores at least as "
-    "well on the same holdout photos."
+    "So far only the quick model has been trained. A full training fine-tunes the network itself and takes several "
+    "minutes; its version replaces the active one only if it gets at least as many of the same validation photos right."
 )
 NOT_COMPARABLE = _(
-    "The quick and the full versions were scored on different holdout photos (%(quick_n)s and %(full_n)s): they "
-    "cannot be compared yet. A new run of either kind is scored on today's holdout photos."
+    "The quick and the full versions have no validation photo in common yet: they cannot be compared. Label more "
+    "photos; the next run of either kind is compared on them."
 )
 
 
 @dataclass(frozen=True)
 class ModeAdvice:
-    """Which kind of training to recommend, from the project's versions' scores on the same holdout photos."""
+    """Which kind of training to recommend, from the latest quick and full versions on identical validation photos."""
 
     case: str  # "quick_not_beaten" | "full_beats_quick" | "only_quick" | "not_comparable"
     mode: str | None  # the kind of training to preselect, None to leave the default
-    quick: float | None  # holdout accuracy (0..1) of the best quick version compared
-    full: float | None  # of the best full version compared
-    holdout_n: int | None  # the holdout photos both were scored on
+    quick: float | None  # validation accuracy (0..1) of the quick version compared
+    full: float | None  # of the full version compared
+    validation_n: int | None  # the validation photos both were compared on
     text: str  # the advice, in the active language, numbers in its format
 
 
@@ -107,69 +106,75 @@ def _full_beats_quick(full: float, quick: float, n: int) -> str:
     points = _rounded(full, places) - _rounded(quick, places)
     return ngettext(
         "Full training beats the quick model by %(points)s point with your labels (%(full)s %% against %(quick)s %% "
-        "on the same %(n)s holdout photos): it is worth the minutes it takes.",
+        "on the same %(n)s validation photos): it is worth the minutes it takes.",
         "Full training beats the quick model by %(points)s points with your labels (%(full)s %% against %(quick)s %% "
-        "on the same %(n)s holdout photos): it is worth the minutes it takes.",
+        "on the same %(n)s validation photos): it is worth the minutes it takes.",
         1 if points == 1 else 2,
     ) % {"points": formats.number_format(points, places), "full": _percent(full, places),
          "quick": _percent(quick, places), "n": n}
 
 
-def training_mode_advice(*, project) -> ModeAdvice | None:
-    """Compare the best quick version with the best full version of the project on the same holdout photos.
+def _latest_servable(project, mode: str):
+    versions = (project.model_versions.exclude(status=ModelVersion.Status.FAILED).filter(problem="")
+                .select_related("run").order_by("-number"))
+    return next((v for v in versions if v.mode == mode and list(v.metadata.get("classes") or []) == list(project.classes)),
+                None)
 
-    Only versions that can be served, with the project's classes and a holdout score count. Every photo's
-    holdout membership is fixed by its hash, so versions scored on as many holdout photos were scored on the
-    same photos; the comparison uses the largest holdout both kinds were scored on. Ties go to the quick
-    model: it answers as well in seconds. None when the project has no scored quick version.
+
+def training_mode_advice(*, project) -> ModeAdvice | None:
+    """Compare the latest quick and full versions on the validation photos both predicted (the sealed test share is never read).
+
+    The full version is advised only when it gets measurably more of the same photos right
+    (``apps.training.activation.Comparison.verdict``); otherwise the quick model answers as well in
+    seconds. Only stored predictions are read: a page view never runs a model. None without a quick version.
     """
-    versions = (project.model_versions.exclude(status=ModelVersion.Status.FAILED)
-                .filter(problem="", holdout_accuracy__isnull=False, holdout_n__gt=0))
-    best: dict = {}  # (mode, holdout_n) -> the best accuracy of that kind on that holdout
-    for version in versions:
-        if list(version.metadata.get("classes") or []) != list(project.classes):
-            continue
-        key = (version.mode, version.holdout_n)
-        best[key] = max(best.get(key, 0.0), version.holdout_accuracy)
-    quick_ns = sorted((n for mode, n in best if mode == "quick"), reverse=True)
-    full_ns = sorted((n for mode, n in best if mode == "full"), reverse=True)
-    if not quick_ns:
+    from apps.training.activation import stored_comparison
+
+    quick, full = _latest_servable(project, "quick"), _latest_servable(project, "full")
+    if quick is None:
         return None
-    if not full_ns:
-        n = quick_ns[0]
-        quick = best[("quick", n)]
-        return ModeAdvice("only_quick", None, quick, None, n,
-                          gettext(ONLY_QUICK) % {"quick": _percent(quick), "n": n})
-    shared = [n for n in quick_ns if n in full_ns]
-    if not shared:
-        return ModeAdvice("not_comparable", None, best[("quick", quick_ns[0])], best[("full", full_ns[0])], None,
-                          gettext(NOT_COMPARABLE) % {"quick_n": quick_ns[0], "full_n": full_ns[0]})
-    n = shared[0]
-    quick, full = best[("quick", n)], best[("full", n)]
-    if full > quick:
-        return ModeAdvice("full_beats_quick", "full", quick, full, n, _full_beats_quick(full, quick, n))
+    if full is None:
+        return ModeAdvice("only_quick", None, None, None, None, gettext(ONLY_QUICK))
+    comparison = stored_comparison(full, quick)
+    if comparison is None:
+        return ModeAdvice("not_comparable", None, None, None, None, gettext(NOT_COMPARABLE))
+    n = comparison.n
+    full_accuracy, quick_accuracy = comparison.candidate_correct / n, comparison.reference_correct / n
+    if comparison.verdict == "better":
+        return ModeAdvice("full_beats_quick", "full", quick_accuracy, full_accuracy, n,
+                          _full_beats_quick(full_accuracy, quick_accuracy, n))
     # Not above: shown with the decimals that tell them apart (93 % against 94 %, or 93,6 % against 93,8 %).
-    places = 0 if full == quick else _places(full, quick)
-    text = gettext(QUICK_NOT_BEATEN) % {"full": _percent(full, places), "quick": _percent(quick, places), "n": n}
-    return ModeAdvice("quick_not_beaten", "quick", quick, full, n, text)
+    places = 0 if full_accuracy == quick_accuracy else _places(full_accuracy, quick_accuracy)
+    text = gettext(QUICK_NOT_BEATEN) % {"full": _percent(full_accuracy, places),
+                                        "quick": _percent(quick_accuracy, places), "n": n}
+    return ModeAdvice("quick_not_beaten", "quick", quick_accuracy, full_accuracy, n, text)
 
 
 RUN_QUEUED_AUTOMATIC = _("queued automatically, after %(count)s new labels")
 RUN_QUEUED_AUTOMATIC_ONE = _("queued automatically, after 1 new label")
 OUTCOME_NO_VERSION = _("This run finished without making a model version.")
-OUTCOME_VERSION = _("This run made version %(number)s: %(accuracy)s right on %(n)s test photos, never used for training.")
+TEST_SCORE = _("%(accuracy)s right on %(n)s test photos (95 %% interval %(low)s to %(high)s), photos never used "
+               "for training or to choose anything.")
+OUTCOME_VERSION = _("This run made version %(number)s: %(score)s")
 OUTCOME_VERSION_UNSCORED = _("This run made version %(number)s; the project has no labeled test photos to score it on yet.")
+LATEST_VERSION = _("Version %(number)s: %(score)s")
+VERSION_UNSCORED = _("Version %(number)s has no test score yet: the project has no labeled test photo to score it on.")
 OUTCOME_ACTIVE = _("It is the active model now: analyses use it.")
 OUTCOME_REPLACED = _("It was activated; version %(number)s has replaced it since.")
 OUTCOME_PINNED = _(
-    "It was not activated: you chose the active version by hand, and automatic runs never replace it. "
+    "It was not activated: you chose the active version by hand, and automatic activation never replaces it. "
     "Activate it on the versions page, or let automatic runs activate again there."
 )
-OUTCOME_WORSE = _(
-    "It was not activated: it got %(accuracy)s right against %(active)s for the active version %(number)s on the same "
-    "test photos. You can still activate it on the versions page."
+OUTCOME_WORSE = _("It was not activated: it got fewer of the same validation photos right than the active version. "
+                  "You can still activate it on the versions page.")
+OUTCOME_NOT_COMPARABLE = _(
+    "It was not activated: it has no labeled validation photo in common with the active version, so it could not be "
+    "compared. Label a few more photos, or activate it on the versions page."
 )
+OUTCOME_MORE_DATA = _("It was activated without a comparison: there is no labeled validation photo in common yet, and "
+                      "it learned from every photo the previous version did, and more, with the same recipe.")
 OUTCOME_KEPT = _("It was not activated: the active version stays. You can activate it on the versions page.")
+KEPT_REASONS = {"pinned": OUTCOME_PINNED, "worse": OUTCOME_WORSE, "no_comparable_score": OUTCOME_NOT_COMPARABLE}
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,7 @@ class RunOutcome:
     summary: str
     activation: str
     activated: bool
+    change: str = ""  # did it get better than the version it was compared with, in plain words
 
 
 def _score_text(accuracy: float) -> str:
@@ -188,35 +194,51 @@ def _score_text(accuracy: float) -> str:
     return f"{number_text(100 * accuracy, 1)} %"
 
 
+def version_test_text(version, *, made_by_run: bool = False) -> str:
+    """The version's sealed test score with n and its 95 % interval, in the reader's language."""
+    test = version.test_summary
+    if test["accuracy"] is None:
+        return str((OUTCOME_VERSION_UNSCORED if made_by_run else VERSION_UNSCORED) % {"number": version.number})
+    low, high = test["ci95"]
+    score = TEST_SCORE % {"accuracy": _score_text(test["accuracy"]), "n": test["n"], "low": _score_text(low),
+                          "high": _score_text(high)}
+    return str((OUTCOME_VERSION if made_by_run else LATEST_VERSION) % {"number": version.number, "score": score})
+
+
+def version_activation_text(version) -> str:
+    """Why the activation rule left a version aside, and how it compared, in the reader's language ("" otherwise)."""
+    from apps.training.change import change_sentences
+
+    record = version.activation or {}
+    if record.get("decision") != "kept" or record.get("reason") not in KEPT_REASONS:
+        return ""
+    change = change_sentences(record.get("validation")) if record.get("validation") else ""
+    return f"{KEPT_REASONS[record['reason']]} {change}".strip()
+
+
 def training_run_outcome(*, run) -> RunOutcome | None:
     """Return what a succeeded run made, in the reader's language; None while it runs or when it failed."""
+    from apps.training.change import change_sentences
+
     if run.status != TrainingRun.Status.SUCCEEDED:
         return None
     version = ModelVersion.objects.filter(run=run).select_related("project").first()
     if version is None:
         return RunOutcome(version=None, summary=str(OUTCOME_NO_VERSION), activation="", activated=False)
-    if version.holdout_accuracy is None or not version.holdout_n:
-        summary = OUTCOME_VERSION_UNSCORED % {"number": version.number}
-    else:
-        summary = OUTCOME_VERSION % {"number": version.number, "accuracy": _score_text(version.holdout_accuracy),
-                                     "n": version.holdout_n}
+    summary = version_test_text(version, made_by_run=True)
+    record = version.activation or {}
+    change = change_sentences(record.get("validation")) if record.get("active_before") else ""
     active = model_version_active(project=version.project)
     if version.status == ModelVersion.Status.ACTIVE:
-        return RunOutcome(version=version, summary=summary, activation=str(OUTCOME_ACTIVE), activated=True)
+        text = OUTCOME_MORE_DATA if record.get("reason") == "more_data_no_comparison" else OUTCOME_ACTIVE
+        return RunOutcome(version=version, summary=summary, activation=str(text), activated=True, change=change)
     if version.status == ModelVersion.Status.FAILED:
         return RunOutcome(version=version, summary=summary, activation=version.problem, activated=False)
     if version.activated_at is not None:
         replaced = OUTCOME_REPLACED % {"number": active.number if active else "—"}
-        return RunOutcome(version=version, summary=summary, activation=replaced, activated=True)
-    if run.automatic and version.project.model_pinned:
-        reason = str(OUTCOME_PINNED)
-    elif active is not None and active.holdout_accuracy is not None and version.holdout_accuracy is not None \
-            and version.holdout_accuracy < active.holdout_accuracy:
-        reason = OUTCOME_WORSE % {"accuracy": _score_text(version.holdout_accuracy),
-                                  "active": _score_text(active.holdout_accuracy), "number": active.number}
-    else:
-        reason = str(OUTCOME_KEPT)
-    return RunOutcome(version=version, summary=summary, activation=reason, activated=False)
+        return RunOutcome(version=version, summary=summary, activation=replaced, activated=True, change=change)
+    reason = KEPT_REASONS.get(record.get("reason"), OUTCOME_KEPT)
+    return RunOutcome(version=version, summary=summary, activation=str(reason), activated=False, change=change)
 
 
 def automatic_run_new_labels(*, run) -> int:

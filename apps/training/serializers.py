@@ -67,6 +67,12 @@ class TrainingRunOutputSerializer(serializers.Serializer):
         return version.number if version else None
 
 
+class TestScoreSerializer(serializers.Serializer):
+    accuracy = serializers.FloatField(allow_null=True)
+    n = serializers.IntegerField()
+    ci95 = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2, allow_null=True)
+
+
 class ModelVersionOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     project = serializers.CharField(source="project.slug")
@@ -76,8 +82,12 @@ class ModelVersionOutputSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=["quick", "full"], help_text="quick: a head on cached embeddings")
     automatic = serializers.BooleanField(help_text="published by an automatic quick retrain")
     run = serializers.IntegerField(source="run_id", allow_null=True)
-    holdout_accuracy = serializers.FloatField(allow_null=True)
-    holdout_n = serializers.IntegerField()
+    test = TestScoreSerializer(source="test_summary",
+                               help_text="the sealed test share: never trained on, never read by a decision")
+    holdout_accuracy = serializers.FloatField(source="test_accuracy", allow_null=True,
+                                              help_text="deprecated alias of test.accuracy")
+    holdout_n = serializers.IntegerField(source="test_n", help_text="deprecated alias of test.n")
+    activation = serializers.DictField(help_text="what the activation rule decided for this version, and why")
     metrics = serializers.DictField()
     explainable = serializers.BooleanField()
     problem = serializers.CharField()

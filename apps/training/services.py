@@ -23,10 +23,11 @@ from apps.projects.access import can_manage
 from apps.projects.models import Project
 from apps.training.artifacts import artifact_prefix_new, artifacts_delete, artifacts_upload, image_local_path
 from apps.training.configs import training_config_clean
-from apps.training.evaluation import holdout_images, version_holdout_score
+from apps.training.evaluation import version_test_score
 from apps.training.events import log_entry
 from apps.training.models import ModelVersion, TrainingRun
 from apps.training.selectors import card_variants
+from apps.uploads.splits import TRAIN, VALIDATION, split_canonical
 from ml.card import read_card
 from ml.events import Event
 
@@ -51,10 +52,21 @@ class RunCancelled(Exception):
 
 
 def dataset_snapshot(*, project) -> list:
-    """Return [[image_id, label that counts, split], ...] for every usable labeled image."""
+    """Return [[image_id, label that counts, split], ...] for every usable labeled image.
+
+    A class with fewer training photos than a run needs borrows its validation photos: they are
+    listed as "train" here, so no comparison ever scores a version on a photo it learned from. Test
+    photos are never borrowed.
+    """
     # Hidden photos (moderation) are not trained on.
     rows = project.images.exclude(label="").filter(label__in=project.classes, hidden=False).order_by("pk")
-    return [[image_id, label, split] for image_id, label, split in rows.values_list("pk", "label", "split")]
+    snapshot = [[image_id, label, split] for image_id, label, split in rows.values_list("pk", "label", "split")]
+    counts = Counter(label for _, label, split in snapshot if split == TRAIN)
+    short = {name for name in project.classes if counts.get(name, 0) < settings.RIIM_TRAINING_MIN_IMAGES_PER_CLASS}
+    for row in snapshot:
+        if row[2] == VALIDATION and row[1] in short:
+            row[2] = TRAIN
+    return snapshot
 
 
 def snapshot_hash(snapshot, project) -> str:
@@ -65,7 +77,7 @@ def snapshot_hash(snapshot, project) -> str:
 
 def _check_enough_labels(project, snapshot):
     minimum = settings.RIIM_TRAINING_MIN_IMAGES_PER_CLASS
-    counts = Counter(label for _, label, split in snapshot if split == "train")
+    counts = Counter(label for _, label, split in snapshot if split == TRAIN)
     short = [f"{name}: {counts.get(name, 0)}" for name in project.classes if counts.get(name, 0) < minimum]
     if short:
         raise ApplicationError(TOO_FEW_LABELS % {"minimum": minimum, "detail": ", ".join(short)})
@@ -207,7 +219,9 @@ def _manifest_write(run, scratch: Path) -> Path:
         writer.writerow(["path", "label", "tags", "split"])
         for image_id, label, split in run.dataset_snapshot:
             image = images.get(image_id)
-            if image is None:  # deleted since the run was queued
+            split = split_canonical(split)
+            # Validation photos are left to the activation rule: the engine never sees them.
+            if image is None or split == VALIDATION:  # or deleted since the run was queued
                 continue
             writer.writerow([str(image_local_path(image, scratch)), label, ";".join(image.tags), split])
     return manifest
@@ -239,22 +253,17 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
     try:
         out_dir = scratch / "model"
         started = time.perf_counter()
-        holdout = None
         if run.mode == TrainingRun.Mode.QUICK:
             from apps.training.quick import quick_model_build
 
-            card = quick_model_build(run=run, out_dir=out_dir)
-            metrics = card["metrics"]
-            # Scored on the cached embeddings of the same holdout images the graph would see.
-            holdout = (metrics["accuracy"], metrics["n"]) if metrics["split"] == "holdout" else (None, 0)
+            quick_model_build(run=run, out_dir=out_dir)
         else:
             from ml.training import train
 
             train(_ml_config(run.config), _manifest_write(run, scratch), out_dir, progress=_Reporter(run.pk),
                   weights_dir=settings.RIIM_WEIGHTS_DIR)
         training_seconds = time.perf_counter() - started
-        version = model_version_publish(run=run, local_dir=out_dir, holdout=holdout,
-                                        auto_activate=not (run.automatic and run.project.model_pinned))
+        version = model_version_publish(run=run, local_dir=out_dir)
         if run.automatic:
             from apps.training.automation import automatic_versions_prune
 
@@ -262,7 +271,8 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
         status = TrainingRun.Status.SUCCEEDED
         TrainingRun.objects.filter(pk=run.pk).update(
             timings={**(version.metadata.get("timings") or {}), "wall_s": round(training_seconds, 1)},
-            metrics={**version.metrics, "holdout_accuracy": version.holdout_accuracy, "holdout_n": version.holdout_n},
+            metrics={**version.metrics, "test": version.test_summary, "holdout_accuracy": version.test_accuracy,
+                     "holdout_n": version.test_n},
         )
     except RunCancelled:
         status = TrainingRun.Status.CANCELLED
@@ -284,9 +294,12 @@ def _card_metrics(card: dict) -> dict:
     """Pick the numbers the versions page compares side by side from a model card."""
     metrics = card.get("metrics") or {}
     kfold = card.get("kfold") or {}
+    # The engine's own score of the photos it reported on when it ran (the version's ``test`` is
+    # today's sealed test share, scored by the platform).
     return {
-        "test_accuracy": metrics.get("accuracy"),
-        "test_n": metrics.get("n"),
+        "engine_accuracy": metrics.get("accuracy"),
+        "engine_n": metrics.get("n"),
+        "engine_split": metrics.get("split"),
         "kfold_k": kfold.get("k"),
         "kfold_mean": (kfold.get("accuracy") or {}).get("mean"),
         "kfold_std": (kfold.get("accuracy") or {}).get("std"),
@@ -296,11 +309,11 @@ def _card_metrics(card: dict) -> dict:
 
 
 def model_version_publish(*, run=None, local_dir: Path, project=None, user=None, source=ModelVersion.Source.TRAINED,
-                          explainable=True, auto_activate=True, holdout=None) -> ModelVersion:
-    """Store a finished model folder as a new version, score it on the holdout and apply the activation policy.
+                          explainable=True, auto_activate=True, test_score=None) -> ModelVersion:
+    """Store a finished model folder as a new version, score it on the sealed test share and apply the activation rule.
 
     Files go to a fresh storage folder first; the row appears only once every file is there, so a
-    half-written version is never visible. ``holdout`` is an (accuracy, n) already measured on the
+    half-written version is never visible. ``test_score`` is an (accuracy, n) already measured on the
     folder (an import scores before storing anything, so a model that cannot answer leaves nothing behind).
     """
     project = project or run.project
@@ -325,45 +338,34 @@ def model_version_publish(*, run=None, local_dir: Path, project=None, user=None,
     except Exception:
         artifacts_delete(prefix=prefix, files=files)
         raise
-    return model_version_score_and_maybe_activate(version=version, auto_activate=auto_activate, holdout=holdout)
+    return model_version_score_and_decide(version=version, auto_activate=auto_activate, test_score=test_score)
 
 
-def model_version_score_and_maybe_activate(*, version: ModelVersion, auto_activate=True, holdout=None) -> ModelVersion:
-    """Score the new version and the active one on today's holdout; activate the new one unless it is worse."""
-    images = holdout_images(version.project)
+def model_version_score_and_decide(*, version: ModelVersion, auto_activate=True, test_score=None) -> ModelVersion:
+    """Score a new version on the sealed test share (a report only), then let the activation rule decide."""
+    from apps.training.activation import model_version_decide
+
     try:
         _model_version_open_check(version)
-        accuracy, n = holdout if holdout is not None else version_holdout_score(version, images)
+        accuracy, n = test_score if test_score is not None else version_test_score(version)
     except Exception as exc:  # a corrupt or unreadable file: the version is refused, the active one stays
         logger.warning("version %s cannot be served: %s", version.pk, exc)
         problem = str(VERSION_FILE_BROKEN % {"number": version.number, "reason": str(exc)[:300]})
         ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.FAILED, problem=problem)
         version.refresh_from_db()
         return version
-    ModelVersion.objects.filter(pk=version.pk).update(holdout_accuracy=accuracy, holdout_n=n)
-    version.refresh_from_db()
+    ModelVersion.objects.filter(pk=version.pk).update(test_accuracy=accuracy, test_n=n)
     if not auto_activate:
+        ModelVersion.objects.filter(pk=version.pk).update(activation={"decision": "kept", "reason": "imported"})
+        version.refresh_from_db()
         return version
-    active = version.project.model_versions.filter(status=ModelVersion.Status.ACTIVE).first()
-    if active is None:
-        return model_version_activate(version=version)
-    try:
-        active_accuracy, active_n = version_holdout_score(active, images)
-    except Exception as exc:  # a broken active version must not block a working new one
-        logger.warning("active version %s could not be scored: %s", active.pk, exc)
-        active_accuracy = None
-    if active_accuracy is not None:
-        ModelVersion.objects.filter(pk=active.pk).update(holdout_accuracy=active_accuracy, holdout_n=active_n)
-    # Ties go to the newer version; a full model must reach the active quick model's score to replace it.
-    if accuracy is None or active_accuracy is None or accuracy >= active_accuracy:
-        return model_version_activate(version=version)
-    return version
+    return model_version_decide(version)
 
 
 def _model_version_open_check(version: ModelVersion) -> None:
     """Open the version's served model files as the web process will; raise what makes them unusable.
 
-    Scoring alone does not open them when the project has no labeled holdout photo yet.
+    Scoring alone does not open them when the project has no labeled test photo yet.
     """
     from apps.training.artifacts import artifacts_local_dir
     from ml.inference import Predictor
@@ -371,9 +373,11 @@ def _model_version_open_check(version: ModelVersion) -> None:
     Predictor(artifacts_local_dir(version))
 
 
-def model_version_activate(*, version: ModelVersion, user=None) -> ModelVersion:
-    """Make a version the project's active one (also a rollback): one transaction, one pointer flip."""
-    if user is not None and not can_manage(user=user, project=version.project):
+def model_version_activate(*, version: ModelVersion, user) -> ModelVersion:
+    """Make a version the project's active one by hand (also a rollback): it pins the project."""
+    from apps.training.activation import model_version_activate_by_hand
+
+    if not can_manage(user=user, project=version.project):
         raise PermissionDeniedError(ONLY_TEACHER_RETRAINS)
     if version.problem:
         raise ApplicationError(VERSION_HAS_PROBLEM % {"problem": version.problem})
@@ -382,13 +386,7 @@ def model_version_activate(*, version: ModelVersion, user=None) -> ModelVersion:
             VERSION_CLASSES_MISMATCH
             % {"model": ", ".join(version.metadata.get("classes", [])), "project": ", ".join(version.project.classes)}
         )
-    with transaction.atomic():
-        ModelVersion.objects.filter(project=version.project, status=ModelVersion.Status.ACTIVE).exclude(
-            pk=version.pk
-        ).update(status=ModelVersion.Status.ARCHIVED)
-        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=timezone.now())
-        # A version chosen by hand pins the project: automatic quick runs stop activating theirs.
-        Project.objects.filter(pk=version.project_id).update(model_pinned=user is not None)
+    model_version_activate_by_hand(version)
     version.refresh_from_db()
     version.project.refresh_from_db(fields=["model_pinned"])
     return version
@@ -401,15 +399,6 @@ def project_automation_update(*, project: Project, user, auto_quick_retrain: boo
     changes = {"auto_quick_retrain": bool(auto_quick_retrain), **({"model_pinned": False} if release_pin else {})}
     Project.objects.filter(pk=project.pk).update(**changes)
     project.refresh_from_db(fields=list(changes))
-    return project
-
-
-def project_model_pin_release(*, project: Project, user) -> Project:
-    """Let automatic quick runs activate their versions again (the teacher's hand-picked version stays active)."""
-    if not can_manage(user=user, project=project):
-        raise PermissionDeniedError(ONLY_TEACHER_RETRAINS)
-    Project.objects.filter(pk=project.pk).update(model_pinned=False)
-    project.refresh_from_db(fields=["model_pinned"])
     return project
 
 

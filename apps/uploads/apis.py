@@ -86,7 +86,8 @@ class ImageListCreateApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("project", str),
-            OpenApiParameter("split", str),
+            OpenApiParameter("split", str, enum=["train", "validation", "test", "holdout"],
+                             description="holdout: deprecated alias of test"),
             OpenApiParameter("label", str),
             OpenApiParameter("labeled", bool),
             OpenApiParameter("uploader", str),

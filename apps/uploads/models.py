@@ -11,7 +11,8 @@ class Image(TimeStampedModel):
 
     class Split(models.TextChoices):
         TRAIN = "train", _("Training")
-        HOLDOUT = "holdout", _("Holdout")
+        VALIDATION = "validation", _("Validation")
+        TEST = "test", _("Test")
 
     project = models.ForeignKey(
         "projects.Project", on_delete=models.CASCADE, related_name="images", verbose_name=_("project")
@@ -27,10 +28,11 @@ class Image(TimeStampedModel):
     height = models.PositiveIntegerField(_("height"))
     format = models.CharField(_("format"), max_length=10)
     size_bytes = models.PositiveIntegerField(_("size (bytes)"), default=0)
-    # Fixed per image from its hash, so every model version is scored on the same holdout.
+    # Fixed per image from its hash (apps.uploads.splits): training photos fit the models, validation
+    # photos decide which version is served, test photos only report (no decision reads them).
     split = models.CharField(_("split"), max_length=10, choices=Split.choices, default=Split.TRAIN, db_index=True)
     # Webcam frames of one capture session (one class, one camera run): their split comes from this id,
-    # so near-identical frames never land on both sides of the holdout.
+    # so near-identical frames never land on both sides of a split.
     capture_session = models.UUIDField(_("capture session"), null=True, blank=True, db_index=True)
     # The label that counts (kept in sync by apps.labeling.services.image_label_resolve).
     label = models.CharField(_("label"), max_length=40, blank=True, db_index=True)

@@ -11,22 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from apps.projects.access import can_contribute
 from apps.uploads.models import Image
+from apps.uploads.splits import capture_split_for, image_split_for
 from apps.uploads.validators import ImageRejected, image_clean
 
 CANNOT_UPLOAD = _("You cannot upload images to this project.")
 DUPLICATE_IMAGE = _("This image is already in the project (uploaded as “%(name)s”).")
-
-
-def image_split_for(*, sha256: str, holdout_fraction: float) -> str:
-    """Return the fixed split for an image: a deterministic function of its hash."""
-    position = int(sha256[:8], 16) / 0x1_0000_0000
-    return Image.Split.HOLDOUT if position < holdout_fraction else Image.Split.TRAIN
-
-
-def capture_split_for(*, capture_session, holdout_fraction: float) -> str:
-    """Return the one split of every frame of a webcam capture session: a function of the session id."""
-    digest = hashlib.sha256(f"capture-session:{capture_session}".encode()).hexdigest()
-    return image_split_for(sha256=digest, holdout_fraction=holdout_fraction)
 
 
 def image_upload_create(*, project, uploader, raw: bytes, name: str, capture_session=None) -> Image:
@@ -58,9 +47,8 @@ def image_upload_create(*, project, uploader, raw: bytes, name: str, capture_ses
                 height=clean.height,
                 format=clean.format,
                 size_bytes=len(clean.content),
-                split=(capture_split_for(capture_session=capture_session, holdout_fraction=project.holdout_fraction)
-                       if capture_session else image_split_for(sha256=clean.sha256,
-                                                               holdout_fraction=project.holdout_fraction)),
+                split=(capture_split_for(capture_session=capture_session, project=project)
+                       if capture_session else image_split_for(sha256=clean.sha256, project=project)),
                 capture_session=capture_session,
             )
             # robust: a broker that is down must not fail the upload; the pending-work sweep resends it.

@@ -16,17 +16,17 @@ def test_near_chance_is_less_than_fifteen_points_above_guessing(accuracy, classe
 
 @pytest.mark.django_db
 def test_near_chance_model_gets_a_warning_next_to_its_answers(classroom, publish, stored_image, client):
-    """A model that scored 0.59 on its holdout is flagged on the analysis page; a good one is not."""
+    """A model that scored 0.59 on its sealed test photos is flagged on the analysis page; a good one is not."""
     version = publish()
     image = stored_image(image_bytes(fmt="PNG"))
     client.force_login(classroom.student)
     classes = len(classroom.project.classes)
-    version.holdout_accuracy = 1 / classes + 0.09
-    version.save(update_fields=["holdout_accuracy"])
+    version.test_accuracy = 1 / classes + 0.09
+    version.save(update_fields=["test_accuracy"])
     html = client.get(f"/images/{image.pk}/analysis/").content.decode()
     assert 'id="near-chance"' in html and "apenas mejor que adivinar" in html
-    version.holdout_accuracy = 0.97
-    version.save(update_fields=["holdout_accuracy"])
+    version.test_accuracy = 0.97
+    version.save(update_fields=["test_accuracy"])
     assert 'id="near-chance"' not in client.get(f"/images/{image.pk}/analysis/").content.decode()
 
 

@@ -63,17 +63,18 @@ def test_activity_filters_and_csv(world, labeled, client):
 def test_project_create_page(world, client):
     """A teacher creates a project through the form; a bad form is a 400 with messages."""
     client.force_login(world.teacher)
-    bad = client.post("/projects/new/", {"name": "Aves", "classes": "loro", "holdout_fraction": 0.2})
+    bad = client.post("/projects/new/", {"name": "Aves", "classes": "loro", "test_fraction": 0.2})
     assert bad.status_code == 400
-    good = client.post("/projects/new/", {"name": "Aves", "classes": "loro, paloma", "holdout_fraction": 0.2})
+    good = client.post("/projects/new/", {"name": "Aves", "classes": "loro, paloma", "test_fraction": 0.2})
     assert good.status_code == 302 and good["Location"] == "/projects/aves/"
 
 
 def test_project_page_names_the_split_in_the_readers_language(world, labeled, client):
-    """The fixed split's table and sentence speak Spanish: partition names, and the holdout share as a percentage."""
+    """The fixed split's table and sentence speak Spanish: the three shares' names, and their sizes as percentages."""
     client.force_login(world.teacher)
     html = client.get(f"/projects/{world.project.slug}/").content.decode()
     table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    assert "<td>Entrenamiento</td>" in table and "<td>Reserva</td>" in table
-    assert "<td>train</td>" not in table and "<td>holdout</td>" not in table
-    assert f"aproximadamente {round(100 * world.project.holdout_fraction)} % de ellas" in html
+    assert "<td>Entrenamiento</td>" in table and "<td>Validación</td>" in table and "<td>Prueba</td>" in table
+    assert "<td>train</td>" not in table and "<td>test</td>" not in table
+    assert (f"alrededor del {round(100 * world.project.test_fraction)} % a la parte de prueba sellada, el "
+            f"{round(100 * world.project.validation_fraction)} % a validación") in html

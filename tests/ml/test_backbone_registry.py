@@ -123,7 +123,7 @@ def test_a_quick_model_on_lite0_names_what_is_in_the_photo(cache, tmp_path):
     images = np.random.default_rng(1).uniform(0, 255, (12, SMALL, SMALL, 3)).astype(np.float32)
     x, xm = Embedder(source)(images)
     card = publish_quick(tmp_path, backbone=backbone, backbone_file=source, classes=["a", "b"],
-                         train=QuickData(x, xm, np.arange(12) % 2), holdout=None, config={}, dataset_sha256="0" * 64)
+                         train=QuickData(x, xm, np.arange(12) % 2), test=None, config={}, dataset_sha256="0" * 64)
     assert card["tags"]["imagenet"]["enabled"] and card["tags"]["imagenet"]["categories"]
     result = analyse(Predictor(tmp_path), images[0], imagenet_k=5)
     assert len(result.imagenet) == 5 and all(isinstance(row["label"], str) for row in result.imagenet)

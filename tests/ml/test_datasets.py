@@ -67,7 +67,7 @@ def test_json_manifest_with_relative_paths(shapes_dir, tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     ("path,label\n,x\n", "needs 'path' and 'label'"),
-    ("path,label,split\na.png,x,validation\n", "split must be train or holdout"),
+    ("path,label,split\na.png,x,validation\n", "split must be train or test"),
 ])
 def test_invalid_manifest_raises_data_error(tmp_path, content, message):
     """A malformed manifest is a DataError naming the problem."""

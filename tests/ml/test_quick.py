@@ -109,6 +109,42 @@ def test_head_chooses_c_by_cross_validation_and_separates_classes():
     assert (proba.argmax(1) == y_new).mean() > 0.9
 
 
+def test_c_and_temperature_are_chosen_with_the_rule_that_is_served():
+    """Each C is scored out of fold as it is served (mirror-averaged probabilities at its own fitted temperature):
+    the CV table's accuracy of the chosen C is that of the head's out-of-fold probabilities, and the served
+    head carries the same temperature."""
+    x, xm, y = _separable(120, d=8, seed=3)
+    x += np.random.default_rng(1).normal(0, 2.5, x.shape).astype(np.float32)  # overlap: a C choice that matters
+    head = fit_quick_head(x, xm, y, 3, seed=0)
+    oof = head.oof_probabilities
+    assert oof.shape == (120, 3) and np.allclose(oof.sum(1), 1.0, atol=1e-5)
+    folds = head.cv["per_fold"]
+    assert sum(r["n"] for r in folds) == 120
+    assert head.cv["c_grid"][str(head.c)] == pytest.approx(head.cv["accuracy"]["mean"], abs=1e-4)
+    # Fold sizes differ by at most one: the mean of fold accuracies is the pooled out-of-fold accuracy within a hair.
+    assert head.cv["accuracy"]["mean"] == pytest.approx((oof.argmax(1) == y).mean(), abs=0.01)
+    assert head.cv["temperature"] == pytest.approx(head.temperature, abs=1e-4)
+
+
+def test_without_test_photos_the_card_reports_out_of_fold_never_in_sample(backbone, backbone_file, tmp_path):
+    """No test photos: the card's metrics are the out-of-fold estimate and say so, not the training rows' own score."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (40, 8)).astype(np.float32)
+    y = np.arange(40) % 2  # labels unrelated to the rows: memorised in sample, guessed out of fold
+    head = fit_quick_head(x, x, y, 2, seed=0)
+    in_sample = (head.predict_proba(x, x).argmax(1) == y).mean()
+    from ml.quick import _quick_metrics
+
+    metrics = _quick_metrics(head, QuickData(x, x, y), None, ["a", "b"])
+    assert metrics["split"] == "out_of_fold" and "out-of-fold" in metrics["note"]
+    assert metrics["accuracy"] == pytest.approx((head.oof_probabilities.argmax(1) == y).mean())
+    assert metrics["accuracy"] < in_sample
+    tiny = fit_quick_head(x[:3], x[:3], np.array([0, 1, 1]), 2)
+    assert _quick_metrics(tiny, QuickData(x[:3], x[:3], np.array([0, 1, 1])), None, ["a", "b"]) == {
+        "split": "none", "n": 0, "tta": True,
+        "note": "no test photos and too few training photos to cross-validate: no score"}
+
+
 def test_head_with_too_few_photos_skips_cross_validation():
     """A class with a single photo cannot be cross-validated: the default C is used and kfold is empty."""
     x, xm, y = _separable(7, classes=2)
@@ -131,10 +167,10 @@ def test_published_folder_serves_the_contract_with_mirror_averaging(backbone, ba
     int8 = backbone_int8_onnx(backbone, backbone_file.parent.parent, lambda: images)
     card = publish_quick(tmp_path, backbone=backbone, backbone_file=backbone_file, backbone_int8_file=int8,
                          classes=["a", "b"], train=QuickData(x[:18], xm[:18], labels[:18]),
-                         holdout=QuickData(x[18:], xm[18:], labels[18:]),
+                         test=QuickData(x[18:], xm[18:], labels[18:]),
                          config={"augment": "strong", "dropout": 0.5, "epochs": 30}, dataset_sha256="0" * 64)
     validate_card(card)
-    assert card["mode"] == "quick" and card["metrics"]["split"] == "holdout" and card["metrics"]["n"] == 6
+    assert card["mode"] == "quick" and card["metrics"]["split"] == "test" and card["metrics"]["n"] == 6
     # A quick card keeps only what its recipe used: no invented (or inherited) training fields.
     assert not {"augment", "dropout", "epochs"} & set(card["config"])
     assert card["stages"] == {"ran": ["fit", "export", "tfjs", "anomaly", "imagenet"], "skipped": []}
@@ -154,6 +190,9 @@ def test_published_folder_serves_the_contract_with_mirror_averaging(backbone, ba
     soft = lambda z: np.exp(z - z.max(1, keepdims=True)) / np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True)  # noqa: E731
     np.testing.assert_allclose(outputs["probabilities"], (soft(logits(x[18:])) + soft(logits(xm[18:]))) / 2, atol=1e-4)
     np.testing.assert_allclose(outputs["embedding"], x[18:], atol=1e-4)
+    # ``logits`` is the log of what is served: softmax(logits) gives back the served probabilities.
+    np.testing.assert_allclose(outputs["logits"], np.log(outputs["probabilities"]), atol=1e-4)
+    np.testing.assert_allclose(soft(outputs["logits"]), outputs["probabilities"], atol=1e-5)
     mirrored = predictor.run(mirror(images[18:]), outputs=("probabilities",))["probabilities"]
     np.testing.assert_allclose(mirrored, outputs["probabilities"], atol=1e-4)
     from ml.analysis import analyse
@@ -191,7 +230,7 @@ with np.load(data) as arrays:
     train = QuickData(arrays["x"], arrays["xm"], arrays["y"])
 backbone = resolve_backbone("mobilenet", 0.25, int(size), weights_dir=weights_dir)
 card = publish_quick(out, backbone=backbone, backbone_file=backbone_file, classes=["a", "b"], train=train,
-                     holdout=None, config={}, dataset_sha256="0" * 64)
+                     test=None, config={}, dataset_sha256="0" * 64)
 loaded = sorted(name for name in ("tensorflow", "tf_keras", "keras") if name in sys.modules)
 print(json.dumps({"loaded": loaded, "tfjs": card["tfjs"], "stages": card["timings"]["stages"]}))
 """
@@ -210,7 +249,7 @@ def test_publish_after_the_tfjs_template_exists_does_not_import_tensorflow(backb
     y = np.arange(16) % 2
     first = tmp_path / "first"
     card = publish_quick(first, backbone=backbone, backbone_file=backbone_file, classes=["a", "b"],
-                         train=QuickData(x, xm, y), holdout=None, config={}, dataset_sha256="0" * 64)
+                         train=QuickData(x, xm, y), test=None, config={}, dataset_sha256="0" * 64)
     assert card["tfjs"]["enabled"], card["tfjs"]
     np.savez(tmp_path / "data.npz", x=x, xm=xm, y=y)
     second = tmp_path / "second"

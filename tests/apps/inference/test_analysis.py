@@ -122,6 +122,14 @@ def test_upload_carries_the_analysis_or_null(classroom, publish, api_as):
     assert analysis["explanation"]["heatmap_url"].endswith(f"?version={version.number}")
 
 
+def _activated(version, classroom):
+    """The teacher activates a version by hand: with no labeled validation photo, the rule keeps a new one aside."""
+    from apps.training.services import model_version_activate
+
+    assert version.activation["reason"] == "no_comparable_score"
+    return model_version_activate(version=version, user=classroom.teacher)
+
+
 @pytest.mark.django_db
 def test_stored_analyses_are_kept_per_version(classroom, publish, stored_image, api_as):
     """A new active version adds its own analysis; ?version=N still returns the older one."""
@@ -130,7 +138,7 @@ def test_stored_analyses_are_kept_per_version(classroom, publish, stored_image, 
     image = stored_image(class_pictures(1, seed=4)[0][1])
     old = client.get(f"/api/v1/images/{image.pk}/analysis/")
     assert old.status_code == 200 and old.json()["model_version"] == first.number
-    second = publish()
+    second = _activated(publish(), classroom)
     assert second.status == "active"
     new = client.get(f"/api/v1/images/{image.pk}/analysis/")
     assert new.json()["model_version"] == second.number
@@ -214,7 +222,7 @@ def test_refresh_reanalyses_with_the_active_version(classroom, publish, stored_i
     images = [stored_image(raw, f"{i}.png") for i, (_l, raw) in enumerate(class_pictures(2, seed=10))]
     for image in images:
         api_as(classroom.student).get(f"/api/v1/images/{image.pk}/analysis/")
-    second = publish()
+    second = _activated(publish(), classroom)
     with django_capture_on_commit_callbacks(execute=True):
         response = api_as(classroom.teacher).post(f"/api/v1/projects/{classroom.project.slug}/analyses/refresh/")
     assert response.status_code == 202 and response.json()["images"] == len(images)
@@ -255,9 +263,9 @@ def test_a_new_active_version_is_served_without_restart(classroom, publish, api_
     from apps.training.services import model_version_activate
 
     first = publish()
-    second = publish()
+    second = _activated(publish(), classroom)
     client = api_as(classroom.student)
     raw = class_pictures(1, seed=13)[0][1]
     assert _analyze(client, classroom.project, raw).json()["model_version"] == second.number
-    model_version_activate(version=first)
+    model_version_activate(version=first, user=classroom.teacher)
     assert _analyze(client, classroom.project, raw).json()["model_version"] == first.number

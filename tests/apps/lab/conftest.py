@@ -39,7 +39,7 @@ def _holdout_score(folder, images):
 
 @pytest.fixture
 def lab_world(world):
-    """Add labeled photos (every fourth one in the holdout), a trained-looking run and an active version."""
+    """Add labeled photos (every fourth one held out: validation and sealed test in turn), a trained-looking run and an active version."""
     from ml.lab.heads import HeadConfig, fit_head
 
     rng = np.random.default_rng(0)
@@ -50,14 +50,14 @@ def lab_world(world):
             image = image_upload_create(
                 project=project, uploader=world.student, raw=_photo(colour, rng), name=f"{label}{i}.png"
             )
-            image.split = "holdout" if i % 4 == 0 else "train"
+            image.split = ("test" if i % 8 == 0 else "validation") if i % 4 == 0 else "train"
             image.save(update_fields=["split"])
             label_assign(image=image, author=world.student, label=label)
             image.refresh_from_db()
             images.append(image)
     prefix = "models/perros-y-gatos/v1-test"
     card = write_model_folder(Path(default_storage.path(prefix)), project.classes)
-    holdout = [image for image in images if image.split == "holdout"]
+    holdout = [image for image in images if image.split == "test"]
     # Real curves: the lab's own head trained on noisy colour features of these photos.
     x = rng.normal(size=(40, 6)) + np.repeat([[2, 0, 0, 0, 0, 0], [0, 0, 2, 0, 0, 0]], 20, axis=0)
     y = np.repeat([0, 1], 20)
@@ -100,8 +100,8 @@ def lab_world(world):
         artifact_dir=prefix,
         files=files,
         metadata=metadata,
-        holdout_accuracy=accuracy,
-        holdout_n=len(holdout),
+        test_accuracy=accuracy,
+        test_n=len(holdout),
         created_by=world.teacher,
     )
     world.images, world.version, world.run = images, version, run

@@ -16,7 +16,7 @@ def test_lab_features_come_from_the_shared_cache(weights):  # noqa: F811
     assert len(features.image_ids) == 10 and features.embeddings["original"].shape == cache.x.shape
     np.testing.assert_array_equal(features.embeddings["original"], cache.x)
     np.testing.assert_array_equal(features.embeddings["flip"], cache.x_mirror)
-    assert set(features.labels) == {0, 1} and set(features.splits) <= {"train", "holdout"}
+    assert set(features.labels) == {0, 1} and set(features.splits) <= {"train", "validation", "test"}
 
 
 @pytest.mark.django_db

@@ -16,12 +16,14 @@ from apps.uploads.services import image_upload_create
 from ml.embeddings import to_bytes
 from tests.factories import UserFactory, image_bytes
 
-TRAIN, HOLDOUT, FLIPPED = 60, 16, (3, 17, 40, 55)
+TRAIN, TEST, FLIPPED = 60, 16, (3, 17, 40, 55)
+FLIPPED_TEST = (62, 71)  # the student's mistakes on sealed test photos: never judged by the model
 
 
 @pytest.fixture
 def embedded(world, settings, tmp_path):
-    """76 photos of two classes with separable embeddings; a student labels the training ones, 4 of them wrongly."""
+    """76 photos of two classes with separable embeddings; a student labels them all, 4 training and 2 test photos
+    wrongly (students label test photos too: the queue hands them out in their share)."""
     settings.RIIM_WEIGHTS_DIR = str(tmp_path)
     (tmp_path / "mobilenet_2_5_224_tf_no_top.h5").write_bytes(b"stand-in weights: only hashed, never loaded")
     fingerprint = project_backbone(world.project).fingerprint
@@ -30,15 +32,15 @@ def embedded(world, settings, tmp_path):
     student = UserFactory(username="rotuladora", role=roles.STUDENT)
     Membership.objects.create(project=world.project, user=student, role="student")
     images, truth = [], []
-    for i in range(TRAIN + HOLDOUT):
+    for i in range(TRAIN + TEST):
         image = image_upload_create(project=world.project, uploader=world.teacher,
                                     raw=image_bytes((i, 255 - i, (7 * i) % 256)), name=f"{i}.jpg")
         cls = i % 2
-        Image.objects.filter(pk=image.pk).update(split="train" if i < TRAIN else "holdout")
+        Image.objects.filter(pk=image.pk).update(split="train" if i < TRAIN else "test")
         vector = rng.normal(0, 1, 32) + (3.0 if cls else -3.0) * np.eye(32)[0]
         ImageEmbedding.objects.create(image=image, fingerprint=fingerprint, vector=to_bytes(vector), mirror=to_bytes(vector))
-        given = cls if i not in FLIPPED else 1 - cls
-        label_assign(image=image, author=student if i < TRAIN else world.teacher, label=(first, second)[given])
+        given = cls if i not in FLIPPED + FLIPPED_TEST else 1 - cls
+        label_assign(image=image, author=student, label=(first, second)[given])
         images.append(image)
         truth.append(cls)
     return images, truth, student

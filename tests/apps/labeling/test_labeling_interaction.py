@@ -5,7 +5,7 @@ from apps.accounts import roles
 from apps.labeling.models import Label
 from apps.labeling.services import label_assign
 from apps.projects.models import Membership
-from apps.training.evaluation import holdout_images
+from apps.training import evaluation
 from apps.training.services import dataset_snapshot
 from apps.uploads.services import image_upload_create
 from tests.factories import UserFactory, image_bytes
@@ -40,9 +40,10 @@ def test_none_of_these_counts_by_the_rule_but_is_never_trained_on(world):
     image.refresh_from_db()
     assert image.label == NONE and image.label_source == Label.Source.STUDENT
     assert [row[0] for row in dataset_snapshot(project=world.project)] == [other.pk]
-    image.split = "holdout"
-    image.save(update_fields=["split"])
-    assert holdout_images(world.project) == []
+    for split in ("test", "validation"):
+        image.split = split
+        image.save(update_fields=["split"])
+        assert evaluation.test_images(world.project) == [] and evaluation.validation_images(world.project) == []
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""The labeling queue: never a photo the user answered, holdout photos only in their random share, unknown strategies refused."""
+"""The labeling queue: never a photo the user answered, validation and test photos only in their random share, unknown
+strategies refused."""
 import pytest
 
 from apps.accounts import roles
@@ -22,7 +23,7 @@ def _images(world, n, holdout=()):
         for i in range(n)
     ]
     for i, image in enumerate(images):  # the split comes from the hash: fix it so the test knows it
-        Image.objects.filter(pk=image.pk).update(split="holdout" if i in holdout else "train")
+        Image.objects.filter(pk=image.pk).update(split=("test" if i % 2 else "validation") if i in holdout else "train")
     return images
 
 
@@ -62,7 +63,7 @@ def test_queue_never_returns_a_photo_the_user_answered(world, api_as, strategy):
 
 
 def test_holdout_photos_are_never_chosen_by_uncertainty(world, api_as):
-    """The model doubts most on the holdout photos, yet they come only in their random share, never as «uncertain»."""
+    """The model doubts most on the held-out photos, yet they come only in their random share, never as «uncertain»."""
     images = _images(world, 10, holdout={0, 1, 2})
     certainty = {image: (0.5 if i < 3 else 0.95 - 0.05 * i) for i, image in enumerate(images)}
     _active_version_with_predictions(world, certainty)
@@ -75,7 +76,7 @@ def test_holdout_photos_are_never_chosen_by_uncertainty(world, api_as):
     assert uncertain and not holdout & set(uncertain)
     # Among the training photos the most doubtful (the last one: 0.5 margin furthest from certain) comes first.
     assert uncertain[0] == images[-1].pk
-    # The holdout share follows the project's fraction: the first slots go to training photos.
+    # The held-out share follows the project's fractions: the first slots go to training photos.
     assert body["results"][0]["image"] not in holdout
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 
-import ml.label_quality
+import ml.quick
 from apps.accounts import roles
 from apps.embeddings.models import ImageEmbedding
 from apps.labeling import queue, tasks
@@ -26,22 +26,15 @@ from tests.platform.worker import REPO_ROOT, worker_env
 
 @pytest.fixture
 def fits(monkeypatch):
-    """Count the quick classifier's fits, wherever they run in this process."""
+    """Count the quick head's fits (the one classifier of the queue), wherever they run in this process."""
     calls = []
-    original = ml.label_quality.quick_classifier
+    original = ml.quick.fit_quick_head
 
     def counting(*args, **kwargs):
-        model = original(*args, **kwargs)
-        fit = model.fit
+        calls.append(1)
+        return original(*args, **kwargs)
 
-        def counted_fit(*a, **k):
-            calls.append(1)
-            return fit(*a, **k)
-
-        model.fit = counted_fit
-        return model
-
-    monkeypatch.setattr(ml.label_quality, "quick_classifier", counting)
+    monkeypatch.setattr(ml.quick, "fit_quick_head", counting)
     return calls
 
 
@@ -176,10 +169,10 @@ def test_hidden_and_new_photos_are_applied_to_an_old_ranking(world, broker):
 
 
 @pytest.mark.django_db
-def test_holdout_photos_with_their_labels_wait_behind_training_photos_to_label(world, broker):
-    """With every holdout photo labeled, the next five photos are all training photos nobody labeled."""
+def test_test_photos_with_their_labels_wait_behind_training_photos_to_label(world, broker):
+    """With every test photo labeled, the next five photos are all training photos nobody labeled."""
     images = _photos(world.project, world.teacher, 12)
-    Image.objects.filter(pk__in=[i.pk for i in images[:4]]).update(split="holdout")
+    Image.objects.filter(pk__in=[i.pk for i in images[:4]]).update(split="test")
     classmate = _classmates(world, 1)[0]
     for image in images[:4]:
         label_assign(image=image, author=classmate, label=world.project.classes[0])
@@ -208,12 +201,12 @@ QUEUE_IN_ANOTHER_PROCESS = """
 import json, sys
 import django
 django.setup()
-import ml.label_quality
+import ml.quick
 from apps.labeling import queue, tasks
 from apps.projects.models import Project
 from apps.accounts.models import User
 fits = []
-ml.label_quality.quick_classifier = lambda *a, **k: fits.append(1)
+ml.quick.fit_quick_head = lambda *a, **k: fits.append(1)
 tasks.labeling_queue_refresh_task.apply_async = lambda *a, **k: None
 project, user = Project.objects.get(pk=int(sys.argv[1])), User.objects.get(pk=int(sys.argv[2]))
 ranking = queue.queue_ranking(project)

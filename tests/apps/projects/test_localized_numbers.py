@@ -8,22 +8,25 @@ from apps.training.forms import TrainingConfigForm
 @pytest.mark.django_db
 @pytest.mark.parametrize("typed,slug", [("0,2", "hojas-coma"), ("0.2", "hojas-punto")])
 def test_new_project_reads_a_spanish_decimal_comma(world, client, typed, slug):
-    """The holdout fraction typed with a comma (or a dot) is stored as 0.2."""
+    """The test and validation fractions typed with a comma (or a dot) are stored as 0.2 and 0.1."""
     client.force_login(world.teacher)
     response = client.post(
-        "/projects/new/", {"name": "Hojas", "slug": slug, "classes": "roble, pino", "holdout_fraction": typed}
+        "/projects/new/", {"name": "Hojas", "slug": slug, "classes": "roble, pino", "test_fraction": typed,
+                           "validation_fraction": typed.replace("2", "1")}
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert Project.objects.get(slug=slug).holdout_fraction == pytest.approx(0.2)
+    project = Project.objects.get(slug=slug)
+    assert (project.test_fraction, project.validation_fraction) == (pytest.approx(0.2), pytest.approx(0.1))
 
 
 @pytest.mark.django_db
 def test_new_project_form_shows_its_default_with_a_comma(world, client):
-    """The form's default is written 0,18 in a text field with a decimal keyboard, not a number input."""
+    """The form's defaults are written 0,15 in text fields with a decimal keyboard, not number inputs."""
     client.force_login(world.teacher)
     html = client.get("/projects/new/").content.decode()
-    field = html[html.index('name="holdout_fraction"') - 200 : html.index('name="holdout_fraction"') + 200]
-    assert 'value="0,18"' in field and 'inputmode="decimal"' in field and 'type="number"' not in field
+    for name in ("test_fraction", "validation_fraction"):
+        field = html[html.index(f'name="{name}"') - 200 : html.index(f'name="{name}"') + 200]
+        assert 'value="0,15"' in field and 'inputmode="decimal"' in field and 'type="number"' not in field
 
 
 def test_training_form_reads_decimal_commas():

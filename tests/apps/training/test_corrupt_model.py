@@ -11,7 +11,7 @@ from apps.training.services import VERSION_FILE_BROKEN, model_version_publish
 from tests.fixtures.models import class_pictures
 
 
-@pytest.mark.parametrize("holdout_photos", [0, 6], ids=["no holdout yet", "labeled holdout"])
+@pytest.mark.parametrize("holdout_photos", [0, 6], ids=["no test photos yet", "labeled test photos"])
 def test_corrupt_model_file_keeps_the_previous_version(classroom, publish, stored_image, trained_model_dir, tmp_path,
                                                        client, holdout_photos):
     """v2's model.onnx is garbage: v2 is failed with the reason, v1 stays active and answers, the teacher reads why."""

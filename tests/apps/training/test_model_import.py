@@ -105,10 +105,10 @@ def test_malformed_archive_is_a_400_that_leaves_nothing(classroom, trained_model
 
 @pytest.fixture
 def labeled_holdout(classroom, stored_image):
-    """Enough labeled holdout pictures that scoring sends the model a batch of several."""
+    """Enough labeled test pictures that scoring sends the model a batch of several."""
     for label, raw in class_pictures(30, seed=77):
         label_assign(image=stored_image(raw, name=f"{label}.png", user=classroom.teacher), author=classroom.teacher, label=label)
-    held = classroom.project.images.filter(split="holdout").exclude(label="").count()
+    held = classroom.project.images.filter(split="test").exclude(label="").count()
     assert held > 1
     return held
 

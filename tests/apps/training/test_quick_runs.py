@@ -14,7 +14,7 @@ from apps.training.automation import automatic_versions_prune, quick_model_progr
 from apps.training.models import ModelVersion, TrainingRun
 from apps.training.services import (
     model_version_activate,
-    project_model_pin_release,
+    project_automation_update,
     training_run_execute,
     training_run_start,
 )
@@ -42,7 +42,7 @@ def tiny_weights(tmp_path_factory):
 def weights(settings, tiny_weights):
     settings.RIIM_WEIGHTS_DIR = str(tiny_weights[0])
     settings.RIIM_MODEL_CACHE_DIR = tiny_weights[1]
-    settings.RIIM_TRAINING_MIN_IMAGES_PER_CLASS = 4
+    settings.RIIM_TRAINING_MIN_IMAGES_PER_CLASS = 2
     settings.RIIM_QUICK_RETRAIN_LABELS = 1000  # only the tests that want the automatic retrain get it
     return settings
 
@@ -53,6 +53,8 @@ def _project(n=24, *, auto=False):
     teacher = UserFactory(role=roles.TEACHER)
     project = ProjectFactory(owner=teacher)
     project.auto_quick_retrain = auto
+    # Wide held-out shares: with a dozen photos each share still gets some.
+    project.test_fraction = project.validation_fraction = 0.25
     project.save()
     for i in range(n):
         label = ("gato", "perro")[i % 2]
@@ -113,24 +115,29 @@ def test_quick_and_full_runs_may_be_active_together_but_one_of_each(weights, in_
 @pytest.mark.django_db
 def test_quick_run_publishes_an_active_served_version(weights, in_process, api_as):
     """A quick run embeds the photos once, publishes a complete version (fp32, int8, CAM head, detector)
-    scored on the holdout, activates it, and the version JSON says its mode."""
+    scored on the sealed test photos, activates it, and the version JSON says its mode and its test score."""
     project = _project(24)
     run = _quick_run(project)
     assert run.status == "succeeded", run.error_message
     version = ModelVersion.objects.get(project=project)
     assert version.status == "active" and version.mode == "quick"
     assert {"model.onnx", "model.int8.onnx", "head.npz", "anomaly.npz", "card.json"} <= set(version.files)
-    assert version.holdout_n == project.images.filter(split="holdout").count() > 0
+    assert version.test_n == project.images.filter(split="test").count() > 0
     assert ImageEmbedding.objects.filter(image__project=project).count() == 24
     listed = api_as(project.owner).get(f"/api/v1/projects/{project.slug}/model-versions/").json()
     row = listed["results"][0] if isinstance(listed, dict) else listed[0]
     assert row["mode"] == "quick"
-    # The holdout score from the cache is the served graph's own answer on the photos.
+    assert row["test"]["n"] == version.test_n and row["test"]["accuracy"] == row["holdout_accuracy"]
+    assert row["test"]["ci95"][0] <= row["test"]["accuracy"] <= row["test"]["ci95"][1]
+    # The test score from the cache is the served graph's own answer on the photos.
     from apps.training.artifacts import artifacts_local_dir
-    from apps.training.evaluation import folder_holdout_score, holdout_images
+    from apps.training.evaluation import folder_test_score
 
-    accuracy, n = folder_holdout_score(artifacts_local_dir(version), holdout_images(project))
-    assert (accuracy, n) == (version.holdout_accuracy, version.holdout_n)
+    accuracy, n = folder_test_score(artifacts_local_dir(version), project)
+    assert (accuracy, n) == (version.test_accuracy, version.test_n)
+    # No decision read the test photos: the run's engine never saw the validation photos either.
+    trained = {row[0] for row in run.dataset_snapshot if row[2] == "train"}
+    assert not trained & set(project.images.exclude(split="train").values_list("pk", flat=True))
 
 
 @pytest.mark.django_db
@@ -146,9 +153,13 @@ def test_automatic_run_never_overrides_a_hand_picked_version(weights, in_process
     _quick_run(project, automatic=True)
     assert ModelVersion.objects.get(project=project, number=2).status == "candidate"
     assert ModelVersion.objects.get(pk=v1.pk).status == "active"
-    project_model_pin_release(project=project, user=project.owner)
+    assert ModelVersion.objects.get(project=project, number=2).activation["reason"] == "pinned"
+    project_automation_update(project=project, user=project.owner, auto_quick_retrain=False, release_pin=True)
     _quick_run(project, automatic=True)
-    assert ModelVersion.objects.get(project=project, number=3).status == "active"
+    v3 = ModelVersion.objects.get(project=project, number=3)
+    assert v3.status == "active" and v3.activation["reason"] == "not_worse"
+    project.refresh_from_db()
+    assert not project.model_pinned  # automatic activation never sets (or clears) the pin
 
 
 @pytest.mark.django_db
@@ -165,21 +176,47 @@ def test_superseded_automatic_versions_are_removed_with_their_files(weights, in_
     numbers = sorted(ModelVersion.objects.filter(project=project).values_list("number", flat=True))
     # v1 (a teacher's run) stays; of the automatic v2..v4, v4 is active and v3 the one kept.
     assert numbers == [1, 3, 4]
+    assert ModelVersion.objects.get(project=project, number=4).status == "active"
+    assert ModelVersion.objects.get(project=project, number=3).status == "archived"
     assert not any(default_storage.exists(path) for path in v2_files)
     assert automatic_versions_prune(project=project) == []
 
 
 @pytest.mark.django_db
-def test_labels_progress_compares_the_last_two_quick_versions(weights, in_process):
-    """The labeling page's sentence: the previous and the latest quick versions' holdout scores."""
+def test_labels_progress_reads_the_test_score_and_the_comparison_on_identical_validation_photos(weights, in_process):
+    """The labeling page's sentences: the latest quick version's sealed test score, and its change from the
+    version it was compared with, judged on the validation photos both predicted (the wording follows the
+    paired verdict; a drop is never called learning)."""
+    from apps.training.change import change_sentences
+    from apps.training.templatetags.quick_progress import quick_progress
+
     project = _project(12)
     assert quick_model_progress(project) is None
     _quick_run(project)
     first = quick_model_progress(project)
-    assert first.before is None and first.after is not None
+    assert first.version.number == 1 and first.labels > 0
+    assert quick_progress(project)["change"] == ""  # nothing to compare the first version with
+    for i in range(12, 20):  # more photos: the second version learns from more
+        label = ("gato", "perro")[i % 2]
+        image = image_upload_create(project=project, uploader=project.owner, raw=drawing(label, i), name=f"{label}{i}.png")
+        label_assign(image=image, author=project.owner, label=label)
     _quick_run(project)
     second = quick_model_progress(project)
-    assert second.before == first.after and second.labels > 0
+    assert second.version.number == 2 and second.labels > first.labels
+    record = second.version.activation["validation"]
+    validation = project.images.filter(split="validation", label__in=project.classes)
+    trained = {row[0] for row in second.version.run.dataset_snapshot if row[2] == "train"}
+    assert record["n"] == validation.exclude(pk__in=trained).count() > 0
+    assert record["reference_number"] == 1
+    wins, losses = record["candidate_only"], record["reference_only"]
+    assert record["candidate_correct"] - record["reference_correct"] == wins - losses
+    expected = {"better": "Better than", "worse": "Worse than", "same": "No measurable change"}[record["verdict"]]
+    from django.utils import translation
+
+    with translation.override("en"):
+        sentence = quick_progress(project)["change"]
+        assert sentence == change_sentences(record) and sentence.startswith(expected)
+    assert f"With {record['n']} validation photos" in sentence
 
 
 @pytest.mark.django_db
@@ -229,3 +266,97 @@ def test_versions_page_says_the_mode_and_the_teacher_switches_automation(weights
     assert client.post(f"/projects/{project.slug}/automation/", {"auto_quick_retrain": "on"}).status_code == 404
     project.refresh_from_db()
     assert not project.auto_quick_retrain
+
+
+def _republish(version):
+    """Publish a copy of a version's folder as a new version, as a finished run does."""
+    from apps.training.artifacts import artifacts_local_dir
+
+    return services.model_version_publish(project=version.project, local_dir=artifacts_local_dir(version))
+
+
+def _at_once(*calls):
+    """Run the calls in threads released together (each with its own database connection); re-raise any error."""
+    import threading
+
+    from django.db import connection
+
+    barrier, errors = threading.Barrier(len(calls)), []
+
+    def target(call):
+        try:
+            barrier.wait()
+            call()
+        except Exception as exc:  # surfaced below, in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pin_made_during_an_automatic_publish_survives_it(weights, in_process, monkeypatch):
+    """The teacher pins the active version while a new one is being compared (before the decision): the
+    hand-picked version stays active and pinned, because the rule re-reads the pin under the lock."""
+    import threading
+
+    from apps.training import activation
+
+    project = _project(12)
+    v1 = _quick_run(project).model_version
+    comparing, pinned = threading.Event(), threading.Event()
+    fill = activation.validation_predictions_fill
+
+    def slow_fill(version, images):
+        # The publish's comparison, before the lock: hold it here until the teacher's pin has committed.
+        if threading.current_thread() is not threading.main_thread() and not comparing.is_set():
+            comparing.set()
+            pinned.wait(30)
+        return fill(version, images)
+
+    def pin():
+        comparing.wait(30)
+        model_version_activate(version=v1, user=project.owner)
+        pinned.set()
+
+    monkeypatch.setattr(activation, "validation_predictions_fill", slow_fill)
+    _at_once(lambda: _republish(v1), pin)
+    project.refresh_from_db()
+    assert comparing.is_set() and project.model_pinned
+    assert list(ModelVersion.objects.filter(project=project, status="active").values_list("pk", flat=True)) == [v1.pk]
+    assert ModelVersion.objects.get(project=project, number=2).activation["reason"] == "pinned"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_publishes_at_once_are_decided_in_turn(weights, in_process, monkeypatch):
+    """Two versions of one project published at the same moment are decided one after the other: the second
+    decision sees what the first left active, and exactly one version is active. The first decision is held
+    for a moment inside the lock, so a rule without the lock would let the second read a stale active version."""
+    import threading
+    import time
+
+    from apps.training import activation
+
+    project = _project(12)
+    v1 = _quick_run(project).model_version
+    decide, held = activation._decide, threading.Lock()
+
+    def slow_decide(*args):
+        if held.acquire(blocking=False):  # the first decision only
+            time.sleep(1.5)
+        return decide(*args)
+
+    monkeypatch.setattr(activation, "_decide", slow_decide)
+    _at_once(lambda: _republish(v1), lambda: _republish(v1))
+    first, second = sorted(ModelVersion.objects.filter(project=project, number__gt=1),
+                           key=lambda version: version.activation["at"])
+    assert first.activation["active_before"] == 1
+    after_first = first.number if first.activation["decision"] == "activated" else 1
+    assert second.activation["active_before"] == after_first
+    assert ModelVersion.objects.filter(project=project, status="active").count() == 1

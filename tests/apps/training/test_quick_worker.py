@@ -64,7 +64,7 @@ def test_quick_run_end_to_end_on_its_own_worker(overrides):
     assert run.status == "succeeded", (run.error_message, worker.log()[-3000:])
     assert run.worker_pid and run.mode == "quick"
     version = ModelVersion.objects.get(project=project)
-    assert version.status == "active" and version.mode == "quick" and version.holdout_n > 0
+    assert version.status == "active" and version.mode == "quick" and version.test_n > 0
     assert ImageEmbedding.objects.filter(image__project=project).count() == 24  # nothing embedded twice
 
 

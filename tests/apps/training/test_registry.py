@@ -38,30 +38,33 @@ def _zip_folder(folder: Path, prefix: str = "model/", extra: dict | None = None)
 
 @pytest.fixture
 def labeled_holdout(classroom, stored_image):
-    """Holdout pictures with teacher labels, so versions get a holdout accuracy."""
-    made = 0
-    for label, raw in class_pictures(30, seed=77):
+    """Pictures with teacher labels in every share, so versions get a test score and can be compared on validation photos."""
+    made = {"train": 0, "validation": 0, "test": 0}
+    for label, raw in class_pictures(40, seed=77):
         image = stored_image(raw, name=f"{label}.png", user=classroom.teacher)
         label_assign(image=image, author=classroom.teacher, label=label)
-        made += image.split == "holdout"
-    assert made > 0
+        made[image.split] += 1
+    assert made["test"] > 0 and made["validation"] > 0
     return made
 
 
 def test_first_version_is_activated_and_scored(classroom, publish, labeled_holdout):
-    """Version 1 becomes active and is scored on the project's fixed holdout."""
+    """Version 1 becomes active and is scored on the project's sealed test photos."""
     version = publish()
-    assert (version.number, version.status) == (1, "active")
-    assert version.holdout_n == labeled_holdout
-    assert version.holdout_accuracy >= 0.8
+    assert (version.number, version.status, version.activation["reason"]) == (1, "active", "first")
+    assert version.test_n == labeled_holdout["test"]
+    assert version.test_accuracy >= 0.8
 
 
 def test_equal_version_replaces_active_and_rollback_restores_it(classroom, publish, labeled_holdout):
-    """Not worse on the same holdout: v2 becomes active; activating v1 again is a rollback."""
+    """Not worse on the same validation photos: v2 becomes active; activating v1 again is a rollback."""
     v1 = publish()
     v2 = publish()
     v1.refresh_from_db()
     assert (v1.status, v2.status) == ("archived", "active")
+    compared = v2.activation["validation"]
+    assert v2.activation["reason"] == "not_worse" and compared["n"] == labeled_holdout["validation"]
+    assert compared["candidate_correct"] == compared["reference_correct"] and compared["verdict"] == "same"
     response = _client(classroom.teacher).post(f"/api/v1/model-versions/{v1.pk}/activate/")
     assert response.status_code == 200 and response.json()["status"] == "active"
     v2.refresh_from_db()
@@ -88,13 +91,14 @@ def _swap_class_outputs(source: Path, target: Path, n_classes: int) -> None:
 
 
 def test_worse_version_stays_candidate(classroom, publish, labeled_holdout, tmp_path, trained_model_dir):
-    """A version with a lower holdout accuracy than the active one stays a candidate; the teacher decides."""
+    """A version that gets fewer of the same validation photos right stays a candidate; the teacher decides."""
     v1 = publish()
     worse = tmp_path / "worse"
     _swap_class_outputs(trained_model_dir, worse, len(classroom.project.classes))
     v2 = publish(folder=worse)
     v1.refresh_from_db()
-    assert v2.holdout_accuracy < v1.holdout_accuracy
+    compared = v2.activation["validation"]
+    assert compared["candidate_correct"] < compared["reference_correct"] and v2.activation["reason"] == "worse"
     assert (v1.status, v2.status) == ("active", "candidate")
 
 
@@ -118,7 +122,7 @@ def test_artifact_download_permissions(classroom, publish, role, expected):
 
 
 def test_import_good_folder_is_a_scored_candidate(classroom, publish, labeled_holdout, trained_model_dir):
-    """A zipped model folder passes `ml validate`, is scored on the holdout and waits as a candidate."""
+    """A zipped model folder passes `ml validate`, is scored on the sealed test photos and waits as a candidate."""
     publish()
     response = _client(classroom.teacher).post(
         f"/api/v1/projects/{classroom.project.slug}/model-versions/import/",
@@ -127,7 +131,9 @@ def test_import_good_folder_is_a_scored_candidate(classroom, publish, labeled_ho
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["status"], body["source"], body["explainable"]) == ("candidate", "imported", True)
-    assert body["holdout_n"] == labeled_holdout and body["holdout_accuracy"] >= 0.8
+    assert body["test"]["n"] == labeled_holdout["test"] and body["test"]["accuracy"] >= 0.8
+    assert (body["holdout_n"], body["holdout_accuracy"]) == (body["test"]["n"], body["test"]["accuracy"])
+    assert body["activation"] == {"decision": "kept", "reason": "imported"}
 
 
 def test_import_classification_only_model(classroom, trained_model_dir, tmp_path, stored_image):

@@ -46,7 +46,7 @@ def drawing(label: str, seed: int) -> bytes:
 
 @pytest.fixture
 def class_project(settings):
-    """A project with 16 drawings per class labeled by its teacher (about 18 % land in the holdout)."""
+    """A project with 16 drawings per class labeled by its teacher (about 15 % land in the sealed test share, 15 % in validation)."""
     settings.RIIM_TRAINING_MIN_IMAGES_PER_CLASS = 4
     teacher = UserFactory(role=roles.TEACHER)
     student = UserFactory(role=roles.STUDENT)
@@ -79,8 +79,8 @@ def test_retrain_publishes_an_active_version_that_answers_the_next_upload(class_
     assert len(run.curves) >= 1 and {"loss", "val_loss"} <= set(run.curves[0])
     version = ModelVersion.objects.get(project=project)
     assert (version.number, version.status, version.run_id) == (1, "active", run.pk)
-    assert version.holdout_n == project.images.filter(split="holdout").count() > 0
-    assert version.holdout_accuracy is not None
+    assert version.test_n == project.images.filter(split="test").count() > 0
+    assert version.test_accuracy is not None
     assert "model.onnx" in version.files and "card.json" in version.files
 
     client = APIClient()

@@ -21,7 +21,7 @@ def test_the_watched_run_page_ends_with_its_outcome(world, live_server, chromium
     chromium.get(f"{live_server.url}/training-runs/{run.pk}/")
     assert chromium.find_element(By.ID, "run-stage-line").is_displayed()
     ModelVersion.objects.create(project=world.project, number=3, run=run, status=ModelVersion.Status.ACTIVE,
-                                artifact_dir="models/v3", holdout_accuracy=0.875, holdout_n=16)
+                                artifact_dir="models/v3", test_accuracy=0.875, test_n=16)
     TrainingRun.objects.filter(pk=run.pk).update(status="succeeded", stage="report", percent=100.0)
     outcome = WebDriverWait(chromium, 30).until(lambda d: d.find_elements(By.ID, "run-outcome"))[0]
     assert "versión 3: 87,5 % de aciertos en 16 fotos de prueba" in outcome.text and "Es el modelo activo" in outcome.text

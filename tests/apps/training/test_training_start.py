@@ -17,7 +17,7 @@ def labeled_project(world, settings):
     """Three training images per class, labeled by the teacher."""
     settings.RIIM_TRAINING_MIN_IMAGES_PER_CLASS = 3
     project = world.project
-    project.holdout_fraction = 0.05
+    project.test_fraction = project.validation_fraction = 0.05
     project.save()
     n = 0
     for label, base in (("gato", (250, 0, 0)), ("perro", (0, 0, 250))):

@@ -20,16 +20,20 @@ def test_variants_are_named_in_words(classroom, publish, client):
 
 @pytest.mark.django_db
 def test_activation_asks_first_and_the_page_confirms_it(classroom, publish, client):
-    """The activate button carries its question, and the page says which version became active."""
+    """The activate button carries its question, a version the rule kept aside says why on the page, and the page
+    says which version became active."""
     first = publish()
     second = publish()
-    assert second.status == "active"
+    # No labeled validation photo: the new version cannot be compared, so it waits, and the page says so.
+    assert (first.status, second.status, second.activation["reason"]) == ("active", "candidate", "no_comparable_score")
     client.force_login(classroom.teacher)
     url = f"/projects/{classroom.project.slug}/versions/"
     html = client.get(url).content.decode()
-    assert f"¿Activar la versión {first.number}?" in html
+    assert f"¿Activar la versión {second.number}?" in html
+    assert "No se activó: no tiene ninguna foto de validación etiquetada en común con la versión activa" in html
     assert "js/versions.js" in html and "<script>\n" not in html.split("js/csrf.js")[1]
-    assert "ahora es el modelo activo" not in client.get(f"{url}?activated={first.number}").content.decode()
+    assert "ahora es el modelo activo" not in client.get(f"{url}?activated={second.number}").content.decode()
+    assert client.post(f"/api/v1/model-versions/{second.pk}/activate/").status_code == 200
     html = client.get(f"{url}?activated={second.number}").content.decode()
     assert f"La versión {second.number} ahora es el modelo activo" in html
 
@@ -54,17 +58,18 @@ def test_cross_validation_spread_is_the_same_on_the_versions_page_and_in_the_lab
 
 @pytest.mark.django_db
 def test_pages_use_decimal_commas_while_the_api_keeps_dots_and_iso_times(classroom, publish, client, api_as):
-    """The same holdout score reads 0,xxx on the Spanish page and is a JSON number with an ISO time in the API."""
+    """The same test score reads 0,xxx on the Spanish page and is a JSON number with an ISO time in the API."""
     import datetime
     import json
 
     version = publish()
-    version.holdout_accuracy = 0.9375
-    version.save(update_fields=["holdout_accuracy"])
+    version.test_accuracy, version.test_n = 0.9375, 16
+    version.save(update_fields=["test_accuracy", "test_n"])
     client.force_login(classroom.teacher)
     assert "0,938" in client.get(f"/projects/{classroom.project.slug}/versions/").content.decode()
     raw = api_as(classroom.teacher).get(f"/api/v1/projects/{classroom.project.slug}/model-versions/",
                                         HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert '"holdout_accuracy":0.9375' in raw.replace(" ", "")
+    assert '"test":{"accuracy":0.9375,"n":16,"ci95":[' in raw.replace(" ", "")
     row = next(r for r in json.loads(raw)["results"] if r["number"] == version.number)
     assert datetime.datetime.fromisoformat(row["created_at"]).utcoffset() is not None

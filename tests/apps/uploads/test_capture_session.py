@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
 
 from apps.uploads.models import Image
-from apps.uploads.services import capture_split_for, image_split_for
+from apps.uploads.splits import capture_split_for, image_split_for
 
 
 def _frame(seed: int) -> bytes:
@@ -30,8 +30,8 @@ def test_frames_of_one_session_share_one_split(classroom, api_as):
     client = api_as(classroom.student)
     project = classroom.project
     sessions = [uuid.UUID(int=n) for n in range(1, 9)]
-    expected = {s: capture_split_for(capture_session=s, holdout_fraction=project.holdout_fraction) for s in sessions}
-    assert len(set(expected.values())) == 2, "the sessions chosen cover both splits"
+    expected = {s: capture_split_for(capture_session=s, project=project) for s in sessions}
+    assert len(set(expected.values())) >= 2, "the sessions chosen cover more than one split"
     seed = 0
     for session in sessions:
         for _ in range(3):
@@ -45,8 +45,8 @@ def test_frames_of_one_session_share_one_split(classroom, api_as):
     for session in sessions:
         assert set(rows.filter(capture_session=session).values_list("split", flat=True)) == {expected[session]}
     # Without the session the same frames would have been split by their own hashes: both sides, within a session.
-    by_hash = {image_split_for(sha256=row.sha256, holdout_fraction=project.holdout_fraction) for row in rows}
-    assert by_hash == {"train", "holdout"}
+    by_hash = {image_split_for(sha256=row.sha256, project=project) for row in rows}
+    assert by_hash == {"train", "validation", "test"}
 
 
 @pytest.mark.django_db
@@ -56,7 +56,7 @@ def test_uploads_without_a_session_keep_the_hash_split(classroom, api_as):
     assert response.status_code == 201
     image = Image.objects.get(pk=response.json()["id"])
     assert image.capture_session is None
-    assert image.split == image_split_for(sha256=image.sha256, holdout_fraction=classroom.project.holdout_fraction)
+    assert image.split == image_split_for(sha256=image.sha256, project=classroom.project)
 
 
 @pytest.mark.django_db

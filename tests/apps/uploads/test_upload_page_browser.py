@@ -29,7 +29,7 @@ def test_upload_result_links_to_the_analysis_page(classroom, publish, live_serve
     image = Image.objects.get(project=classroom.project)
     line = chromium.find_element(By.CSS_SELECTOR, "#results li").text
     assert "forma.png" in line and "clasificada como" in line and "%" in line
-    assert ("partición: Entrenamiento" in line or "partición: Reserva" in line), line
+    assert any(f"partición: {name}" in line for name in ("Entrenamiento", "Validación", "Prueba")), line
     assert link.text == "Mira cómo decidió la red"
     assert link.get_attribute("href") == f"{live_server.url}/images/{image.pk}/analysis/"
     link.click()

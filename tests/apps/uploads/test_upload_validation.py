@@ -152,7 +152,7 @@ def test_allowed_formats_are_stored(world, api_as, fmt, ext):
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["width"], body["height"], body["format"]) == (33, 21, fmt)
-    assert body["split"] in ("train", "holdout")
+    assert body["split"] in ("train", "validation", "test")
     assert body["analysis"] is None
 
 
