@@ -52,11 +52,13 @@ class AnalysisPageQuery(forms.Form):
 
 
 def _near_chance(versions, number, num_classes) -> dict | None:
-    """Return the shown version's holdout score and the guessing score when the first is close to the second."""
+    """Return the shown version's sealed test score (n, 95 % interval) and the guessing score when they are close."""
     shown = next((v for v in versions if v.number == number), None)
     if shown is None or not near_chance(shown.test_accuracy, num_classes):
         return None
-    return {"accuracy": shown.test_accuracy, "n": shown.test_n, "chance": 1 / num_classes, "classes": num_classes}
+    low, high = shown.test_summary["ci95"] or (None, None)
+    return {"accuracy": shown.test_accuracy, "n": shown.test_n, "low": low, "high": high, "chance": 1 / num_classes,
+            "classes": num_classes}
 
 
 @login_required

@@ -21,10 +21,11 @@ def test_near_chance_model_gets_a_warning_next_to_its_answers(classroom, publish
     image = stored_image(image_bytes(fmt="PNG"))
     client.force_login(classroom.student)
     classes = len(classroom.project.classes)
-    version.test_accuracy = 1 / classes + 0.09
-    version.save(update_fields=["test_accuracy"])
+    version.test_accuracy, version.test_n = 1 / classes + 0.09, 40
+    version.save(update_fields=["test_accuracy", "test_n"])
     html = client.get(f"/images/{image.pk}/analysis/").content.decode()
     assert 'id="near-chance"' in html and "apenas mejor que adivinar" in html
+    assert "en 40 fotos de prueba" in html and "intervalo del 95 %" in html
     version.test_accuracy = 0.97
     version.save(update_fields=["test_accuracy"])
     assert 'id="near-chance"' not in client.get(f"/images/{image.pk}/analysis/").content.decode()
