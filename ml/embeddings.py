@@ -131,12 +131,18 @@ def _atomic_replace(written: Path, final: Path) -> Path:
     return final
 
 
-def backbone_onnx(backbone: Backbone, cache_dir: str | Path) -> Path:
-    """Return the frozen backbone's ONNX file for a fingerprint, exporting it the first time (TensorFlow)."""
+def backbone_onnx(backbone: Backbone, cache_dir: str | Path, *, isolated: bool = False) -> Path:
+    """Return the frozen backbone's ONNX file for a fingerprint, exporting it the first time (TensorFlow).
+
+    ``isolated``: export in a fresh Python process, so a long-lived caller (the web process, a Celery
+    worker) never loads TensorFlow, which would stay resident (about 1 GB) for one export.
+    """
     folder = backbone_folder(backbone, cache_dir)
     path = folder / BACKBONE_FILE
     if path.is_file():
         return path
+    if isolated:
+        return _export_in_child(backbone, cache_dir, path)
     from ml.backend import keras
     from ml.graphs import _named_model, to_onnx
     from ml.models import build_pretrained_backbone
@@ -156,6 +162,27 @@ def backbone_onnx(backbone: Backbone, cache_dir: str | Path) -> Path:
     _prepare_quick_tfjs(backbone, folder, int(pooled.shape[-1]))
     _prepare_activations(backbone, folder, int(pooled.shape[-1]))
     return _atomic_replace(partial, path)
+
+
+# The child's whole program: rebuild the backbone from its fields and export it.
+EXPORT_CHILD = ("import json, sys\nfrom ml.embeddings import Backbone, backbone_onnx\n"
+                "backbone_onnx(Backbone(**json.loads(sys.argv[1])), sys.argv[2])\n")
+EXPORT_CHILD_TIMEOUT = 1800  # seconds: Lite2 at 260 px takes a few minutes on a busy 2-core machine
+
+
+def _export_in_child(backbone: Backbone, cache_dir: str | Path, path: Path) -> Path:
+    """Run the TensorFlow export in a child interpreter; raise with its error's last lines if it fails."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]  # the folder holding the ``ml`` package
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", EXPORT_CHILD, json.dumps(asdict(backbone)), str(cache_dir)],
+                          capture_output=True, text=True, env=env, timeout=EXPORT_CHILD_TIMEOUT)
+    if done.returncode != 0 or not path.is_file():
+        raise RuntimeError(f"the backbone export failed: {done.stderr.strip()[-1500:]}")
+    return path
 
 
 def _prepare_activations(backbone: Backbone, folder: Path, embedding_size: int) -> None:

@@ -51,7 +51,7 @@ def quick_model_build(*, run, out_dir: Path) -> dict:
         ids = np.array([r for r, _ in pairs], np.int64)
         return QuickData(cache.x[ids], cache.x_mirror[ids], np.array([c for _, c in pairs], np.int64))
 
-    source = backbone_onnx(backbone, backbone_cache_dir())
+    source = backbone_onnx(backbone, backbone_cache_dir(), isolated=True)  # the quick worker never loads TensorFlow
     int8 = None
     if "int8" in (config.get("quantize") or ()):
         train_ids = [row[0] for row, _ in keep if split_canonical(row[2]) == TRAIN]

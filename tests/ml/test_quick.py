@@ -282,3 +282,26 @@ def test_first_quick_publish_after_the_backbone_export_does_not_import_tensorflo
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["loaded"] == [] and result["tfjs"]["enabled"], result
+
+
+ISOLATED_EXPORT = """
+import json, sys
+from ml.embeddings import backbone_onnx, resolve_backbone
+
+backbone = resolve_backbone("mobilenet", 0.25, int(sys.argv[2]), weights_dir=sys.argv[1])
+path = backbone_onnx(backbone, sys.argv[3], isolated=True)
+loaded = sorted(name for name in ("tensorflow", "tf_keras", "keras") if name in sys.modules)
+print(json.dumps({"file": path.is_file(), "loaded": loaded}))
+"""
+
+
+def test_an_isolated_backbone_export_leaves_the_caller_without_tensorflow(weights_dir, tmp_path):
+    """A long-lived process exports the backbone in a child: the file appears, TensorFlow never loads in the caller."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", ISOLATED_EXPORT, str(weights_dir), str(SIZE), str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"file": True, "loaded": []}
