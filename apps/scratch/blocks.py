@@ -28,7 +28,6 @@ BLOCK_TEXTS = {
     "on": pgettext_lazy("scratch", "on"),
     "mirror": pgettext_lazy("scratch", "mirrored"),
     "ready": pgettext_lazy("scratch", "ready"),
-    "training": pgettext_lazy("scratch", "training"),
     "error": pgettext_lazy("scratch", "in error"),
     # Messages a sprite says
     "not_a_link": pgettext_lazy("scratch", "That is not a model link: it starts with http:// or https://."),

@@ -73,7 +73,7 @@
       this.size = 0;
       this.probabilities = [];
       this.threshold = 0; // percent: below it the label is empty
-      this.state = "none"; // none | loading | ready | training | error
+      this.state = "none"; // none | loading | ready | error
       this.error = "";
       this.video = "off";
       this.busy = null;
@@ -129,7 +129,7 @@
           video: { acceptReporters: false, items: [
             { text: t("off"), value: "off" }, { text: t("on"), value: "on" }, { text: t("mirror"), value: "mirror" }] },
           states: { acceptReporters: false, items: [
-            { text: t("ready"), value: "ready" }, { text: t("training"), value: "training" }, { text: t("error"), value: "error" }] },
+            { text: t("ready"), value: "ready" }, { text: t("error"), value: "error" }] },
           labels: { acceptReporters: true, items: "labelItems" },
         },
       };
@@ -311,7 +311,6 @@
     modelIs(args) {
       const wanted = String(args.STATE);
       if (wanted === "ready") return this.state === "ready";
-      if (wanted === "training") return this.state === "training";
       return this.state === "error";
     }
 

@@ -8,10 +8,10 @@ import pytest
 from tests.browser import BROWSER_MARKS
 from tests.fixtures.models import class_pictures
 from tests.scratch_projects import RESULT_VARIABLE, classify_costume_script, sb3
-from tests.webcam import start_chromium_with_camera, write_y4m
 
 pytestmark = BROWSER_MARKS
 
+# Shared with the example project's test (tests/apps/scratch/conftest.py has the browser with a camera).
 READY = """
 const done = arguments[arguments.length - 1];
 const started = Date.now();
@@ -53,16 +53,6 @@ const riim = window.riimScratch.extension;
 Promise.resolve(riim.setVideo({STATE: "on"})).then(() => setTimeout(() => done({rate: riim.rate(), label: riim.label(),
   probabilities: riim.probabilities}), 4000), (e) => done({error: String(e)}));
 """
-
-
-@pytest.fixture(scope="module")
-def camera_chromium(tmp_path_factory):
-    # Scratch asks the camera for at least 480 × 360.
-    video = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", width=640, height=480)
-    driver = start_chromium_with_camera(video)
-    driver.set_window_size(1280, 900)
-    yield driver
-    driver.quit()
 
 
 @pytest.mark.django_db(transaction=True)
