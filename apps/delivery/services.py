@@ -18,6 +18,13 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from apps.delivery.models import PendingResend
+from apps.lab.models import LabExperiment
+from apps.lab.services import lab_experiment_send
+from apps.training.models import TrainingRun
+from apps.training.services import training_run_send
+from apps.uploads.imports import image_import_send
+from apps.uploads.models import Image, ImageImport
+from apps.uploads.services import image_process_send
 
 logger = logging.getLogger(__name__)
 
@@ -26,20 +33,10 @@ MAX_BACKOFF = 3600  # seconds: a resend waits at most this long after the previo
 
 
 def _pending_images(cutoff: datetime) -> Iterable[int]:
-    from apps.uploads.models import Image
-
     return Image.objects.filter(processed_by={}, created_at__lt=cutoff).order_by("pk").values_list("pk", flat=True)
 
 
-def _image_send(image_id: int) -> None:
-    from apps.uploads.tasks import image_process_task
-
-    image_process_task.delay(image_id)
-
-
 def _pending_training_runs(cutoff: datetime) -> Iterable[int]:
-    from apps.training.models import TrainingRun
-
     queued = TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, created_at__lt=cutoff)
     # A run of a mode that is training may be waiting its turn (each mode has its own queue): only one
     # never handed to the broker (no task id) is pending. With none of its mode training, a queued run's
@@ -49,15 +46,7 @@ def _pending_training_runs(cutoff: datetime) -> Iterable[int]:
     return queued.exclude(waiting).order_by("pk").values_list("pk", flat=True)
 
 
-def _training_run_send(run_id: int) -> None:
-    from apps.training.services import training_run_send
-
-    training_run_send(run_id=run_id)  # on its mode's queue
-
-
 def _pending_lab_experiments(cutoff: datetime) -> Iterable[int]:
-    from apps.lab.models import LabExperiment
-
     return (
         LabExperiment.objects.filter(status=LabExperiment.Status.QUEUED, created_at__lt=cutoff)
         .order_by("pk")
@@ -65,31 +54,18 @@ def _pending_lab_experiments(cutoff: datetime) -> Iterable[int]:
     )
 
 
-def _lab_experiment_send(experiment_id: int) -> None:
-    from apps.lab.tasks import lab_experiment_execute_task
-
-    lab_experiment_execute_task.delay(experiment_id)
-
-
 def _pending_image_imports(cutoff: datetime) -> Iterable[int]:
-    from apps.uploads.models import ImageImport
-
     queued = ImageImport.objects.filter(status=ImageImport.Status.QUEUED, created_at__lt=cutoff)
     return queued.order_by("pk").values_list("pk", flat=True)
 
 
-def _image_import_send(import_id: int) -> None:
-    from apps.uploads.tasks import image_import_run_task
-
-    image_import_run_task.delay(import_id)
-
-
-# kind -> (ids of pending work created before a cutoff, send one to the broker)
+# kind -> (ids of pending work created before a cutoff, send one to the broker). Each send is the one its
+# service calls after commit, so a resend goes where the first send went (a run to its mode's queue).
 PENDING_WORK: dict[str, tuple[Callable[[datetime], Iterable[int]], Callable[[int], None]]] = {
-    "image_process": (_pending_images, _image_send),
-    "training_run": (_pending_training_runs, _training_run_send),
-    "lab_experiment": (_pending_lab_experiments, _lab_experiment_send),
-    "image_import": (_pending_image_imports, _image_import_send),
+    "image_process": (_pending_images, lambda pk: image_process_send(image_id=pk)),
+    "training_run": (_pending_training_runs, lambda pk: training_run_send(run_id=pk)),
+    "lab_experiment": (_pending_lab_experiments, lambda pk: lab_experiment_send(experiment_id=pk)),
+    "image_import": (_pending_image_imports, lambda pk: image_import_send(import_id=pk)),
 }
 
 

@@ -76,11 +76,12 @@ def lab_experiment_start(*, project, user, kind: str, params: dict | None = None
         project=project, model_version=version, requested_by=user, kind=kind, params=clean
     )
     # robust: a broker that is down must not fail the request; the pending-work sweep resends it.
-    transaction.on_commit(lambda: _enqueue(experiment.pk), robust=True)
+    transaction.on_commit(lambda: lab_experiment_send(experiment_id=experiment.pk), robust=True)
     return experiment
 
 
-def _enqueue(experiment_id):
+def lab_experiment_send(*, experiment_id: int) -> None:
+    """Hand a queued experiment to the broker (on the lab queue, by its task's route)."""
     from apps.lab.tasks import lab_experiment_execute_task
 
     lab_experiment_execute_task.delay(experiment_id)

@@ -114,14 +114,10 @@ def training_run_start(*, project: Project, user, config=None, automatic=False) 
             )
             # robust: a broker that is down must not fail the request; the run keeps no task id
             # and the pending-work sweep sends it again.
-            transaction.on_commit(lambda: _enqueue(run.pk), robust=True)
+            transaction.on_commit(lambda: training_run_send(run_id=run.pk), robust=True)
     except IntegrityError as exc:
         raise ConflictError(RUN_ALREADY_ACTIVE) from exc
     return run
-
-
-def _enqueue(run_id):
-    training_run_send(run_id=run_id)
 
 
 def training_run_send(*, run_id: int) -> None:

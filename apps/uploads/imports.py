@@ -416,11 +416,12 @@ def image_import_create(*, project, user, uploads: list, classes_json=None, sing
             single_class=single_class or "",
             files=loose,
         )
-        transaction.on_commit(lambda: _image_import_enqueue(image_import.pk), robust=True)
+        transaction.on_commit(lambda: image_import_send(import_id=image_import.pk), robust=True)
     return image_import
 
 
-def _image_import_enqueue(import_id):
+def image_import_send(*, import_id: int) -> None:
+    """Hand a queued import to the broker (after its request, or again from the sweep)."""
     from apps.uploads.tasks import image_import_run_task
 
     image_import_run_task.delay(import_id)

@@ -52,7 +52,7 @@ def image_upload_create(*, project, uploader, raw: bytes, name: str, capture_ses
                 capture_session=capture_session,
             )
             # robust: a broker that is down must not fail the upload; the pending-work sweep resends it.
-            transaction.on_commit(lambda: _image_process_enqueue(image.pk), robust=True)
+            transaction.on_commit(lambda: image_process_send(image_id=image.pk), robust=True)
     except IntegrityError as exc:
         # The same picture arrived twice at once: the unique constraint keeps one, this one is a duplicate.
         default_storage.delete(stored_name)
@@ -68,7 +68,8 @@ def image_upload_create(*, project, uploader, raw: bytes, name: str, capture_ses
     return image
 
 
-def _image_process_enqueue(image_id):
+def image_process_send(*, image_id: int) -> None:
+    """Hand an image to the broker for its thumbnail and embedding (after upload, or again from the sweep)."""
     from apps.uploads.tasks import image_process_task
 
     image_process_task.delay(image_id)

@@ -66,7 +66,7 @@ def _project(n=24, *, auto=False):
 @pytest.fixture
 def in_process(monkeypatch):
     """Runs are executed by the test itself, not sent to a broker."""
-    monkeypatch.setattr(services, "_enqueue", lambda run_id: None)
+    monkeypatch.setattr(services, "training_run_send", lambda run_id: None)
 
 
 def _quick_run(project, *, automatic=False):

@@ -35,7 +35,7 @@ def no_enqueue(monkeypatch):
     """Keep queued runs queued: these tests look at the service, not at a worker."""
     from apps.training import services
 
-    monkeypatch.setattr(services, "_enqueue", lambda run_id: None)
+    monkeypatch.setattr(services, "training_run_send", lambda run_id: None)
 
 
 def test_config_rejects_unknown_keys_and_bad_values(settings, tmp_path):
