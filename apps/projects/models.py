@@ -27,6 +27,13 @@ def default_backbone_image_size() -> int:
     return int(defaults("classroom")["image_size"])
 
 
+def default_labeling_strategy() -> str:
+    """Return the labeling order new projects start with: the measured one of ``ml.active_learning``."""
+    from ml.active_learning import DEFAULT_STRATEGY
+
+    return DEFAULT_STRATEGY
+
+
 class Project(TimeStampedModel):
     """A classification project owned by a teacher: its classes, tags and members."""
 
@@ -47,7 +54,7 @@ class Project(TimeStampedModel):
         _("labels per image"), default=1, validators=[MinValueValidator(1), MaxValueValidator(3)]
     )
     # The order the labeling page asks for photos in (ml.active_learning.STRATEGIES).
-    labeling_strategy = models.CharField(_("labeling order"), max_length=20, default="mix")
+    labeling_strategy = models.CharField(_("labeling order"), max_length=20, default=default_labeling_strategy)
     # A quick model retrains by itself a little after the labels change (apps.training.automation).
     auto_quick_retrain = models.BooleanField(
         _("retrain a quick model automatically when labels change"), default=True

@@ -1,9 +1,10 @@
-"""The review page says which labeling order is the default and why, from the measurement."""
+"""New projects label in the measured default order, and the review page says which and why."""
 import json
 
 import pytest
 from django.conf import settings
 
+from apps.projects.models import Project
 from ml import active_learning as al
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +31,14 @@ def _review_page(world, client, language: str) -> str:
 
 def _reason(html: str) -> str:
     return html.split('id="default-order">', 1)[1].split("</p>", 1)[0].strip()
+
+
+def test_a_new_project_labels_in_the_default_order(world, api_as):
+    response = api_as(world.teacher).post("/api/v1/projects/", {"name": "Aves", "classes": ["loro", "paloma"]},
+                                          format="json")
+    assert response.status_code == 201, response.content
+    project = Project.objects.get(slug=response.json()["slug"])
+    assert project.labeling_strategy == al.DEFAULT_STRATEGY == al.RANDOM
 
 
 @pytest.mark.parametrize("language,decimal,words", [
