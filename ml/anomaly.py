@@ -273,6 +273,19 @@ def second_opinion(detectors: dict, served: str = "fp32") -> str | None:
     return None
 
 
+def second_detector(folder: str | Path, detectors: dict, served: str = "fp32") -> str | None:
+    """Return the detector the server adds to the ``served`` variant's own, when its ONNX file is in ``folder``."""
+    other = second_opinion(detectors, served)
+    if served not in detectors or other is None or not (Path(folder) / VARIANT_MODELS[other]).is_file():
+        return None
+    return other
+
+
+def can_feed(second_input: str, served_outputs) -> bool:
+    """Whether the served file gives what the second detector's file takes: the image, or one of its outputs."""
+    return second_input == INPUT_NAME or second_input in set(served_outputs)
+
+
 def part_name(variant: str) -> str:
     """The name a detector's share of the score goes by (``reference_int8`` is still the reference)."""
     return variant.split("_", 1)[0] if variant in REFERENCE_FEEDS else variant

@@ -20,6 +20,7 @@ from ml import anomaly, autoencoder, parity, quantization, tfjs
 from ml import cam as cam_maps
 from ml import pruning as pruning_stage
 from ml import tags as tag_stage
+from ml.browser_anomaly import write_browser_detectors
 from ml.evaluation import latency_ms
 from ml.events import ProgressFn, emit
 from ml.graphs import (
@@ -33,7 +34,7 @@ from ml.graphs import (
     with_input_scaling,
 )
 from ml.models import REFERENCE_INPUT, reference_branch_point
-from ml.runtime import ANOMALY_FILE, FILES, SERVING_OUTPUTS
+from ml.runtime import ANOMALY_BROWSER_FILE, ANOMALY_FILE, FILES, SERVING_OUTPUTS
 from ml.stages import EXPORT_STAGES, select
 from ml.timing import timed
 
@@ -276,6 +277,10 @@ def anomaly_stage(run: ExportRun, reference_model, branch: str | None,
         }
         if branch is not None:
             section["reference_branch"] = {"layer": branch, "output": REFERENCE_INPUT}
+        browser = write_browser_detectors(run.out, detectors)  # the live and browser pages score photos with it
+        if browser is not None:
+            run.files["anomaly_browser"] = ANOMALY_BROWSER_FILE
+            section["browser"] = browser
     return section, train_embeddings
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ml import cam as cam_maps
-from ml.anomaly import VARIANT_MODELS, PairedDetector, load_detectors, part_name, second_opinion
+from ml.anomaly import VARIANT_MODELS, PairedDetector, can_feed, load_detectors, part_name, second_detector
 from ml.preprocess import load_pixels, resize_batch, resize_upright
 from ml.runtime import (
     ACTIVATIONS_FILE,
@@ -89,12 +89,12 @@ class Predictor:
         detectors = load_detectors(path)
         # Embeddings differ between fp32 and int8 models: use the detectors fitted on this file's.
         own = detectors.get(self.variant)
-        other = second_opinion(detectors, self.variant)
-        if own is None or other is None or not (self.folder / VARIANT_MODELS[other]).is_file():
+        other = second_detector(self.folder, detectors, self.variant)
+        if other is None:
             return own, None
         session = open_session(self.folder / VARIANT_MODELS[other], *self.threads)
         feed = session.get_inputs()[0].name
-        if feed != INPUT_NAME and feed not in self.output_names:
+        if not can_feed(feed, self.output_names):
             return own, None  # a reference fed by an output this file lacks
         return own, (PairedDetector.calibrate(own, detectors[other]), session, part_name(other), feed)
 

@@ -27,7 +27,7 @@ from ml.card import CARD_FILE, build_card, timings_section, write_card
 from ml.embeddings import BACKBONE_ACTIVATIONS_FILE, Backbone
 from ml.evaluation import classification_metrics
 from ml.preprocess import unscale
-from ml.runtime import ANOMALY_FILE, FILES, INPUT_NAME, serving_section
+from ml.runtime import ANOMALY_BROWSER_FILE, ANOMALY_FILE, FILES, INPUT_NAME, serving_section
 from ml.stages import QUICK_STAGES, select
 from ml.timing import timed
 
@@ -397,17 +397,23 @@ def _anomaly_stage(out: Path, train: QuickData, seed: int, files: dict) -> dict:
     from threadpoolctl import threadpool_limits
 
     from ml import anomaly
+    from ml.browser_anomaly import write_browser_detectors
 
     with threadpool_limits(1):  # small covariance matrices: BLAS threads only wait on a busy CPU
         detector = anomaly.fit_detector(train.x, train.y, seed=seed)
     detectors = {"fp32": detector, **({"int8": detector} if "onnx_int8" in files else {})}
     anomaly.save_detectors(out / ANOMALY_FILE, detectors)
     files["anomaly"] = ANOMALY_FILE
-    return {
+    section = {
         "file": ANOMALY_FILE,
         "scored_with": anomaly.scored_with(detectors),
         "variants": {v: {**d.summary(), "model": anomaly.VARIANT_MODELS[v]} for v, d in detectors.items()},
     }
+    browser = write_browser_detectors(out, detectors)  # the live and browser pages score photos with it
+    if browser is not None:
+        files["anomaly_browser"] = ANOMALY_BROWSER_FILE
+        section["browser"] = browser
+    return section
 
 
 def _imagenet_stage(out: Path, backbone: Backbone, cache_dir: Path, files: dict) -> dict | None:

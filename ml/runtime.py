@@ -45,6 +45,9 @@ MODEL_FOLDER = (
     ModelFile("activations", "activations.onnx", "every conv block's activations, for the network view"),
     ModelFile("head", "head.npz", "the Dense head's kernel and bias, for class-activation maps"),
     ModelFile("anomaly", "anomaly.npz", "one anomaly detector per ONNX file"),
+    ModelFile("anomaly_browser", "anomaly.json",
+              "the served files' anomaly detectors as the browser reads them: means, packed float32 precision, "
+              "thresholds and the server's score rule"),
     ModelFile("autoencoder", "autoencoder.onnx", "per-pixel reconstruction error, where an image is unusual"),
     ModelFile("tags", "tags.onnx", "the learned tag head, fed with the embedding"),
     ModelFile("imagenet_head", "imagenet_head.npz", "ImageNet classifier head on the embedding (optional)"),
@@ -67,6 +70,7 @@ REFERENCE_FILE = FILES["onnx_reference"]
 ACTIVATIONS_FILE = FILES["activations"]
 HEAD_FILE = FILES["head"]
 ANOMALY_FILE = FILES["anomaly"]
+ANOMALY_BROWSER_FILE = FILES["anomaly_browser"]
 AUTOENCODER_FILE = FILES["autoencoder"]
 TAGS_FILE = FILES["tags"]
 IMAGENET_HEAD_FILE = FILES["imagenet_head"]

@@ -45,7 +45,8 @@ EXPORT_STAGES = (
           sections=("quantization",)),
     Stage("parity", 0.03, needs=("export",), sections=("parity", "sizes", "latency", "variants")),
     Stage("tfjs", 0.01, files=("tfjs_model", "tfjs_weights", "tfjs_metadata"), sections=("tfjs",)),
-    Stage("anomaly", 0.02, needs=("export",), files=("onnx_reference", "anomaly"), sections=("anomaly",)),
+    Stage("anomaly", 0.02, needs=("export",), files=("onnx_reference", "anomaly", "anomaly_browser"),
+          sections=("anomaly",)),
     Stage("autoencoder", 0.06, files=("autoencoder",), sections=("autoencoder",)),
     Stage("tags", 0.01, needs=("anomaly",), files=("tags",), sections=("tags",)),
 )
@@ -96,6 +97,6 @@ QUICK_STAGES = (
           sections=("serving", "quantization"),
           required=True),
     Stage("tfjs", 0.2, needs=("fit",), files=("tfjs_model", "tfjs_weights", "tfjs_metadata"), sections=("tfjs",)),
-    Stage("anomaly", 0.3, files=("anomaly",), sections=("anomaly",)),
+    Stage("anomaly", 0.3, files=("anomaly", "anomaly_browser"), sections=("anomaly",)),
     Stage("imagenet", 0.05, files=("imagenet_head", "imagenet_labels"), sections=("tags",)),
 )

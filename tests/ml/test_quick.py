@@ -176,6 +176,10 @@ def test_published_folder_serves_the_contract_with_mirror_averaging(backbone, ba
     assert card["stages"] == {"ran": ["fit", "export", "tfjs", "anomaly", "imagenet"], "skipped": []}
     assert card["tags"]["imagenet"]["enabled"] is False  # a MobileNet ships no ImageNet classifier here
     assert card["serving"]["tta"] and card["files"]["card"] == "card.json"
+    # The browser's copy of the detector: both files scored by the one fitted on the cached embeddings.
+    assert card["files"]["anomaly_browser"] == "anomaly.json" and (tmp_path / "anomaly.json").is_file()
+    assert {v: r["rule"] for v, r in card["anomaly"]["browser"]["variants"].items()} == {"fp32": "distance",
+                                                                                          "int8": "distance"}
     # The network view of a quick version: the frozen backbone's activations, shared by the fingerprint.
     from ml.runtime import open_session
 
