@@ -47,11 +47,20 @@ const wait = () => {
 };
 setTimeout(wait, 20);
 """
+# Turn the video on and wait (on a busy machine, for a while) until camera frames have been classified for 2 s.
 CAMERA = """
 const done = arguments[arguments.length - 1];
 const riim = window.riimScratch.extension;
-Promise.resolve(riim.setVideo({STATE: "on"})).then(() => setTimeout(() => done({rate: riim.rate(), label: riim.label(),
-  probabilities: riim.probabilities}), 4000), (e) => done({error: String(e)}));
+const started = Date.now();
+let first = null;
+const report = () => ({rate: riim.rate(), label: riim.label(), probabilities: riim.probabilities});
+const wait = () => {
+  if (riim.probabilities.length && first === null) first = Date.now();
+  if (first !== null && Date.now() - first > 2000) return done(report());
+  if (Date.now() - started > 60000) return done({error: "no camera frame classified in 60 s", ...report()});
+  setTimeout(wait, 100);
+};
+Promise.resolve(riim.setVideo({STATE: "on"})).then(wait, (e) => done({error: String(e)}));
 """
 
 

@@ -23,15 +23,23 @@ PLAY = """
 const done = arguments[arguments.length - 1];
 const vm = window.riimScratch.vm, riim = window.riimScratch.extension;
 const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+const sprite = (name) => vm.runtime.targets.find((t) => t.isOriginal && t.getName() === name);
+const report = () => {
+  const bubble = sprite("Cesta").getCustomState("Scratch.looks");
+  return {state: riim.state, error: riim.error, rate: riim.rate(), said: bubble ? bubble.text : null,
+          basketX: sprite("Cesta").x, starY: sprite("Estrella").y};
+};
 vm.loadProject(bytes.buffer).then(() => {
   vm.start();
   vm.greenFlag();
-  setTimeout(() => {
-    const sprite = (name) => vm.runtime.targets.find((t) => t.isOriginal && t.getName() === name);
-    const bubble = sprite("Cesta").getCustomState("Scratch.looks");
-    done({state: riim.state, error: riim.error, rate: riim.rate(), said: bubble ? bubble.text : null,
-          basketX: sprite("Cesta").x, starY: sprite("Estrella").y});
-  }, 5000);
+  const started = Date.now();
+  // Until the basket has moved (on a busy machine the camera and the model take a while to start).
+  const wait = () => {
+    const now = report();
+    if ((now.state === "ready" && now.basketX !== 0 && now.said) || Date.now() - started > 60000) return done(now);
+    setTimeout(wait, 200);
+  };
+  wait();
 }, (e) => done({loadError: String(e)}));
 """
 
