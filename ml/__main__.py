@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from ml.config import DEFAULT_SETS, OPTIONS, add_option_arguments
+from ml.config import DEFAULT_SETS, OPTIONS, QUICK, add_option_arguments
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -81,7 +81,7 @@ def command_train(args) -> dict:
     config = TrainConfig(**{option.name: getattr(args, option.name) for option in OPTIONS})
     if config.weights not in ("imagenet", "none"):
         confined_weights_file(config.weights, args.weights_dir)  # refuse a path outside the folder before any work
-    if config.mode == "quick":  # a head on the frozen backbone's embeddings: no epochs, no progress bar
+    if config.mode == QUICK:  # a head on the frozen backbone's embeddings: no epochs, no progress bar
         from ml.quick import train_quick
 
         return train_quick(config, args.data, args.out, weights_dir=args.weights_dir or None)

@@ -25,7 +25,9 @@ AUGMENT_PRESETS = ("none", "light", "strong")
 # 1.4 only for V2. Networks of a fixed width (EfficientNet-Lite) ignore it.
 ALPHAS = backbones.WIDTHS
 QUANTIZE_CHOICES = ("int8", "float16")
-MODES = ("quick", "full")
+# The two kinds of run, named once: the platform's TrainingRun.Mode takes its values from these.
+QUICK, FULL = "quick", "full"
+MODES = (QUICK, FULL)
 MAX_SEED = 2**31 - 1  # numpy and TensorFlow seeds are non-negative 32-bit integers
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from ml.augmentation import augmentation_spec, make_augmentation
 from ml.backend import keras, set_seed
 from ml.card import CARD_FILE, build_card, timings_section, write_card
-from ml.config import TrainConfig
+from ml.config import FULL, TrainConfig
 from ml.datasets import ImageData, load_image_data, make_tf_dataset, split_counts, split_indices
 from ml.evaluation import classification_metrics, predict_proba
 from ml.events import Event, ProgressFn, backbone_event, epoch_metrics
@@ -429,7 +429,7 @@ def full_card(config, images, splits, backbone_info, fine_tuning, metrics, kfold
     }
     serving = sections.pop("serving")
     return build_card(
-        name=f"riim-{backbone_info['used']}", mode="full", seed=config.seed, classes=images.classes,
+        name=f"riim-{backbone_info['used']}", mode=FULL, seed=config.seed, classes=images.classes,
         image_size=config.image_size, backbone={k: v for k, v in backbone_info.items() if k != "message"},
         config=config.to_dict(),
         dataset={"source": source, "sha256": images.sha256, "holdout_given": images.holdout_given,

@@ -5,6 +5,7 @@ from apps.common import admin_columns
 from apps.common.exceptions import ApplicationError
 from apps.projects.models import Invitation, Membership, Project
 from apps.projects.selectors import project_list
+from apps.training.models import TrainingRun
 
 
 class MembershipInline(admin.TabularInline):
@@ -41,7 +42,7 @@ class ProjectAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Quick retrain (a new head on the cached embeddings, in seconds)"), permissions=["view"])
     def quick_retrain_model(self, request, queryset):
-        self.retrain_model(request, queryset, config={"mode": "quick"})
+        self.retrain_model(request, queryset, config={"mode": TrainingRun.Mode.QUICK})
 
 
 @admin.register(Membership)

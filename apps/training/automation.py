@@ -66,7 +66,7 @@ def quick_retrain_check(*, project_id: int, now=None) -> TrainingRun | None:
     if new.count() < settings.RIIM_QUICK_RETRAIN_LABELS and not quiet:
         return None  # the latest label's own check comes later
     try:
-        return training_run_start(project=project, user=project.owner, config={"mode": "quick"}, automatic=True)
+        return training_run_start(project=project, user=project.owner, config={"mode": TrainingRun.Mode.QUICK}, automatic=True)
     except ApplicationError as exc:  # no weights, too few labels, a run already active: stay quiet
         logger.info("no automatic quick run for %s: %s", project.slug, exc.message)
         return None
@@ -120,7 +120,7 @@ def quick_model_progress(project) -> QuickModelProgress | None:
     from apps.uploads.splits import TRAIN, split_canonical
 
     latest = next((v for v in project.model_versions.select_related("run").exclude(status=ModelVersion.Status.FAILED)
-                   .order_by("-number")[:20] if v.mode == "quick"), None)
+                   .order_by("-number")[:20] if v.mode == TrainingRun.Mode.QUICK), None)
     if latest is None:
         return None
     snapshot = latest.run.dataset_snapshot if latest.run else []

@@ -7,6 +7,7 @@ is read by decisions (``apps.training.activation``), and always on photos both v
 import numpy as np
 
 from apps.training.artifacts import artifacts_local_dir
+from apps.training.models import TrainingRun
 from apps.uploads.splits import TEST, TRAIN, VALIDATION, split_canonical
 
 
@@ -37,7 +38,7 @@ def version_predictions(version, images) -> list:
     """
     if not images:
         return []
-    if version.metadata.get("mode") == "quick":
+    if version.metadata.get("mode") == TrainingRun.Mode.QUICK:
         from apps.training.quick import quick_version_predictions
 
         predicted = quick_version_predictions(version, images)

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.models import TimeStampedModel
+from ml import config as ml_config
 
 
 class TrainingRun(TimeStampedModel):
@@ -17,8 +18,8 @@ class TrainingRun(TimeStampedModel):
         CANCELLED = "cancelled", _("Cancelled")
 
     class Mode(models.TextChoices):
-        QUICK = "quick", _("Quick (a head on cached embeddings, seconds)")
-        FULL = "full", _("Full (fine-tuning, minutes)")
+        QUICK = ml_config.QUICK, _("Quick (a head on cached embeddings, seconds)")
+        FULL = ml_config.FULL, _("Full (fine-tuning, minutes)")
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
@@ -136,7 +137,8 @@ class ModelVersion(TimeStampedModel):
     @property
     def mode(self) -> str:
         """Return "quick" for a quick model, "full" for every other (trained or imported) version."""
-        return "quick" if self.metadata.get("mode") == "quick" else "full"
+        quick = self.metadata.get("mode") == TrainingRun.Mode.QUICK
+        return TrainingRun.Mode.QUICK if quick else TrainingRun.Mode.FULL
 
     @property
     def automatic(self) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 from apps.embeddings.backbones import backbone_cache_dir, embedding_backbone
 from apps.embeddings.selectors import project_embeddings
 from apps.embeddings.services import image_pixels
+from apps.training.models import TrainingRun
 from apps.uploads.splits import TEST, TRAIN, split_canonical
 
 CALIBRATION_IMAGES = 100  # the int8 backbone is calibrated once per fingerprint on this many training photos
@@ -84,7 +85,7 @@ def quick_version_predictions(version, images) -> list | None:
 
     card = version.metadata
     fingerprint = (card.get("backbone") or {}).get("fingerprint")
-    if card.get("mode") != "quick" or not fingerprint:
+    if card.get("mode") != TrainingRun.Mode.QUICK or not fingerprint:
         return None
     try:
         backbone = embedding_backbone(image_size=int(card["input"]["size"][0]), network=card["backbone"]["used"],

@@ -130,7 +130,7 @@ def training_mode_advice(*, project) -> ModeAdvice | None:
     """
     from apps.training.activation import stored_comparison
 
-    quick, full = _latest_servable(project, "quick"), _latest_servable(project, "full")
+    quick, full = _latest_servable(project, TrainingRun.Mode.QUICK), _latest_servable(project, TrainingRun.Mode.FULL)
     if quick is None:
         return None
     if full is None:
@@ -141,13 +141,13 @@ def training_mode_advice(*, project) -> ModeAdvice | None:
     n = comparison.n
     full_accuracy, quick_accuracy = comparison.candidate_correct / n, comparison.reference_correct / n
     if comparison.verdict == "better":
-        return ModeAdvice("full_beats_quick", "full", quick_accuracy, full_accuracy, n,
+        return ModeAdvice("full_beats_quick", TrainingRun.Mode.FULL, quick_accuracy, full_accuracy, n,
                           _full_beats_quick(full_accuracy, quick_accuracy, n))
     # Not above: shown with the decimals that tell them apart (93 % against 94 %, or 93,6 % against 93,8 %).
     places = 0 if full_accuracy == quick_accuracy else _places(full_accuracy, quick_accuracy)
     text = gettext(QUICK_NOT_BEATEN) % {"full": _percent(full_accuracy, places),
                                         "quick": _percent(quick_accuracy, places), "n": n}
-    return ModeAdvice("quick_not_beaten", "quick", quick_accuracy, full_accuracy, n, text)
+    return ModeAdvice("quick_not_beaten", TrainingRun.Mode.QUICK, quick_accuracy, full_accuracy, n, text)
 
 
 RUN_QUEUED_AUTOMATIC = _("queued automatically, after %(count)s new labels")

@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.training.models import TrainingRun
+
 LOG_TAIL = 30
 
 
@@ -15,7 +17,7 @@ class TrainingRunOutputSerializer(serializers.Serializer):
     project = serializers.CharField(source="project.slug")
     requested_by = serializers.CharField(source="requested_by.username")
     status = serializers.CharField()
-    mode = serializers.ChoiceField(choices=["quick", "full"])
+    mode = serializers.ChoiceField(choices=TrainingRun.Mode.choices)
     automatic = serializers.BooleanField()
     config = serializers.DictField()
     progress = serializers.SerializerMethodField()
@@ -79,7 +81,7 @@ class ModelVersionOutputSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     status = serializers.CharField()
     source = serializers.CharField()
-    mode = serializers.ChoiceField(choices=["quick", "full"], help_text="quick: a head on cached embeddings")
+    mode = serializers.ChoiceField(choices=TrainingRun.Mode.choices, help_text="quick: a head on cached embeddings")
     automatic = serializers.BooleanField(help_text="published by an automatic quick retrain")
     run = serializers.IntegerField(source="run_id", allow_null=True)
     test = TestScoreSerializer(source="test_summary",

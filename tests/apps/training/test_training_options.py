@@ -11,8 +11,10 @@ import pytest
 from apps.training.configs import CLASSROOM_OPTIONS, TrainingConfigSerializer, training_config_clean
 from apps.training.forms import TrainingConfigForm
 from apps.training.management.commands.train import Command as TrainCommand
+from apps.training.models import TrainingRun
+from apps.training.serializers import ModelVersionOutputSerializer, TrainingRunOutputSerializer
 from ml.__main__ import build_parser
-from ml.config import DEFAULT_SETS, OPTIONS, OPTIONS_BY_NAME, TrainConfig, defaults
+from ml.config import DEFAULT_SETS, MODES, OPTIONS, OPTIONS_BY_NAME, TrainConfig, defaults
 from ml.errors import ConfigError
 
 CLASSROOM_NAMES = [option.name for option in CLASSROOM_OPTIONS]
@@ -126,6 +128,13 @@ def test_choice_lists_are_the_definitions(option):
         if not option.many:
             assert list(option_actions(command_parser())[option.name].choices) == list(option.choices)
 
+
+
+def test_run_modes_are_the_engine_modes():
+    """A run's mode column and the run and version APIs offer exactly ml.config's modes, in its order."""
+    assert TrainingRun.Mode.values == list(MODES)
+    for serializer in (TrainingRunOutputSerializer(), ModelVersionOutputSerializer()):
+        assert list(serializer.fields["mode"].choices) == list(MODES)
 
 # Ranges and choices, by what each place accepts ---------------------------------------------------
 
