@@ -45,9 +45,13 @@ class Project(TimeStampedModel):
     join_code = models.CharField(_("join code"), max_length=12, unique=True, default=join_code_generate)
     # The last day the code lets students join (in the site's time zone); empty: until the teacher changes it.
     join_code_expires_on = models.DateField(_("join code valid until"), null=True, blank=True)
-    # Fraction of images kept out of training so every model version is scored on the same photos.
-    holdout_fraction = models.FloatField(
-        _("holdout fraction"), default=0.18, validators=[MinValueValidator(0.05), MaxValueValidator(0.5)]
+    # Shares of the photos kept out of training (apps.uploads.splits): the sealed test share only
+    # reports; the validation share decides which version is served. Fixed when the project is made.
+    test_fraction = models.FloatField(
+        _("test fraction"), default=0.15, validators=[MinValueValidator(0.05), MaxValueValidator(0.3)]
+    )
+    validation_fraction = models.FloatField(
+        _("validation fraction"), default=0.15, validators=[MinValueValidator(0.05), MaxValueValidator(0.3)]
     )
     # How many people should label each photo before the queue stops asking for it first.
     labels_per_image = models.PositiveSmallIntegerField(
