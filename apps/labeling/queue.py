@@ -50,7 +50,7 @@ STRATEGY_NAMES = {
 REASONS = {
     "needs_labels": _("Other classmates already labeled this photo: your opinion is needed to confirm it."),
     "holdout": _("A photo kept out of training (validation or test), chosen at random: it is used to judge the model fairly."),
-    al.UNCERTAINTY: _("The model hesitates between two classes on this photo: your label teaches it most."),
+    al.UNCERTAINTY: _("The model hesitates between two classes on this photo: your label settles a case it finds hard."),
     al.DISAGREEMENT: _("Classmates gave different labels to this photo: your answer helps settle it."),
     al.ANOMALY: _("This photo looks unlike the others: check that it belongs in the project."),
     al.DIVERSE: _("This photo is unlike the ones already labeled: it helps the model see more variety."),
