@@ -23,13 +23,12 @@ import numpy as np
 
 from ml.backbones import PackageWeights, spec
 from ml.backend import keras
+from ml.runtime import INPUT_NAME
 from ml.torch_pickle import WeightsRefused, read_state_dict
 
-PREPROCESSING = "x / 127.5 - 1"
 STEM_CHANNELS = 32
 EMBEDDING_SIZE = 1280  # the head convolution's channels: the pooled embedding's size
 CAM_LAYER = "top_activation"  # the last ReLU6: feature maps for CAM, the network view and the activations
-INPUT_NAME = "image"
 BN_EPSILON = 1e-3  # as in the original TensorFlow model
 DIVISOR = 8
 # EfficientNet-B0's stages: (repeats, kernel, stride, expansion, output channels).

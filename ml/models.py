@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ml.backbones import BackboneSpec, spec
 from ml.backend import keras
-from ml.runtime import EARLY_FEATURES
+from ml.runtime import EARLY_FEATURES, INPUT_NAME
 
 BACKBONE = "backbone"
 HEAD_POOL = "head_pool"
@@ -32,7 +32,7 @@ def build_scratch_backbone(image_size: int, filters=(32, 64, 128, 256), l2: floa
     """
     layers = keras.layers
     regularizer = keras.regularizers.l2(l2) if l2 else None
-    inputs = keras.Input((image_size, image_size, 3), name="image")
+    inputs = keras.Input((image_size, image_size, 3), name=INPUT_NAME)
     x = layers.Conv2D(filters[0], 3, strides=2, padding="same", use_bias=False,
                       kernel_regularizer=regularizer, name="stem_conv")(inputs)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
@@ -73,7 +73,7 @@ def build_reference_extractor(backbone: str, alpha: float, image_size: int, weig
     """
     base = build_pretrained_backbone(backbone, alpha, image_size, weights_path)
     base.trainable = False
-    inputs = keras.Input((image_size, image_size, 3), name="image")
+    inputs = keras.Input((image_size, image_size, 3), name=INPUT_NAME)
     pooled = keras.layers.GlobalAveragePooling2D(name="embedding")(base(inputs, training=False))
     return keras.Model(inputs, pooled, name="reference")
 
@@ -126,7 +126,7 @@ def build_classifier(base: keras.Model, num_classes: int, dropout: float, l2: fl
     inference mode even once its top layers are unfrozen for fine-tuning.
     """
     layers = keras.layers
-    inputs = keras.Input(base.input_shape[1:], name="image")
+    inputs = keras.Input(base.input_shape[1:], name=INPUT_NAME)
     features = base(inputs, training=False) if pretrained else base(inputs)
     x = layers.GlobalAveragePooling2D(name=HEAD_POOL)(features)
     x = layers.Dropout(dropout, name=HEAD_DROPOUT)(x)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.runtime import TFJS_FILES
+from ml.runtime import INPUT_NAME, TFJS_FILES
 
 # Layer types TF.js 1.3.1 (the Teachable Machine library's version) deserializes and every RIIM
 # backbone uses; anything else would load in a current TF.js and fail in the library.
@@ -253,7 +253,7 @@ def quick_classifier(network: str, alpha: float, image_size: int, weights_path: 
     from ml.models import build_pretrained_backbone
 
     base = build_pretrained_backbone(network, alpha, image_size, weights_path)
-    inputs = keras.Input((image_size, image_size, 3), name="image")
+    inputs = keras.Input((image_size, image_size, 3), name=INPUT_NAME)
     scaled = keras.layers.Rescaling(*ENGINE_SCALE, name=SCALING_LAYER)(inputs)
     pooled = keras.layers.GlobalAveragePooling2D(name="embedding")(base(scaled, training=False))
     head = keras.layers.Dense(int(kernel.shape[1]), activation="softmax", name="head_predictions")

@@ -16,6 +16,25 @@ def test_input_size_prefers_the_served_input():
     assert runtime.input_size({"input": {"size": 64}}) == 64
 
 
+
+def _input_name_constants(node):
+    """Yield every fixed value the schema gives an ``input``'s ``name``, wherever the section sits."""
+    if isinstance(node, dict):
+        section = node.get("input")
+        if isinstance(section, dict) and "const" in section.get("properties", {}).get("name", {}):
+            yield section["properties"]["name"]["const"]
+        for value in node.values():
+            yield from _input_name_constants(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _input_name_constants(value)
+
+
+def test_the_schema_names_the_served_input_as_the_runtime_does():
+    """The card's serving section may only name the graph input ml.runtime feeds."""
+    names = list(_input_name_constants(card_schema()))
+    assert names and set(names) == {runtime.INPUT_NAME}
+
 def test_input_size_refuses_a_card_without_one():
     with pytest.raises(KeyError):
         runtime.input_size({"classes": ["a"]})
