@@ -235,8 +235,9 @@ def setup_site(work: Path, model: Path) -> tuple[dict, str, str]:
     from apps.accounts.models import User
     from apps.projects.models import Membership, Project
     from apps.training.services import model_version_publish
+    from ml.card import read_card
 
-    classes = json.loads((model / "card.json").read_text())["classes"]
+    classes = read_card(model)["classes"]
     teacher = User.objects.create_user("bench", password=uuid.uuid4().hex)
     roles.role_assign(teacher, roles.TEACHER)
     project = Project.objects.create(name="Bench", slug="bench", classes=classes, owner=teacher)
@@ -268,6 +269,7 @@ def main() -> int:
     held = holdout_images(args.manifest, args.auroc_images)
     sample = held[0]
     raw = sample.read_bytes()
+    from ml.card import read_card
     from ml.inference import Predictor
 
     predictor = Predictor(args.model, variant=args.variant, intra_op_threads=1, inter_op_threads=1)
@@ -341,7 +343,7 @@ def main() -> int:
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "model": str(args.model), "variant": args.variant, "image_size": json.loads((args.model / "card.json").read_text())["input"]["size"],
+        "model": str(args.model), "variant": args.variant, "image_size": read_card(args.model)["input"]["size"],
         "sample": f"{sample.name} ({sample_px[0]}x{sample_px[1]})", "workers": args.workers, "clients": args.clients,
         "seconds": args.seconds, "rounds": len(rounds), "bare": bare, "bare_anomaly": bare_anomaly, "service": service, "wsgi": wsgi_app, "api_1_client": one,
         "api_n_clients": many,

@@ -51,9 +51,10 @@ from rest_framework.authtoken.models import Token
 from apps.accounts import roles
 from apps.projects.models import Membership, Project
 from apps.training.services import model_version_publish
+from ml.card import read_card
 User = get_user_model()
 model_dir = Path(os.environ["RIIM_LOAD_MODEL_DIR"]); users = int(os.environ["RIIM_LOAD_USERS"])
-classes = json.loads((model_dir / "card.json").read_text())["classes"]
+classes = read_card(model_dir)["classes"]
 teacher = User.objects.create_user("profe", password="bench-pass-123")
 roles.role_assign(teacher, roles.TEACHER)
 project = Project.objects.create(owner=teacher, name="Carga", slug="carga", classes=list(classes))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import http.server
 import io
-import json
 import os
 import platform
 import random
@@ -169,6 +168,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1234)
     args = parser.parse_args()
 
+    from ml.card import read_card
     from ml.inference import Predictor
     from tests.browser import start_chromium
     from tests.webcam import start_chromium_with_camera, write_y4m
@@ -178,7 +178,7 @@ def main() -> None:
     model_dir = Path(args.model_dir) if args.model_dir else train_model(work / "model", Path(args.data),
                                                                          Path(args.weights_dir), args.seed)
     train_s = time.perf_counter() - started
-    card = json.loads((model_dir / "card.json").read_text())
+    card = read_card(model_dir)
     size = int(card["input"]["size"] if isinstance(card["input"]["size"], int) else card["input"]["size"][0])
     predictor = Predictor(model_dir)
 

@@ -67,7 +67,7 @@ def _notebook(flags: str) -> dict:
             cell("markdown", "# RIIM: train the class model\nUpload this bundle's zip, unzip it, and run every cell."),
             cell("code", "!pip install -q ./riim-ml"),
             cell("code", f"!python -m ml train --data dataset/manifest.csv --out model {flags}"),
-            cell("code", "import json; card = json.load(open('model/card.json')); print(card['metrics'])"),
+            cell("code", "from ml.card import read_card; print(read_card('model')['metrics'])"),
             cell("code", "!python -m ml validate model && cd model && zip -qr ../model.zip ."),
             cell("markdown", "Download `model.zip` and import it on the project's versions page."),
         ],

@@ -17,6 +17,7 @@ from apps.common.exceptions import ApplicationError, PermissionDeniedError
 from apps.projects.access import can_manage
 from apps.training.evaluation import folder_test_score
 from apps.training.models import ModelVersion
+from ml.card import CARD_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def _extract(zip_file, target: Path) -> Path:
             # A bad CRC, corrupt deflate data, a truncated entry or an unknown compression method.
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                 raise ApplicationError(ZIP_DAMAGED % {"name": _shown(member.filename)}) from exc
-    cards = sorted(target.rglob("card.json"), key=lambda p: len(p.parts))
+    cards = sorted(target.rglob(CARD_FILE), key=lambda p: len(p.parts))
     if not cards:
         raise ApplicationError(NO_CARD)
     return cards[0].parent
