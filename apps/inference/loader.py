@@ -1,4 +1,5 @@
 """Keep one ONNX Runtime predictor per project and process; reload when the active version changes."""
+import logging
 import posixpath
 import threading
 
@@ -14,6 +15,8 @@ MODEL_UNAVAILABLE = _("The active model cannot be loaded right now (%(problem)s)
 VARIANTS = VARIANT_FILES  # RIIM_INFERENCE_VARIANT -> the file it serves
 UNREAD = object()  # the caller has not read which version is active
 
+logger = logging.getLogger(__name__)
+_fallbacks_logged: set = set()
 _lock = threading.Lock()
 # project id -> ((version id, artifact folder, variant), version, predictor). The artifact folder is
 # part of the key because a folder is written once: a different folder is a different model.
@@ -30,12 +33,23 @@ def version_health(version) -> str | None:
     return None
 
 
-def served_variant(version) -> str:
-    """Return the variant this process serves for a version: the setting, or fp32 when int8 was not exported."""
-    variant = settings.RIIM_INFERENCE_VARIANT
+def variant_servable(version, variant: str) -> bool:
+    """Whether a version's file of this variant may be served: fp32 always; int8 once judged not to lose accuracy."""
     if variant not in VARIANTS or VARIANTS[variant] not in version.files:
+        return False
+    return variant == "fp32" or bool((version.metrics.get("int8") or {}).get("servable"))
+
+
+def served_variant(version) -> str:
+    """Return the variant this process serves for a version: the setting, or fp32 (logged) when it cannot be."""
+    variant = settings.RIIM_INFERENCE_VARIANT
+    if variant != "fp32" and not variant_servable(version, variant):
+        if (version.pk, variant) not in _fallbacks_logged:  # once per version and process, not per request
+            _fallbacks_logged.add((version.pk, variant))
+            logger.warning("version %s: %s is not servable (%s); serving fp32", version.pk, variant,
+                           (version.metrics.get("int8") or {}).get("reason", "not exported"))
         return "fp32"
-    return variant
+    return variant if variant in VARIANTS else "fp32"
 
 
 def _predictor_open(version, variant):

@@ -47,13 +47,13 @@ def version_predictions(version, images) -> list:
     return folder_predictions(artifacts_local_dir(version), images)
 
 
-def folder_predictions(folder, images) -> list:
-    """Return the class a model folder predicts for each labeled image (all of them in one batch)."""
+def folder_predictions(folder, images, variant: str = "fp32") -> list:
+    """Return the class a model folder's served file predicts for each labeled image (all in one batch)."""
     from ml.inference import Predictor
 
     if not images:
         return []
-    predictor = Predictor(folder)
+    predictor = Predictor(folder, variant=variant)
     batch = np.stack([predictor.load(_read(image)) for image in images])
     probabilities = predictor.run(batch, outputs=("probabilities",))["probabilities"]
     return [predictor.classes[i] for i in probabilities.argmax(axis=1)]
@@ -70,6 +70,32 @@ def version_test_score(version) -> tuple[float | None, int]:
     trained = version_trained_on(version)
     images = [image for image in test_images(version.project) if image.pk not in trained]
     return accuracy_of(version_predictions(version, images), images)
+
+
+INT8_MAX_LOSS = 0.01  # an int8 file that loses more than one point of accuracy is not served
+INT8_JUDGED_PHOTOS = 200  # enough to see a one-point loss, few enough to keep a quick publish in seconds
+
+
+def int8_judgement(version) -> dict | None:
+    """Judge a version's int8 file against its fp32 one on validation photos (never the test share).
+
+    Return the card-like record {"servable", "reason", "n", "fp32_accuracy", "int8_accuracy"}, or
+    None when the version has no int8 file. Without a validation photo to judge on, it is not served.
+    """
+    from ml.runtime import VARIANT_FILES
+
+    if VARIANT_FILES["int8"] not in version.files:
+        return None
+    trained = version_trained_on(version)
+    images = [image for image in validation_images(version.project) if image.pk not in trained][:INT8_JUDGED_PHOTOS]
+    if not images:
+        return {"servable": False, "reason": "not_judged", "n": 0, "fp32_accuracy": None, "int8_accuracy": None}
+    folder = artifacts_local_dir(version)
+    fp32, _n = accuracy_of(folder_predictions(folder, images), images)
+    int8, _n = accuracy_of(folder_predictions(folder, images, variant="int8"), images)
+    servable = int8 >= fp32 - INT8_MAX_LOSS
+    return {"servable": servable, "reason": "holds" if servable else "loses_accuracy", "n": len(images),
+            "fp32_accuracy": fp32, "int8_accuracy": int8}
 
 
 def folder_test_score(folder, project) -> tuple[float | None, int]:

@@ -205,6 +205,25 @@ def version_test_text(version, *, made_by_run: bool = False) -> str:
     return str((OUTCOME_VERSION if made_by_run else LATEST_VERSION) % {"number": version.number, "score": score})
 
 
+INT8_WITHHELD = _("The int8 file is not served: on %(n)s validation photos it got %(int8)s right against %(fp32)s for "
+                  "the full-precision file, more than one point less.")
+INT8_NOT_JUDGED = _("The int8 file is not served yet: there is no labeled validation photo to check it against the "
+                    "full-precision file.")
+INT8_HOLDS = _("The int8 file may be served: on %(n)s validation photos it got %(int8)s right against %(fp32)s for the "
+               "full-precision file.")
+
+
+def version_int8_text(version) -> str:
+    """Whether the version's int8 file is served and why, in the reader's language ("" without an int8 file)."""
+    judged = version.metrics.get("int8")
+    if not judged:
+        return ""
+    if not judged.get("n"):
+        return str(INT8_NOT_JUDGED)
+    values = {"n": judged["n"], "int8": _score_text(judged["int8_accuracy"]), "fp32": _score_text(judged["fp32_accuracy"])}
+    return str((INT8_HOLDS if judged.get("servable") else INT8_WITHHELD) % values)
+
+
 def version_activation_text(version) -> str:
     """Why the activation rule left a version aside, and how it compared, in the reader's language ("" otherwise)."""
     from apps.training.change import change_sentences

@@ -351,11 +351,26 @@ def model_version_score_and_decide(*, version: ModelVersion, auto_activate=True,
         version.refresh_from_db()
         return version
     ModelVersion.objects.filter(pk=version.pk).update(test_accuracy=accuracy, test_n=n)
+    _int8_judge(version)
     if not auto_activate:
         ModelVersion.objects.filter(pk=version.pk).update(activation={"decision": "kept", "reason": "imported"})
         version.refresh_from_db()
         return version
     return model_version_decide(version)
+
+
+def _int8_judge(version: ModelVersion) -> None:
+    """Record whether the version's int8 file may be served (``metrics["int8"]``); a failure only withholds it."""
+    from apps.training.evaluation import int8_judgement
+
+    try:
+        judgement = int8_judgement(version)
+    except Exception as exc:  # an int8 file that cannot answer is simply not served
+        logger.warning("version %s: int8 file not judged: %s", version.pk, exc)
+        judgement = {"servable": False, "reason": "cannot_run", "n": 0, "fp32_accuracy": None, "int8_accuracy": None}
+    if judgement is not None:
+        version.metrics = {**version.metrics, "int8": judgement}
+        ModelVersion.objects.filter(pk=version.pk).update(metrics=version.metrics)
 
 
 def _model_version_open_check(version: ModelVersion) -> None:

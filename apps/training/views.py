@@ -23,6 +23,7 @@ from apps.training.selectors import (
     training_run_log_lines,
     training_run_outcome,
     version_activation_text,
+    version_int8_text,
 )
 from apps.training.services import project_automation_update, training_run_start
 from apps.training.tfjs import version_has_tfjs, version_tfjs_zip
@@ -127,6 +128,7 @@ def versions_page(request, slug):
     for version in versions:
         version.network = network_summary(version)
         version.activation_text = version_activation_text(version)
+        version.int8_text = version_int8_text(version)
         version.variant_rows = [(key, variant_label(key), row) for key, row in (version.metrics.get("variants") or {}).items()]
     # After an activation the page comes back with ?activated=<number>: confirm it only if that version is the active one.
     activated = next((v for v in versions if str(v.number) == request.GET.get("activated") and v.status == "active"), None)

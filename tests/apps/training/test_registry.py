@@ -216,3 +216,44 @@ def test_missing_artifact_gives_clear_409_and_admin_shows_it(classroom, publish,
     client.force_login(classroom.teacher)
     page = client.get("/admin/training/modelversion/")
     assert page.status_code == 200 and b"model.onnx is missing" in page.content
+
+
+def _with_int8(trained_model_dir: Path, target: Path, n_classes: int, *, wrong: bool) -> Path:
+    """A model folder whose int8 file is its fp32 graph (accurate) or that graph with the classes swapped (wrong)."""
+    if wrong:
+        _swap_class_outputs(trained_model_dir, target, n_classes)
+        swapped = target / "model.onnx"
+        shutil.copy(trained_model_dir / "model.onnx", target / "model.fp32.keep")
+        shutil.move(swapped, target / "model.int8.onnx")
+        shutil.move(target / "model.fp32.keep", target / "model.onnx")
+    else:
+        shutil.copytree(trained_model_dir, target)
+        shutil.copy(target / "model.onnx", target / "model.int8.onnx")
+    return target
+
+
+def test_an_int8_file_that_loses_accuracy_on_validation_photos_is_not_served(
+        classroom, publish, labeled_holdout, tmp_path, trained_model_dir, settings):
+    """int8 is judged on validation photos (never the test share): a file that loses more than a point is withheld,
+    the server falls back to fp32 even when configured for int8, and the judgement is in the version's metrics."""
+    from apps.inference.loader import served_variant
+
+    settings.RIIM_INFERENCE_VARIANT = "int8"
+    n = len(classroom.project.classes)
+    good = publish(folder=_with_int8(trained_model_dir, tmp_path / "good", n, wrong=False))
+    bad = publish(folder=_with_int8(trained_model_dir, tmp_path / "bad", n, wrong=True))
+    judged = {version.number: version.metrics["int8"] for version in (good, bad)}
+    assert judged[good.number]["n"] == judged[bad.number]["n"] == labeled_holdout["validation"]
+    assert judged[good.number]["servable"] and judged[good.number]["int8_accuracy"] == judged[good.number]["fp32_accuracy"]
+    assert not judged[bad.number]["servable"] and judged[bad.number]["reason"] == "loses_accuracy"
+    assert judged[bad.number]["int8_accuracy"] < judged[bad.number]["fp32_accuracy"] - 0.01
+    assert (served_variant(good), served_variant(bad)) == ("int8", "fp32")
+    listed = _client(classroom.teacher).get(f"/api/v1/projects/{classroom.project.slug}/model-versions/").json()
+    rows = {row["number"]: row for row in (listed["results"] if isinstance(listed, dict) else listed)}
+    assert rows[bad.number]["metrics"]["int8"]["servable"] is False
+    from django.test import Client
+
+    client = Client()
+    client.force_login(classroom.teacher)
+    page = client.get(f"/projects/{classroom.project.slug}/versions/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "El archivo int8 no se usa: en" in page and "El archivo int8 puede usarse: en" in page
