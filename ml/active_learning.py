@@ -93,36 +93,6 @@ def anomaly_scores(candidates: np.ndarray, reference: np.ndarray, k: int = 5) ->
     return nearest.mean(axis=1)
 
 
-def k_center_greedy(candidates: np.ndarray, covered: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (order, distances): ``k`` candidate indices, each the farthest from all covered so far.
-
-    The classic core-set selection (Sener & Savarese, 2018): ``covered`` are the embeddings
-    already labeled; with none, the first pick is the candidate closest to the centre. The
-    distance returned for each pick is how far it was from the nearest covered photo.
-    """
-    candidates = _unit(candidates)
-    n = len(candidates)
-    k = min(k, n)
-    if k <= 0:
-        return np.zeros(0, np.int64), np.zeros(0)
-    order, gaps = [], []
-    if covered is not None and len(covered):
-        nearest = (1.0 - candidates @ _unit(covered).T).min(axis=1)
-    else:  # nothing labeled yet: start from the most typical photo
-        first = int(np.argmax(candidates @ candidates.mean(axis=0)))
-        order.append(first)
-        gaps.append(1.0)
-        nearest = 1.0 - candidates @ candidates[first]
-    while len(order) < k:
-        masked = nearest.copy()
-        masked[order] = -np.inf
-        pick = int(np.argmax(masked))
-        order.append(pick)
-        gaps.append(float(nearest[pick]))
-        nearest = np.minimum(nearest, 1.0 - candidates @ candidates[pick])
-    return np.array(order, np.int64), np.array(gaps)
-
-
 def typical_diverse(candidates: np.ndarray, covered: np.ndarray | None, k: int, *, seed: int = 0,
                     max_clusters: int = 300) -> tuple[np.ndarray, np.ndarray]:
     """Return (order, typicality): up to ``k`` candidates, each the most typical photo of a region no label covers yet.

@@ -24,6 +24,7 @@ import numpy as np
 
 from ml.backbones import display_name, spec
 from ml.card import CARD_FILE, build_card, timings_section, write_card
+from ml.config import QUICK
 from ml.embeddings import BACKBONE_ACTIVATIONS_FILE, Backbone
 from ml.evaluation import classification_metrics
 from ml.preprocess import unscale
@@ -100,10 +101,6 @@ def _fit(x, x_mirror, y, c: float, seed: int, num_classes: int, model=None):
 
 def _nll(probabilities: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-12, 1.0))))
-
-
-def _mean_proba(kernel, bias, x, x_mirror, temperature=1.0):
-    return (_softmax((x @ kernel + bias) / temperature) + _softmax((x_mirror @ kernel + bias) / temperature)) / 2
 
 
 def _temperature(logit_pairs: list, y: np.ndarray) -> float:
@@ -332,7 +329,7 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
     size = int(backbone.image_size)
     d, k = head.kernel.shape
     card = build_card(
-        name=f"riim-quick-{backbone.network}", mode="quick", seed=seed, classes=classes, image_size=size,
+        name=f"riim-quick-{backbone.network}", mode=QUICK, seed=seed, classes=classes, image_size=size,
         backbone={"requested": backbone.network, "used": backbone.network,
                   "alpha": spec(backbone.network).width(backbone.alpha),
                   "pretrained": True, "fallback": False, "fallback_reason": None,
@@ -341,7 +338,7 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
                               "message": f"frozen {display_name(backbone.network, backbone.alpha)}, "
                                          f"fingerprint {backbone.fingerprint}"},
                   "fingerprint": backbone.fingerprint},
-        config={**{key: config[key] for key in QUICK_CONFIG_FIELDS if key in config}, "mode": "quick",
+        config={**{key: config[key] for key in QUICK_CONFIG_FIELDS if key in config}, "mode": QUICK,
                 "backbone": backbone.network, "image_size": size, "folds": QUICK_FOLDS, "seed": seed, "tta": True},
         dataset={"source": "cached embeddings", "sha256": dataset_sha256, "holdout_given": test is not None,
                  "counts": counts or {"train": {}, "val": {}, "test": {}}, "skipped": []},
@@ -503,7 +500,7 @@ def train_quick(config, data: str | Path, out_dir: str | Path, *, weights_dir: s
                              config=config.to_dict(), dataset_sha256=images.sha256, seed=config.seed,
                              counts=split_counts(images, splits))
     metrics = card["metrics"]
-    return {"out": str(out_dir), "mode": "quick", "backbone": backbone.network,
+    return {"out": str(out_dir), "mode": QUICK, "backbone": backbone.network,
             "scored_on": metrics["split"], "n": metrics["n"],
             "accuracy": round(metrics["accuracy"], 4) if "accuracy" in metrics else None,
             "ci95": [round(v, 4) for v in metrics["ci95"]] if "ci95" in metrics else None, "c": card["quick"]["c"],

@@ -84,7 +84,6 @@ CLASSIFIER_FILES = (MODEL_FILE, INT8_MODEL_FILE, UNPRUNED_MODEL_FILE)
 TFJS_FILES = {key: FILES[key] for key in ("tfjs_model", "tfjs_weights", "tfjs_metadata")}
 # What a version needs before the server can answer with it.
 REQUIRED_FILES = (MODEL_FILE, CARD_FILE)
-EXPORTED_SUFFIXES = (".onnx", ".tflite")
 
 
 @dataclass(frozen=True)

@@ -108,10 +108,6 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return storage
 
 
-def sha256_of(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def read_state_dict(path: str | Path, sha256: str | None) -> dict[str, np.ndarray]:
     """Return the tensors of a legacy ``torch.save`` state dict as numpy arrays, by key.
 

@@ -219,14 +219,6 @@ def validate_folder(folder: str | Path) -> list[str]:
     return problems
 
 
-def check_folder(folder: str | Path) -> dict:
-    """Return the card of a valid model folder; raise ModelFolderInvalid listing every problem otherwise."""
-    problems = validate_folder(folder)
-    if problems:
-        raise ModelFolderInvalid(f"{folder}: " + "; ".join(problems))
-    return read_card(folder)
-
-
 # Importing a model trained elsewhere ---------------------------------------------------------------
 
 IMPORT_BATCH = 5  # the registry scores the holdout many photos at a time: a model fixed to one photo fails here

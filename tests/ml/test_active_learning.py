@@ -1,7 +1,7 @@
 """Active learning scores: arrays in, arrays out."""
 import numpy as np
 
-from ml.active_learning import anomaly_scores, disagreement_scores, interleave, k_center_greedy, margin_scores
+from ml.active_learning import anomaly_scores, disagreement_scores, interleave, margin_scores
 
 
 def test_margin_is_highest_for_a_coin_toss():
@@ -20,18 +20,6 @@ def test_anomaly_scores_the_outlier_highest():
     photos = np.abs(rng.normal(1, 0.05, (30, 8)))
     photos[7] = np.abs(rng.normal(0, 1, 8)) * np.eye(8)[3] + 0.01
     assert int(np.argmax(anomaly_scores(photos, photos))) == 7
-
-
-def test_k_center_covers_every_cluster_first():
-    """Three tight clusters: the first three picks land one in each."""
-    rng = np.random.default_rng(0)
-    centres = np.eye(3) * 10 + 1
-    photos = np.vstack([c + rng.normal(0, 0.05, (20, 3)) for c in centres])
-    order, _ = k_center_greedy(photos, None, 3)
-    assert sorted(order // 20) == [0, 1, 2]
-    # With the first cluster already labeled, the picks avoid it.
-    order, _ = k_center_greedy(photos[20:], photos[:20], 2)
-    assert sorted(order // 20) == [0, 1]
 
 
 def test_interleave_respects_shares_and_skips_repeats():
