@@ -23,6 +23,7 @@ from apps.inference.apis import (
 from apps.labeling.apis import LabelCreateApi, LabelingQueueApi, LabelQualityApi, LabelUndoApi, ProjectLabelUndoApi
 from apps.projects.apis import ProjectDetailApi, ProjectListCreateApi
 from apps.projects.member_apis import MemberPasswordResetApi
+from apps.scratch.apis import ProjectScratchKeyApi, ScratchExampleApi, ScratchRetrainApi
 from apps.sharing.apis import ProjectModelLinkApi
 from apps.training.apis import (
     ModelVersionActivateApi,
@@ -86,6 +87,10 @@ urlpatterns = [
         name="api-project-member-password",
     ),
     path("projects/<slug:slug>/model-link/", ProjectModelLinkApi.as_view(), name="api-project-model-link"),
+    path("projects/<slug:slug>/scratch-key/", ProjectScratchKeyApi.as_view(), name="api-project-scratch-key"),
+    # RIIM's Scratch blocks, with a student's Scratch key (Authorization: Bearer).
+    path("scratch/examples/", ScratchExampleApi.as_view(), name="api-scratch-examples"),
+    path("scratch/retrain/", ScratchRetrainApi.as_view(), name="api-scratch-retrain"),
     path("lab/questions/<str:question_id>/answers/", QuizAnswerApi.as_view(), name="api-quiz-answers"),
     path("model-versions/<int:version_id>/reviews/", ModelVersionReviewsApi.as_view(), name="api-model-version-reviews"),
     # Last: any other address under the API is a JSON 404, not Django's HTML page.

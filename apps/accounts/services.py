@@ -10,5 +10,8 @@ def user_tokens_revoke(*, user) -> int:
     password must not outlive it. Any other kind of key that acts for the account belongs here too, so
     that every new password ends it.
     """
+    from apps.scratch.services import scratch_keys_revoke_for_user
+
     deleted, _per_model = Token.objects.filter(user=user).delete()
+    scratch_keys_revoke_for_user(user=user)  # the keys RIIM's Scratch blocks send
     return deleted

@@ -19,6 +19,8 @@ BLOCK_TEXTS = {
     "threshold": pgettext_lazy("scratch", "confidence threshold [N]"),
     "video": pgettext_lazy("scratch", "video [STATE]"),
     "model_is": pgettext_lazy("scratch", "is the model [STATE]?"),
+    "add_example": pgettext_lazy("scratch", "add [SOURCE] as an example of [LABEL]"),
+    "retrain": pgettext_lazy("scratch", "retrain the model (quick)"),
     "rate": pgettext_lazy("scratch", "classifications per second"),
     # Menus
     "camera": pgettext_lazy("scratch", "camera"),
@@ -28,12 +30,18 @@ BLOCK_TEXTS = {
     "on": pgettext_lazy("scratch", "on"),
     "mirror": pgettext_lazy("scratch", "mirrored"),
     "ready": pgettext_lazy("scratch", "ready"),
+    "training": pgettext_lazy("scratch", "training"),
     "error": pgettext_lazy("scratch", "in error"),
     # Messages a sprite says
     "not_a_link": pgettext_lazy("scratch", "That is not a model link: it starts with http:// or https://."),
     "link_failed": pgettext_lazy("scratch", "The model link does not answer."),
     "no_model": pgettext_lazy("scratch", "No model yet: use the block «use the model» with the class's link."),
     "no_camera": pgettext_lazy("scratch", "The camera is not on: use the block «video on» first."),
+    "key_prompt": pgettext_lazy("scratch", "Paste your Scratch key (make it on your project's page in RIIM). It is kept in "
+                                           "this browser only, never in the project."),
+    "no_key": pgettext_lazy("scratch", "Without a Scratch key the model cannot learn from Scratch."),
+    "example_added": pgettext_lazy("scratch", "Example added."),
+    "retrain_failed": pgettext_lazy("scratch", "The retraining did not finish: look at its page in RIIM."),
 }
 
 

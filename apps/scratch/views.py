@@ -1,18 +1,27 @@
-"""Scratch in RIIM: the self-hosted editor at /scratch/ and the RIIM extension it registers, /scratch/riim.js."""
+"""Scratch in RIIM: the self-hosted editor at /scratch/, the RIIM extension it registers (/scratch/riim.js),
+and the project page's buttons for Scratch keys and the teacher's retrain setting."""
 import json
 
 from csp.decorators import csp_update
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.utils.translation import get_language
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
+from apps.common.exceptions import ApplicationError
 from apps.common.security_headers import permissions_policy
+from apps.projects.selectors import project_get
 from apps.scratch.blocks import block_texts
+from apps.scratch.services import scratch_key_create, scratch_key_revoke, scratch_settings_update
 from riim_site.vendor import VENDOR_FILES, node_modules, vendor_names
 
 GUI_PREFIX = "vendor/scratch-gui"
@@ -83,3 +92,49 @@ def scratch_chunk(request, name):
     if f"chunks/{name}" not in vendor_names(node_modules() / folder, names):
         raise Http404(name)
     return redirect(static(f"{GUI_PREFIX}/chunks/{name}"), permanent=False)
+
+
+KEY_REVOKED = _("Your Scratch key no longer works.")
+SETTINGS_SAVED = _("Saved: what students may do from Scratch.")
+
+
+def _project_or_404(user, slug):
+    try:
+        return project_get(user=user, slug=slug)
+    except ApplicationError as exc:
+        raise Http404(str(exc.message)) from exc
+
+
+def _back_to_panel(slug):
+    return redirect(reverse("project_detail", args=[slug]) + "#scratch-key")
+
+
+@never_cache  # the key is in this response only
+@login_required
+@require_POST
+def scratch_key_create_view(request, slug):
+    """A student makes their Scratch key for the project; it is shown on this page, this once."""
+    project = _project_or_404(request.user, slug)
+    issued = scratch_key_create(project=project, user=request.user)
+    return render(request, "scratch/key.html", {"project": project, "key": issued.key, "expires": issued.row.expires_at,
+                                                "texts": {"copied": gettext("Copied")}})
+
+
+@login_required
+@require_POST
+def scratch_key_revoke_view(request, slug):
+    project = _project_or_404(request.user, slug)
+    if scratch_key_revoke(project=project, user=request.user):
+        messages.success(request, KEY_REVOKED)
+    return _back_to_panel(slug)
+
+
+@login_required
+@require_POST
+def scratch_settings_view(request, slug):
+    """The teacher allows (or stops) quick retrains asked for from Scratch."""
+    project = _project_or_404(request.user, slug)
+    scratch_settings_update(project=project, actor=request.user,
+                            students_may_retrain=request.POST.get("students_may_retrain") == "on")
+    messages.success(request, SETTINGS_SAVED)
+    return redirect(reverse("project_detail", args=[slug]) + "#scratch-settings")

@@ -254,6 +254,8 @@ RIIM_THROTTLE_RATES = {
     # three files each, and again after every activation.
     "model_link": env("RIIM_THROTTLE_MODEL_LINK", default="1200/min") or None,
 }
+# A student's Scratch key (apps.scratch) works this many days, unless revoked or the password changes.
+RIIM_SCRATCH_KEY_DAYS = env.int("RIIM_SCRATCH_KEY_DAYS", default=30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "RIIM API",
     "DESCRIPTION": "Reconocimiento Inteligente de Imágenes",

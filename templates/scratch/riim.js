@@ -15,6 +15,9 @@
   const VIDEO_SIZE = [480, 360]; // Scratch's stage and video frame size
   const FPS_WINDOW_MS = 2000; // classifications per second are counted over the last two seconds
   const CAMERA_INTERVAL_MS = 1000 / 30; // Scratch draws 30 frames a second: classifying more often is wasted work
+  const RETRAIN_POLL_MS = 3000; // how often a retrain's progress is asked for
+  const RETRAIN_LIMIT_MS = 15 * 60 * 1000; // a quick run takes seconds to minutes; past this, stop waiting
+  const KEY_STORAGE = "riim.scratchKey:"; // + the RIIM server's origin: the key lives in this browser only
   const ICON = "data:image/svg+xml;base64," + btoa(
     '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40" viewBox="0 0 40 40">' +
     '<rect width="40" height="40" rx="8" fill="#0a58ca"/><circle cx="20" cy="20" r="9" fill="none" stroke="#fff" stroke-width="3"/>' +
@@ -73,7 +76,7 @@
       this.size = 0;
       this.probabilities = [];
       this.threshold = 0; // percent: below it the label is empty
-      this.state = "none"; // none | loading | ready | error
+      this.state = "none"; // none | loading | ready | training | error
       this.error = "";
       this.video = "off";
       this.busy = null;
@@ -119,6 +122,9 @@
             arguments: { N: { type: "number", defaultValue: 60 } } },
           { opcode: "setVideo", blockType: "command", text: t("video"),
             arguments: { STATE: { type: "string", menu: "video", defaultValue: "on" } } },
+          { opcode: "addExample", blockType: "command", text: t("add_example"),
+            arguments: { SOURCE: { type: "string", menu: "exampleSources", defaultValue: "camera" }, LABEL: label } },
+          { opcode: "retrain", blockType: "command", text: t("retrain") },
           { opcode: "modelIs", blockType: "Boolean", text: t("model_is"),
             arguments: { STATE: { type: "string", menu: "states", defaultValue: "ready" } } },
           { opcode: "rate", blockType: "reporter", text: t("rate") },
@@ -126,10 +132,12 @@
         menus: {
           sources: { acceptReporters: false, items: [
             { text: t("camera"), value: "camera" }, { text: t("stage"), value: "stage" }, { text: t("costume"), value: "costume" }] },
+          exampleSources: { acceptReporters: false, items: [
+            { text: t("camera"), value: "camera" }, { text: t("stage"), value: "stage" }] },
           video: { acceptReporters: false, items: [
             { text: t("off"), value: "off" }, { text: t("on"), value: "on" }, { text: t("mirror"), value: "mirror" }] },
           states: { acceptReporters: false, items: [
-            { text: t("ready"), value: "ready" }, { text: t("error"), value: "error" }] },
+            { text: t("ready"), value: "ready" }, { text: t("training"), value: "training" }, { text: t("error"), value: "error" }] },
           labels: { acceptReporters: true, items: "labelItems" },
         },
       };
@@ -269,6 +277,85 @@
       step();
     }
 
+    // --- the class's API, with the student's Scratch key -------------------------------------
+
+    // The key is asked for once and kept in this browser (localStorage), never in the project: a saved
+    // .sb3 carries no key.
+    keyName() { return KEY_STORAGE + new URL(this.link).origin; }
+
+    storedKey() {
+      try { return window.localStorage.getItem(this.keyName()); } catch (error) { return null; }
+    }
+
+    askKey() {
+      const typed = (window.prompt(this.t("key_prompt")) || "").trim();
+      if (typed) {
+        try { window.localStorage.setItem(this.keyName(), typed); } catch (error) { /* private mode: ask again next time */ }
+      }
+      return typed;
+    }
+
+    forgetKey() {
+      try { window.localStorage.removeItem(this.keyName()); } catch (error) { /* nothing kept */ }
+    }
+
+    async api(path, options) {
+      const key = this.storedKey() || this.askKey();
+      if (!key) throw new Error(this.t("no_key"));
+      const response = await fetch(new URL(this.link).origin + path, {
+        ...options, credentials: "omit", headers: { Authorization: "Bearer " + key } });
+      let body = null;
+      try { body = await response.json(); } catch (error) { body = null; }
+      if (response.status === 401) this.forgetKey(); // withdrawn, expired or mistyped: ask again next time
+      if (!response.ok) throw new Error((body && body.detail) || this.t("link_failed"));
+      return body;
+    }
+
+    async pictureBlob(source) {
+      let pixels = source === "stage" ? await this.stagePixels() : this.cameraPixels();
+      if (!pixels) throw new Error(this.t("no_camera"));
+      const canvas = document.createElement("canvas");
+      canvas.width = pixels.width;
+      canvas.height = pixels.height;
+      canvas.getContext("2d").putImageData(pixels, 0, 0);
+      return new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+    }
+
+    async addExample(args, util) {
+      if (!this.link) { this.say(util, this.t("no_model")); return; }
+      try {
+        const form = new FormData();
+        form.append("file", await this.pictureBlob(String(args.SOURCE)), "scratch.png");
+        form.append("label", String(args.LABEL));
+        await this.api("/api/v1/scratch/examples/", { method: "POST", body: form });
+        this.say(util, this.t("example_added"));
+      } catch (error) {
+        this.say(util, error.message);
+      }
+    }
+
+    // Ask for a quick retrain, wait for it, then load the new version if the class activated it.
+    async retrain(args, util) {
+      if (!this.link) { this.say(util, this.t("no_model")); return; }
+      const before = this.state;
+      try {
+        await this.api("/api/v1/scratch/retrain/", { method: "POST" });
+        this.state = "training";
+        const started = Date.now();
+        let run = null;
+        do {
+          await new Promise((resolve) => setTimeout(resolve, RETRAIN_POLL_MS));
+          run = await this.api("/api/v1/scratch/retrain/", { method: "GET" });
+        } while (["queued", "running"].includes(run.status) && Date.now() - started < RETRAIN_LIMIT_MS);
+        if (run.status !== "succeeded") { this.fail(util, this.t("retrain_failed")); return; }
+        this.state = before;
+        await this.useModel({ URL: this.link }, util); // loads the new version if it was activated
+      } catch (error) {
+        if (this.state === "training") this.state = before;
+        this.say(util, error.message);
+      }
+    }
+
     // --- blocks -------------------------------------------------------------------------------
 
     classify(args, util) { return this.classifyFrom(String(args.SOURCE), util); }
@@ -311,6 +398,7 @@
     modelIs(args) {
       const wanted = String(args.STATE);
       if (wanted === "ready") return this.state === "ready";
+      if (wanted === "training") return this.state === "training";
       return this.state === "error";
     }
 

@@ -64,6 +64,8 @@ def _requests(world, image):
         "public model link": ("get", f"/api/v1/projects/{slug}/model-link/", None),
         "share the model link": ("post", f"/api/v1/projects/{slug}/model-link/", None),
         "withdraw the model link": ("delete", f"/api/v1/projects/{slug}/model-link/", None),
+        "make a Scratch key": ("post", f"/api/v1/projects/{slug}/scratch-key/", None),
+        "add a Scratch example without a key": ("post", "/api/v1/scratch/examples/", "upload"),
     }
 
 
@@ -94,6 +96,8 @@ EXPECTED = {
     "public model link": (403, 200, 200, 200, 404, 200),  # every member reads it once shared
     "share the model link": (403, 403, 201, 403, 404, 201),  # the class's teacher (or staff) only
     "withdraw the model link": (403, 403, 204, 403, 404, 204),
+    "make a Scratch key": (403, 201, 201, 403, 404, 201),  # students and teachers of the project
+    "add a Scratch example without a key": (401, 401, 401, 401, 401, 401),  # a session is no Scratch key
 }
 
 

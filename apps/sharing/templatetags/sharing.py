@@ -33,6 +33,7 @@ def model_link_panel(context, project):
         "qr": segno.make(scratch_url, error="m").svg_data_uri(scale=6, border=2) if link else "",
         "no_model": link is not None and active is None,
         "no_tfjs": active is not None and not version_has_tfjs(active),
+        "request": request,  # for the Scratch key panel inside this one
         "csrf_token": context.get("csrf_token"),
         "texts": {"copied": _("Copied")},
     }

@@ -103,3 +103,41 @@ def test_the_camera_is_classified_while_the_video_is_on(classroom, publish, api_
     assert abs(sum(result["probabilities"]) - 1) < 1e-3
     assert result["rate"] > 1, result  # a tiny model: many frames a second even on a busy machine
     print(f"camera classifications per second: {result['rate']} ({time.monotonic() - started:.1f} s)")
+
+
+ADD_EXAMPLE = """
+const done = arguments[arguments.length - 1];
+const [key, label] = [arguments[0], arguments[1]];
+const riim = window.riimScratch.extension;
+const storage = "riim.scratchKey:" + new URL(riim.link).origin;
+if (key) localStorage.setItem(storage, key);
+const said = [];
+riim.say = (util, text) => said.push(text);
+window.prompt = () => null;  // a key the student does not type
+riim.addExample({SOURCE: "stage", LABEL: label}, null).then(() => done({
+  said, kept: localStorage.getItem(storage), project: JSON.stringify(window.riimScratch.vm.toJSON())}),
+  (e) => done({error: String(e)}));
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adding_the_stage_as_an_example_uploads_it_as_the_student(classroom, publish, api_as, live_server,
+                                                                  camera_chromium):
+    """«añadir escenario como ejemplo de …» with the student's key: the picture is the student's, labeled; the key
+    stays out of the project; a withdrawn key is refused in Spanish on the stage and forgotten."""
+    from apps.scratch.authentication import KEY_REVOKED
+
+    publish()
+    link = api_as(classroom.teacher).post(f"/api/v1/projects/{classroom.project.slug}/model-link/").json()["url"]
+    key = api_as(classroom.student).post(f"/api/v1/projects/{classroom.project.slug}/scratch-key/").json()["key"]
+    camera_chromium.get(f"{live_server.url}/scratch/?model={link.replace('http://testserver', live_server.url)}")
+    assert camera_chromium.execute_async_script(READY) == "ok"
+    label = classroom.project.classes[1]
+    result = camera_chromium.execute_async_script(ADD_EXAMPLE, key, label)
+    assert result.get("said") == ["Ejemplo añadido."], result
+    image = classroom.project.images.get()
+    assert image.uploader == classroom.student and image.label == label
+    assert key not in result["project"]
+    api_as(classroom.student).delete(f"/api/v1/projects/{classroom.project.slug}/scratch-key/")
+    result = camera_chromium.execute_async_script(ADD_EXAMPLE, None, label)
+    assert result["said"] == [str(KEY_REVOKED)] and result["kept"] is None
