@@ -1,5 +1,6 @@
 """The public model link on a phone: the teacher's panel stays readable at 390 px and its copy button works."""
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 
 from apps.sharing.models import ModelLink
 from tests.browser import BROWSER_MARKS, log_in, screenshot
@@ -23,8 +24,12 @@ def test_the_link_panel_reads_on_a_phone(world, live_server, chromium):
         assert chromium.find_element("id", button).is_displayed()
     copy = chromium.find_element("css selector", "button[data-copy='model-link-url']")
     chromium.execute_script("arguments[0].scrollIntoView({block: 'center'})", copy)
+    # Every text the button shows, recorded as it changes: «Copiado» lasts a moment, a busy machine may be slower.
+    chromium.execute_script("""const button = arguments[0]; window.seen = [];
+        new MutationObserver(() => window.seen.push(button.textContent.trim()))
+          .observe(button, {childList: true, characterData: true, subtree: true});""", copy)
     copy.click()
-    assert copy.text == "Copiado"
+    WebDriverWait(chromium, 10).until(lambda driver: "Copiado" in driver.execute_script("return window.seen"))
     screenshot(chromium, "model-link-panel-390")
     violations = [e for e in chromium.get_log("browser") if "Content Security Policy" in e.get("message", "")]
     assert not violations, violations
