@@ -33,3 +33,20 @@ def test_the_link_panel_reads_on_a_phone(world, live_server, chromium):
     screenshot(chromium, "model-link-panel-390")
     violations = [e for e in chromium.get_log("browser") if "Content Security Policy" in e.get("message", "")]
     assert not violations, violations
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ["teacher", "student"])
+def test_the_shared_link_panel_has_no_serious_accessibility_violation(world, live_server, chromium, role):
+    """axe-core on the project page with the link shared (the teacher's panel, the student's with the Scratch key)."""
+    import json
+
+    from tests.apps.test_accessibility_browser import AXE, RUN_AXE
+
+    ModelLink.objects.create(project=world.project, created_by=world.teacher)
+    log_in(chromium, live_server, getattr(world, role))
+    chromium.get(f"{live_server.url}/projects/{world.project.slug}/")
+    assert chromium.find_elements("id", "scratch-key" if role == "student" else "scratch-settings")
+    chromium.execute_script(AXE.read_text())
+    violations = json.loads(chromium.execute_async_script(RUN_AXE))
+    assert not violations, json.dumps(violations, indent=1, ensure_ascii=False)
