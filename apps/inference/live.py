@@ -1,10 +1,9 @@
-"""The live page's configuration: the active version's served file, its input and the CAM head."""
+"""The live page's configuration: the active version's served file, its input, the CAM head and the anomaly check."""
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from apps.training.artifacts import artifacts_local_dir
-from ml.cam import load_head
-from ml.runtime import HEAD_FILE, MODEL_FILE, input_size_or_none
+from apps.inference.explain import browser_explain_config
+from ml.runtime import MODEL_FILE, input_size_or_none
 
 
 def live_config(*, project, version) -> dict:
@@ -12,16 +11,14 @@ def live_config(*, project, version) -> dict:
     config = {"project": project.slug, "version": None, "texts": live_texts()}
     if version is None or MODEL_FILE not in version.files:
         return config
-    head = None
-    if HEAD_FILE in version.files:  # imported "classification only" versions have none: no heatmap
-        kernel, _bias = load_head(artifacts_local_dir(version) / HEAD_FILE)
-        head = [[round(float(v), 6) for v in row] for row in kernel]
+    explain = browser_explain_config(version=version)
     config["version"] = {
         "number": version.number,
         "classes": version.metadata.get("classes", []),
         "size": input_size_or_none(version.metadata),
         "model_url": reverse("api-model-version-file", args=[version.pk, MODEL_FILE]),
-        "head": head,  # (channels, classes): the heatmap is feature_maps · kernel[:, class]
+        "head": explain["head"],  # (channels, classes): the heatmap is feature_maps · kernel[:, class]
+        "anomaly": explain["anomaly"],  # None: a version without the browser's anomaly file shows no warning
     }
     return config
 

@@ -1,6 +1,7 @@
 // Live classification: every camera frame is resized to the model's input and classified with
-// ONNX Runtime Web (the served model.onnx, raw 0..255 pixels); the bars update each frame, the
-// heatmap (class activation map: feature_maps · head kernel) about once a second.
+// ONNX Runtime Web (the served model.onnx, raw 0..255 pixels); the bars and the unusual-photo
+// check (static/js/browser_explain.js, the server's score from the same file's embedding) update
+// each frame, the heatmap (class activation map: feature_maps · head kernel) about once a second.
 (function () {
   const config = JSON.parse(document.getElementById("live-config").textContent);
   const version = config.version;
@@ -16,14 +17,16 @@
   const input = document.createElement("canvas");
   input.width = input.height = version.size;
   const inputContext = input.getContext("2d", { willReadFrequently: true });
+  const explain = window.riimExplain;
   let session = null;
+  let anomaly = null; // the version's anomaly check; null for a version without anomaly.json
   let stream = null;
   let running = false;
   let lastHeatmap = 0;
   let frames = 0;
   let fpsSince = performance.now();
   let msSum = 0;
-  const stats = { frames: 0, fps: 0, ms: 0, updates: 0, heatmaps: 0, last: null };
+  const stats = { frames: 0, fps: 0, ms: 0, updates: 0, heatmaps: 0, last: null, anomaly: null };
 
   // Bars, one per class, created once.
   const bars = version.classes.map((name) => {
@@ -48,15 +51,32 @@
     return { bar, value, track };
   });
 
-  function show(probabilities) {
+  function top(probabilities) {
+    let best = 0;
+    probabilities.forEach((p, i) => { if (p > probabilities[best]) best = i; });
+    return best;
+  }
+
+  // The answer line: when the check flags the frame, the warning above it is the headline and the
+  // class guess is marked unreliable (as on the server's analysis page).
+  function show(probabilities, verdict) {
     probabilities.forEach((p, i) => {
       const pct = (100 * p).toFixed(1);
       bars[i].bar.style.width = pct + "%";
       bars[i].value.textContent = window.riimFormat.percent(p);
       bars[i].track.setAttribute("aria-valuenow", pct);
     });
+    const best = top(probabilities);
+    const unusual = Boolean(verdict && verdict.flagged);
+    $("live-label").textContent = version.classes[best];
+    $("live-confidence").textContent = window.riimFormat.percent(probabilities[best]);
+    $("live-top").hidden = false;
+    $("live-unusual").hidden = !unusual;
+    $("live-unreliable").hidden = !unusual;
+    $("live-label").classList.toggle("text-body-secondary", unusual);
     stats.updates += 1;
     stats.last = Array.from(probabilities);
+    stats.anomaly = verdict;
   }
 
   function pixels(source, width, height) {
@@ -70,42 +90,31 @@
   }
 
   function drawHeatmap(maps, probabilities) {
-    const [, h, w, c] = maps.dims;
-    let best = 0;
-    probabilities.forEach((p, i) => { if (p > probabilities[best]) best = i; });
-    const cam = new Float32Array(h * w);
-    for (let k = 0; k < h * w; k++) {
-      let sum = 0;
-      for (let d = 0; d < c; d++) sum += maps.data[k * c + d] * version.head[d][best];
-      cam[k] = sum;
-    }
-    const lo = Math.min(...cam), hi = Math.max(...cam);
-    const small = document.createElement("canvas");
-    small.width = w; small.height = h;
-    const context = small.getContext("2d");
-    const image = context.createImageData(w, h);
-    for (let k = 0; k < h * w; k++) {
-      const v = hi > lo ? (cam[k] - lo) / (hi - lo) : 0;
-      image.data[4 * k] = 255; image.data[4 * k + 1] = Math.round(255 * (1 - v)); image.data[4 * k + 2] = 0;
-      image.data[4 * k + 3] = Math.round(150 * v);
-    }
-    context.putImageData(image, 0, 0);
-    const target = heatmap.getContext("2d");
-    target.clearRect(0, 0, heatmap.width, heatmap.height);
-    target.imageSmoothingEnabled = true;
-    target.drawImage(small, 0, 0, heatmap.width, heatmap.height);
+    explain.paintCam(heatmap, explain.cam(maps, version.head, top(probabilities)), true);
     heatmap.hidden = false;
     stats.heatmaps += 1;
   }
 
-  async function classify(source, width, height, withHeatmap) {
+  // Classify one input tensor: probabilities, the unusual-photo check and, when asked, the heatmap.
+  async function classifyInput(image, withHeatmap) {
     const started = performance.now();
-    const outputs = withHeatmap ? ["probabilities", "feature_maps"] : ["probabilities"];
-    const result = await session.run({ image: pixels(source, width, height) }, outputs);
+    const names = new Set(["probabilities", ...explain.anomalyOutputs(anomaly, "fp32")]);
+    if (withHeatmap) names.add("feature_maps");
+    const result = await session.run({ image }, [...names]);
     const probabilities = Array.from(result.probabilities.data);
-    show(probabilities);
+    const verdict = await explain.scoreAnomaly(anomaly, "fp32", result, image);
+    show(probabilities, verdict);
     if (withHeatmap) drawHeatmap(result.feature_maps, probabilities);
-    return { probabilities, ms: performance.now() - started };
+    return { probabilities, anomaly: verdict, ms: performance.now() - started };
+  }
+
+  function classify(source, width, height, withHeatmap) {
+    return classifyInput(pixels(source, width, height), withHeatmap);
+  }
+
+  // Raw 0..255 pixels of the model's input size, as the server feeds them (the tests compare both).
+  function classifyPixels(data) {
+    return classifyInput(new ort.Tensor("float32", Float32Array.from(data), [1, version.size, version.size, 3]), false);
   }
 
   async function loop() {
@@ -158,17 +167,26 @@
     $("live-status").textContent = texts.ready;
   }
 
-  const ready = ort.InferenceSession.create(version.model_url, { executionProviders: ["wasm"], graphOptimizationLevel: "all" })
-    .then((created) => {
-      session = created;
-      $("live-status").textContent = texts.ready;
-      $("live-start").disabled = false;
-      $("live-file").disabled = false;
-      return true;
-    }, (error) => {
-      $("live-status").textContent = texts.failed + ": " + error.message;
-      throw error;
-    });
+  // Without its check (a version published before the browser had one, or a file that failed to
+  // load) the page still classifies; it only shows no warning.
+  const anomalyReady = explain.loadAnomaly(version.anomaly, ort).catch((error) => {
+    console.warn("unusual-photo check unavailable:", error.message);
+    return null;
+  });
+  const ready = Promise.all([
+    ort.InferenceSession.create(version.model_url, { executionProviders: ["wasm"], graphOptimizationLevel: "all" }),
+    anomalyReady,
+  ]).then(([created, check]) => {
+    session = created;
+    anomaly = check;
+    $("live-status").textContent = texts.ready;
+    $("live-start").disabled = false;
+    $("live-file").disabled = false;
+    return true;
+  }, (error) => {
+    $("live-status").textContent = texts.failed + ": " + error.message;
+    throw error;
+  });
 
   $("live-start").addEventListener("click", () => (running ? stop() : start()));
   $("live-file").addEventListener("change", async (event) => {
@@ -184,5 +202,5 @@
   });
 
   // Read by the tests and the frames-per-second benchmark.
-  window.riimLive = { ready, stats, start, stop };
+  window.riimLive = { ready, stats, start, stop, classifyPixels, hasAnomalyCheck: () => anomaly !== null };
 })();
