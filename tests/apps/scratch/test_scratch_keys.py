@@ -169,3 +169,15 @@ def test_a_key_reaches_nothing_else(world, api_as):
     client = _with_key(_key(api_as, world.student, world.project))
     assert client.get(f"/api/v1/projects/{world.project.slug}/").status_code in (401, 403)
     assert client.get("/api/v1/images/").status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_the_schema_names_the_key_as_the_blocks_security(world, api_as):
+    """/api/schema/ declares a Bearer scheme for the Scratch key, used by the two endpoints the blocks call, 401 included."""
+    schema = api_as(world.teacher).get("/api/schema/", {"format": "json"}).json()
+    assert schema["components"]["securitySchemes"]["scratchKey"] == {
+        "type": "http", "scheme": "bearer",
+        "description": "A student's Scratch key for one project (POST /api/v1/projects/{slug}/scratch-key/)."}
+    for path, method in ((EXAMPLES, "post"), (RETRAIN, "post"), (RETRAIN, "get")):
+        operation = schema["paths"][path][method]
+        assert operation["security"] == [{"scratchKey": []}] and "401" in operation["responses"]
