@@ -29,6 +29,11 @@ const done = arguments[arguments.length - 1];
 const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
 window.riimScratch.vm.loadProject(bytes.buffer).then(() => done("ok"), (e) => done("error: " + e));
 """
+SWITCH_TO_ENGLISH = """
+const done = arguments[arguments.length - 1];
+const vm = window.riimScratch.vm;
+vm.setLocale("en", {}).then(() => done(vm.runtime._blockInfo.map((b) => b.name)), (e) => done(["error: " + e]));
+"""
 # Wear costume i, click the flag, wait for the script to end and return the variable the script set.
 RUN_COSTUME = """
 const done = arguments[arguments.length - 1];
@@ -87,6 +92,9 @@ def test_a_costume_project_gets_the_servers_label(classroom, publish, api_as, li
     assert got == expected
     violations = [e for e in camera_chromium.get_log("browser") if "Content Security Policy" in e.get("message", "")]
     assert not violations, violations
+    # Scratch's own language menu, not the site's: in English the blocks say so.
+    names = camera_chromium.execute_async_script(SWITCH_TO_ENGLISH)
+    assert "Class model" in names and "Modelo de la clase" not in names
 
 
 @pytest.mark.django_db(transaction=True)
