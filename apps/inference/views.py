@@ -6,6 +6,8 @@ from django.utils.translation import gettext as _
 
 from apps.common.forms import MAX_QUERY_INTEGER, query_params_clean
 from apps.common.security_headers import permissions_policy
+from apps.inference.explain import browser_explain_config
+from apps.inference.loader import variant_servable
 from apps.inference.selectors import image_analyses
 from apps.projects.access import can_contribute, can_manage
 from apps.projects.selectors import project_get
@@ -44,6 +46,12 @@ def _texts() -> dict:
         "recorded": _("recorded in your history"),
         "max_delta": _("largest difference between probabilities"),
         "no_model": _("This project has no active model yet."),
+        "more_details": _("more details"),
+        "no_browser_check": _("This version has no unusual-photo check for the browser: it was published before "
+                              "the browser could run one. The server's analysis page still checks each photo."),
+        "no_heatmap": _("This version has no heatmap: it was imported without its last layer's weights."),
+        "tfjs_only_probabilities": _("TensorFlow.js runs a copy of the classifier alone, which gives only the "
+                                     "probabilities: choose ONNX Runtime Web for the unusual-photo check and the heatmap."),
     }
 
 
@@ -101,10 +109,10 @@ def browser_page(request, slug):
         "version": None,
     }
     if version is not None:
-        files = {
+        files = {  # an int8 file judged to lose accuracy is not offered (apps.inference.loader.variant_servable)
             variant: reverse("api-model-version-file", args=[version.pk, name])
             for variant, name in VARIANT_FILES.items()
-            if name in version.files
+            if variant_servable(version, variant)
         }
         config["version"] = {
             "id": version.pk,
@@ -115,6 +123,8 @@ def browser_page(request, slug):
             # The TF.js export (Teachable Machine's input: pixel / 127 - 1); None for imported and older versions.
             "tfjs": ({"model": reverse("api-model-version-file", args=[version.pk, TFJS_FILES["tfjs_model"]])}
                      if version_has_tfjs(version) else None),
+            # The heatmap's head and the anomaly check: a picture from the computer is answered as the server does.
+            **browser_explain_config(version=version),
         }
     config["images"] = [
         {

@@ -1,5 +1,7 @@
 // Edge inference: run the active version's ONNX file in this browser with onnxruntime-web,
-// compare with the server's analysis and record the browser's answer in the history.
+// compare with the server's analysis and record the browser's answer in the history. A picture
+// from the computer gets the server's whole answer: the unusual-photo check, the heatmap and a
+// bar per class (static/js/browser_explain.js).
 (function () {
   const config = JSON.parse(document.getElementById("browser-config").textContent);
   const texts = JSON.parse(document.getElementById("browser-texts").textContent);
@@ -11,6 +13,8 @@
   const sessions = {};
   const $ = (id) => document.getElementById(id);
   const fmt = window.riimFormat; // numbers in the reader's language (99,4 % in Spanish)
+  const explain = window.riimExplain;
+  let anomaly = null; // the version's anomaly check; null for a version without anomaly.json
 
   function session(variant) {
     if (!sessions[variant]) {
@@ -49,6 +53,21 @@
     const started = performance.now();
     const out = await s.run({ image: input }, ["probabilities"]);
     return { probabilities: softmaxCheck(out.probabilities.data), ms: performance.now() - started };
+  }
+
+  // Run a served file on one preprocessed image with what the server adds: the anomaly verdict and,
+  // with the version's head, the class-activation map of the most probable class.
+  async function explainTensor(data, variant) {
+    const s = await session(variant);
+    const image = new ort.Tensor("float32", Float32Array.from(data), [1, version.size, version.size, 3]);
+    const names = new Set(["probabilities", ...explain.anomalyOutputs(anomaly, variant)]);
+    if (version.head) names.add("feature_maps");
+    const started = performance.now();
+    const out = await s.run({ image }, [...names]);
+    const probabilities = softmaxCheck(out.probabilities.data);
+    const verdict = await explain.scoreAnomaly(anomaly, variant, out, image);
+    const map = version.head ? explain.cam(out.feature_maps, version.head, top(probabilities)) : null;
+    return { probabilities, anomaly: verdict, cam: map, ms: performance.now() - started };
   }
 
   // Fetch a picture, preprocess it like the server and classify it; the time covers decode, resize and network.
@@ -115,7 +134,14 @@
     $("run-all").disabled = false;
   }
 
-  const ready = session("fp32").then(() => {
+  // Without its check (a version published before the browser had one, or a file that failed to
+  // load) the page still classifies; it only shows no warning.
+  const anomalyReady = explain.loadAnomaly(version.anomaly, ort).catch((error) => {
+    console.warn("unusual-photo check unavailable:", error.message);
+    return null;
+  });
+  const ready = Promise.all([session("fp32"), anomalyReady]).then(([, check]) => {
+    anomaly = check;
     $("engine-status").textContent = "✓ onnxruntime-web " + (ort.env.versions ? ort.env.versions.web || "" : "");
     $("run-all").disabled = false;
     $("local-file").disabled = false;
@@ -203,6 +229,78 @@
     box.hidden = false;
   }
 
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // The verdict as the analysis page words it: a badge, the score against its threshold and, for a
+  // score summed from two networks, each one's opinion behind «more details».
+  function drawAnomaly(verdict) {
+    const box = $("local-anomaly");
+    box.replaceChildren();
+    if (!verdict) {
+      box.appendChild(el("p", { class: "small mb-1" }, runtime() === "tfjs" ? texts.tfjs_only_probabilities : texts.no_browser_check));
+      return;
+    }
+    box.appendChild(el("span", { class: "badge fs-6 " + (verdict.flagged ? "text-bg-warning" : "text-bg-success") }, verdict.flagged ? texts.anomaly : texts.normal));
+    box.appendChild(el("span", { class: "ms-2 small" }, texts.score + " " + fmt.number(verdict.score, 2) + " / " + texts.threshold + " " + fmt.number(verdict.threshold, 2)));
+    const parts = Object.entries(verdict.parts || {});
+    if (parts.length > 1) {
+      const more = el("details", { class: "small mt-2" });
+      more.appendChild(el("summary", {}, texts.more_details));
+      more.appendChild(el("p", { class: "mb-0" }, texts.opinions));
+      const list = el("ul", { class: "small mb-0 mt-1" });
+      parts.forEach(([name, ratio]) => list.appendChild(el("li", {}, (texts["part_" + name] || name) + ": " + fmt.number(ratio, 2) + (ratio > 1 ? " ⚠" : ""))));
+      more.appendChild(list);
+      box.appendChild(more);
+    }
+  }
+
+  // The picture as the reader chose it, and the heatmap stretched over it (as the server's overlay is).
+  const PICTURE_WIDTH = 640;
+  async function drawPicture(file, map) {
+    const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    const picture = $("local-picture");
+    const scale = Math.min(1, PICTURE_WIDTH / bitmap.width); // shown 320 px wide: twice that is sharp enough
+    picture.width = Math.round(bitmap.width * scale); picture.height = Math.round(bitmap.height * scale);
+    picture.getContext("2d").drawImage(bitmap, 0, 0, picture.width, picture.height);
+    const heat = $("local-heat");
+    heat.hidden = !map;
+    $("local-heat-controls").hidden = !map;
+    $("local-heat-none").hidden = Boolean(map);
+    $("local-heat-none").textContent = runtime() === "tfjs" ? texts.tfjs_only_probabilities : texts.no_heatmap;
+    if (!map) return;
+    heat.width = picture.width; heat.height = picture.height;
+    explain.paintCam(heat, map, false);
+    heat.style.opacity = String($("local-opacity").value / 100);
+  }
+
+  $("local-opacity").addEventListener("input", () => {
+    $("local-opacity-value").textContent = $("local-opacity").value;
+    $("local-heat").style.opacity = String($("local-opacity").value / 100);
+  });
+
+  // Classify the picture: ONNX Runtime gives everything the server gives; TensorFlow.js (a copy of
+  // the classifier alone) only the probabilities.
+  async function explainFile(file, variant) {
+    if (runtime() === "tfjs") {
+      const result = await classifyBlob(file, variant);
+      return { ...result, anomaly: null, cam: null };
+    }
+    const started = performance.now();
+    const data = await window.riimPreprocess.blobToTensorData(file, version.size);
+    const result = await explainTensor(data, variant);
+    return { ...result, ms: performance.now() - started };
+  }
+
+  function showUnusual(flagged) {
+    $("local-unusual").hidden = !flagged;
+    $("local-unreliable").hidden = !flagged;
+  }
+
   $("local-file").addEventListener("change", async (event) => {
     const file = event.target.files[0];
     const out = $("local-result");
@@ -210,18 +308,33 @@
     out.textContent = file ? texts.working : "";
     out.className = "fw-semibold";
     $("local-bars").hidden = true;
+    $("local-details").hidden = true;
+    showUnusual(false);
     if (!file) return;
     try {
-      const result = await classifyBlob(file, $("variant").value);
+      const result = await explainFile(file, $("variant").value);
       const index = top(result.probabilities);
       out.textContent = version.classes[index] + " · " + fmt.percent(result.probabilities[index]) + " · " + fmt.number(result.ms, 1) + " " + texts.ms;
+      const flagged = Boolean(result.anomaly && result.anomaly.flagged);
+      out.classList.toggle("text-body-secondary", flagged);
+      showUnusual(flagged);
       drawBars(result.probabilities);
+      drawAnomaly(result.anomaly);
+      await drawPicture(file, result.cam);
+      $("local-details").hidden = false;
+      window.riimBrowser.last = { probabilities: result.probabilities, anomaly: result.anomaly, cam: Boolean(result.cam) };
     } catch (error) {
       out.textContent = texts.unreadable.replace("%(name)s", file.name);
       out.className = "fw-semibold text-danger";
     }
   });
 
-  // Used by the parity test and handy from the console.
-  window.riimBrowser = { ready, runTensor, classifyUrl, pixelsOf, compareRuntimes, version };
+  // The served file's answer and anomaly verdict for raw pixels, as the server computes them (tests compare both).
+  async function explainPixels(data, variant) {
+    const result = await explainTensor(data, variant || "fp32");
+    return { probabilities: result.probabilities, anomaly: result.anomaly, cam: Boolean(result.cam) };
+  }
+
+  // Used by the parity tests and handy from the console.
+  window.riimBrowser = { ready, runTensor, classifyUrl, pixelsOf, compareRuntimes, explainPixels, version, last: null };
 })();
