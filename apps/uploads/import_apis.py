@@ -1,5 +1,6 @@
 """Import many photos at once: preview a zip's folders, queue its import, read the summary."""
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -21,6 +22,11 @@ FILE_MISSING = _("Choose a zip file or some photos to import (form field “file
 class ImageImportCreatedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=ImageImport.Status.choices)
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, image_import) -> str:
+        """Where to poll the import's progress and, once it ends, its summary."""
+        return reverse("api-image-import", kwargs={"import_id": image_import.pk})
 
 
 class SkippedSerializer(serializers.Serializer):

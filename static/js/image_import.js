@@ -1,5 +1,5 @@
 // Import page: a zip is previewed first (its folders mapped to classes), loose photos take one class;
-// then the file goes to POST /api/v1/projects/<slug>/image-imports/ and the page polls the summary.
+// then the file goes to the project's import API and the page polls the summary at the address it answers.
 (function () {
   const form = document.getElementById("import-form");
   if (!form) return;
@@ -44,24 +44,10 @@
     return select;
   }
 
-  function send(url, data, onUpload) {
-    return new Promise((resolve) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", url);
-      xhr.setRequestHeader("X-CSRFToken", window.riimCsrfToken());
-      if (onUpload) xhr.upload.onprogress = (e) => e.lengthComputable && onUpload(e.loaded / e.total);
-      xhr.onload = () => {
-        let body = {};
-        try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
-        resolve({ status: xhr.status, body });
-      };
-      xhr.onerror = () => resolve({ status: 0, body: { detail: texts.network } });
-      xhr.send(data);
-    });
-  }
-
+  // A network failure leaves no body: the message then says the connection failed.
   const detail = (body) => body.detail || Object.values(body).flat().join(" ") || texts.network;
-  const base = () => "/api/v1/projects/" + encodeURIComponent(project.value) + "/image-imports/";
+  // The chosen project's import and preview addresses, rendered on its option.
+  const urls = () => project.selectedOptions[0].dataset;
 
   async function preview() {
     showError("");
@@ -76,9 +62,9 @@
     if (files.length === 1 && isZip(files[0])) {
       const data = new FormData();
       data.append("file", files[0]);
-      const answer = await send(base() + "preview/", data);
-      if (answer.status !== 200) return showError(detail(answer.body));
-      const folders = answer.body.folders;
+      const answer = await window.riim.upload(urls().previewUrl, data);
+      if (answer.status !== 200) return showError(detail(answer.data));
+      const folders = answer.data.folders;
       if (folders.length === 1 && folders[0].name === "") return askSingle();
       mode = "zip";
       folders.forEach((folder, i) => {
@@ -102,7 +88,7 @@
         tr.append(name, count, cell);
         rows.append(tr);
       });
-      for (const row of answer.body.refused) {
+      for (const row of answer.data.refused) {
         const li = document.createElement("li");
         li.textContent = texts.refused + ": " + row.name + " — " + row.reason;
         refusedList.append(li);
@@ -145,9 +131,9 @@
     summary.scrollIntoView({ block: "nearest" });
   }
 
-  async function poll(id) {
+  async function poll(url) {
     for (;;) {
-      const response = await fetch("/api/v1/image-imports/" + id + "/", { headers: { Accept: "application/json" } });
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
       const body = await response.json().catch(() => ({}));
       if (!response.ok) return showError(detail(body));
       const fraction = body.total ? body.processed / body.total : 0;
@@ -180,14 +166,14 @@
     summary.hidden = true;
     progress.hidden = false;
     setProgress(0, texts.uploading);
-    const answer = await send(base(), data, (f) => setProgress(0.1 * f));
+    const answer = await window.riim.upload(urls().url, data, (f) => setProgress(0.1 * f));
     if (answer.status !== 202) {
       start.disabled = false;
       progress.hidden = true;
-      return showError(detail(answer.body));
+      return showError(detail(answer.data));
     }
     setProgress(0.1, texts.queued);
-    poll(answer.body.id);
+    poll(answer.data.url);
   });
 
   input.addEventListener("change", preview);

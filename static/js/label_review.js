@@ -16,16 +16,9 @@
   // The decision is posted as the teacher's label, which always counts over the students'.
   async function decide(row, label) {
     const note = row.querySelector(".decision");
-    const response = await fetch("/api/v1/images/" + row.dataset.image + "/labels/", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": window.riimCsrfToken() },
-      body: JSON.stringify({ label }),
-      credentials: "same-origin",
-    });
-    let data = {};
-    try { data = await response.json(); } catch (e) { /* empty body */ }
-    if (!response.ok) { note.textContent = texts.error + ": " + (data.detail || response.status); return; }
-    note.textContent = texts.saved.replace("%(label)s", data.counted_label);
+    const answer = await window.riim.postJson(row.dataset.labelUrl, { label });
+    if (!answer.ok) { note.textContent = texts.error + ": " + (answer.data.detail || answer.status); return; }
+    note.textContent = texts.saved.replace("%(label)s", answer.data.counted_label);
     row.classList.add("table-success");
     focus(rows.indexOf(row) + 1);
   }

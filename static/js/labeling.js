@@ -23,21 +23,9 @@
     else window.location.reload();
   }
 
-  async function post(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": window.riimCsrfToken() },
-      body: JSON.stringify(body || {}),
-      credentials: "same-origin",
-    });
-    let data = {};
-    try { data = await response.json(); } catch (e) { /* empty body */ }
-    return { ok: response.ok, status: response.status, data };
-  }
-
   async function choose(label) {
     const tags = Array.from(document.querySelectorAll(".tag-check:checked")).map((el) => el.value);
-    const result = await post("/api/v1/images/" + imageId + "/labels/", { label, tags });
+    const result = await window.riim.postJson(root.dataset.labelUrl, { label, tags });
     if (!result.ok) {
       say(texts.error + ": " + (result.data.detail || JSON.stringify(result.data)), "danger");
       return;
@@ -49,7 +37,7 @@
 
   // Undo the last answer given in this project — usually on the previous photo — and show that photo again.
   async function undo() {
-    const result = await post(root.dataset.undoUrl);
+    const result = await window.riim.postJson(root.dataset.undoUrl);
     if (result.status === 204) { say(texts.nothing_to_undo, "secondary"); return; }
     if (!result.ok) { say(texts.error + ": " + (result.data.detail || result.status), "danger"); return; }
     const text = result.data.label ? texts.undone_to.replace("%(label)s", labelName(result.data.label)) : texts.undone_empty;

@@ -13,7 +13,7 @@
   function setProgress(fraction) {
     const pct = Math.round(fraction * 100);
     bar.style.width = pct + "%";
-    bar.textContent = pct + "%";
+    bar.textContent = pct + " %";
     bar.parentElement.setAttribute("aria-valuenow", String(pct));
   }
 
@@ -31,39 +31,30 @@
     results.appendChild(li);
   }
 
-  function sendOne(file, onProgress) {
-    return new Promise((resolve) => {
-      const data = new FormData();
-      data.append("project", project.value);
-      data.append("file", file);
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", "/api/v1/images/");
-      xhr.setRequestHeader("X-CSRFToken", window.riimCsrfToken());
-      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
-      xhr.onload = () => {
-        let body = {};
-        try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
-        if (xhr.status === 201) {
-          let msg = texts.stored + " (" + texts.split + ": " + (texts.splits[body.split] || body.split) + ")";
-          const analysis = body.analysis;
-          if (analysis) {
-            msg += " · " + texts.analysis + " " + analysis.label + " (" + Math.round(analysis.confidence * 100) + " %)";
-            if (analysis.anomaly && analysis.anomaly.is_anomaly) msg += " · " + texts.unusual;
-          } else {
-            // Without a model nothing classifies the photo: say so instead of a bare "stored".
-            msg += ". " + texts.no_model;
-          }
-          const page = analysis ? texts.analysis_page.replace("/0/", "/" + body.id + "/") : null;
-          addResult(file.name, true, msg, page);
-        } else {
-          const detail = body.detail || Object.values(body).flat().join(" ") || xhr.statusText;
-          addResult(file.name, false, texts.rejected + ": " + detail);
-        }
-        resolve();
-      };
-      xhr.onerror = () => { addResult(file.name, false, texts.network); resolve(); };
-      xhr.send(data);
-    });
+  async function sendOne(file, onProgress) {
+    const data = new FormData();
+    data.append("project", project.value);
+    data.append("file", file);
+    const answer = await window.riim.upload(form.dataset.url, data, onProgress);
+    const body = answer.data;
+    if (answer.status === 0) {
+      addResult(file.name, false, texts.network);
+    } else if (answer.status === 201) {
+      let msg = texts.stored + " (" + texts.split + ": " + (texts.splits[body.split] || body.split) + ")";
+      const analysis = body.analysis;
+      if (analysis) {
+        msg += " · " + texts.analysis + " " + analysis.label + " (" + Math.round(analysis.confidence * 100) + " %)";
+        if (analysis.anomaly && analysis.anomaly.is_anomaly) msg += " · " + texts.unusual;
+      } else {
+        // Without a model nothing classifies the photo: say so instead of a bare "stored".
+        msg += ". " + texts.no_model;
+      }
+      const page = analysis ? texts.analysis_page.replace("/0/", "/" + body.id + "/") : null;
+      addResult(file.name, true, msg, page);
+    } else {
+      const detail = body.detail || Object.values(body).flat().join(" ") || answer.statusText;
+      addResult(file.name, false, texts.rejected + ": " + detail);
+    }
   }
 
   async function uploadAll(files) {

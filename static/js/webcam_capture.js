@@ -12,7 +12,7 @@
   const FRAMES_PER_SECOND = 4;
   const MAX_FRAMES = 60; // one burst: enough examples, few enough to review
   const LONG_SIDE = 640; // frames are downscaled before upload: the models use far less
-  const $ = (id) => document.getElementById(id);
+  const { $, postJson } = window.riim;
   const video = $("webcam-video");
   const frames = []; // {blob, url, session}
   let stream = null;
@@ -148,18 +148,13 @@
     data.append("project", project());
     data.append("file", frame.blob, "webcam-" + frame.session.slice(0, 8) + "-" + index + ".jpg");
     data.append("capture_session", frame.session);
-    const headers = { "X-CSRFToken": window.riimCsrfToken() };
-    const response = await fetch(config.upload_url, { method: "POST", body: data, headers, credentials: "same-origin" });
-    const body = await response.json().catch(() => ({}));
-    if (response.status !== 201) {
-      const detail = body.detail || Object.values(body).flat().join(" ") || response.statusText;
+    const stored = await postJson(config.upload_url, data);
+    const body = stored.data;
+    if (stored.status !== 201) {
+      const detail = body.detail || Object.values(body).flat().join(" ") || stored.statusText;
       return { ok: false, text: texts.refused + ": " + detail };
     }
-    const labelled = await fetch(config.label_url.replace("/0/", "/" + body.id + "/"), {
-      method: "POST", credentials: "same-origin",
-      headers: { ...headers, "Content-Type": "application/json" },
-      body: JSON.stringify({ label: frame.label }),
-    });
+    const labelled = await postJson(config.label_url.replace("/0/", "/" + body.id + "/"), { label: frame.label });
     const split = texts.splits[body.split] || body.split;
     const link = body.analysis ? config.analysis_page.replace("/0/", "/" + body.id + "/") : null;
     return labelled.ok

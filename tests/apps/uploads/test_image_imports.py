@@ -66,8 +66,10 @@ def _run(client, project, files, captured, **data):
     with captured(execute=True):
         response = _post(client, project, files, **data)
     assert response.status_code == 202, response.content
-    assert set(response.json()) == {"id", "status"} and response.json()["status"] == "queued"
-    summary = client.get(f"/api/v1/image-imports/{response.json()['id']}/")
+    created = response.json()
+    assert set(created) == {"id", "status", "url"} and created["status"] == "queued"
+    summary = client.get(created["url"])  # the page polls the address the answer gives
+    assert created["url"] == f"/api/v1/image-imports/{created['id']}/"
     assert summary.status_code == 200
     return summary.json()
 
