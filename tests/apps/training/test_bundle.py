@@ -25,13 +25,17 @@ def labeled(classroom, stored_image):
 
 
 def test_bundle_contents(labeled, tmp_path, capsys):
-    """The bundle has the ImageFolder split, a manifest, the config, the engine, a script and a notebook."""
+    """The bundle has the ImageFolder split (training and test photos; the validation share stays on the platform,
+    which compares versions on it), a manifest, the config, the engine, a script and a notebook."""
     out = tmp_path / "bundle.zip"
     call_command("export_training_bundle", labeled.slug, str(out), "--config", '{"epochs": 3}')
     summary = json.loads(capsys.readouterr().out)
     names = zipfile.ZipFile(out).namelist()
     counts = summary["counts"]
-    assert sum(sum(by_class.values()) for by_class in counts.values()) == 24
+    validation = labeled.images.filter(split="validation").exclude(label="").count()
+    assert validation and set(counts) <= {"train", "test"}
+    assert sum(sum(by_class.values()) for by_class in counts.values()) == 24 - validation
+    assert not any(n.startswith("dataset/validation/") for n in names)
     assert {"dataset/manifest.csv", "config.json", "train.sh", "riim_train.ipynb", "riim-ml/pyproject.toml",
             "riim-ml/ml/training.py"} <= set(names)
     assert any(n.startswith("dataset/train/") for n in names)
