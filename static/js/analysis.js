@@ -8,14 +8,7 @@
   const params = new URLSearchParams(window.location.search);
   const version = params.get("version");
   const query = version ? "?version=" + encodeURIComponent(version) : "";
-  const $ = (id) => document.getElementById(id);
-
-  function el(tag, attrs, text) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const { $, el } = window.riim;
 
   function pct(value) { return window.riimFormat.percent(value); }
   // A layer's output shape as sizes: "(None, 112, 112, 8)" → "112 × 112 × 8" (the batch dimension is not a size).
@@ -198,9 +191,8 @@
   if (refresh) {
     refresh.addEventListener("click", async () => {
       refresh.disabled = true;
-      const response = await fetch(refresh.dataset.url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": window.riimCsrfToken() } });
-      const body = await response.json().catch(() => ({}));
-      $("refresh-status").textContent = response.ok ? "✓ " + body.images : body.detail || texts.failed;
+      const answer = await window.riim.postJson(refresh.dataset.url);
+      $("refresh-status").textContent = answer.ok ? "✓ " + answer.data.images : answer.data.detail || texts.failed;
     });
   }
   load();

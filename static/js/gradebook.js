@@ -72,14 +72,8 @@
       if (refused) return fail(refused);
       const comment = row.querySelector(".gradebook-comment").value;
       try {
-        const response = await fetch(row.dataset.putUrl, {
-          method: "PUT",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": window.riimCsrfToken() },
-          body: JSON.stringify({ scores, comment }),
-        });
-        const data = await response.json();
-        if (!response.ok) throw new Error(data.detail || Object.values(data).flat().join(" "));
+        const { ok, data } = await window.riim.postJson(row.dataset.putUrl, { scores, comment }, { method: "PUT" });
+        if (!ok) throw new Error(data.detail || Object.values(data).flat().join(" "));
         const total = row.querySelector("[data-total]");
         total.textContent = data.total === null ? "—" : formatScore(data.total);
         total.closest("td").dataset.sort = data.total === null ? "" : data.total;

@@ -20,19 +20,8 @@
     crop: gettext("crop"), "flip+crop": gettext("mirror and crop"), all: gettext("all of them"),
   };
   const policyName = (key) => POLICY_NAMES[key] || key;
+  const { el, postJson } = window.riim;
 
-  function el(tag, attrs = {}, children = []) {
-    const node = document.createElement(tag);
-    Object.entries(attrs).forEach(([k, v]) => {
-      if (k === "text") node.textContent = v;
-      else if (k === "class") node.className = v;
-      // Through the CSSOM: the Content-Security-Policy blocks style attributes, not style properties.
-      else if (k === "style") node.style.cssText = v;
-      else node.setAttribute(k, v);
-    });
-    children.forEach((c) => node.appendChild(typeof c === "string" ? document.createTextNode(c) : c));
-    return node;
-  }
   function canvas(parent, label, height = 240) {
     const c = el("canvas", { role: "img", "aria-label": label });
     const wrap = el("div", { style: `position:relative;height:${height}px` }, [c]);
@@ -93,14 +82,9 @@
       button.addEventListener("click", async () => {
         let answer;
         try {
-          const response = await fetch(q.dataset.quizUrl, {
-            method: "POST",
-            credentials: "same-origin",
-            headers: { "Content-Type": "application/json", "X-CSRFToken": window.riimCsrfToken() },
-            body: JSON.stringify({ option: Number(button.dataset.quizOption), project: q.dataset.project || null }),
-          });
-          answer = await response.json();
-          if (!response.ok) throw new Error(answer.detail || response.status);
+          const sent = await postJson(q.dataset.quizUrl, { option: Number(button.dataset.quizOption), project: q.dataset.project || null });
+          if (!sent.ok) throw new Error(sent.data.detail || sent.status);
+          answer = sent.data;
         } catch (err) {
           feedback.textContent = feedback.dataset.error;
           feedback.className = "small mt-2 mb-0 fw-semibold text-danger-emphasis";
@@ -279,7 +263,7 @@
       bar.hidden = !active;
       bar.setAttribute("aria-valuenow", String(exp.percent));
       bar.firstElementChild.style.width = exp.percent + "%";
-      bar.firstElementChild.textContent = Math.round(exp.percent) + "%";
+      bar.firstElementChild.textContent = Math.round(exp.percent) + " %";
       let text = `${T[exp.status] || exp.status_display}` + (exp.version ? ` · v${exp.version}` : "");
       if (exp.message && active) text += ` · ${exp.message}`;
       if (exp.seconds) text += ` · ${fmt(exp.seconds, 1)} ${T.seconds}`;
@@ -307,22 +291,18 @@
       event.preventDefault();
       const params = Object.fromEntries(new FormData(form).entries());
       button.disabled = true;
-      const response = await fetch(page.dataset.startUrl, {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": window.riimCsrfToken() },
-        body: JSON.stringify({ kind, params }),
-      });
-      const body = await response.json().catch(() => ({}));
-      if (!response.ok) {
+      const answer = await postJson(page.dataset.startUrl, { kind, params });
+      if (!answer.ok) {
         button.disabled = false;
         error.hidden = false;
-        error.textContent = body.detail || response.statusText;
+        error.textContent = answer.data.detail || answer.statusText;
         return;
       }
-      if (show(body)) poll(body.url);
+      if (show(answer.data)) poll(answer.data.url);
     });
+    // The latest experiment of this kind, as the page was drawn: followed at the address the panel names.
     const last = latest[kind];
-    if (last && show(last) && last.id) poll(`/lab/api/experiments/${last.id}/`);
+    if (last && show(last) && panel.dataset.url) poll(panel.dataset.url);
   });
 
   // Static page data -----------------------------------------------------------------------------------

@@ -56,7 +56,7 @@
     notice.textContent = run.worker_notice ? run.worker_notice.message : "";
     const bar = document.getElementById("run-bar");
     bar.style.width = run.progress.percent + "%";
-    bar.textContent = Math.round(run.progress.percent) + "%";
+    bar.textContent = Math.round(run.progress.percent) + " %";
     bar.parentElement.setAttribute("aria-valuenow", String(run.progress.percent));
     document.getElementById("run-log").textContent = run.log_tail.join("\n");
     const error = document.getElementById("run-error");
@@ -94,7 +94,7 @@
   const cancel = document.getElementById("cancel-btn");
   if (cancel) {
     cancel.addEventListener("click", async () => {
-      await fetch(root.dataset.cancelUrl, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": window.riimCsrfToken() } });
+      await window.riim.postJson(root.dataset.cancelUrl);
       poll();
     });
   }

@@ -4,8 +4,8 @@
     // Activation changes every student's answers: ask first.
     if (!window.confirm(btn.dataset.confirm)) return;
     btn.disabled = true;
-    const response = await fetch(btn.dataset.url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": window.riimCsrfToken() } });
-    if (response.ok) {
+    const answer = await window.riim.postJson(btn.dataset.url);
+    if (answer.ok) {
       // The page comes back saying which version is now active.
       const url = new URL(window.location.href);
       url.searchParams.set("activated", btn.dataset.number);
@@ -13,19 +13,16 @@
       return;
     }
     btn.disabled = false;
-    const body = await response.json().catch(() => ({}));
-    window.alert(body.detail || response.statusText);
+    window.alert(answer.data.detail || answer.statusText);
   }));
   const importForm = document.getElementById("import-form");
   if (importForm) importForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const data = new FormData(importForm);
     const status = document.getElementById("import-status");
     status.textContent = "…";
-    const response = await fetch(importForm.dataset.url, { method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": window.riimCsrfToken() } });
-    const body = await response.json().catch(() => ({}));
-    if (response.ok) { window.location.reload(); return; }
+    const answer = await window.riim.postJson(importForm.dataset.url, new FormData(importForm));
+    if (answer.ok) { window.location.reload(); return; }
     status.className = "alert alert-danger mt-2";
-    status.textContent = body.detail || JSON.stringify(body);
+    status.textContent = answer.data.detail || JSON.stringify(answer.data);
   });
 })();

@@ -73,3 +73,17 @@ def test_the_compression_table_names_each_variant_in_words(lab_world, client):
     page = client.get("/lab/compression/", {"project": lab_world.project.slug}).content.decode()
     assert "ONNX con enteros de 8 bits" in page
     assert ">onnx_int8<" not in page and 'title="onnx_int8"' in page
+
+
+def test_the_latest_experiment_is_followed_at_the_address_its_panel_names(world, client):
+    """A queued experiment's panel carries its API address, which the page script polls until it ends."""
+    from apps.lab.models import LabExperiment
+
+    experiment = LabExperiment.objects.create(
+        project=world.project, requested_by=world.student, kind=LabExperiment.Kind.CLUSTERS,
+        status=LabExperiment.Status.QUEUED,
+    )
+    client.force_login(world.student)
+    page = client.get("/lab/unsupervised/", {"project": world.project.slug}).content.decode()
+    assert f'data-kind="clusters" data-url="/lab/api/experiments/{experiment.pk}/"' in page
+    assert client.get(f"/lab/api/experiments/{experiment.pk}/").json()["status"] == "queued"

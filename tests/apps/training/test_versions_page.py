@@ -31,7 +31,7 @@ def test_activation_asks_first_and_the_page_confirms_it(classroom, publish, clie
     html = client.get(url).content.decode()
     assert f"¿Activar la versión {second.number}?" in html
     assert "No se activó: no tiene ninguna foto de validación etiquetada en común con la versión activa" in html
-    assert "js/versions.js" in html and "<script>\n" not in html.split("js/csrf.js")[1]
+    assert "js/versions.js" in html and "<script>\n" not in html.split("js/riim.js")[1]
     assert "ahora es el modelo activo" not in client.get(f"{url}?activated={second.number}").content.decode()
     assert client.post(f"/api/v1/model-versions/{second.pk}/activate/").status_code == 200
     html = client.get(f"{url}?activated={second.number}").content.decode()
