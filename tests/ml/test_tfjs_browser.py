@@ -83,7 +83,7 @@ def _quick_model_dir(tmp_path_factory) -> Path:
     source = backbone_onnx(backbone, tmp_path_factory.mktemp("quick-cache"))
     y = np.arange(80) % 2
     x, xm = embed_batches(Embedder(source), (pixels[i : i + BATCH] for i in range(0, len(pixels), BATCH)))
-    common = {"backbone": backbone, "backbone_file": source, "classes": list(CLASSES), "holdout": None,
+    common = {"backbone": backbone, "backbone_file": source, "classes": list(CLASSES), "test": None,
               "config": {}, "dataset_sha256": "0" * 64}
     publish_quick(tmp_path_factory.mktemp("quick-first"), train=QuickData(x[:40], xm[:40], y[:40]), **common)
     out = tmp_path_factory.mktemp("quick-model")
