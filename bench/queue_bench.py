@@ -82,7 +82,7 @@ def _project(n_photos: int, dim: int, students: int, seed: int = 0):
     images = Image.objects.bulk_create([
         Image(project=project, uploader=teacher, original_name=f"{i}.jpg", file=f"bench/{i}.jpg",
               thumbnail=f"bench/{i}.jpg", sha256=f"{n_photos:08x}{i:056x}", width=96, height=96, format="JPEG",
-              split="holdout" if i % 5 == 0 else "train")
+              split="test" if i % 5 == 0 else "train")
         for i in range(n_photos)
     ], batch_size=2000)
     fingerprint = project_embeddings(project, fill=False).fingerprint
@@ -105,31 +105,24 @@ class _Counters:
     """Fits of the quick classifier and embedding rows read, counted in this process."""
 
     def __init__(self):
-        import ml.label_quality
+        import ml.quick
         from apps.embeddings import selectors
 
         self.fits = 0
         self.rows = 0
-        original_classifier = ml.label_quality.quick_classifier
+        original_fit = ml.quick.fit_quick_head
         original_embeddings = selectors.project_embeddings
 
         def classifier(*a, **k):
-            model = original_classifier(*a, **k)
-            fit = model.fit
-
-            def counted(*fa, **fk):
-                self.fits += 1
-                return fit(*fa, **fk)
-
-            model.fit = counted
-            return model
+            self.fits += 1
+            return original_fit(*a, **k)
 
         def embeddings(*a, **k):
             result = original_embeddings(*a, **k)
             self.rows += len(result.image_ids)
             return result
 
-        ml.label_quality.quick_classifier = classifier
+        ml.quick.fit_quick_head = classifier
         selectors.project_embeddings = embeddings
 
     def reset(self):

@@ -162,7 +162,7 @@ def _bulk_images(project, teacher, files, y, classes, holdout, media: Path) -> l
         rows.append(Image(project=project, uploader=teacher, original_name=path.name, file=name,
                           sha256=hashlib.sha256(path.read_bytes()).hexdigest(), width=width, height=height,
                           format="JPEG", size_bytes=path.stat().st_size, label=classes[label], label_source="teacher",
-                          split="holdout" if i in holdout else "train"))
+                          split="test" if i in holdout else "train"))
     Image.objects.bulk_create(rows, batch_size=500)
     return list(Image.objects.filter(project=project).order_by("pk"))
 
@@ -238,7 +238,7 @@ def platform_part(files, y, classes, weights_dir: Path, sizes, seed: int, upload
         for image, label in zip(images, y, strict=True):
             label_assign(image=image, author=teacher, label=classes[label])
         Image.objects.filter(project=project).update(split="train")
-        Image.objects.filter(pk__in=[images[i].pk for i in hold]).update(split="holdout")
+        Image.objects.filter(pk__in=[images[i].pk for i in hold]).update(split="test")
     else:  # rows and files only, embeddings copied from the engine part: "with embeddings cached"
         images = _bulk_images(project, teacher, files, y, classes, holdout, Path(os.environ["MEDIA_ROOT"]))
         for size in sizes:
@@ -261,8 +261,8 @@ def platform_part(files, y, classes, weights_dir: Path, sizes, seed: int, upload
             version = ModelVersion.objects.filter(run=run).first()
             rows.append({"size": size, "attempt": attempt, "status": run.status, "seconds": seconds, "cpu": cpu_seconds,
                          "active": bool(version and version.status == "active"),
-                         "holdout": version.holdout_accuracy if version else None,
-                         "n": version.holdout_n if version else 0,
+                         "holdout": version.test_accuracy if version else None,
+                         "n": version.test_n if version else 0,
                          "stages": (version.metadata.get("timings") or {}).get("stages") if version else None,
                          "error": run.error_message, "load": (load, load_average()),
                          "tfjs": (version.metadata.get("tfjs") or {}).get("enabled") if version else None})
