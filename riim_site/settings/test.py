@@ -34,6 +34,11 @@ if CELERY_BROKER_URL == RIIM_BROKER_EMBEDDED_URL:
     CELERY_BROKER_URL = f"riim-sqla+sqlite:///{_test_broker_file}"
     for _suffix in ("", "-wal", "-shm"):
         atexit.register(Path(f"{_test_broker_file}{_suffix}").unlink, missing_ok=True)
+# Parallel test workers (pytest-xdist names each one in PYTEST_XDIST_WORKER, and the Celery workers a
+# test starts inherit it) share the configured Redis: each puts its queues under a key prefix of its
+# own, so one test worker's Celery process never takes the other's tasks.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) and env("PYTEST_XDIST_WORKER", default=""):
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"riim-test-{env('PYTEST_XDIST_WORKER')}:"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     if env("RIIM_TEST_BROKER_DIR", default=""):
         _test_broker_dir = Path(env("RIIM_TEST_BROKER_DIR"))

@@ -17,9 +17,9 @@ PRINT_SETTINGS = (
 )
 
 
-def _settings_with(tmp_path, **env):
-    clean = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL")}
-    clean.update(DJANGO_SETTINGS_MODULE="riim_site.settings.local", RIIM_VAR_DIR=str(tmp_path), **env)
+def _settings_with(tmp_path, module="riim_site.settings.local", **env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL", "PYTEST_XDIST_WORKER")}
+    clean.update(DJANGO_SETTINGS_MODULE=module, RIIM_VAR_DIR=str(tmp_path), **env)
     out = subprocess.run([sys.executable, "-c", PRINT_SETTINGS], cwd=REPO_ROOT, env=clean, capture_output=True,
                          text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -44,6 +44,16 @@ def test_explicit_filesystem_and_plain_sqlalchemy_brokers_still_work(tmp_path):
     """filesystem:// keeps its folders and kombu's own sqla+ gets no option it would pass to create_engine."""
     assert _settings_with(tmp_path, CELERY_BROKER_URL="filesystem://")["options"]["data_folder_in"].startswith(str(tmp_path))
     assert _settings_with(tmp_path, CELERY_BROKER_URL=f"sqla+sqlite:///{tmp_path}/k.sqlite3")["options"] == {}
+
+
+def test_parallel_test_workers_on_one_redis_keep_their_queues_apart(tmp_path):
+    """Each parallel test worker (and the Celery workers it starts) puts its queues under a Redis key prefix of
+    its own, so one never takes the other's tasks; a run without parallel workers keeps the plain keys."""
+    redis = {"module": "riim_site.settings.test", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/5"}
+    prefixes = [_settings_with(tmp_path, **redis, PYTEST_XDIST_WORKER=name)["options"].get("global_keyprefix")
+                for name in ("gw0", "gw1")]
+    assert all(prefixes) and prefixes[0] != prefixes[1]
+    assert "global_keyprefix" not in _settings_with(tmp_path, **redis)["options"]
 
 
 def test_short_tasks_ack_late_and_training_acks_on_receipt():

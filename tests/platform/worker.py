@@ -35,7 +35,7 @@ class WorkerHandle:
 
 
 def worker_env(*, settings_overrides: dict | None = None, **extra: str) -> dict:
-    """Return the environment that points a worker at this test run's database, broker and media.
+    """Return the environment that points a worker at this test run's database, broker, media and model cache.
 
     settings_overrides (JSON-serialisable) are applied by riim_site.settings.test in the worker,
     for settings a test changed with pytest-django's `settings` fixture.
@@ -45,6 +45,7 @@ def worker_env(*, settings_overrides: dict | None = None, **extra: str) -> dict:
         DJANGO_SETTINGS_MODULE="riim_site.settings.test",
         RIIM_TEST_DATABASE_NAME=str(connections["default"].settings_dict["NAME"]),
         MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        RIIM_MODEL_CACHE_DIR=str(settings.RIIM_MODEL_CACHE_DIR),
         PYTHONUNBUFFERED="1",
     )
     # The broker this process publishes to (a test may have pointed the app at another one).
