@@ -11,7 +11,7 @@
   ort.env.wasm.wasmPaths = window.RIIM_ORT_WASM_PATH;
   ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one thread works everywhere
   const sessions = {};
-  const $ = (id) => document.getElementById(id);
+  const { $, el, postJson } = window.riim;
   const fmt = window.riimFormat; // numbers in the reader's language (99,4 % in Spanish)
   const explain = window.riimExplain;
   let anomaly = null; // the version's anomaly check; null for a version without anomaly.json
@@ -51,7 +51,7 @@
     const s = await session(variant || "fp32");
     const input = new ort.Tensor("float32", Float32Array.from(data), [1, version.size, version.size, 3]);
     const started = performance.now();
-    const out = await s.run({ image: input }, ["probabilities"]);
+    const out = await s.run({ [s.inputNames[0]]: input }, ["probabilities"]);
     return { probabilities: softmaxCheck(out.probabilities.data), ms: performance.now() - started };
   }
 
@@ -59,13 +59,13 @@
   // with the version's head, the class-activation map of the most probable class.
   async function explainTensor(data, variant) {
     const s = await session(variant);
-    const image = new ort.Tensor("float32", Float32Array.from(data), [1, version.size, version.size, 3]);
-    const names = new Set(["probabilities", ...explain.anomalyOutputs(anomaly, variant)]);
+    const feeds = { [s.inputNames[0]]: new ort.Tensor("float32", Float32Array.from(data), [1, version.size, version.size, 3]) };
+    const names = new Set(["probabilities", ...explain.anomalyOutputs(anomaly, variant, feeds)]);
     if (version.head) names.add("feature_maps");
     const started = performance.now();
-    const out = await s.run({ image }, [...names]);
+    const out = await s.run(feeds, [...names]);
     const probabilities = softmaxCheck(out.probabilities.data);
-    const verdict = await explain.scoreAnomaly(anomaly, variant, out, image);
+    const verdict = await explain.scoreAnomaly(anomaly, variant, out, feeds);
     const map = version.head ? explain.cam(out.feature_maps, version.head, top(probabilities)) : null;
     return { probabilities, anomaly: verdict, cam: map, ms: performance.now() - started };
   }
@@ -96,12 +96,7 @@
 
   async function record(item, result, variant) {
     if (!config.can_record || runtime() !== "onnx") return; // the history records the ONNX files' answers
-    await fetch(item.browser_url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": window.riimCsrfToken() },
-      body: JSON.stringify({ version: version.number, probabilities: result.probabilities, latency_ms: +result.ms.toFixed(2), variant }),
-    });
+    await postJson(item.browser_url, { version: version.number, probabilities: result.probabilities, latency_ms: +result.ms.toFixed(2), variant });
   }
 
   async function compareOne(item, row, variant) {
@@ -227,13 +222,6 @@
       box.append(row);
     });
     box.hidden = false;
-  }
-
-  function el(tag, attrs, text) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-    if (text !== undefined) node.textContent = text;
-    return node;
   }
 
   // The verdict as the analysis page words it: a badge, the score against its threshold and, for a

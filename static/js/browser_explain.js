@@ -72,16 +72,17 @@
     return { variants: data.variants, detectors, session };
   }
 
-  // The served file's outputs the check needs for this variant ([] when there is no check).
-  function anomalyOutputs(anomaly, variant) {
+  // The served file's outputs the check needs for this variant ([] when there is no check). `feeds`: the
+  // served file's inputs by name; a second file fed the same input needs no output for it.
+  function anomalyOutputs(anomaly, variant, feeds) {
     const rule = anomaly && anomaly.variants[variant];
     if (!rule) return [];
-    return rule.second_input && rule.second_input !== "image" ? ["embedding", rule.second_input] : ["embedding"];
+    return rule.second_input && !(rule.second_input in feeds) ? ["embedding", rule.second_input] : ["embedding"];
   }
 
-  // Score one photo from its served outputs (ONNX Runtime tensors by name) and its input tensor:
+  // Score one photo from its served outputs and inputs (ONNX Runtime tensors by name):
   // {score, threshold, flagged, parts} as the server's analysis gives them; null without a check.
-  async function scoreAnomaly(anomaly, variant, outputs, image) {
+  async function scoreAnomaly(anomaly, variant, outputs, feeds) {
     const rule = anomaly && anomaly.variants[variant];
     if (!rule) return null;
     const own = anomaly.detectors[rule.own];
@@ -91,7 +92,7 @@
     }
     const second = anomaly.detectors[rule.second];
     const session = await anomaly.session(rule.second_model);
-    const feed = rule.second_input === "image" ? image : outputs[rule.second_input];
+    const feed = feeds[rule.second_input] || outputs[rule.second_input];
     const result = await session.run({ [rule.second_input]: feed }, ["embedding"]);
     const parts = { served: served / own.threshold };
     parts[rule.second.split("_")[0]] = distance(second, result.embedding.data) / second.threshold; // reference_int8 is the reference

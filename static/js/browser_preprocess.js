@@ -82,19 +82,30 @@
     return out;
   }
 
-  // Decode a Blob the way the server does and return a Float32Array NHWC (1, size, size, 3) of 0..255.
-  async function blobToTensorData(blob, size) {
-    const bitmap = await createImageBitmap(blob, { imageOrientation: "from-image", premultiplyAlpha: "none", colorSpaceConversion: "none" });
-    const canvas = document.createElement("canvas");
-    canvas.width = bitmap.width;
-    canvas.height = bitmap.height;
+  // One canvas for every picture read: the live page reads one per camera frame.
+  let canvas = null;
+
+  // Resize a drawable (a camera frame, a decoded picture) of width × height as the server resizes a
+  // photo; return a Float32Array NHWC (1, size, size, 3) of 0..255.
+  function sourceToTensorData(source, width, height, size) {
+    canvas = canvas || document.createElement("canvas");
+    if (canvas.width !== width || canvas.height !== height) { canvas.width = width; canvas.height = height; }
     const context = canvas.getContext("2d", { willReadFrequently: true });
-    context.drawImage(bitmap, 0, 0);
-    const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
-    const rgb = resizeBilinear(data, bitmap.width, bitmap.height, size, size);
-    bitmap.close();
-    return Float32Array.from(rgb);
+    context.clearRect(0, 0, width, height); // a transparent pixel must not keep the previous picture's colour
+    context.drawImage(source, 0, 0, width, height);
+    const { data } = context.getImageData(0, 0, width, height);
+    return Float32Array.from(resizeBilinear(data, width, height, size, size));
   }
 
-  window.riimPreprocess = { resizeBilinear, blobToTensorData };
+  // Decode a Blob the way the server does (EXIF orientation applied) and resize it as above.
+  async function blobToTensorData(blob, size) {
+    const bitmap = await createImageBitmap(blob, { imageOrientation: "from-image", premultiplyAlpha: "none", colorSpaceConversion: "none" });
+    try {
+      return sourceToTensorData(bitmap, bitmap.width, bitmap.height, size);
+    } finally {
+      bitmap.close();
+    }
+  }
+
+  window.riimPreprocess = { resizeBilinear, sourceToTensorData, blobToTensorData };
 })();

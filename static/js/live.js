@@ -1,5 +1,6 @@
-// Live classification: every camera frame is resized to the model's input and classified with
-// ONNX Runtime Web (the served model.onnx, raw 0..255 pixels); the bars and the unusual-photo
+// Live classification: every camera frame is resized to the model's input as the server resizes a
+// photo (static/js/browser_preprocess.js, Pillow's bilinear filter) and classified with ONNX Runtime
+// Web (the served model.onnx, raw 0..255 pixels); the bars and the unusual-photo
 // check (static/js/browser_explain.js, the server's score from the same file's embedding) update
 // each frame, the heatmap (class activation map: feature_maps · head kernel) about once a second.
 (function () {
@@ -11,12 +12,10 @@
   ort.env.wasm.wasmPaths = document.getElementById("live-script").dataset.wasmPath;
   ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one thread works everywhere
   const HEATMAP_EVERY_MS = 1000;
-  const $ = (id) => document.getElementById(id);
+  const { $, el } = window.riim;
+  const preprocess = window.riimPreprocess;
   const video = $("live-video");
   const heatmap = $("live-heatmap");
-  const input = document.createElement("canvas");
-  input.width = input.height = version.size;
-  const inputContext = input.getContext("2d", { willReadFrequently: true });
   const explain = window.riimExplain;
   let session = null;
   let anomaly = null; // the version's anomaly check; null for a version without anomaly.json
@@ -30,24 +29,11 @@
 
   // Bars, one per class, created once.
   const bars = version.classes.map((name) => {
-    const row = document.createElement("div");
-    row.className = "mb-1";
-    const label = document.createElement("div");
-    label.className = "small d-flex justify-content-between";
-    const nameEl = document.createElement("span");
-    nameEl.textContent = name;
-    const value = document.createElement("span");
-    value.className = "live-value";
-    label.append(nameEl, value);
-    const track = document.createElement("div");
-    track.className = "progress";
-    track.setAttribute("role", "progressbar");
-    track.setAttribute("aria-label", name);
-    const bar = document.createElement("div");
-    bar.className = "progress-bar";
-    track.append(bar);
-    row.append(label, track);
-    $("live-bars").append(row);
+    const value = el("span", { class: "live-value" });
+    const bar = el("div", { class: "progress-bar" });
+    const track = el("div", { class: "progress", role: "progressbar", "aria-label": name }, [bar]);
+    const label = el("div", { class: "small d-flex justify-content-between" }, [el("span", {}, name), value]);
+    $("live-bars").append(el("div", { class: "mb-1" }, [label, track]));
     return { bar, value, track };
   });
 
@@ -79,13 +65,8 @@
     stats.anomaly = verdict;
   }
 
-  function pixels(source, width, height) {
-    inputContext.drawImage(source, 0, 0, width, height, 0, 0, version.size, version.size);
-    const rgba = inputContext.getImageData(0, 0, version.size, version.size).data;
-    const data = new Float32Array(version.size * version.size * 3);
-    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
-      data[j] = rgba[i]; data[j + 1] = rgba[i + 1]; data[j + 2] = rgba[i + 2];
-    }
+  // Raw 0..255 pixels of the model's input size, NHWC, as the server feeds them.
+  function tensor(data) {
     return new ort.Tensor("float32", data, [1, version.size, version.size, 3]);
   }
 
@@ -96,25 +77,27 @@
   }
 
   // Classify one input tensor: probabilities, the unusual-photo check and, when asked, the heatmap.
-  async function classifyInput(image, withHeatmap) {
-    const started = performance.now();
-    const names = new Set(["probabilities", ...explain.anomalyOutputs(anomaly, "fp32")]);
+  async function classifyInput(image, withHeatmap, started = performance.now()) {
+    const feeds = { [session.inputNames[0]]: image };
+    const names = new Set(["probabilities", ...explain.anomalyOutputs(anomaly, "fp32", feeds)]);
     if (withHeatmap) names.add("feature_maps");
-    const result = await session.run({ image }, [...names]);
+    const result = await session.run(feeds, [...names]);
     const probabilities = Array.from(result.probabilities.data);
-    const verdict = await explain.scoreAnomaly(anomaly, "fp32", result, image);
+    const verdict = await explain.scoreAnomaly(anomaly, "fp32", result, feeds);
     show(probabilities, verdict);
     if (withHeatmap) drawHeatmap(result.feature_maps, probabilities);
     return { probabilities, anomaly: verdict, ms: performance.now() - started };
   }
 
+  // A camera frame (or any drawable) of width × height; the time per frame includes its resizing.
   function classify(source, width, height, withHeatmap) {
-    return classifyInput(pixels(source, width, height), withHeatmap);
+    const started = performance.now();
+    return classifyInput(tensor(preprocess.sourceToTensorData(source, width, height, version.size)), withHeatmap, started);
   }
 
-  // Raw 0..255 pixels of the model's input size, as the server feeds them (the tests compare both).
+  // Pixels already at the model's input size (the tests compare them with the server's).
   function classifyPixels(data) {
-    return classifyInput(new ort.Tensor("float32", Float32Array.from(data), [1, version.size, version.size, 3]), false);
+    return classifyInput(tensor(Float32Array.from(data)), false);
   }
 
   async function loop() {
@@ -193,8 +176,8 @@
     const file = event.target.files[0];
     if (!file) return;
     try {
-      const bitmap = await createImageBitmap(file);
-      await classify(bitmap, bitmap.width, bitmap.height, false);
+      // Decoded as the server decodes an upload (its EXIF orientation applied), then resized the same way.
+      await classifyInput(tensor(await preprocess.blobToTensorData(file, version.size)), false);
       message("");
     } catch (error) {
       message(texts.unreadable.replace("%(name)s", file.name));
@@ -202,5 +185,5 @@
   });
 
   // Read by the tests and the frames-per-second benchmark.
-  window.riimLive = { ready, stats, start, stop, classifyPixels, hasAnomalyCheck: () => anomaly !== null };
+  window.riimLive = { ready, stats, start, stop, classify, classifyPixels, hasAnomalyCheck: () => anomaly !== null };
 })();

@@ -86,3 +86,40 @@ def test_without_a_camera_a_picture_still_works(classroom, publish, live_server,
         WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.riimLive.stats.updates") == 1)
     finally:
         driver.quit()
+
+
+CLASSIFY_FRAME = """
+const done = arguments[arguments.length - 1];
+const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+createImageBitmap(new Blob([bytes], { type: "image/png" }))
+  .then((frame) => window.riimLive.classify(frame, frame.width, frame.height, false))
+  .then((result) => done(result.probabilities), (error) => done("error: " + error.message));
+"""
+
+
+@pytest.mark.browser
+@BROWSER_MARKS[1]
+@pytest.mark.django_db(transaction=True)
+def test_a_camera_frame_is_resized_as_the_server_resizes_a_photo(classroom, publish, live_server, chromium):
+    """A frame larger than the model's input, drawn at its own size, gets the server's probabilities for the same
+    picture: the live page resizes it with Pillow's filter (browser_preprocess.js), not the canvas's own scaling."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from apps.inference.loader import predictor_for
+
+    predictor = predictor_for(publish())
+    # Fine detail at a 4:3 camera's shape: what a canvas's plain bilinear scaling and Pillow's filter treat differently.
+    noise = np.random.default_rng(3).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    frame = io.BytesIO()
+    Image.fromarray(noise).save(frame, format="PNG")
+    server = predictor.run(predictor.load(frame.getvalue())[None], outputs=("probabilities",))["probabilities"][0]
+    log_in(chromium, live_server, classroom.student)
+    chromium.get(f"{live_server.url}/projects/{classroom.project.slug}/live/")
+    assert chromium.execute_async_script(READY) == "ok"
+    live = chromium.execute_async_script(CLASSIFY_FRAME, base64.b64encode(frame.getvalue()).decode())
+    assert not isinstance(live, str), live
+    assert np.max(np.abs(np.asarray(live) - server)) <= 1e-4, (live, server.tolist())
