@@ -1,7 +1,14 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.fixtures.models import model_classes, publish, trained_model_dir  # noqa: F401
+from tests.fixtures.models import (  # noqa: F401
+    model_classes,
+    publish,
+    tiny_model_cache,
+    tiny_weights,
+    trained_model_dir,
+    weights,
+)
 from tests.fixtures.people import classroom, stored_image, world  # noqa: F401
 
 

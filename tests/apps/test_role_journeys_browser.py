@@ -11,7 +11,6 @@ import zipfile
 
 import pytest
 
-from tests.apps.training.test_quick_runs import tiny_weights  # noqa: F401  (module fixture: random MobileNet 0.25)
 from tests.browser import BROWSER_MARKS, allow_downloads, downloaded_file, screenshot
 from tests.fixtures.models import class_pictures
 
@@ -150,10 +149,10 @@ def test_student_joins_uploads_understands_and_labels_with_undo(classroom, publi
 
 
 @pytest.fixture
-def quick_weights(settings, tiny_weights):  # noqa: F811
+def quick_weights(settings, tiny_weights, tiny_model_cache):
     """Quick retraining on the random MobileNet; no automatic retrain in the middle of the journey."""
-    settings.RIIM_WEIGHTS_DIR = str(tiny_weights[0])
-    settings.RIIM_MODEL_CACHE_DIR = tiny_weights[1]
+    settings.RIIM_WEIGHTS_DIR = str(tiny_weights / "weights")
+    settings.RIIM_MODEL_CACHE_DIR = tiny_model_cache
     settings.RIIM_TRAINING_MIN_IMAGES_PER_CLASS = 4
     settings.RIIM_QUICK_RETRAIN_LABELS = 1000
     return settings
@@ -221,7 +220,7 @@ def test_teacher_imports_retrains_activates_and_moderates(classroom, publish, qu
     _until(chromium, lambda d: "/training-runs/" in d.current_url)
     _until(chromium, ready.text_to_be_present_in_element((By.ID, "run-status"), "Completado"))
     assert "Entrenamiento n.º" in chromium.find_element(By.CSS_SELECTOR, ".alert-success").text
-    assert chromium.find_element(By.ID, "run-bar").text == "100%"
+    assert chromium.find_element(By.ID, "run-bar").text == "100 %"
     assert chromium.find_element(By.ID, "run-error").get_attribute("hidden") is not None
     # A quick run has no epochs: the page says so instead of drawing two empty charts.
     assert "no tiene curvas por época" in chromium.find_element(By.ID, "run-no-curves").text

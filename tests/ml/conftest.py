@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.models import CLASSES, make_image_folder, scratch_run, shapes_dir, tiny_config  # noqa: F401
+from tests.fixtures.models import (  # noqa: F401
+    CLASSES,
+    make_image_folder,
+    scratch_run,
+    shape_classifier,
+    shape_export,
+    shapes_dir,
+    tiny_config,
+)
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -6,41 +6,36 @@ import pytest
 from tests.fixtures import models as fx
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return fx.exported(tmp_path_factory)
-
-
-def _scores(bundle, variant: str, images: np.ndarray):
+def _scores(shape_export, variant: str, images: np.ndarray):
     from ml.anomaly import VARIANT_MODELS, load_detectors
     from ml.parity import run_onnx
 
-    detector = load_detectors(bundle["out"] / "anomaly.npz")[variant]
+    detector = load_detectors(shape_export["out"] / "anomaly.npz")[variant]
     model_file = VARIANT_MODELS[variant]
-    embeddings = run_onnx(bundle["out"] / model_file, images, outputs=("embedding",))["embedding"]
+    embeddings = run_onnx(shape_export["out"] / model_file, images, outputs=("embedding",))["embedding"]
     return detector, detector.flags(embeddings)
 
 
 @pytest.mark.parametrize("variant", ["fp32", "int8", "unpruned"])
-def test_detector_flags_generated_out_of_distribution_images(bundle, variant):
+def test_detector_flags_generated_out_of_distribution_images(shape_export, variant):
     """Noise, flat colours and a different family of pictures are all flagged by each served variant's detector."""
     for images in (fx.noise_images(12, seed=5), fx.blank_images(), fx.line_images(12, seed=6)):
-        _, flags = _scores(bundle, variant, images)
+        _, flags = _scores(shape_export, variant, images)
         assert flags.all()
 
 
 @pytest.mark.parametrize("variant", ["fp32", "int8", "unpruned"])
-def test_detector_accepts_in_distribution_images(bundle, variant):
+def test_detector_accepts_in_distribution_images(shape_export, variant, shape_classifier):
     """New images of the trained shapes are rarely flagged (the threshold is the 99th percentile)."""
-    _, flags = _scores(bundle, variant, fx.trained()["holdout"][0])
+    _, flags = _scores(shape_export, variant, shape_classifier["holdout"][0])
     assert flags.mean() <= 0.05
 
 
-def test_card_summary_describes_detector(bundle):
+def test_card_summary_describes_detector(shape_export):
     """The card records method, percentile, threshold and the reference score distribution per variant."""
-    assert set(bundle["sections"]["anomaly"]["variants"]) == {"fp32", "int8", "unpruned"}
-    assert bundle["sections"]["anomaly"]["scored_with"].startswith("served + unpruned")
-    summary = bundle["sections"]["anomaly"]["variants"]["fp32"]
+    assert set(shape_export["sections"]["anomaly"]["variants"]) == {"fp32", "int8", "unpruned"}
+    assert shape_export["sections"]["anomaly"]["scored_with"].startswith("served + unpruned")
+    summary = shape_export["sections"]["anomaly"]["variants"]["fp32"]
     assert summary["method"] == "mahalanobis" and summary["percentile"] == 99.0
     assert summary["scores"]["p50"] < summary["threshold"] <= summary["scores"]["max"]
     assert sum(summary["scores"]["histogram"]["counts"]) == summary["scores"]["count"] == 180

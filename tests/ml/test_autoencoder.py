@@ -1,29 +1,23 @@
 """Convolutional autoencoder: where an image is unusual."""
 
 import numpy as np
-import pytest
 
 from tests.fixtures import models as fx
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return fx.exported(tmp_path_factory)
-
-
 def _planted() -> np.ndarray:
     """Return a holdout shape image with a black-and-white checkerboard planted in its top-left corner."""
-    image = fx.trained()["holdout"][0][0].copy()
+    image = fx.shape_splits()["holdout"][0][0].copy()
     checker = (np.indices((10, 10)).sum(axis=0) % 2 * 255).astype(np.float32)
     image[:10, :10] = checker[..., None]
     return image
 
 
-def test_error_map_is_larger_on_the_planted_region(bundle):
+def test_error_map_is_larger_on_the_planted_region(shape_export):
     """The ONNX autoencoder's per-pixel error is several times larger on the planted patch than elsewhere."""
     from ml.runtime import open_session
 
-    session = open_session(bundle["out"] / "autoencoder.onnx")
+    session = open_session(shape_export["out"] / "autoencoder.onnx")
     error = session.run(["error_map"], {"image": _planted()[None]})[0][0]
     assert error.shape == (fx.SIZE, fx.SIZE)
     inside = error[:10, :10].mean()
@@ -31,19 +25,19 @@ def test_error_map_is_larger_on_the_planted_region(bundle):
     assert inside > 3 * outside
 
 
-def test_reconstruction_is_in_pixel_range(bundle):
+def test_reconstruction_is_in_pixel_range(shape_export, shape_classifier):
     """The reconstruction output is in 0..255 and close to ordinary images."""
     from ml.runtime import open_session
 
-    session = open_session(bundle["out"] / "autoencoder.onnx")
-    images = fx.trained()["holdout"][0][:4]
+    session = open_session(shape_export["out"] / "autoencoder.onnx")
+    images = shape_classifier["holdout"][0][:4]
     reconstruction, error = session.run(["reconstruction", "error_map"], {"image": images})
     assert reconstruction.min() >= 0 and reconstruction.max() <= 255
     np.testing.assert_allclose(error, np.mean(((reconstruction - images) / 255) ** 2, axis=-1), atol=1e-5)
 
 
-def test_report_records_training(bundle):
+def test_report_records_training(shape_export):
     """The card's autoencoder section records its input size and a decreasing training loss."""
-    report = bundle["sections"]["autoencoder"]
+    report = shape_export["sections"]["autoencoder"]
     assert report["input"]["size"] == fx.SIZE
     assert report["loss"][-1] < report["loss"][0]

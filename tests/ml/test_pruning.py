@@ -1,19 +1,13 @@
 """Magnitude pruning of every kernel, measured on the stripped model."""
 
 import numpy as np
-import pytest
 
 from tests.fixtures import models as fx
 
 
-@pytest.fixture(scope="module")
-def pruned(tmp_path_factory):
-    return fx.exported(tmp_path_factory)
-
-
-def test_sparsity_reaches_target_over_all_kernels(pruned):
+def test_sparsity_reaches_target_over_all_kernels(shape_export):
     """The parameter-weighted zero fraction of all conv, depthwise and dense kernels is within 0.02 of 0.5."""
-    report = pruned["sections"]["pruning"]
+    report = shape_export["sections"]["pruning"]
     assert abs(report["sparsity"]["total"] - 0.5) <= 0.02
     assert report["reached"] is True
     types = {row["type"] for row in report["sparsity"]["layers"]}
@@ -24,11 +18,11 @@ def test_sparsity_reaches_target_over_all_kernels(pruned):
     assert by_layer["conv2"] > by_layer["conv1"]
 
 
-def test_sparsity_is_measured_from_the_weights(pruned):
+def test_sparsity_is_measured_from_the_weights(shape_export):
     """The reported zero counts are the exact zeros of the served model's kernels."""
     from ml.pruning import measure_sparsity
 
-    model = pruned["served_model"]
+    model = shape_export["served_model"]
     measured = measure_sparsity(model)
     zeros = sum(
         int(np.sum(layer.get_weights()[0] == 0))
@@ -36,15 +30,15 @@ def test_sparsity_is_measured_from_the_weights(pruned):
         if layer.name in {"conv1", "conv2", "dw", "pw", "logits"}
     )
     assert measured["zeros"] == zeros
-    assert measured == pruned["sections"]["pruning"]["sparsity"]
+    assert measured == shape_export["sections"]["pruning"]["sparsity"]
 
 
-def test_pruned_model_keeps_accuracy_and_compresses(pruned):
+def test_pruned_model_keeps_accuracy_and_compresses(shape_export):
     """Pruning costs at most a few points on the holdout and shrinks the gzip size of the ONNX file."""
-    report = pruned["sections"]["pruning"]
+    report = shape_export["sections"]["pruning"]
     assert report["accuracy_after"] >= report["accuracy_before"] - 0.05
     assert report["gzip_bytes"]["after"] < 0.8 * report["gzip_bytes"]["before"]
-    assert (pruned["out"] / "model.unpruned.onnx").exists()
+    assert (shape_export["out"] / "model.unpruned.onnx").exists()
 
 
 def test_unpruned_model_has_dense_kernels():

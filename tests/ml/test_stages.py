@@ -39,11 +39,11 @@ def test_stages_section_lists_the_skipped_ones():
                                                               "skipped": ["tfjs", "anomaly", "imagenet"]}
 
 
-def test_export_all_runs_only_the_selected_stages(tmp_path):
+def test_export_all_runs_only_the_selected_stages(tmp_path, shape_classifier):
     """export_all with the anomaly stage writes the served graph and the detector, and nothing of the others."""
     from ml.export import export_all
 
-    data = fx.trained()
+    data = shape_classifier
     result = export_all(data["model"], tmp_path, train=data["train"], holdout=data["holdout"],
                         classes=list(fx.CLASSES), stages=("anomaly",))
     assert result["stages"] == ("export", "anomaly")

@@ -3,28 +3,20 @@
 import json
 
 import numpy as np
-import pytest
-
-from tests.fixtures import models as fx
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return fx.exported(tmp_path_factory)
-
-
-def test_tag_head_learns_tag_independent_of_class(bundle):
+def test_tag_head_learns_tag_independent_of_class(shape_export, shape_classifier):
     """The 'dark' tag is predicted on holdout images with F1 above 0.8 using the exported tags.onnx and its threshold."""
     from ml.parity import run_onnx
     from ml.runtime import open_session
     from ml.tags import read_tag_metadata
 
-    assert bundle["sections"]["tags"]["trained"] is True
-    names, thresholds = read_tag_metadata(bundle["out"] / "tags.onnx")
+    assert shape_export["sections"]["tags"]["trained"] is True
+    names, thresholds = read_tag_metadata(shape_export["out"] / "tags.onnx")
     assert names == ["dark"]
-    data = fx.trained()
-    embeddings = run_onnx(bundle["out"] / "model.onnx", data["holdout"][0], outputs=("embedding",))["embedding"]
-    probs = open_session(bundle["out"] / "tags.onnx").run(["tag_probabilities"], {"embedding": embeddings})[0][:, 0]
+    data = shape_classifier
+    embeddings = run_onnx(shape_export["out"] / "model.onnx", data["holdout"][0], outputs=("embedding",))["embedding"]
+    probs = open_session(shape_export["out"] / "tags.onnx").run(["tag_probabilities"], {"embedding": embeddings})[0][:, 0]
     predicted = probs >= thresholds[0]
     truth = np.array(["dark" in t for t in data["holdout_tags"]])
     tp = (predicted & truth).sum()
@@ -74,6 +66,6 @@ def test_imagenet_top_k_with_translation(tmp_path):
     assert load_class_index(tmp_path / "index.json")[0] == "tabby cat"
 
 
-def test_imagenet_tags_are_off_by_default(bundle):
+def test_imagenet_tags_are_off_by_default(shape_export):
     """The card says ImageNet tags were not computed unless asked for."""
-    assert bundle["sections"]["tags"]["imagenet"] == {"enabled": False}
+    assert shape_export["sections"]["tags"]["imagenet"] == {"enabled": False}

@@ -8,11 +8,6 @@ import pytest
 from tests.fixtures import models as fx
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return fx.exported(tmp_path_factory)
-
-
 def _manifest_weights(folder):
     document = json.loads((folder / "tfjs" / "model.json").read_text())
     (group,) = document["weightsManifest"]
@@ -26,25 +21,25 @@ def _manifest_weights(folder):
     return document, values
 
 
-def test_export_writes_the_teachable_machine_files(bundle):
+def test_export_writes_the_teachable_machine_files(shape_export):
     """The pipeline's TF.js stage writes model.json, weights.bin and metadata.json and lists them in the card files."""
     from ml.runtime import TFJS_FILES
 
-    out = bundle["out"]
+    out = shape_export["out"]
     for name in TFJS_FILES.values():
         assert (out / name).is_file(), name
-    assert set(TFJS_FILES.values()) <= set(bundle["sections"]["files"].values())
+    assert set(TFJS_FILES.values()) <= set(shape_export["sections"]["files"].values())
     metadata = json.loads((out / "tfjs" / "metadata.json").read_text())
     assert metadata["labels"] == list(fx.CLASSES)  # in output order
     assert metadata["imageSize"] == fx.SIZE
     assert metadata["packageName"] == "@teachablemachine/image" and metadata["tfjsVersion"] == "1.3.1"
 
 
-def test_topology_uses_only_what_tfjs_1_3_1_knows(bundle):
+def test_topology_uses_only_what_tfjs_1_3_1_knows(shape_export):
     """The topology is a "Model" of supported layers, with no Keras 2.13+ keys, one output and the library's input."""
     from ml.tfjs import DROPPED_KEYS, SUPPORTED_LAYERS
 
-    document, values = _manifest_weights(bundle["out"])
+    document, values = _manifest_weights(shape_export["out"])
     topology = document["modelTopology"]
     assert document["format"] == "layers-model" and topology["class_name"] == "Model"
     layers = topology["config"]["layers"]
@@ -56,23 +51,23 @@ def test_topology_uses_only_what_tfjs_1_3_1_knows(bundle):
     assert all(layer["config"].get("kernel_regularizer") is None for layer in layers)
 
 
-def test_stored_weights_reproduce_the_served_probabilities(bundle):
+def test_stored_weights_reproduce_the_served_probabilities(shape_export, shape_classifier):
     """The weights as written, in a Keras twin of the topology, give the served model's probabilities from pixels / 127 - 1."""
     from ml.backend import keras
     from ml.parity import run_onnx
     from ml.tfjs import TM_PIXEL_DIVISOR
 
-    document, values = _manifest_weights(bundle["out"])
+    document, values = _manifest_weights(shape_export["out"])
     config = document["modelTopology"]["config"]
     twin = keras.Model.from_config(config)
     for layer in twin.layers:
         if layer.weights:
             layer.set_weights([values[f"{layer.name}/{w.name.split('/')[-1].split(':')[0]}"] for w in layer.weights])
-    pixels = fx.trained()["holdout"][0][:16]
-    served = run_onnx(bundle["out"] / "model.onnx", pixels, outputs=("probabilities",))["probabilities"]
+    pixels = shape_classifier["holdout"][0][:16]
+    served = run_onnx(shape_export["out"] / "model.onnx", pixels, outputs=("probabilities",))["probabilities"]
     got = twin.predict(pixels / TM_PIXEL_DIVISOR - 1.0, verbose=0)
     assert np.abs(got - served).max() <= 1e-4
-    assert bundle["sections"]["tfjs"]["parity"]["max_abs_diff"] <= 1e-4
+    assert shape_export["sections"]["tfjs"]["parity"]["max_abs_diff"] <= 1e-4
 
 
 def test_served_input_scaling_is_folded_exactly():

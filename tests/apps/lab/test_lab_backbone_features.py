@@ -4,11 +4,11 @@ import pytest
 
 from apps.embeddings.selectors import project_embeddings
 from apps.lab.features import project_backbone_features
-from tests.apps.training.test_quick_runs import _project, tiny_weights, weights  # noqa: F401  (fixtures)
+from tests.apps.training.test_quick_runs import _project
 
 
 @pytest.mark.django_db
-def test_lab_features_come_from_the_shared_cache(weights):  # noqa: F811
+def test_lab_features_come_from_the_shared_cache(weights):
     """Every labeled photo appears once, with the cache's own embedding and its mirror's, labels and splits."""
     project = _project(10)
     features = project_backbone_features(project)

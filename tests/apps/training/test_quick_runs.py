@@ -21,30 +21,9 @@ from apps.training.services import (
 from apps.uploads.services import image_upload_create
 from tests.apps.training.test_retrain_e2e import drawing
 from tests.factories import ProjectFactory, UserFactory
+from tests.fixtures.models import QUICK_SIZE as SIZE  # the size the tiny weights' backbone is exported at
 
-SIZE = 32
 QUICK = {"mode": "quick", "image_size": SIZE, "quantize": ["int8"]}
-
-
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory):
-    """A weights folder with a random-weight MobileNet 0.25, and a backbone cache shared by the module."""
-    from ml.backend import keras
-
-    folder = tmp_path_factory.mktemp("weights")
-    keras.utils.set_random_seed(0)
-    base = keras.applications.MobileNet(input_shape=(SIZE, SIZE, 3), alpha=0.25, include_top=False, weights=None)
-    base.save_weights(folder / "mobilenet_2_5_224_tf_no_top.h5")
-    return folder, tmp_path_factory.mktemp("model-cache")
-
-
-@pytest.fixture
-def weights(settings, tiny_weights):
-    settings.RIIM_WEIGHTS_DIR = str(tiny_weights[0])
-    settings.RIIM_MODEL_CACHE_DIR = tiny_weights[1]
-    settings.RIIM_TRAINING_MIN_IMAGES_PER_CLASS = 2
-    settings.RIIM_QUICK_RETRAIN_LABELS = 1000  # only the tests that want the automatic retrain get it
-    return settings
 
 
 def _project(n=24, *, auto=False):

@@ -8,7 +8,7 @@ from apps.labeling.services import label_assign
 from apps.training.models import ModelVersion, TrainingRun
 from apps.training.services import training_run_start
 from apps.uploads.services import image_upload_create
-from tests.apps.training.test_quick_runs import QUICK, tiny_weights  # noqa: F401  (module fixture)
+from tests.apps.training.test_quick_runs import QUICK
 from tests.apps.training.test_retrain_e2e import drawing
 from tests.factories import ProjectFactory, UserFactory
 from tests.platform.worker import celery_worker, wait_for
@@ -17,11 +17,11 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def overrides(settings, tiny_weights):  # noqa: F811
-    """The tiny weights and the module's backbone cache, for this process and for the workers."""
+def overrides(settings, tiny_weights, tiny_model_cache):
+    """The tiny weights and the test's model cache, for this process and for the workers."""
     values = {
-        "RIIM_WEIGHTS_DIR": str(tiny_weights[0]),
-        "RIIM_MODEL_CACHE_DIR": str(tiny_weights[1]),
+        "RIIM_WEIGHTS_DIR": str(tiny_weights / "weights"),
+        "RIIM_MODEL_CACHE_DIR": str(tiny_model_cache),
         "RIIM_TRAINING_MIN_IMAGES_PER_CLASS": 4,
         "RIIM_QUICK_RETRAIN_LABELS": 1000,
         "RIIM_QUICK_RETRAIN_QUIET_SECONDS": 3,
