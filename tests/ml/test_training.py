@@ -93,7 +93,8 @@ def test_pretrained_run_caches_features_for_kfold_and_fine_tunes(shapes_dir, tmp
     reference.save_weights(tmp_path / "mobilenet_2_5_224_tf_no_top.h5")
     config = TrainConfig(backbone="mobilenet", alpha=0.25, image_size=32, epochs=1, fine_tune_epochs=1,
                          fine_tune_layers=6, folds=2, kfold_epochs=1, augment="light", seed=0)
-    result = train(config, shapes_dir, tmp_path / "run", weights_dir=tmp_path)
+    # Only the stages this test reads: cross-validation, fine-tuning and the anomaly detector's reference.
+    result = train(config, shapes_dir, tmp_path / "run", weights_dir=tmp_path, stages=("kfold", "fine_tune", "anomaly"))
     card = result.card
     validate_card(card)
     assert card["backbone"]["weights"]["source"] == "directory" and card["backbone"]["pretrained"]
@@ -153,7 +154,7 @@ def test_pruned_int8_reference_continues_from_each_served_file(shapes_dir, tmp_p
     config = TrainConfig(backbone="mobilenet", alpha=0.25, image_size=32, epochs=1, fine_tune_epochs=0, folds=0,
                          augment="none", seed=0, prune=0.5, quantize=("int8",))
     out = tmp_path / "run"
-    train(config, shapes_dir, out, weights_dir=tmp_path)
+    train(config, shapes_dir, out, weights_dir=tmp_path, stages=("prune", "quantize", "anomaly"))  # what it reads
     assert validate_folder(out) == []
     assert [i.name for i in onnx.load(str(out / "reference.onnx")).graph.input] == ["early_features"]
     detectors = load_detectors(out / "anomaly.npz")

@@ -25,6 +25,11 @@ def embedded(world, settings, tmp_path):
     """76 photos of two classes with separable embeddings; a student labels them all, 4 training and 2 test photos
     wrongly (students label test photos too: the queue hands them out in their share)."""
     settings.RIIM_WEIGHTS_DIR = str(tmp_path)
+    uploaded = [image_upload_create(project=world.project, uploader=world.teacher,
+                                    raw=image_bytes((i, 255 - i, (7 * i) % 256)), name=f"{i}.jpg")
+                for i in range(TRAIN + TEST)]
+    # The stand-in weights come after the uploads: each upload's embedding task would otherwise try to
+    # export this file as a network (in a child process, once per photo) before failing.
     (tmp_path / "mobilenet_2_5_224_tf_no_top.h5").write_bytes(b"stand-in weights: only hashed, never loaded")
     fingerprint = project_backbone(world.project).fingerprint
     rng = np.random.default_rng(0)
@@ -32,9 +37,7 @@ def embedded(world, settings, tmp_path):
     student = UserFactory(username="rotuladora", role=roles.STUDENT)
     Membership.objects.create(project=world.project, user=student, role="student")
     images, truth = [], []
-    for i in range(TRAIN + TEST):
-        image = image_upload_create(project=world.project, uploader=world.teacher,
-                                    raw=image_bytes((i, 255 - i, (7 * i) % 256)), name=f"{i}.jpg")
+    for i, image in enumerate(uploaded):
         cls = i % 2
         Image.objects.filter(pk=image.pk).update(split="train" if i < TRAIN else "test")
         vector = rng.normal(0, 1, 32) + (3.0 if cls else -3.0) * np.eye(32)[0]
