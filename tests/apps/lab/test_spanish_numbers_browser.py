@@ -22,6 +22,8 @@ DOT_DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d+(?![\w.])")
 SPANISH_THOUSANDS = re.compile(r"^-?(?:[1-9]\d{1,2}\.\d{3}|[1-9]\d{0,2}(?:\.\d{3}){2,})$")
 SNAKE_CASE = re.compile(r"(?<![\w.\-/@])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w.\-/@])")
 URL = re.compile(r"\b(?:https?://|/)\S+")
+# Spanish writes a space before the percent sign (RAE): «45 %», never «45%».
+UNSPACED_PERCENT = re.compile(r"\d+%")
 # Column names of the students' CSV, which the teacher types as they are.
 TYPED_NAMES = {"first_name", "last_name"}
 
@@ -34,9 +36,10 @@ return [text.join("\\n"), ticks];
 
 
 def numbers_and_keys(text: str) -> list[str]:
-    """Return the dot-decimal numbers and snake_case keys of a text (addresses left out)."""
+    """Return the dot-decimal numbers, unspaced percentages and snake_case keys of a text (addresses left out)."""
     text = URL.sub(" ", text)
     found = [m.group(0) for m in DOT_DECIMAL.finditer(text) if not SPANISH_THOUSANDS.match(m.group(0))]
+    found += [m.group(0) for m in UNSPACED_PERCENT.finditer(text)]
     return found + [m.group(0) for m in SNAKE_CASE.finditer(text) if m.group(0) not in TYPED_NAMES]
 
 
@@ -46,6 +49,7 @@ def test_the_detector_finds_english_numbers_and_keys_only():
     assert numbers_and_keys("3,5 segundos · 50.000 fotos · TF.js 1.3.1 · http://localhost:8000/a_b/ · first_name") == []
     assert numbers_and_keys("eje -2.229 y 0.8") == ["-2.229", "0.8"]
     assert numbers_and_keys("1.234.567 fotos") == []
+    assert numbers_and_keys("Progreso 45% · 99,4 % de aciertos") == ["45%"]
 
 
 def _run_every_experiment(world):
