@@ -1,4 +1,4 @@
-// Multi-file upload with drag and drop: files go one at a time to POST /api/v1/images/,
+// Multi-file upload with drag and drop: files go one at a time to the images API (the form's data-url),
 // the bar shows the bytes sent over all files, and each file gets its own result line.
 (function () {
   const form = document.getElementById("upload-form");
