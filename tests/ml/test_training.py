@@ -173,11 +173,24 @@ def test_pruned_int8_reference_continues_from_each_served_file(shapes_dir, tmp_p
     assert not np.allclose(run_onnx(out / "model.onnx", pixels, outputs=("early_features",))["early_features"],
                            untouched, atol=1e-3)
 
+    # The browser's copy of the detectors (anomaly.json) pairs each file with its reference, as the server does.
+    import json
+
+    from ml.browser_anomaly import browser_score, read_browser_detectors
+
+    rules = json.loads((out / "card.json").read_text())["anomaly"]["browser"]["variants"]
+    assert {v: (r["rule"], r["second_model"], r["second_input"]) for v, r in rules.items()} == {
+        v: ("sum_of_ratios", "reference.onnx", "early_features") for v in ("fp32", "int8")}
+    browser = read_browser_detectors(out)
+
     image = pixels[0]
     for variant, other in (("fp32", "reference"), ("int8", "reference_int8")):
         predictor = Predictor(out, variant=variant)
         outputs = predictor.run(image[None])
         verdict = predictor.anomaly(image, outputs["embedding"], outputs)
+        in_browser = browser_score(browser, variant, outputs["embedding"], embeddings[other][:1])
+        assert in_browser["score"] == pytest.approx(verdict["score"], abs=1e-3)
+        assert (in_browser["threshold"], in_browser["flagged"]) == (verdict["threshold"], verdict["flagged"])
         paired = PairedDetector.calibrate(detectors[variant], detectors[other])
         own, ref = (float(r[0]) for r in paired.ratios(outputs["embedding"], embeddings[other][:1]))
         assert verdict["parts"] == pytest.approx({"served": own, "reference": ref}, rel=1e-5)
