@@ -15,10 +15,10 @@ def _planted() -> np.ndarray:
 
 def test_error_map_is_larger_on_the_planted_region(shape_export):
     """The ONNX autoencoder's per-pixel error is several times larger on the planted patch than elsewhere."""
-    from ml.runtime import open_session
+    from ml.runtime import INPUT_NAME, open_session
 
     session = open_session(shape_export["out"] / "autoencoder.onnx")
-    error = session.run(["error_map"], {"image": _planted()[None]})[0][0]
+    error = session.run(["error_map"], {INPUT_NAME: _planted()[None]})[0][0]
     assert error.shape == (fx.SIZE, fx.SIZE)
     inside = error[:10, :10].mean()
     outside = error[12:, 12:].mean()
@@ -27,11 +27,11 @@ def test_error_map_is_larger_on_the_planted_region(shape_export):
 
 def test_reconstruction_is_in_pixel_range(shape_export, shape_classifier):
     """The reconstruction output is in 0..255 and close to ordinary images."""
-    from ml.runtime import open_session
+    from ml.runtime import INPUT_NAME, open_session
 
     session = open_session(shape_export["out"] / "autoencoder.onnx")
     images = shape_classifier["holdout"][0][:4]
-    reconstruction, error = session.run(["reconstruction", "error_map"], {"image": images})
+    reconstruction, error = session.run(["reconstruction", "error_map"], {INPUT_NAME: images})
     assert reconstruction.min() >= 0 and reconstruction.max() <= 255
     np.testing.assert_allclose(error, np.mean(((reconstruction - images) / 255) ** 2, axis=-1), atol=1e-5)
 

@@ -3,6 +3,7 @@
 import numpy as np
 import onnx
 
+from ml.runtime import INPUT_NAME
 from tests.fixtures import models as fx
 
 
@@ -10,7 +11,7 @@ def test_onnx_has_named_input_and_outputs(shape_export):
     """model.onnx takes `image` with a dynamic batch and outputs probabilities, logits, embedding and feature_maps."""
     graph = onnx.load(str(shape_export["out"] / "model.onnx")).graph
     (image,) = graph.input
-    assert image.name == "image"
+    assert image.name == INPUT_NAME
     dims = image.type.tensor_type.shape.dim
     assert not dims[0].HasField("dim_value") and [d.dim_value for d in dims[1:]] == [fx.SIZE, fx.SIZE, 3]
     assert {o.name for o in graph.output} == {"probabilities", "logits", "embedding", "feature_maps"}
@@ -52,8 +53,8 @@ def test_dynamic_batch_runs(shape_export, shape_classifier):
 
     session = open_session(shape_export["out"] / "model.onnx")
     x = shape_classifier["holdout"][0]
-    assert session.run(["probabilities"], {"image": x[:1]})[0].shape == (1, 3)
-    assert session.run(["probabilities"], {"image": x[:5]})[0].shape == (5, 3)
+    assert session.run(["probabilities"], {INPUT_NAME: x[:1]})[0].shape == (1, 3)
+    assert session.run(["probabilities"], {INPUT_NAME: x[:5]})[0].shape == (5, 3)
 
 
 def test_int8_onnx_is_smaller_with_quantized_conv_weights(shape_export):
@@ -115,15 +116,15 @@ def test_flatten_inlines_nested_backbone_and_splits_softmax():
     from ml.backend import keras
     from ml.graphs import flatten, predict_named, serving_model
 
-    inner_in = keras.Input((16, 16, 3), name="image")
+    inner_in = keras.Input((16, 16, 3), name=INPUT_NAME)
     h = keras.layers.Conv2D(4, 3, activation="relu", name="c")(inner_in)
     backbone = keras.Model(inner_in, h, name="backbone")
-    outer_in = keras.Input((16, 16, 3), name="image")
+    outer_in = keras.Input((16, 16, 3), name=INPUT_NAME)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(backbone(outer_in, training=False))
     model = keras.Model(outer_in, keras.layers.Dense(2, activation="softmax", name="head")(x))
     images = np.random.default_rng(0).uniform(0, 1, (3, 16, 16, 3)).astype(np.float32)
     flat = flatten(model)
-    assert [layer.name for layer in flat.layers] == ["image", "c", "pool", "logits", "probabilities"]
+    assert [layer.name for layer in flat.layers] == [INPUT_NAME, "c", "pool", "logits", "probabilities"]
     out = predict_named(serving_model(model), images)
     np.testing.assert_allclose(out["probabilities"], model.predict(images, verbose=0), atol=1e-6)
     np.testing.assert_allclose(

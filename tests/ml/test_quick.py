@@ -181,10 +181,10 @@ def test_published_folder_serves_the_contract_with_mirror_averaging(backbone, ba
     assert {v: r["rule"] for v, r in card["anomaly"]["browser"]["variants"].items()} == {"fp32": "distance",
                                                                                           "int8": "distance"}
     # The network view of a quick version: the frozen backbone's activations, shared by the fingerprint.
-    from ml.runtime import open_session
+    from ml.runtime import INPUT_NAME, open_session
 
     assert card["files"]["activations"] == "activations.onnx"
-    blocks = open_session(tmp_path / "activations.onnx").run(None, {"image": images[:1]})
+    blocks = open_session(tmp_path / "activations.onnx").run(None, {INPUT_NAME: images[:1]})
     assert len(blocks) >= 3 and all(block.ndim == 4 for block in blocks)
     predictor = Predictor(tmp_path)
     outputs = predictor.run(images[18:])

@@ -1,7 +1,6 @@
 """A project with labeled red and blue photos, a real tiny active model version and a run with real curves."""
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +27,13 @@ def _photo(colour, rng) -> bytes:
 
 def _holdout_score(folder, images):
     from apps.lab.features import image_pixels
-    from ml.runtime import open_session
+    from ml.card import read_card
+    from ml.runtime import INPUT_NAME, MODEL_FILE, open_session
 
-    session = open_session(Path(folder) / "model.onnx")
-    classes = json.loads((Path(folder) / "card.json").read_text())["classes"]
+    session = open_session(Path(folder) / MODEL_FILE)
+    classes = read_card(folder)["classes"]
     pixels = np.stack([image_pixels(image, 32) for image in images])
-    predicted = session.run(["probabilities"], {"image": pixels})[0].argmax(axis=1)
+    predicted = session.run(["probabilities"], {INPUT_NAME: pixels})[0].argmax(axis=1)
     return float(np.mean([classes[p] == image.label for p, image in zip(predicted, images, strict=True)]))
 
 
