@@ -25,3 +25,15 @@ def test_accept_a_suggestion_with_one_key(world, embedded, live_server, chromium
     image = next(i for i in images if i.pk == image_id)
     image.refresh_from_db()
     assert (image.label, image.label_source) == (suggested, "teacher")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_review_page_fits_a_phone(world, embedded, live_server, chromium):
+    """At 390 px the page does not scroll sideways: its tables scroll inside their own boxes."""
+    log_in(chromium, live_server, world.teacher)
+    chromium.set_window_size(390, 844)
+    chromium.get(f"{live_server.url}/label/{world.project.slug}/review/")
+    width = chromium.execute_script("return document.documentElement.scrollWidth")
+    viewport = chromium.execute_script("return document.documentElement.clientWidth")
+    screenshot(chromium, "label-review-390")
+    assert width <= viewport, (width, viewport)
