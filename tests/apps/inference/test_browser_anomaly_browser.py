@@ -75,9 +75,9 @@ def _open(driver, url, script):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_both_pages_give_the_servers_score(classroom, publish, live_server, chromium):
+def test_both_pages_give_the_servers_score(classroom, publish, trained_model_dir, live_server, chromium):
     """Same pixels: the browser page (each file it offers) and the live page score as the server, within 1e-3."""
-    version = publish()
+    version = publish(trained_model_dir)  # the engine's folder, with its anomaly.json
     assert "anomaly.json" in version.files and version.metadata["files"]["anomaly_browser"] == "anomaly.json"
     photos = _photos()
     log_in(chromium, live_server, classroom.student)
@@ -166,6 +166,11 @@ def _axe(driver) -> list:
     return json.loads(driver.execute_async_script(RUN_AXE))
 
 
+def _scroll_to(driver, element) -> None:
+    """Bring an element to the top at once (Bootstrap scrolls smoothly, which a screenshot would catch halfway)."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start', behavior: 'instant'})", element)
+
+
 def _page_fits(driver) -> bool:
     """Nothing sticks out sideways: wide tables scroll inside their own box."""
     return driver.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
@@ -178,13 +183,14 @@ def _before(driver, first, second_id) -> bool:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_flagged_picture_from_the_computer_is_headed_by_the_warning(classroom, publish, live_server, chromium, tmp_path):
+def test_a_flagged_picture_from_the_computer_is_headed_by_the_warning(classroom, publish, trained_model_dir, live_server,
+                                                                       chromium, tmp_path):
     """Browser page: the flagged photo's warning comes first, the guess is unreliable, the heatmap and the bars
     follow; a photo of a class has no warning; axe finds nothing serious at 1366 px."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    version = publish()
+    version = publish(trained_model_dir)  # the engine's folder, with its anomaly.json
     flagged, usual = _flagged_and_usual(version, tmp_path)
     log_in(chromium, live_server, classroom.student)
     chromium.set_window_size(1366, 900)
@@ -205,9 +211,9 @@ def test_a_flagged_picture_from_the_computer_is_headed_by_the_warning(classroom,
     assert _axe(chromium) == []
     for width, height in ((1366, 900), (390, 844)):
         chromium.set_window_size(width, height)
-        chromium.execute_script("arguments[0].scrollIntoView()", headline)
+        _scroll_to(chromium, headline)
         screenshot(chromium, f"browser-unusual-{width}")
-        chromium.execute_script("document.getElementById('local-details').scrollIntoView()")
+        _scroll_to(chromium, chromium.find_element(By.ID, "local-details"))
         screenshot(chromium, f"browser-unusual-details-{width}")
         assert _page_fits(chromium), f"the page scrolls sideways at {width} px"
     chromium.set_window_size(1366, 900)
@@ -215,17 +221,17 @@ def test_a_flagged_picture_from_the_computer_is_headed_by_the_warning(classroom,
     WebDriverWait(chromium, 30).until(lambda d: "Imagen habitual" in d.find_element(By.ID, "local-anomaly").text)
     assert not chromium.find_element(By.ID, "local-unusual").is_displayed()
     assert not chromium.find_element(By.ID, "local-unreliable").is_displayed()
-    chromium.execute_script("document.getElementById('local-details').scrollIntoView()")
+    _scroll_to(chromium, chromium.find_element(By.ID, "local-details"))
     screenshot(chromium, "browser-usual-1366")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_flagged_frame_is_headed_by_the_warning_on_the_live_page(classroom, publish, live_server, chromium):
+def test_a_flagged_frame_is_headed_by_the_warning_on_the_live_page(classroom, publish, trained_model_dir, live_server, chromium):
     """Live page: a frame the server would flag shows the warning above the class guess, marked unreliable;
     a usual one hides both; axe finds nothing serious."""
     from selenium.webdriver.common.by import By
 
-    version = publish()
+    version = publish(trained_model_dir)  # the engine's folder, with its anomaly.json
     photos = _photos()
     pixels, verdicts = _server(version, photos)
     flagged = next(p for p, v in zip(pixels, verdicts, strict=True) if v["flagged"])
@@ -243,7 +249,7 @@ def test_a_flagged_frame_is_headed_by_the_warning_on_the_live_page(classroom, pu
     assert _axe(chromium) == []
     for width, height in ((1366, 900), (390, 844)):
         chromium.set_window_size(width, height)
-        chromium.execute_script("arguments[0].scrollIntoView()", chromium.find_element(By.TAG_NAME, "h1") if width > 800 else headline)
+        _scroll_to(chromium, chromium.find_element(By.TAG_NAME, "h1") if width > 800 else headline)
         screenshot(chromium, f"live-unusual-{width}")
         assert _page_fits(chromium), f"the page scrolls sideways at {width} px"
     assert not chromium.execute_async_script(LIVE_PIXELS, [usual.reshape(-1).tolist()])[0]["anomaly"]["flagged"]
@@ -252,12 +258,12 @@ def test_a_flagged_frame_is_headed_by_the_warning_on_the_live_page(classroom, pu
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_version_without_the_file_shows_no_warning(classroom, publish, live_server, chromium, tmp_path):
+def test_a_version_without_the_file_shows_no_warning(classroom, publish, trained_model_dir, live_server, chromium, tmp_path):
     """Published before anomaly.json: both pages classify and draw as before, with no warning and no error."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    version = publish(drop=("anomaly.json",))
+    version = publish(trained_model_dir, drop=("anomaly.json",))
     assert "anomaly.json" not in version.files
     flagged, _usual = _flagged_and_usual(version, tmp_path)  # the server's own check still flags it
     log_in(chromium, live_server, classroom.student)
