@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 from tests.fixtures.models import (  # noqa: F401
     model_classes,
     publish,
+    served_model_dir,
     tiny_model_cache,
     tiny_weights,
     trained_model_dir,

@@ -167,7 +167,8 @@ def _class_folders_zip(path, classes, per_class):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_teacher_imports_retrains_activates_and_moderates(classroom, publish, quick_weights, live_server, chromium, tmp_path):
+def test_teacher_imports_retrains_activates_and_moderates(classroom, publish, trained_model_dir, quick_weights, live_server,
+                                                        chromium, tmp_path):
     """Import a zip of class folders, retrain quickly, activate a version after comparing, hide and delete photos."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ready
@@ -177,7 +178,7 @@ def test_teacher_imports_retrains_activates_and_moderates(classroom, publish, qu
     from apps.uploads.models import Image
 
     project = classroom.project
-    publish()  # version 1, trained elsewhere, is the active one
+    publish(trained_model_dir)  # version 1, trained elsewhere (every variant the engine exports), is the active one
     per_class = 12
     archive = tmp_path / "formas.zip"
     _class_folders_zip(archive, project.classes, per_class)

@@ -36,9 +36,9 @@ def test_unknown_topic_and_foreign_project_are_404(lab_world, client):
     assert client.get("/lab/overfitting/", {"project": lab_world.project.slug}).status_code == 404
 
 
-def test_compression_page_shows_each_variants_latency(classroom, publish, client):
+def test_compression_page_shows_each_variants_latency(classroom, publish, trained_model_dir, client):
     """The variants table reads the median single-image latency the engine measured for every file."""
-    version = publish()
+    version = publish(trained_model_dir)
     client.force_login(classroom.student)
     page = client.get("/lab/compression/", {"project": classroom.project.slug})
     row = page.content.decode().split('<td title="onnx_fp32">')[1].split("</tr>")[0]

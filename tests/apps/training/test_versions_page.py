@@ -9,9 +9,9 @@ PER_FOLD = [{"fold": i + 1, "accuracy": a, "loss": 0.5, "n": 10} for i, a in enu
 
 
 @pytest.mark.django_db
-def test_variants_are_named_in_words(classroom, publish, client):
+def test_variants_are_named_in_words(classroom, publish, trained_model_dir, client):
     """No raw key such as tflite_dynamic is shown as a variant name; it stays only in the title attribute."""
-    publish()
+    publish(trained_model_dir)  # the engine's export: every variant it measures
     client.force_login(classroom.teacher)
     html = client.get(f"/projects/{classroom.project.slug}/versions/").content.decode()
     assert "TFLite, pesos de 8 bits" in html and "ONNX (el que responde)" in html
