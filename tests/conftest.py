@@ -38,6 +38,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(_group(item)))
 
 
+def _commits(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(request):
+    """A test whose writes are committed starts with an empty cache: the cache is a table of the test database
+    that no rollback or flush empties, and a worker process an earlier test started left its queues' heartbeats
+    there (tests that run one after another on the same parallel worker would see them)."""
+    if _commits(request):
+        request.getfixturevalue("django_db_setup")
+        from django.core.cache import cache
+
+        with request.getfixturevalue("django_db_blocker").unblock():
+            cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     """Every test writes uploads, models and the model cache to its own temporary folders."""

@@ -3,7 +3,8 @@
 Tests that start a real Celery worker share these with it through environment variables:
 RIIM_TEST_DATABASE_NAME (the test database the pytest process created), CELERY_BROKER_URL (the
 broker the test process publishes to: its private embedded broker when none is configured),
-RIIM_TEST_BROKER_DIR (the folder of a filesystem broker, when one is set explicitly) and
+RIIM_TEST_BROKER_DIR (the folder of a filesystem broker, when one is set explicitly),
+RIIM_TEST_REDIS_PREFIX (the Redis key prefix of the test process's queues) and
 RIIM_TEST_SETTINGS_JSON (settings the test overrode, as a JSON object).
 """
 
@@ -34,11 +35,15 @@ if CELERY_BROKER_URL == RIIM_BROKER_EMBEDDED_URL:
     CELERY_BROKER_URL = f"riim-sqla+sqlite:///{_test_broker_file}"
     for _suffix in ("", "-wal", "-shm"):
         atexit.register(Path(f"{_test_broker_file}{_suffix}").unlink, missing_ok=True)
-# Parallel test workers (pytest-xdist names each one in PYTEST_XDIST_WORKER, and the Celery workers a
-# test starts inherit it) share the configured Redis: each puts its queues under a key prefix of its
-# own, so one test worker's Celery process never takes the other's tasks.
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) and env("PYTEST_XDIST_WORKER", default=""):
-    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"riim-test-{env('PYTEST_XDIST_WORKER')}:"
+# Parallel test workers (pytest-xdist names each one in PYTEST_XDIST_WORKER) share the configured Redis:
+# each puts its queues under a key prefix of its own, so one test worker's Celery process never takes the
+# other's tasks. A Celery worker a test starts is told its publisher's prefix (RIIM_TEST_REDIS_PREFIX, empty
+# for none), which also holds when the test pointed the app at another broker.
+_redis_prefix = os.environ.get("RIIM_TEST_REDIS_PREFIX")  # "" (no prefix) is a value here
+if _redis_prefix is None and env("PYTEST_XDIST_WORKER", default=""):
+    _redis_prefix = f"riim-test-{env('PYTEST_XDIST_WORKER')}:"
+if _redis_prefix and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = _redis_prefix
 if CELERY_BROKER_URL.startswith("filesystem://"):
     if env("RIIM_TEST_BROKER_DIR", default=""):
         _test_broker_dir = Path(env("RIIM_TEST_BROKER_DIR"))

@@ -18,7 +18,8 @@ PRINT_SETTINGS = (
 
 
 def _settings_with(tmp_path, module="riim_site.settings.local", **env):
-    clean = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "REDIS_URL", "PYTEST_XDIST_WORKER")}
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("CELERY_BROKER_URL", "REDIS_URL", "PYTEST_XDIST_WORKER", "RIIM_TEST_REDIS_PREFIX")}
     clean.update(DJANGO_SETTINGS_MODULE=module, RIIM_VAR_DIR=str(tmp_path), **env)
     out = subprocess.run([sys.executable, "-c", PRINT_SETTINGS], cwd=REPO_ROOT, env=clean, capture_output=True,
                          text=True, check=True)
@@ -54,6 +55,15 @@ def test_parallel_test_workers_on_one_redis_keep_their_queues_apart(tmp_path):
                 for name in ("gw0", "gw1")]
     assert all(prefixes) and prefixes[0] != prefixes[1]
     assert "global_keyprefix" not in _settings_with(tmp_path, **redis)["options"]
+
+
+def test_a_celery_worker_started_by_a_test_uses_its_publishers_prefix(tmp_path):
+    """The worker a test starts reads its publisher's prefix (none when the publisher had none, as when a test
+    points the app at a Redis of its own while the run's broker is another), whatever worker it runs under."""
+    redis = {"module": "riim_site.settings.test", "CELERY_BROKER_URL": "redis://127.0.0.1:6390/0", "PYTEST_XDIST_WORKER": "gw1"}
+    assert "global_keyprefix" not in _settings_with(tmp_path, **redis, RIIM_TEST_REDIS_PREFIX="")["options"]
+    assert _settings_with(tmp_path, **redis, RIIM_TEST_REDIS_PREFIX="riim-test-gw0:")["options"]["global_keyprefix"] == (
+        "riim-test-gw0:")
 
 
 def test_short_tasks_ack_late_and_training_acks_on_receipt():

@@ -50,6 +50,8 @@ def worker_env(*, settings_overrides: dict | None = None, **extra: str) -> dict:
     )
     # The broker this process publishes to (a test may have pointed the app at another one).
     env["CELERY_BROKER_URL"] = str(app.conf.broker_write_url)
+    # And the key prefix its queues have on Redis (parallel test workers each have one; none otherwise).
+    env["RIIM_TEST_REDIS_PREFIX"] = str((app.conf.broker_transport_options or {}).get("global_keyprefix", ""))
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
     if str(settings.CELERY_BROKER_URL).startswith("filesystem://") and "data_folder_in" in options:
         env["RIIM_TEST_BROKER_DIR"] = str(Path(options["data_folder_in"]).parent)
