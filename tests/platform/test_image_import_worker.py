@@ -28,7 +28,7 @@ def _zip() -> bytes:
 
 
 def test_a_worker_imports_a_posted_zip_and_the_summary_reports_it():
-    """202 {id, status}; the worker (default queue) imports; GET reports imported, duplicates and refusals."""
+    """202 {id, status, url}; the worker (default queue) imports; GET reports imported, duplicates and refusals."""
     project = ProjectFactory()
     client = APIClient()
     client.force_authenticate(project.owner)
@@ -42,8 +42,9 @@ def test_a_worker_imports_a_posted_zip_and_the_summary_reports_it():
             format="multipart",
         )
         assert created.status_code == 202, created.content
-        assert set(created.json()) == {"id", "status"} and created.json()["status"] == "queued"
+        assert set(created.json()) == {"id", "status", "url"} and created.json()["status"] == "queued"
         url = f"/api/v1/image-imports/{created.json()['id']}/"
+        assert created.json()["url"] == url
         summary = wait_for(
             lambda: (body := client.get(url).json())["status"] in ("succeeded", "failed") and body,
             timeout=90,
