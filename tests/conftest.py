@@ -2,11 +2,12 @@ import os
 
 import pytest
 
-# TensorFlow's sums come out in an order that depends on its thread count: one thread each makes the
-# fixture models, and every threshold a test checks on them, the same on any machine (set before
-# TensorFlow is first imported; subprocesses inherit it). Parallel runs use one test worker per core.
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+# TensorFlow's sums come out in an order that depends on its thread count: one thread in each test worker
+# makes the fixture models, and every threshold a test checks on them, the same on any machine (set before
+# TensorFlow is first imported, whatever the shell says; subprocesses inherit it). make test runs one
+# worker per core instead.
+os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
+os.environ["TF_NUM_INTEROP_THREADS"] = "1"
 
 # Groups of tests that one parallel worker runs one after another (pytest-xdist's --dist loadgroup):
 # headless Chromium is slow to start and hungry, and a real Celery worker process competes for the

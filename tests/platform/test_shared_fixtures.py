@@ -1,4 +1,4 @@
-"""Expensive fixtures are built once per run, whichever parallel test worker asks for them first."""
+"""Expensive fixtures are built once per run, whichever parallel test worker asks for them first, on one thread."""
 
 import os
 import subprocess
@@ -50,3 +50,14 @@ def test_an_interrupted_build_is_made_again(tmp_path):
     (process,) = _workers(tmp_path, ("gw0",))
     assert process.communicate(timeout=60)[0].split() == [str(tmp_path / "model"), "weights"]
     assert not (tmp_path / "model" / "half-written.tmp").exists()
+
+
+def test_a_fixture_model_is_not_trained_on_several_threads():
+    """Where TensorFlow already runs several threads, building a fixture model stops and says why, instead of
+    training a model (and thresholds) that differ from one machine to the next."""
+    code = ("from ml.backend import tf\ntf.constant(1.0) + 1  # the runtime starts with the environment's threads\n"
+            "from tests.fixtures.models import pin_tensorflow\npin_tensorflow(0)\n")
+    env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "2", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1 and "TensorFlow must run one thread here" in done.stderr
