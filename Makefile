@@ -13,6 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # makemessages and compilemessages walk the whole tree: keep them out of third-party code.
 I18N_IGNORE := --ignore .venv --ignore node_modules --ignore staticfiles --ignore var --ignore media
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: help setup system-packages venv python-packages node-packages compilemessages migrate collectstatic \
 	run test lint messages bench clean-stamps
@@ -93,10 +94,13 @@ run: setup
 	@echo "RIIM on http://127.0.0.1:8000 (a process that dies is restarted; Ctrl-C stops web, workers and beat)"
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONUNBUFFERED=1 $(PY) riim_site/supervisor.py Procfile
 
+# The whole suite on every core (PYTEST_WORKERS=1 runs it in this process): --dist loadgroup keeps a
+# module, the browser tests and the real-worker tests each on one worker (tests/conftest.py).
 # The exit status of pytest is kept in var/pytest.status (make itself can only say 2).
 test: setup
 	@mkdir -p var; status=0; \
-	$(PY) -m pytest --durations=15 $(PYTEST_ARGS) || status=$$?; \
+	if [ "$(PYTEST_WORKERS)" = 1 ]; then parallel=""; else parallel="-n $(PYTEST_WORKERS) --dist loadgroup"; fi; \
+	$(PY) -m pytest $$parallel --durations=25 $(PYTEST_ARGS) || status=$$?; \
 	echo "$$status" > var/pytest.status; exit "$$status"
 
 lint: python-packages
