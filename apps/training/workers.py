@@ -21,7 +21,7 @@ NO_WORKER = _(
     "No worker has picked this run up: no worker is listening on the `%(queue)s` queue. The run stays queued "
     "until one starts: `celery -A riim_site worker -Q %(queue)s` (`make run` starts it)."
 )
-CACHE_KEY = "riim:queue-listened:{queue}"
+CACHE_KEY = "riim:queue-listened:{broker}:{queue}"
 # A queue counts as listened to until this many beats in a row are missing (a busy machine may delay one).
 MISSED_BEATS = 3
 
@@ -43,7 +43,7 @@ def queues_heartbeat(queues: list[str]) -> None:
     timeout = settings.RIIM_QUEUE_HEARTBEAT_SECONDS * MISSED_BEATS
     try:
         close_old_connections()  # the timer's thread keeps its own connection to a database cache
-        cache.set_many({CACHE_KEY.format(queue=queue): time.time() for queue in queues}, timeout=timeout)
+        cache.set_many({_key(queue): time.time() for queue in queues}, timeout=timeout)
     except Exception:  # a cache or database hiccup must not stop the worker; the next beat tries again
         logger.warning("could not record the queues %s in the shared cache", ", ".join(queues), exc_info=True)
 
@@ -52,7 +52,23 @@ def queue_listened(queue: str) -> bool:
     """Return whether a worker consuming `queue` gave a sign of life within the last few heartbeats."""
     from django.core.cache import cache
 
-    return cache.get(CACHE_KEY.format(queue=queue)) is not None
+    return cache.get(_key(queue)) is not None
+
+
+def _key(queue: str) -> str:
+    """The cache key of a queue on this process's broker: a worker on another broker serves none of our runs.
+
+    The broker is named by a hash of its URL and key prefix (no password stored), the same in the web
+    process and in the workers that share its configuration.
+    """
+    import hashlib
+
+    from riim_site.celery import app
+
+    options = app.conf.broker_transport_options or {}
+    url = app.conf.broker_write_url or app.conf.broker_url  # where this process sends its tasks
+    broker = f"{url}|{options.get('global_keyprefix', '')}"
+    return CACHE_KEY.format(broker=hashlib.sha256(broker.encode()).hexdigest()[:12], queue=queue)
 
 
 def training_run_queue(*, run) -> str:
