@@ -8,6 +8,15 @@ def _split_words(value):
     return [part.strip() for part in value.replace(";", ",").replace("\n", ",").split(",") if part.strip()]
 
 
+def _fraction_field(label, help_text) -> forms.FloatField:
+    """A share of the photos (apps.uploads.splits), optional: left empty, the project's default applies.
+
+    A localized text input: in Spanish "0,2" is read as 0.2 (a number input dropped the comma and sent "02").
+    """
+    return forms.FloatField(localize=True, widget=forms.TextInput(attrs={"inputmode": "decimal"}), label=label,
+                            initial=0.15, required=False, min_value=0.05, max_value=0.3, help_text=help_text)
+
+
 class ProjectCreateForm(BootstrapFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     slug = forms.SlugField(
@@ -18,26 +27,12 @@ class ProjectCreateForm(BootstrapFormMixin, forms.Form):
     tag_vocabulary = forms.CharField(
         label=_("Tag vocabulary"), required=False, help_text=_("Optional, comma-separated, for example: interior, exterior")
     )
-    # Localized text input: in Spanish "0,2" is read as 0.2 (a number input dropped the comma and sent "02").
-    test_fraction = forms.FloatField(
-        localize=True,
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-        label=_("Test fraction"),
-        initial=0.15,
-        required=False,
-        min_value=0.05,
-        max_value=0.3,
-        help_text=_("Share of photos kept sealed: never trained on, never used to choose anything; they only give the score."),
+    test_fraction = _fraction_field(
+        _("Test fraction"),
+        _("Share of photos kept sealed: never trained on, never used to choose anything; they only give the score."),
     )
-    validation_fraction = forms.FloatField(
-        localize=True,
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-        label=_("Validation fraction"),
-        initial=0.15,
-        required=False,
-        min_value=0.05,
-        max_value=0.3,
-        help_text=_("Share of photos never trained on that decide which model version is served."),
+    validation_fraction = _fraction_field(
+        _("Validation fraction"), _("Share of photos never trained on that decide which model version is served.")
     )
 
     def clean_classes(self):
