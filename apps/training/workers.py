@@ -65,10 +65,15 @@ def _key(queue: str) -> str:
 
     from riim_site.celery import app
 
-    options = app.conf.broker_transport_options or {}
-    url = app.conf.broker_write_url or app.conf.broker_url  # where this process sends its tasks
-    broker = f"{url}|{options.get('global_keyprefix', '')}"
+    url = str(app.conf.broker_write_url or app.conf.broker_url)  # where this process sends its tasks
+    # Only Redis honours a key prefix; a process pointed at another broker may still carry its Redis options.
+    prefix = (app.conf.broker_transport_options or {}).get("global_keyprefix", "") if _is_redis(url) else ""
+    broker = f"{url}|{prefix}"
     return CACHE_KEY.format(broker=hashlib.sha256(broker.encode()).hexdigest()[:12], queue=queue)
+
+
+def _is_redis(url: str) -> bool:
+    return url.startswith(("redis://", "rediss://"))
 
 
 def training_run_queue(*, run) -> str:
