@@ -13,7 +13,11 @@ so the documented layers-model format is written directly: ``model.json`` holds 
 (restricted to layer types TF.js 1.3.1 deserializes) and a weights manifest; ``weights.bin`` holds
 every weight as little-endian float32, in manifest order (one shard, as Teachable Machine writes it).
 
-A quick model's export is the frozen backbone plus a new logistic head. Building it through
+A quick model's export is the frozen backbone plus a new logistic head, and it averages the
+probabilities of the photo and of its mirror image as the served quick graph does. The mirror is
+built from layers TF.js 1.3.1 knows (``mirror_averaged``): two ``Permute`` layers around a ``Dense``
+whose fixed kernel reverses the width axis; the backbone, pooling and head are shared by both images
+and an ``Average`` layer gives the mean of the two softmax outputs. Building it through
 TensorFlow costs seconds a run, so the backbone part (the topology and every weight but the head's)
 is built through TensorFlow once per backbone fingerprint and cached next to the backbone's ONNX
 file; each quick run then writes its head's units and weights into a copy with numpy alone
@@ -40,6 +44,7 @@ SUPPORTED_LAYERS = frozenset({
     "InputLayer", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "BatchNormalization", "ReLU", "Activation",
     "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "ZeroPadding2D", "Add", "Multiply",
     "Dropout", "Dense", "Flatten", "Reshape", "Softmax", "LeakyReLU", "Concatenate",
+    "Permute", "Average",  # the quick copy's mirror and its mean of photo and mirror
 })
 TM_PIXEL_DIVISOR = 127.0  # the library computes pixel / 127 - 1 (utils/tf.js, capture())
 TM_LIBRARY = "@teachablemachine/image"
@@ -57,6 +62,9 @@ NULLED_CONFIG = ("kernel_regularizer", "bias_regularizer", "activity_regularizer
                  "bias_constraint", "beta_constraint", "gamma_constraint", "depthwise_constraint",
                  "pointwise_constraint")
 QUICK_HEAD_LAYER = "logits"  # the flat quick twin's Dense layer (``ml.graphs.flatten`` splits off its softmax)
+# The quick copy's mirror: H,W,C -> H,C,W, a Dense that reverses the last axis, back to H,W,C.
+MIRROR_SWAP, MIRROR_FLIP, MIRROR_LAYER = "mirror_swap", "mirror_flip", "mirror"
+BRANCH_OUTPUT = "branch_probabilities"  # each image's softmax, before the Average named ``probabilities``
 # The quick TF.js template in a backbone's cache folder: the document without the head's weights, and
 # the backbone's weights in manifest order. The folder belongs to a backbone fingerprint, which hashes
 # this module's code too (``ml.embeddings.builder_code_sha256``): a changed exporter is a new folder.
@@ -243,10 +251,9 @@ def export_tfjs(served, out_dir: str | Path, classes: list[str], model_name: str
 
 def quick_classifier(network: str, alpha: float, image_size: int, weights_path: str | None,
                      kernel: np.ndarray, bias: np.ndarray):
-    """Return the flat Keras twin of a quick model: the frozen backbone, pooling and its logistic head.
+    """Return the flat Keras twin of a quick model on the photo alone: the frozen backbone, pooling and its head.
 
-    The served quick graph (``ml.quick``) also averages the photo with its mirror image; the TF.js
-    copy classifies the photo alone, because a mirror is no layer TF.js 1.3.1 knows.
+    The network view's activations graph reads it as it is; the TF.js copy wraps it in ``mirror_averaged``.
     """
     from ml.backend import keras
     from ml.graphs import flatten
@@ -260,6 +267,71 @@ def quick_classifier(network: str, alpha: float, image_size: int, weights_path: 
     model = keras.Model(inputs, head(pooled), name="quick")
     head.set_weights([np.asarray(kernel, np.float32), np.asarray(bias, np.float32)])
     return flatten(model)
+
+
+def mirror_kernel(width: int) -> np.ndarray:
+    """Return the anti-identity: a Dense with this kernel reverses its input's last axis (x @ K)[j] = x[width-1-j]."""
+    return np.eye(width, dtype=np.float32)[::-1].copy()
+
+
+def mirror_averaged(flat):
+    """Return ``flat`` predicting the mean of the probabilities of the photo and of its mirror image.
+
+    ``flat`` is a flat classifier whose input feeds only ``input_scaling`` and whose output is
+    ``probabilities``. The scaled photo is mirrored by layers TF.js 1.3.1 knows (``Permute`` to put the
+    width last, a non-trainable ``Dense`` with the anti-identity kernel, ``Permute`` back; a Dense on a
+    rank-4 tensor acts on the last axis), then every later layer is called a second time on the mirror
+    (shared: its second inbound node), and an ``Average`` named ``probabilities`` gives the mean of the
+    two softmax outputs. The mirror follows the scaling layer so ``tm_model`` still folds one Rescaling.
+    """
+    from ml.backend import keras
+
+    config = copy.deepcopy(flat.get_config())
+    taken = {layer["name"] for layer in config["layers"]}
+    if {MIRROR_SWAP, MIRROR_FLIP, MIRROR_LAYER, BRANCH_OUTPUT} & taken:
+        raise ValueError("the classifier already has a layer named like the mirror's")
+    if config["output_layers"] != [[OUTPUT_LAYER, 0, 0]]:
+        raise ValueError(f"the classifier must have one output, {OUTPUT_LAYER}")
+    input_name = config["input_layers"][0][0]
+    if [layer["name"] for layer in _consumers(config, input_name)] != [SCALING_LAYER]:
+        raise ValueError(f"the classifier's input must feed {SCALING_LAYER} alone")
+    for layer in config["layers"]:
+        if layer["name"] in (input_name, SCALING_LAYER):
+            continue
+        (node,) = layer["inbound_nodes"]  # a flat twin calls each layer once: node 0 is the photo's
+        # Node 1 is the mirror's: it reads the mirror where the photo's node reads the scaled photo,
+        # and every other layer's mirror node (1) where the photo's reads its photo node (0).
+        layer["inbound_nodes"].append([[MIRROR_LAYER, 0, 0, ref[3]] if ref[0] == SCALING_LAYER
+                                       else [ref[0], 1, ref[2], ref[3]] for ref in node])
+        if layer["name"] == OUTPUT_LAYER:
+            layer["name"] = layer["config"]["name"] = BRANCH_OUTPUT
+    width = int(flat.input_shape[2])
+    swap_axes = (1, 3, 2)  # H,W,C <-> H,C,W (1-based, batch excluded); its own inverse
+    mirror = [keras.layers.Permute(swap_axes, name=MIRROR_SWAP),
+              keras.layers.Dense(width, use_bias=False, trainable=False, name=MIRROR_FLIP),
+              keras.layers.Permute(swap_axes, name=MIRROR_LAYER)]
+    inbound = SCALING_LAYER
+    position = next(i for i, layer in enumerate(config["layers"]) if layer["name"] == SCALING_LAYER) + 1
+    for offset, layer in enumerate(mirror):
+        config["layers"].insert(position + offset, {"class_name": type(layer).__name__, "config": layer.get_config(),
+                                                    "name": layer.name, "inbound_nodes": [[[inbound, 0, 0, {}]]]})
+        inbound = layer.name
+    average = keras.layers.Average(name=OUTPUT_LAYER)
+    config["layers"].append({"class_name": "Average", "config": average.get_config(), "name": OUTPUT_LAYER,
+                             "inbound_nodes": [[[BRANCH_OUTPUT, 0, 0, {}], [BRANCH_OUTPUT, 1, 0, {}]]]})
+    model = keras.Model.from_config(config)
+    for layer in model.layers:
+        if layer.name == MIRROR_FLIP:
+            layer.set_weights([mirror_kernel(width)])
+        elif layer.weights:
+            layer.set_weights(flat.get_layer(layer.name).get_weights())
+    return model
+
+
+def quick_tfjs_twin(network: str, alpha: float, image_size: int, weights_path: str | None,
+                    kernel: np.ndarray, bias: np.ndarray):
+    """Return the Keras twin of a quick model's TF.js copy (raw pixels in): the served graph's mirror averaging."""
+    return mirror_averaged(quick_classifier(network, alpha, image_size, weights_path, kernel, bias))
 
 
 def _head_names() -> tuple[str, str]:
@@ -287,6 +359,8 @@ def load_quick_template(folder: str | Path) -> dict | None:
     weights = folder / QUICK_TEMPLATE_WEIGHTS
     if not weights.is_file() or weights.stat().st_size != template.get("weight_bytes"):
         return None
+    if not {"head_at", "head_offset", "mirror_averaging"} <= template.keys():
+        return None  # written by an exporter that did not record where the head goes
     return template
 
 
@@ -304,23 +378,28 @@ def quick_template(cache_dir: str | Path, *, network: str, alpha: float, image_s
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        model = tm_model(quick_classifier(network, alpha, image_size, weights_path, kernel, bias))
+        model = tm_model(quick_tfjs_twin(network, alpha, image_size, weights_path, kernel, bias))
         document, entries = _layers_document(model)
     except UnsupportedModel as error:
         refusal = {"refused": str(error), "refused_at": time.time()}
         _replace_atomically(folder, QUICK_TEMPLATE_FILE, json.dumps(refusal).encode())
         raise
     head = _head_names()
-    kept = [(name, value) for name, value in entries if name not in head]
-    if len(kept) != len(entries) - len(head):
+    names = [name for name, _ in entries]
+    # The head is found by name (kernel then bias) and its place kept: other weights (the mirror's
+    # fixed kernel among them) may come before or after it in manifest order.
+    head_at = names.index(head[0]) if head[0] in names else -1
+    if head_at < 0 or names[head_at:head_at + len(head)] != list(head):
         raise ValueError(f"the quick twin has no {' and '.join(head)} weights")
+    kept = entries[:head_at] + entries[head_at + len(head):]
     manifest = document["weightsManifest"][0]
     manifest["weights"] = [entry for entry in manifest["weights"] if entry["name"] not in head]
     data = b"".join(value.tobytes(order="C") for _, value in kept)
     _replace_atomically(folder, QUICK_TEMPLATE_WEIGHTS, data)
     template = {"image_size": int(model.input_shape[1]),
                 "embedding_size": int(np.asarray(kernel).shape[0]), "weights": len(kept), "weight_bytes": len(data),
-                "document": document}
+                "head_at": head_at, "head_offset": sum(value.nbytes for _, value in entries[:head_at]),
+                "mirror_averaging": True, "document": document}
     _replace_atomically(folder, QUICK_TEMPLATE_FILE, json.dumps(template).encode())
     return folder
 
@@ -329,8 +408,8 @@ def write_quick_tfjs(template_dir: str | Path, out_dir: str | Path, kernel: np.n
                      classes: list[str], model_name: str = "riim-model") -> dict:
     """Write a quick model's TF.js export from its backbone's cached template with numpy alone; return its section.
 
-    The head's units go into the topology and its weights after the backbone's bytes (the head is the
-    twin's last weighted layer, so the files are those the TensorFlow path writes).
+    The head's units go into the topology and its weights where the template recorded them (manifest
+    position and byte offset), so the files are those the TensorFlow path writes.
     """
     template_dir = Path(template_dir)
     template = load_quick_template(template_dir)
@@ -350,7 +429,8 @@ def write_quick_tfjs(template_dir: str | Path, out_dir: str | Path, kernel: np.n
         raise ValueError(f"the template has no Dense layer named {QUICK_HEAD_LAYER}")
     layers[0]["config"]["units"] = units
     kernel_name, bias_name = _head_names()
-    document["weightsManifest"][0]["weights"] += [
+    head_at = int(template["head_at"])
+    document["weightsManifest"][0]["weights"][head_at:head_at] = [
         {"name": kernel_name, "shape": list(kernel.shape), "dtype": "float32"},
         {"name": bias_name, "shape": list(bias.shape), "dtype": "float32"},
     ]
@@ -358,14 +438,16 @@ def write_quick_tfjs(template_dir: str | Path, out_dir: str | Path, kernel: np.n
     folder = out / Path(TFJS_FILES["tfjs_model"]).parent
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / Path(TFJS_FILES["tfjs_weights"]).name
-    shutil.copyfile(template_dir / QUICK_TEMPLATE_WEIGHTS, weights)
-    with weights.open("ab") as stream:
+    with (template_dir / QUICK_TEMPLATE_WEIGHTS).open("rb") as source, weights.open("wb") as stream:
+        stream.write(source.read(int(template["head_offset"])))
         stream.write(kernel.tobytes(order="C"))
         stream.write(bias.tobytes(order="C"))
+        shutil.copyfileobj(source, stream)
     (folder / Path(TFJS_FILES["tfjs_model"]).name).write_text(json.dumps(document), encoding="utf-8")
     _write_metadata(out, classes, int(template["image_size"]), model_name)
-    return _section(int(template["image_size"]), {"weights": template["weights"] + 2,
-                                                  "weight_bytes": weights.stat().st_size})
+    return {**_section(int(template["image_size"]), {"weights": template["weights"] + 2,
+                                                     "weight_bytes": weights.stat().st_size}),
+            "mirror_averaging": bool(template["mirror_averaging"])}
 
 
 def export_quick_tfjs(out_dir: str | Path, *, network: str, alpha: float, image_size: int,
@@ -377,14 +459,12 @@ def export_quick_tfjs(out_dir: str | Path, *, network: str, alpha: float, image_
     built through TensorFlow only when absent; without it the whole twin is built through TensorFlow.
     """
     if cache_dir is None:
-        served = quick_classifier(network, alpha, image_size, weights_path, kernel, bias)
-        section = export_tfjs(served, out_dir, classes)
-    else:
-        template = quick_template(cache_dir, network=network, alpha=alpha, image_size=image_size,
-                                  weights_path=weights_path, kernel=kernel, bias=bias)
-        section = write_quick_tfjs(template, out_dir, kernel, bias, classes)
-    section["mirror_averaging"] = False  # the served quick graph averages photo and mirror; this copy does not
-    return section
+        twin = quick_tfjs_twin(network, alpha, image_size, weights_path, kernel, bias)
+        # the mean of photo and mirror, as the served quick graph (``ml.quick.served_graph``) gives
+        return {**export_tfjs(twin, out_dir, classes), "mirror_averaging": True}
+    template = quick_template(cache_dir, network=network, alpha=alpha, image_size=image_size,
+                              weights_path=weights_path, kernel=kernel, bias=bias)
+    return write_quick_tfjs(template, out_dir, kernel, bias, classes)
 
 
 def predict_tm(model, pixels: np.ndarray) -> np.ndarray:

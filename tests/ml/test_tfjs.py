@@ -107,25 +107,70 @@ def test_the_export_without_class_names_says_so(tmp_path):
     assert not (tmp_path / "tfjs").exists()
 
 
-def test_quick_model_export_matches_its_photo_only_probabilities(tmp_path):
-    """A quick model (frozen backbone + logistic head) gets a TF.js export; it classifies the photo alone (no mirror)."""
+def _lopsided_pictures(rng, n, size):
+    """Pictures that are not left-right symmetric: a horizontal ramp, a bright block on the left, noise."""
+    ramp = np.linspace(0, 160, size, dtype=np.float32)[None, None, :, None]
+    pixels = ramp + rng.uniform(0, 60, (n, size, size, 3)).astype(np.float32)
+    pixels[:, size // 4 : size // 2, 2 : size // 3] = rng.uniform(180, 255, (n, 1, 1, 3))
+    return np.clip(pixels, 0, 255)
+
+
+def _mobilenet_weights(path, size, pictures):
+    """Save a random-weight MobileNet 0.25 whose batch normalisations hold one batch's statistics of ``pictures``.
+
+    Freshly initialised, its 13 blocks shrink the features to ~1e-18: every picture, and its mirror,
+    would get the head's bias alone, and a missing mirror would go unnoticed.
+    """
     from ml.backend import keras
-    from ml.tfjs import TM_PIXEL_DIVISOR, export_quick_tfjs, quick_classifier
+
+    keras.utils.set_random_seed(0)
+    base = keras.applications.MobileNet(input_shape=(size, size, 3), alpha=0.25, include_top=False, weights=None)
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.0
+    base(pictures / 127.5 - 1.0, training=True)
+    base.save_weights(path)
+    return path
+
+
+def test_quick_model_export_averages_the_photo_and_its_mirror(tmp_path):
+    """A quick model's TF.js copy, read back from its files, gives the served answer: the mean of the head's
+    probabilities on the photo and on its mirror (``QuickHead.predict_proba``), not the photo's alone."""
+    from ml.backend import keras
+    from ml.quick import QuickHead
+    from ml.tfjs import MIRROR_FLIP, export_quick_tfjs, mirror_kernel, predict_tm, quick_classifier
 
     rng = np.random.default_rng(0)
-    kernel, bias = rng.normal(0, 0.5, (256, 3)).astype(np.float32), np.zeros(3, np.float32)
-    section = export_quick_tfjs(tmp_path, network="mobilenet", alpha=0.25, image_size=64, weights_path=None,
-                                kernel=kernel, bias=bias, classes=["a", "b", "c"])
-    assert section["enabled"] and section["mirror_averaging"] is False
-    document, values = _manifest_weights(tmp_path)
+    size = 64
+    pixels = _lopsided_pictures(rng, 6, size)
+    assert (np.abs(pixels - pixels[:, :, ::-1]).mean(axis=(1, 2, 3)) > 10).all()  # far from symmetric
+    weights = _mobilenet_weights(tmp_path / "mobilenet_2_5_224_tf_no_top.h5", size, pixels)
+    common = {"network": "mobilenet", "alpha": 0.25, "image_size": size, "weights_path": str(weights)}
+    # The reference: the photo-only twin's embeddings of each picture and of its numpy mirror, then the head.
+    photo_only = quick_classifier(**common, kernel=np.zeros((256, 3), np.float32), bias=np.zeros(3, np.float32))
+    embed = keras.Model(photo_only.input, photo_only.get_layer("embedding").output)
+    x, x_mirror = embed.predict(pixels, verbose=0), embed.predict(pixels[:, :, ::-1], verbose=0)
+    kernel = (rng.normal(0, 1, (256, 3)) * 3 / np.linalg.norm(x - x.mean(0), axis=1).mean()).astype(np.float32)
+    bias = np.array([0.1, -0.2, 0.05], np.float32)
+    head = QuickHead(kernel, bias, c=1.0, temperature=1.0)
+    served = head.predict_proba(x, x_mirror)
+
+    section = export_quick_tfjs(tmp_path / "out", **common, kernel=kernel, bias=bias, classes=["a", "b", "c"],
+                                cache_dir=tmp_path / "cache")
+    assert section["enabled"] and section["mirror_averaging"] is True
+    document, values = _manifest_weights(tmp_path / "out")
+    layers = {layer["name"]: layer for layer in document["modelTopology"]["config"]["layers"]}
+    assert layers[MIRROR_FLIP]["config"]["trainable"] is False and not layers[MIRROR_FLIP]["config"]["use_bias"]
+    np.testing.assert_array_equal(values[f"{MIRROR_FLIP}/kernel"], mirror_kernel(size))
     twin = keras.Model.from_config(document["modelTopology"]["config"])
     for layer in twin.layers:
         if layer.weights:
             layer.set_weights([values[f"{layer.name}/{w.name.split('/')[-1].split(':')[0]}"] for w in layer.weights])
-    pixels = rng.integers(0, 256, (2, 64, 64, 3)).astype(np.float32)
-    served = quick_classifier("mobilenet", 0.25, 64, None, kernel, bias)
-    got = twin.predict(pixels / TM_PIXEL_DIVISOR - 1.0, verbose=0)
-    assert np.abs(got - served.predict(pixels, verbose=0)).max() <= 1e-4
+    got = predict_tm(twin, pixels)
+    assert np.abs(got - served).max() <= 1e-4
+    # The pictures tell the two answers apart: a copy that classified the photo alone would fail above.
+    assert np.abs(head.predict_proba(x, x) - served).max() >= 1e-2
+    np.testing.assert_allclose(predict_tm(twin, pixels[:, :, ::-1]), got, atol=1e-5)  # a mirror gets the same answer
 
 
 def test_quick_export_from_the_cached_template_equals_the_tensorflow_export(tmp_path):

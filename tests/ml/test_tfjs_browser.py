@@ -3,9 +3,10 @@
 The exported folder and the example page of docs/tm-example are served by a plain HTTP server, with
 the npm packages copied next to them, exactly as a student would serve them. Two exports are checked:
 the engine's trained model ("full") and a quick model ("quick": a frozen MobileNet with its logistic
-head, whose TF.js files are written with numpy from the backbone's cached template). A quick model's
-TF.js copy classifies the photo alone, so its reference is the served graph's photo-only
-probabilities: the head applied to the served ``embedding`` output (the photo's own).
+head, whose TF.js files are written with numpy from the backbone's cached template). Both are held to
+the served ONNX file's probabilities; a quick model's are the mean of the photo's and its mirror's, which
+its TF.js copy computes too (``ml.tfjs.mirror_averaged``), so the quick checks also make sure the photo's
+own answer would fail them.
 """
 
 import http.server
@@ -88,7 +89,7 @@ def _quick_model_dir(tmp_path_factory) -> Path:
     publish_quick(tmp_path_factory.mktemp("quick-first"), train=QuickData(x[:40], xm[:40], y[:40]), **common)
     out = tmp_path_factory.mktemp("quick-model")
     card = publish_quick(out, train=QuickData(x, xm, y), **common)  # from the cached template
-    assert card["tfjs"]["enabled"] and card["tfjs"]["mirror_averaging"] is False, card["tfjs"]
+    assert card["tfjs"]["enabled"] and card["tfjs"]["mirror_averaging"] is True, card["tfjs"]
     assert card["kfold"]["accuracy"]["mean"] >= 0.65, card["kfold"]  # a head that tells the shapes apart
     return out
 
@@ -102,17 +103,27 @@ def model_dir(request, tmp_path_factory):
 
 
 def served_reference(folder: Path, pixels: np.ndarray) -> np.ndarray:
-    """Return the served probabilities the TF.js copy must give: the photo-only ones when the copy has no mirror."""
-    from ml.cam import load_head
+    """Return the served probabilities the TF.js copy must give (a quick model's: the mean of photo and mirror)."""
     from ml.parity import run_onnx
 
     card = json.loads((folder / "card.json").read_text())
-    if card["tfjs"].get("mirror_averaging") is False:
-        kernel, bias = load_head(folder / "head.npz")
-        logits = run_onnx(folder / "model.onnx", pixels, outputs=("embedding",))["embedding"] @ kernel + bias
-        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return exp / exp.sum(axis=1, keepdims=True)
+    assert card["tfjs"].get("mirror_averaging") is not False, card["tfjs"]  # a copy that differs from the server
     return run_onnx(folder / "model.onnx", pixels, outputs=("probabilities",))["probabilities"]
+
+
+def photo_only(folder: Path, pixels: np.ndarray) -> np.ndarray:
+    """Return a quick model's probabilities of the photo alone: its head on the served ``embedding`` (the photo's)."""
+    from ml.cam import load_head
+    from ml.parity import run_onnx
+
+    kernel, bias = load_head(folder / "head.npz")
+    logits = run_onnx(folder / "model.onnx", pixels, outputs=("embedding",))["embedding"] @ kernel + bias
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _is_quick(folder: Path) -> bool:
+    return json.loads((folder / "card.json").read_text()).get("mode") == "quick"
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +156,8 @@ def browser():
 
 @pytest.mark.parametrize(("page", "version"), [("current.html", "4."), ("old.html", "1.3.1")])
 def test_tfjs_matches_the_served_onnx_model(site, browser, model_dir, page, version):
-    """tf.loadLayersModel on the export, fed pixels / 127 - 1, gives the served ONNX file's probabilities (raw pixels) within 1e-3."""
+    """tf.loadLayersModel on the export, fed pixels / 127 - 1, gives the served ONNX file's probabilities (raw pixels) within 1e-3
+    (a quick model's: the mean of photo and mirror, which the photo's own answer would miss)."""
     url, _ = site
     pixels = np.random.default_rng(3).integers(0, 256, (6, SIZE, SIZE, 3)).astype(np.float32)
     rng = np.random.default_rng(4)
@@ -155,7 +167,10 @@ def test_tfjs_matches_the_served_onnx_model(site, browser, model_dir, page, vers
     assert not isinstance(result, str), result
     assert str(result["version"]).startswith(version)
     served = served_reference(model_dir, pixels)
-    assert np.abs(np.asarray(result["probabilities"]) - served).max() <= 1e-3
+    delta = np.abs(np.asarray(result["probabilities"]) - served).max()
+    assert delta <= 1e-3, delta
+    if _is_quick(model_dir):  # the pictures are not left-right symmetric: a copy without the mirror would fail
+        assert np.abs(photo_only(model_dir, pixels) - served).max() > 1e-2
 
 
 def test_teachable_machine_library_agrees_with_the_server(site, browser, model_dir):
@@ -168,7 +183,7 @@ def test_teachable_machine_library_agrees_with_the_server(site, browser, model_d
     from ml.inference import Predictor
 
     url, folder = site
-    quick = json.loads((model_dir / "card.json").read_text()).get("mode") == "quick"
+    quick = _is_quick(model_dir)
     side = SIZE if quick else PHOTO_SIDE
     rng = np.random.default_rng(41)
     names, labels = [], []
@@ -188,6 +203,8 @@ def test_teachable_machine_library_agrees_with_the_server(site, browser, model_d
     server = served_reference(model_dir, pixels)
     browser_top = np.argmax(np.asarray(browser_probabilities), axis=1)
     assert np.mean(browser_top == np.argmax(server, axis=1)) >= 0.97, (browser_probabilities, server)
-    if quick:  # the same pixels on both sides: the same probabilities too
-        assert np.abs(np.asarray(browser_probabilities) - server).max() <= 1e-3
+    if quick:  # the same pixels on both sides: the same (mirror-averaged) probabilities too
+        delta = np.abs(np.asarray(browser_probabilities) - server).max()
+        assert delta <= 1e-3, delta
+        assert np.abs(photo_only(model_dir, pixels) - server).max() > 1e-2
     assert [predictor.classes[i] for i in browser_top].count(labels[0]) > 0  # labels come from metadata.json
