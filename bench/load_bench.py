@@ -169,6 +169,8 @@ def main():
     parser.add_argument("--weights-dir", type=Path, default=REPO.parent / "shared" / "data" / "keras" / "models",
                         help="pretrained weights for the embeddings (none there: no embeddings, the queue falls back)")
     parser.add_argument("--backbone", default="mobilenet", help="the project's network, when projects have one")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="trace the web workers' allocations and report where they grew (slows them: memory only)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -209,8 +211,9 @@ def main():
              "-k", "gthread", "--threads", "4", "--timeout", "120",
              # Longer than a student's pause (1-3 s): with gunicorn's 2 s default the server closes idle
              # connections just as the client reuses them (resets counted as errors). A reverse proxy does the same.
-             "--keep-alive", "75"],
-            cwd=REPO, env=env, stdout=(logs / "web.log").open("w"), stderr=subprocess.STDOUT)
+             "--keep-alive", "75", *(["-c", str(REPO / "bench" / "gunicorn_tracemalloc.py")] if args.tracemalloc else [])],
+            cwd=REPO, env={**env, "RIIM_LOAD_TRACEMALLOC_DIR": str(scratch / "tracemalloc"),
+                           "RIIM_LOAD_TRACEMALLOC_WARMUP": str(WARMUP_SECONDS)}, stdout=(logs / "web.log").open("w"), stderr=subprocess.STDOUT)
         processes["default worker (celery)"] = subprocess.Popen(
             [PYTHON, "-m", "celery", "-A", "riim_site", "worker", "-Q", "default,lab", "-c", "2", "-n", f"load{os.getpid()}@%h",
              "--loglevel", "WARNING"],
@@ -236,6 +239,7 @@ def main():
         counts = drain(env, uploads_file)
         sampler.stop.set()
         sampler.join()
+        traced = web_growth_sites(processes["web (gunicorn)"], scratch / "tracemalloc") if args.tracemalloc else []
         report = {
             "started": started.isoformat(timespec="seconds"),
             "users": args.users, "minutes": args.minutes,
@@ -246,6 +250,7 @@ def main():
             "counts": counts,
             "freshness": freshness(freshness_file),
             "memory": sampler.summary(),
+            "tracemalloc": traced,
             "machine_before": load_before,
             "machine_after": machine_load(),
         }
@@ -265,6 +270,13 @@ def main():
         subprocess.run(["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", db_name], capture_output=True)
         subprocess.run(["redis-cli", "-u", broker, "flushdb"], capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def web_growth_sites(web: subprocess.Popen, folder: Path) -> list[dict]:
+    """Stop the web server (its workers write their tracemalloc comparison as they exit) and read them."""
+    web.send_signal(signal.SIGTERM)
+    web.wait(timeout=60)
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
 
 
 def train_model(out: Path, env: dict) -> Path:
@@ -361,6 +373,13 @@ def markdown(report: dict) -> str:
     ]
     lines += [f"| {name} | {m['after_warmup_mb']} | {m['end_mb']} | {m['peak_mb']} | {m['growth_mb']} |"
               for name, m in report["memory"].items()]
+    for worker in report.get("tracemalloc") or []:
+        lines += ["", f"Web worker {worker['pid']} (tracemalloc): Python allocations "
+                  f"{worker['traced_after_warmup_mb']} MB after warm-up, {worker['traced_at_exit_mb']} MB at exit "
+                  f"(peak {worker['traced_peak_mb']} MB). Sites that grew most:", "",
+                  "| growth (KB) | blocks | allocated at | from RIIM's code |", "| ---: | ---: | --- | --- |"]
+        lines += [f"| {site['size_diff_kb']} | {site['count_diff']} | `{site['allocated_at']}` | `{site['riim_caller'] or '-'}` |"
+                  for site in worker["top_growth"]]
     return "\n".join(lines) + "\n"
 
 
