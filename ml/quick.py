@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml import shared_autoencoder
 from ml.backbones import display_name, spec
 from ml.card import CARD_FILE, build_card, timings_section, write_card
 from ml.config import QUICK
@@ -296,12 +297,13 @@ QUICK_CONFIG_FIELDS = ("backbone", "alpha", "image_size", "weights", "quantize",
 def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str | Path, classes: list,
                   train: QuickData, test: QuickData | None, config: dict, dataset_sha256: str,
                   backbone_int8_file: str | Path | None = None, seed: int = 0, counts: dict | None = None,
-                  stages: Iterable[str] | None = None) -> dict:
+                  stages: Iterable[str] | None = None, autoencoder: str | Path | None = None) -> dict:
     """Fit the quick head and write a complete served model folder; return its card.
 
     ``test`` (the sealed test photos, never seen by the fit) gives the card's ``metrics``; without
     them the metrics are the cross-validation's out-of-fold estimate, labeled so. ``backbone_int8_file`` adds ``model.int8.onnx``.
     ``stages`` selects the optional stages of ``ml.stages.QUICK_STAGES`` (None: all of them).
+    ``autoencoder`` is a shared autoencoder's folder (``ml.shared_autoencoder``): its file is copied in.
     """
     started = time.perf_counter()
     ran = select(stages, QUICK_STAGES)
@@ -325,6 +327,10 @@ def publish_quick(out_dir: str | Path, *, backbone: Backbone, backbone_file: str
     if "imagenet" in ran:
         with timed(timings, "imagenet"):
             imagenet = _imagenet_stage(out, backbone, Path(backbone_file).parent.parent, files) or imagenet
+    if autoencoder is not None:  # built once from the photos, labels never read: a copy, not a training
+        with timed(timings, "autoencoder"):
+            sections["autoencoder"] = shared_autoencoder.attach(autoencoder, out)
+            files["autoencoder"] = FILES["autoencoder"]
     metrics = _quick_metrics(head, train, test, classes)
     size = int(backbone.image_size)
     d, k = head.kernel.shape
