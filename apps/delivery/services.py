@@ -21,6 +21,7 @@ from apps.delivery.models import PendingResend
 from apps.lab.models import LabExperiment
 from apps.lab.services import lab_experiment_send
 from apps.training.models import TrainingRun
+from apps.training.project_autoencoder import pending_project_autoencoders, project_autoencoder_send
 from apps.training.services import training_run_send
 from apps.uploads.imports import image_import_send
 from apps.uploads.models import Image, ImageImport
@@ -66,6 +67,7 @@ PENDING_WORK: dict[str, tuple[Callable[[datetime], Iterable[int]], Callable[[int
     "training_run": (_pending_training_runs, lambda pk: training_run_send(run_id=pk)),
     "lab_experiment": (_pending_lab_experiments, lambda pk: lab_experiment_send(experiment_id=pk)),
     "image_import": (_pending_image_imports, lambda pk: image_import_send(import_id=pk)),
+    "project_autoencoder": (pending_project_autoencoders, lambda pk: project_autoencoder_send(project_id=pk)),
 }
 
 

@@ -7,6 +7,7 @@ from PIL import Image as PILImage
 
 from apps.common.exceptions import ApplicationError, ConflictError
 from apps.inference.loader import predictor_for
+from apps.training.artifacts import artifacts_local_dir
 from ml import cam as cam_maps
 from ml.runtime import ACTIVATIONS_FILE
 
@@ -49,6 +50,8 @@ def cam_png(*, image, version) -> bytes:
 def error_map_png(*, image, version) -> bytes:
     """Return the autoencoder's reconstruction error over the picture, as a heat overlay."""
     predictor = predictor_for(version)
+    # On object storage, fetch into the predictor's local copy an autoencoder added to the version since it opened.
+    artifacts_local_dir(version)
     pixels = _stored_pixels(image, predictor)
     heat = cam_maps.normalize(np.asarray(predictor.error_map(pixels), np.float32))
     return png_bytes(cam_maps.overlay(pixels, heat, opacity=0.6))

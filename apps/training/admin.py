@@ -3,7 +3,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.exceptions import ApplicationError
-from apps.training.models import ModelVersion, TrainingRun
+from apps.training.models import ModelVersion, ProjectAutoencoder, TrainingRun
 from apps.training.services import model_version_activate
 
 
@@ -12,6 +12,13 @@ class TrainingRunAdmin(admin.ModelAdmin):
     list_display = ("id", "project", "status", "stage", "percent", "requested_by", "created_at", "finished_at")
     list_filter = ("status", "project")
     readonly_fields = [f.name for f in TrainingRun._meta.fields]
+
+
+@admin.register(ProjectAutoencoder)
+class ProjectAutoencoderAdmin(admin.ModelAdmin):
+    list_display = ("project", "status", "photos", "built_at", "error_message")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in ProjectAutoencoder._meta.fields]
 
 
 @admin.register(ModelVersion)

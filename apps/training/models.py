@@ -153,3 +153,42 @@ class ModelVersion(TimeStampedModel):
             return {"accuracy": None, "n": int(self.test_n or 0), "ci95": None}
         correct = round(self.test_accuracy * self.test_n)
         return {"accuracy": self.test_accuracy, "n": self.test_n, "ci95": wilson_ci(correct, self.test_n)}
+
+
+class ProjectAutoencoder(TimeStampedModel):
+    """The autoencoder built once from a project's photos (never its labels), copied into its versions that lack one.
+
+    One row per project. ``status`` is the build's state: a trigger moves it from idle to queued with a
+    conditional update, so a burst of triggers queues one build, and the build moves it to building and
+    back; the last build that succeeded stays in ``artifact_dir`` meanwhile.
+    """
+
+    class Status(models.TextChoices):
+        IDLE = "idle", _("Idle")
+        QUEUED = "queued", _("Queued")
+        BUILDING = "building", _("Building")
+
+    project = models.OneToOneField(
+        "projects.Project", on_delete=models.CASCADE, related_name="shared_autoencoder", verbose_name=_("project")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.IDLE)
+    # Storage folder of the latest build that succeeded (autoencoder.onnx, autoencoder.json), written once.
+    artifact_dir = models.CharField(_("artifact folder"), max_length=255, blank=True)
+    section = models.JSONField(_("card section"), default=dict, blank=True)
+    # The project's photos when it was built (the rebuild rule compares with today's count).
+    photos = models.PositiveIntegerField(_("photos at build time"), default=0)
+    built_at = models.DateTimeField(_("built at"), null=True, blank=True)
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)  # the last build's failure, if it failed
+
+    class Meta:
+        verbose_name = _("project autoencoder")
+        verbose_name_plural = _("project autoencoders")
+
+    def __str__(self):
+        return f"autoencoder · {self.project.slug} · {self.status}"
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.artifact_dir)

@@ -3,7 +3,8 @@
 The run's dataset snapshot says which images train and which only report (the sealed test share;
 validation photos are left to the activation rule, ``apps.training.activation``); their
 embeddings come from the shared cache (``apps.embeddings``), gaps filled on demand, so the
-backbone never runs twice over a photo. ``ml.quick`` fits and writes the model folder.
+backbone never runs twice over a photo. ``ml.quick`` fits and writes the model folder, with a copy of
+the project's autoencoder when one is built (``apps.training.project_autoencoder``).
 """
 import hashlib
 import json
@@ -15,6 +16,7 @@ from apps.embeddings.backbones import backbone_cache_dir, embedding_backbone
 from apps.embeddings.selectors import project_embeddings
 from apps.embeddings.services import image_pixels
 from apps.training.models import TrainingRun
+from apps.training.project_autoencoder import project_autoencoder_local_dir
 from apps.uploads.splits import TEST, TRAIN, split_canonical
 
 CALIBRATION_IMAGES = 100  # the int8 backbone is calibrated once per fingerprint on this many training photos
@@ -62,7 +64,8 @@ def quick_model_build(*, run, out_dir: Path) -> dict:
     sha = hashlib.sha256(json.dumps([run.dataset_hash, cache.fingerprint]).encode()).hexdigest()
     return publish_quick(out_dir, backbone=backbone, backbone_file=source, backbone_int8_file=int8, classes=classes,
                          train=data(train), test=data(hold) if hold else None, config=config,
-                         dataset_sha256=sha, seed=int(config.get("seed") or 0), counts=counts)
+                         dataset_sha256=sha, seed=int(config.get("seed") or 0), counts=counts,
+                         autoencoder=project_autoencoder_local_dir(project=project))
 
 
 def _counts(pairs, classes) -> dict:

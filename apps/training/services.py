@@ -26,6 +26,7 @@ from apps.training.configs import training_config_clean
 from apps.training.evaluation import version_test_score
 from apps.training.events import log_entry
 from apps.training.models import ModelVersion, TrainingRun
+from apps.training.project_autoencoder import project_autoencoder_after_publish
 from apps.training.selectors import card_variants
 from apps.uploads.splits import TRAIN, VALIDATION, split_canonical
 from ml.card import read_card
@@ -260,6 +261,8 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
                   weights_dir=settings.RIIM_WEIGHTS_DIR)
         training_seconds = time.perf_counter() - started
         version = model_version_publish(run=run, local_dir=out_dir)
+        if run.mode == TrainingRun.Mode.QUICK:
+            _autoencoder_after_publish(version)
         if run.automatic:
             from apps.training.automation import automatic_versions_prune
 
@@ -284,6 +287,14 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
     TrainingRun.objects.filter(pk=run.pk).update(**finished)
     training_run_log(run_id=run.pk, key="run.finished_error" if error else "run.finished", params={"status": status, "error": error})
     return TrainingRun.objects.get(pk=run.pk)
+
+
+def _autoencoder_after_publish(version: ModelVersion) -> None:
+    """Complete a quick version with the project's autoencoder, or queue its build; never fails the run."""
+    try:
+        project_autoencoder_after_publish(version=version)
+    except Exception:  # the version serves without it; the generative lab says what is missing
+        logger.exception("version %s: the project's autoencoder could not be added or queued", version.pk)
 
 
 def _card_metrics(card: dict) -> dict:

@@ -35,3 +35,12 @@ def training_runs_sweep_stale_task() -> int:
     from apps.training.services import training_runs_sweep_stale
 
     return training_runs_sweep_stale()
+
+
+# Queue `training` (its route's pattern): TensorFlow already runs there, never in the web or quick processes.
+@shared_task
+def project_autoencoder_build_task(project_id: int) -> None:
+    """Build a project's queued autoencoder and copy it into the versions that lack one."""
+    from apps.training.project_autoencoder import project_autoencoder_build
+
+    project_autoencoder_build(project_id=project_id)

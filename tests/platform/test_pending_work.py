@@ -41,7 +41,7 @@ def test_upload_while_the_broker_is_down_is_processed_after_the_sweep(tmp_path, 
     with app_broker(BROKER_DOWN):
         image = image_upload_create(project=project, uploader=student, raw=image_bytes(), name="gato.jpg")
         assert pending_work_resend(now=_later(settings)) == {
-            "image_process": 0, "training_run": 0, "lab_experiment": 0, "image_import": 0
+            "image_process": 0, "training_run": 0, "lab_experiment": 0, "image_import": 0, "project_autoencoder": 0
         }
     assert Image.objects.get(pk=image.pk).processed_by == {}
     assert not PendingResend.objects.exists()  # a failed resend is not counted
