@@ -18,6 +18,7 @@ from apps.common.exceptions import ApplicationError
 from apps.lab.features import image_pixels, input_size, model_card, project_backbone_features, version_features
 from apps.lab.models import LabExperiment
 from apps.training.artifacts import artifacts_local_dir
+from apps.training.project_autoencoder import version_autoencoder_ensure
 
 NOT_ENOUGH_IMAGES = _("The experiment needs at least %(minimum)d labeled images of each class (%(detail)s).")
 FILE_MISSING = _("This version has no %(file)s yet: it appears after the next retraining.")
@@ -247,7 +248,8 @@ def run_autoencoder(experiment, progress):
     from ml.lab.generative import Reconstructions
     from ml.runtime import AUTOENCODER_FILE
 
-    version = experiment.model_version
+    # Every version can have one: the project's autoencoder is copied in, or its build starts (and the error says so).
+    version = version_autoencoder_ensure(version=experiment.model_version)
     folder = Path(artifacts_local_dir(version))
     if not (folder / AUTOENCODER_FILE).exists():
         raise ApplicationError(FILE_MISSING % {"file": AUTOENCODER_FILE})

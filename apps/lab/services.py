@@ -14,6 +14,7 @@ from apps.common.exceptions import ApplicationError, ConflictError, PermissionDe
 from apps.lab.models import LabExperiment
 from apps.lab.runners import RUNNERS
 from apps.projects.access import can_contribute
+from apps.training.project_autoencoder import version_autoencoder_ensure
 from apps.training.selectors import model_version_active
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ def lab_experiment_start(*, project, user, kind: str, params: dict | None = None
         version = model_version_active(project=project)
     if version is None:
         raise ConflictError(NO_MODEL_YET)
+    if kind == LabExperiment.Kind.AUTOENCODER:
+        # A version without the file gets the project's copy now, or the build starts and the answer says so.
+        version = version_autoencoder_ensure(version=version)
     running = LabExperiment.objects.filter(
         project=project, kind=kind, model_version=version, params=clean, status__in=LabExperiment.ACTIVE_STATUSES
     ).first()

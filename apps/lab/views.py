@@ -13,6 +13,7 @@ from apps.lab.models import LabExperiment
 from apps.lab.services import lab_backprop_example
 from apps.projects.access import can_contribute, project_role
 from apps.projects.selectors import project_list
+from apps.training.project_autoencoder import version_autoencoder_state
 
 TOPICS = (
     ("overfitting", gettext_lazy("Overfitting and generalization"), "bi-graph-up"),
@@ -192,6 +193,9 @@ def _topic_context(topic, project):
         }
     if topic == "backprop":
         return {"backprop": lab_backprop_example(project=project)}
+    if topic == "generative":
+        version = selectors.active_version(project=project)
+        return {"autoencoder_state": version_autoencoder_state(version=version) if version else None}
     return {}
 
 
