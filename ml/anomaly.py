@@ -56,6 +56,9 @@ METHOD = "mahalanobis"
 DEFAULT_PERCENTILE = 99.0  # about 1 in 100 in-distribution images is flagged by design
 OUT_OF_FOLD_SPLITS = 5  # threshold on held-out scores: in-sample distances are optimistically small
 MIN_OUT_OF_FOLD = 50  # below this many images, held-out folds are too small to fit a covariance
+# Scores are read as distance / threshold. Embeddings that never vary (a degenerate backbone, one repeated
+# photo) give a threshold of 0; a floor keeps every ratio finite, and any distance at all is then unusual.
+MIN_THRESHOLD = 1e-12
 
 
 @dataclass
@@ -70,6 +73,9 @@ class AnomalyDetector:
     reference_scores: np.ndarray = field(repr=False)  # scores the threshold was taken from
     score_source: str = "out_of_fold"
     transform: str = "none"  # "sqrt" for non-negative embeddings, applied before the distance
+
+    def __post_init__(self):
+        self.threshold = max(float(self.threshold), MIN_THRESHOLD)  # also mends files written before the floor
 
     def score(self, embeddings: np.ndarray) -> np.ndarray:
         """Return each embedding's Mahalanobis distance to the nearest class mean."""
@@ -349,7 +355,7 @@ class PairedDetector:
         if own.reference_scores.shape != other.reference_scores.shape:
             return cls(own, other, 2.0)  # each at its own threshold
         sums = own.reference_scores / own.threshold + other.reference_scores / other.threshold
-        return cls(own, other, float(np.percentile(sums, own.percentile)))
+        return cls(own, other, max(float(np.percentile(sums, own.percentile)), MIN_THRESHOLD))
 
     def ratios(self, own_embeddings: np.ndarray, other_embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each detector's own distance / threshold (above 1: unusual to that detector alone)."""

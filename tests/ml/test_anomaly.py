@@ -124,3 +124,18 @@ def test_classes_with_enough_images_get_their_own_covariance():
     assert detector.flags(odd)[0] and not detector.flags(np.array([[8.0, 0.0, 0.0]]))[0]
     few = fit_detector(x[::150], labels[::150])  # two images per class, three dimensions
     assert few.precision.shape == (3, 3) and few.summary()["covariance"] == "shared"
+
+
+def test_embeddings_that_never_vary_give_finite_ratios():
+    """A backbone whose features are constant gives a threshold of 0: ratios stay finite (a JSON number), not a division error."""
+    import json
+
+    from ml.anomaly import PairedDetector, fit_detector
+
+    same = np.ones((60, 4))
+    detector = fit_detector(same, np.repeat([0, 1], 30))
+    paired = PairedDetector.calibrate(detector, fit_detector(same, np.repeat([0, 1], 30)))
+    own, other = paired.ratios(np.ones((1, 4)) * 2, np.ones((1, 4)) * 2)
+    assert detector.threshold > 0 and paired.threshold > 0
+    assert np.isfinite(own).all() and np.isfinite(other).all()
+    json.dumps({"served": float(detector.score(np.ones((1, 4)) * 2)[0] / detector.threshold)}, allow_nan=False)
