@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/load_bench.py [--users 30] [--minutes 5] [--model-dir DIR] [--out bench/results/load_bench.md]
     .venv/bin/python bench/load_bench.py --minutes 30      # soak: the same load for 30 minutes
+    .venv/bin/python bench/load_bench.py --minutes 3 --tracemalloc  # where the web workers' memory grows
 
 Loopback only. Everything is private to the run: a fresh PostgreSQL database (dropped at the end)
 on the machine's server, a Redis database number of its own (--redis-db, flushed before and after),
@@ -222,7 +223,8 @@ def main():
             [PYTHON, "-m", "celery", "-A", "riim_site", "worker", "-Q", "quick", "-c", "1", "-n", f"quick{os.getpid()}@%h",
              "--loglevel", "WARNING"],
             cwd=REPO, env=env, stdout=(logs / "quick.log").open("w"), stderr=subprocess.STDOUT)
-        wait_ready(f"http://127.0.0.1:{port}/accounts/login/", processes)
+        # Traced workers import everything under tracemalloc, several times slower than usual.
+        wait_ready(f"http://127.0.0.1:{port}/accounts/login/", processes, timeout=600 if args.tracemalloc else 90)
         sampler = MemorySampler({name: p.pid for name, p in processes.items()})
         sampler.start()
 
