@@ -31,17 +31,23 @@ def classify_costume_script() -> dict:
     }
 
 
-def sb3(pictures: list[bytes], blocks: dict, sprite: str = "Foto") -> bytes:
-    """Return an .sb3 whose sprite wears ``pictures`` (PNG) as costumes and runs ``blocks``; it uses the RIIM extension."""
+def sb3(pictures: list[bytes], blocks: dict, sprite: str = "Foto", bitmap_resolution: int = 1) -> bytes:
+    """Return an .sb3 whose sprite wears ``pictures`` (PNG or JPEG) as costumes and runs ``blocks``; it uses the RIIM
+    extension.
+
+    At ``bitmap_resolution`` 1 (a Scratch 2 project's bitmaps) Scratch's VM doubles each picture (nearest neighbour)
+    and keeps the PNG of the result as the costume; at 2 (what Scratch 3 saves) it keeps the given bytes.
+    """
     files = {}
     backdrop_id, backdrop_name = _asset(BACKDROP_SVG, "svg")
     files[backdrop_name] = BACKDROP_SVG
     costumes = []
     for index, data in enumerate(pictures):
-        asset_id, name = _asset(data, "png")
+        data_format = "jpg" if data[:2] == b"\xff\xd8" else "png"
+        asset_id, name = _asset(data, data_format)
         files[name] = data
-        costumes.append({"assetId": asset_id, "name": f"foto{index}", "bitmapResolution": 1, "md5ext": name,
-                         "dataFormat": "png", "rotationCenterX": 20, "rotationCenterY": 20})
+        costumes.append({"assetId": asset_id, "name": f"foto{index}", "bitmapResolution": bitmap_resolution,
+                         "md5ext": name, "dataFormat": data_format, "rotationCenterX": 20, "rotationCenterY": 20})
     stage = {"isStage": True, "name": "Stage", "variables": {"result": [RESULT_VARIABLE, ""]}, "lists": {},
              "broadcasts": {}, "blocks": {}, "comments": {}, "currentCostume": 0,
              "costumes": [{"assetId": backdrop_id, "name": "fondo", "md5ext": backdrop_name, "dataFormat": "svg",
