@@ -1,6 +1,6 @@
 // The training preprocessing, in the browser: decode (EXIF orientation applied), RGB, then
 // Pillow's BILINEAR resize re-implemented exactly (a triangle filter whose support widens
-// with the scale, 8-bit fixed-point coefficients, horizontal pass then vertical pass), so the
+// with the scale, 8-bit fixed-point coefficients, two passes in Pillow's order), so the
 // browser feeds the network the same 0..255 pixels as the server.
 (function () {
   const PRECISION_BITS = 32 - 8 - 2;
@@ -43,43 +43,58 @@
     return v < 0 ? 0 : v > 255 ? 255 : v;
   }
 
-  // rgba: Uint8ClampedArray (w*h*4). Returns Uint8Array (size*size*3) of RGB.
-  function resizeBilinear(rgba, width, height, outW, outH) {
-    let src = rgba, srcW = width;
-    let channels = 4;
-    // Horizontal pass (skipped when the width is unchanged, as Pillow does).
-    let horiz;
-    if (outW !== width) {
-      const cx = coefficients(width, outW);
-      horiz = new Uint8Array(outW * height * 3);
-      for (let y = 0; y < height; y++) {
-        for (let xx = 0; xx < outW; xx++) {
-          const { xmin, k } = cx[xx];
-          for (let c = 0; c < 3; c++) {
-            let ss = HALF;
-            for (let x = 0; x < k.length; x++) ss += src[(y * srcW + x + xmin) * channels + c] * k[x];
-            horiz[(y * outW + xx) * 3 + c] = clip8(ss);
-          }
-        }
-      }
-    } else {
-      horiz = new Uint8Array(width * height * 3);
-      for (let i = 0; i < width * height; i++) for (let c = 0; c < 3; c++) horiz[i * 3 + c] = src[i * 4 + c];
-    }
-    if (outH === height) return horiz;
-    const cy = coefficients(height, outH);
-    const out = new Uint8Array(outW * outH * 3);
-    for (let yy = 0; yy < outH; yy++) {
-      const { xmin: ymin, k } = cy[yy];
+  // One pass of the separable filter along the rows (each row resized to outW) or the columns (each
+  // column resized to outH). src holds `channels` values per pixel (4 for the canvas's RGBA, 3 after a
+  // first pass); the result is RGB.
+  function resizeRows(src, width, height, channels, outW) {
+    const cx = coefficients(width, outW);
+    const out = new Uint8Array(outW * height * 3);
+    for (let y = 0; y < height; y++) {
       for (let xx = 0; xx < outW; xx++) {
+        const { xmin, k } = cx[xx];
         for (let c = 0; c < 3; c++) {
           let ss = HALF;
-          for (let y = 0; y < k.length; y++) ss += horiz[((y + ymin) * outW + xx) * 3 + c] * k[y];
-          out[(yy * outW + xx) * 3 + c] = clip8(ss);
+          for (let x = 0; x < k.length; x++) ss += src[(y * width + x + xmin) * channels + c] * k[x];
+          out[(y * outW + xx) * 3 + c] = clip8(ss);
         }
       }
     }
     return out;
+  }
+
+  function resizeColumns(src, width, height, channels, outH) {
+    const cy = coefficients(height, outH);
+    const out = new Uint8Array(width * outH * 3);
+    for (let yy = 0; yy < outH; yy++) {
+      const { xmin: ymin, k } = cy[yy];
+      for (let x = 0; x < width; x++) {
+        for (let c = 0; c < 3; c++) {
+          let ss = HALF;
+          for (let y = 0; y < k.length; y++) ss += src[((y + ymin) * width + x) * channels + c] * k[y];
+          out[(yy * width + x) * 3 + c] = clip8(ss);
+        }
+      }
+    }
+    return out;
+  }
+
+  function rgbOf(rgba, pixels) {
+    const out = new Uint8Array(pixels * 3);
+    for (let i = 0; i < pixels; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = rgba[i * 4 + c];
+    return out;
+  }
+
+  // rgba: Uint8ClampedArray (w*h*4). Returns Uint8Array (outW*outH*3) of RGB. A pass whose size is
+  // unchanged is skipped, as Pillow does. Pillow 13 resizes the columns first when the height shrinks
+  // by more than twice as many pixels as the width (python-pillow#9549); the order changes the rounding
+  // of the 8-bit intermediate, so it is followed here.
+  function resizeBilinear(rgba, width, height, outW, outH) {
+    if (outH < height && height - outH > 2 * (width - outW)) {
+      const columns = resizeColumns(rgba, width, height, 4, outH);
+      return outW === width ? columns : resizeRows(columns, width, outH, 3, outW);
+    }
+    const rows = outW === width ? rgbOf(rgba, width * height) : resizeRows(rgba, width, height, 4, outW);
+    return outH === height ? rows : resizeColumns(rows, outW, height, 3, outH);
   }
 
   // One canvas for every picture read: the live page reads one per camera frame.
