@@ -213,8 +213,7 @@ def main():
              # Longer than a student's pause (1-3 s): with gunicorn's 2 s default the server closes idle
              # connections just as the client reuses them (resets counted as errors). A reverse proxy does the same.
              "--keep-alive", "75", *(["-c", str(REPO / "bench" / "gunicorn_tracemalloc.py")] if args.tracemalloc else [])],
-            cwd=REPO, env={**env, "RIIM_LOAD_TRACEMALLOC_DIR": str(scratch / "tracemalloc"),
-                           "RIIM_LOAD_TRACEMALLOC_WARMUP": str(WARMUP_SECONDS)}, stdout=(logs / "web.log").open("w"), stderr=subprocess.STDOUT)
+            cwd=REPO, env={**env, "RIIM_LOAD_TRACEMALLOC_DIR": str(scratch / "tracemalloc")}, stdout=(logs / "web.log").open("w"), stderr=subprocess.STDOUT)
         processes["default worker (celery)"] = subprocess.Popen(
             [PYTHON, "-m", "celery", "-A", "riim_site", "worker", "-Q", "default,lab", "-c", "2", "-n", f"load{os.getpid()}@%h",
              "--loglevel", "WARNING"],
@@ -227,6 +226,10 @@ def main():
         wait_ready(f"http://127.0.0.1:{port}/accounts/login/", processes, timeout=600 if args.tracemalloc else 90)
         sampler = MemorySampler({name: p.pid for name, p in processes.items()})
         sampler.start()
+        traces = scratch / "tracemalloc"
+        if args.tracemalloc:
+            traces.mkdir()
+            threading.Timer(WARMUP_SECONDS, (traces / "baseline").touch).start()
 
         uploads_file = scratch / "uploads.json"
         freshness_file = scratch / "freshness.json"
@@ -241,7 +244,7 @@ def main():
         counts = drain(env, uploads_file)
         sampler.stop.set()
         sampler.join()
-        traced = web_growth_sites(processes["web (gunicorn)"], scratch / "tracemalloc") if args.tracemalloc else []
+        traced = web_growth_sites(traces, args.web_workers) if args.tracemalloc else []
         report = {
             "started": started.isoformat(timespec="seconds"),
             "users": args.users, "minutes": args.minutes,
@@ -274,10 +277,12 @@ def main():
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def web_growth_sites(web: subprocess.Popen, folder: Path) -> list[dict]:
-    """Stop the web server (its workers write their tracemalloc comparison as they exit) and read them."""
-    web.send_signal(signal.SIGTERM)
-    web.wait(timeout=60)
+def web_growth_sites(folder: Path, workers: int, timeout: float = 900) -> list[dict]:
+    """Ask the traced web workers for their comparison with the baseline, and read what each wrote."""
+    (folder / "final").touch()
+    deadline = time.monotonic() + timeout  # comparing two snapshots of a large heap takes minutes when traced
+    while len(list(folder.glob("*.json"))) < workers and time.monotonic() < deadline:
+        time.sleep(2)
     return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
 
 
@@ -377,7 +382,7 @@ def markdown(report: dict) -> str:
               for name, m in report["memory"].items()]
     for worker in report.get("tracemalloc") or []:
         lines += ["", f"Web worker {worker['pid']} (tracemalloc): Python allocations "
-                  f"{worker['traced_after_warmup_mb']} MB after warm-up, {worker['traced_at_exit_mb']} MB at exit "
+                  f"{worker['traced_after_warmup_mb']} MB after warm-up, {worker['traced_at_end_mb']} MB at the end of the load "
                   f"(peak {worker['traced_peak_mb']} MB). Sites that grew most:", "",
                   "| growth (KB) | blocks | allocated at | from RIIM's code |", "| ---: | ---: | --- | --- |"]
         lines += [f"| {site['size_diff_kb']} | {site['count_diff']} | `{site['allocated_at']}` | `{site['riim_caller'] or '-'}` |"
