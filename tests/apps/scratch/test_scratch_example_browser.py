@@ -33,10 +33,10 @@ vm.loadProject(bytes.buffer).then(() => {
   vm.start();
   vm.greenFlag();
   const started = Date.now();
-  // Until the basket has moved (on a busy machine the camera and the model take a while to start).
+  // Until the basket has moved and two frames were classified (on a busy machine the camera and the model take a while to start).
   const wait = () => {
     const now = report();
-    if ((now.state === "ready" && now.basketX !== 0 && now.said) || Date.now() - started > 60000) return done(now);
+    if ((now.state === "ready" && now.basketX !== 0 && now.said && now.rate > 0) || Date.now() - started > 60000) return done(now);
     setTimeout(wait, 200);
   };
   wait();
